@@ -1,0 +1,183 @@
+"""The LLC head and codebooks.
+
+Conventions: a *codebook* is a (num_classes, k) array of +-1 (int8 or float); ``binarize`` maps x > 0 to +1
+and x <= 0 (zero included) to -1, as in the official code.
+
+Baseline codebooks (the paper's Table "comparison across 20-bit codebooks"):
+- Random: i.i.d. +-1 bits from a seeded generator (duplicates are possible and are reported, not fixed).
+- SVD: the real-valued classifier W (C x d) of a trained model, centred over classes (the class mean adds
+  the same amount to every logit, so it carries no class information), is factorised W_c = U S V^T.
+  Class codes = sign(U_k S_k); instance projection = V_k (d x k). U_k S_k V_k^T is the best rank-k
+  approximation of the classifier, so this is "binarise the best k-dim linear classifier".
+- CCA: canonical correlation analysis between the backbone features X (N x d) and the one-hot labels
+  Y (N x C) of the training set, with a ridge ``eps`` on both covariances. Class codes = sign of the
+  k leading canonical directions on the label side, evaluated at each (centred) one-hot class vector;
+  instance projection = the k leading directions on the feature side.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class _SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.where(x > 0, torch.ones_like(x), -torch.ones_like(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        return g  # straight-through: identity gradient
+
+
+def binarize_ste(x: torch.Tensor) -> torch.Tensor:
+    """+-1 of ``x`` (0 -> -1) whose gradient is the identity (straight-through estimator)."""
+    return _SignSTE.apply(x)
+
+
+def binarize(x) -> np.ndarray:
+    """+-1 int8 array of ``x`` (tensor or array), 0 -> -1."""
+    x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    return np.where(x > 0, 1, -1).astype(np.int8)
+
+
+class LLCHead(nn.Module):
+    """Projection P: R^d -> R^k (no bias) and learnable real codebook C (num_classes x k).
+
+    ``forward(f, bits)`` returns logits P(f)[:, :bits] . sign(C)[:, :bits]^T of shape (B, num_classes);
+    ``bits=None`` uses all k bits. ``project(f)`` returns the (B, k) real projection, which Phase 2 trains
+    as k per-bit logits.
+    """
+
+    def __init__(self, feature_dim: int, bits: int, num_classes: int):
+        super().__init__()
+        self.bits, self.num_classes = bits, num_classes
+        self.proj = nn.Linear(feature_dim, bits, bias=False)
+        self.codebook = nn.Parameter(torch.empty(num_classes, bits))
+        nn.init.kaiming_uniform_(self.codebook, a=5 ** 0.5)  # nn.Linear's default init, as the official fc
+
+    def project(self, f: torch.Tensor) -> torch.Tensor:
+        return self.proj(f)
+
+    def codes(self) -> torch.Tensor:
+        """(num_classes, k) float +-1 class codes (straight-through differentiable)."""
+        return binarize_ste(self.codebook)
+
+    def forward(self, f: torch.Tensor, bits: int | None = None) -> torch.Tensor:
+        z, b = self.project(f), self.codes()
+        if bits is not None:
+            z, b = z[:, :bits], b[:, :bits]
+        return z @ b.t()
+
+    @torch.no_grad()
+    def load_codebook(self, reals: np.ndarray | torch.Tensor, proj: np.ndarray | torch.Tensor | None = None):
+        """Set the real codebook (num_classes, k) and optionally the projection weight (k, d)."""
+        reals = torch.as_tensor(np.asarray(reals), dtype=self.codebook.dtype)
+        if tuple(reals.shape) != tuple(self.codebook.shape):
+            raise ValueError(f"codebook shape {tuple(reals.shape)} does not match the head's "
+                             f"(num_classes={self.num_classes}, bits={self.bits})")
+        self.codebook.copy_(reals)
+        if proj is not None:
+            proj = torch.as_tensor(np.asarray(proj), dtype=self.proj.weight.dtype)
+            if tuple(proj.shape) != tuple(self.proj.weight.shape):
+                raise ValueError(f"projection shape {tuple(proj.shape)} != {tuple(self.proj.weight.shape)}")
+            self.proj.weight.copy_(proj)
+
+
+# ----------------------------------------------------------------------------------------- baselines
+
+def random_codebook(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
+    """(num_classes, bits) int8 +-1 codes, i.i.d. fair bits from ``np.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random((num_classes, bits)) < 0.5, 1, -1).astype(np.int8)
+
+
+def _fix_signs(u: np.ndarray, *others: np.ndarray):
+    """Flip columns so that each column's largest-magnitude entry of ``u`` is positive (deterministic SVD)."""
+    s = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    s[s == 0] = 1
+    return (u * s, *(o * s for o in others))
+
+
+def svd_codebook(weight: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SVD codebook of a real classifier ``weight`` (C, d).
+
+    Returns (codes int8 (C, bits), reals float32 (C, bits) = U_k S_k, projection float32 (bits, d) = V_k^T).
+    """
+    w = np.asarray(weight, dtype=np.float64)
+    if bits > min(w.shape):
+        raise ValueError(f"SVD gives at most min(C, d) = {min(w.shape)} components, asked for {bits}")
+    u, s, vt = np.linalg.svd(w - w.mean(0, keepdims=True), full_matrices=False)
+    u, v = _fix_signs(u[:, :bits], vt[:bits].T)
+    reals = u * s[:bits]
+    return binarize(reals), reals.astype(np.float32), v.T.astype(np.float32)
+
+
+def _inv_sqrt(c: np.ndarray) -> np.ndarray:
+    vals, vecs = np.linalg.eigh(c)
+    return (vecs / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T
+
+
+def cca_codebook(features: np.ndarray, labels: np.ndarray, num_classes: int, bits: int,
+                 eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CCA codebook between ``features`` (N, d) and one-hot ``labels`` (N,).
+
+    Returns (codes int8 (C, bits), reals float32 (C, bits), projection float32 (bits, d)); the projection
+    acts on centred features (subtract the training mean first; ``instance_reals`` does not).
+    """
+    x = np.asarray(features, dtype=np.float64)
+    y = np.eye(num_classes)[np.asarray(labels)]
+    if bits > min(x.shape[1], num_classes - 1):
+        raise ValueError(f"CCA gives at most min(d, C-1) = {min(x.shape[1], num_classes - 1)} directions")
+    x = x - x.mean(0)
+    ym = y.mean(0)
+    y = y - ym
+    n = len(x)
+    cxx = x.T @ x / n
+    cyy = y.T @ y / n
+    cxx += eps * np.trace(cxx) / len(cxx) * np.eye(len(cxx))
+    cyy += eps * np.trace(cyy) / len(cyy) * np.eye(len(cyy))
+    wx, wy = _inv_sqrt(cxx), _inv_sqrt(cyy)
+    u, _, vt = np.linalg.svd(wx @ (x.T @ y / n) @ wy)
+    a, b = wx @ u[:, :bits], wy @ vt[:bits].T  # feature-side (d, k), label-side (C, k) directions
+    b, a = _fix_signs(b, a)
+    reals = (np.eye(num_classes) - ym) @ b  # each class's centred one-hot vector on the label directions
+    return binarize(reals), reals.astype(np.float32), a.T.astype(np.float32)
+
+
+def num_unique_codes(codes) -> int:
+    """Number of distinct rows of a (C, k) codebook."""
+    return len(np.unique(binarize(codes), axis=0))
+
+
+def nested_prefix(codes, bits: int) -> np.ndarray:
+    """The first ``bits`` bits of every class code (a nested codebook read at a shorter length)."""
+    codes = binarize(codes)
+    if not 1 <= bits <= codes.shape[1]:
+        raise ValueError(f"prefix length must lie in 1..{codes.shape[1]}, got {bits}")
+    return codes[:, :bits]
+
+
+def save_codebook(path: Path | str, reals, class_names=()) -> None:
+    """Write codes (int8 +-1) and the underlying reals (float32) to ``path`` (.npz), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reals = np.asarray(reals.detach().cpu() if isinstance(reals, torch.Tensor) else reals, dtype=np.float32)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, codes=binarize(reals), reals=reals, class_names=np.array(class_names, dtype=str))
+    os.replace(tmp, path)
+
+
+def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | None = None) -> dict:
+    """{'codes', 'reals', 'class_names'} from ``save_codebook``; checks the shape when asked."""
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: z[k] for k in z.files}
+    c, k = out["codes"].shape
+    if (num_classes is not None and c != num_classes) or (bits is not None and k != bits):
+        raise ValueError(f"{path} holds a {c}-class {k}-bit codebook, expected "
+                         f"{num_classes or c} classes and {bits or k} bits")
+    return out

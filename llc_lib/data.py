@@ -1,0 +1,283 @@
+"""Datasets: CIFAR-100 (shipped npz or torchvision download), the OOD sets, ImageFolder, and batching.
+
+In-memory datasets are kept as uint8 NHWC tensors; ``batches`` does augmentation (random crop with
+4-pixel zero padding, horizontal flip) and normalisation as batched tensor ops on the training device.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
+
+# Checksums of the files in ../shared/datasets (see its README).
+SHA256 = {
+    "cifar100.npz": "501346ba100d7c31ac08bba8b82e25b37530f35dd11237e647541bb5e314fb81",
+    "cifar10_test.npz": "f5cc60f406b79d55db8659766bb81f096856e4da2663d0cfe4b0148fa2e94419",
+    "tinyimagenet_test32.npz": "ed3113ccae484c3be0fc69cfd574bc3dc1ac4ea9cbf1c414d726f7d1415daf9a",
+}
+OOD_FILES = {"cifar10": "cifar10_test.npz", "tinyimagenet": "tinyimagenet_test32.npz"}
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing or malformed; the message says which file and what to do."""
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """Images in memory. images: uint8 (N, 32, 32, 3) NHWC; labels: int64 (N,), -1 for unlabelled."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    class_names: tuple[str, ...] = ()
+    coarse_labels: torch.Tensor | None = None
+    coarse_names: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names) if self.class_names else int(self.labels.max()) + 1
+
+    def take(self, idx) -> "ArrayDataset":
+        """The rows ``idx`` (any index tensor/array) as a new dataset."""
+        idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+        coarse = None if self.coarse_labels is None else self.coarse_labels[idx]
+        return replace(self, images=self.images[idx], labels=self.labels[idx], coarse_labels=coarse)
+
+
+def data_dir() -> Path:
+    """``$LLC_DATA_DIR`` if set, else ``<repo>/data``."""
+    return Path(os.environ.get("LLC_DATA_DIR") or REPO_ROOT / "data")
+
+
+def sha256(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _open_npz(path: Path, hint: str) -> dict:
+    if not path.exists():
+        raise DataError(f"{path} is missing. {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as e:  # zipfile.BadZipFile, ValueError, EOFError, ...
+        raise DataError(f"{path} could not be read ({type(e).__name__}: {e}); it is probably truncated or "
+                        f"corrupt. Delete it and run `make data` again. {hint}") from e
+
+
+def _check_images(path: Path, images: np.ndarray, n: int | None = None) -> None:
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
+        raise DataError(f"{path}: 'images' must be uint8 of shape (N, 32, 32, 3), got {images.dtype} "
+                        f"{images.shape}. Re-create the file (`make data`).")
+    if n is not None and len(images) != n:
+        raise DataError(f"{path}: expected {n} images, got {len(images)}. Re-create the file (`make data`).")
+
+
+_CIFAR_HINT = ("Run `make data` (links ../shared/datasets into data/), set LLC_DATA_DIR to a folder holding "
+               "cifar100.npz, or call llc_lib.data.download_cifar100() with internet access.")
+
+
+def load_cifar100_arrays(root: Path | None = None) -> dict:
+    """The validated arrays of ``cifar100.npz`` (keys as in ../shared/datasets/README.md)."""
+    path = Path(root or data_dir()) / "cifar100.npz"
+    z = _open_npz(path, _CIFAR_HINT)
+    missing = {"images", "labels", "coarse_labels", "label_names", "coarse_names", "split"} - set(z)
+    if missing:
+        raise DataError(f"{path} lacks keys {sorted(missing)}. Re-create it (`make data`).")
+    n = len(z["images"])
+    _check_images(path, z["images"])
+    for key, hi in (("labels", 100), ("coarse_labels", 20), ("split", 2)):
+        a = z[key]
+        if a.shape != (n,):
+            raise DataError(f"{path}: '{key}' must have shape ({n},), got {a.shape}.")
+        if a.min() < 0 or a.max() >= hi:
+            raise DataError(f"{path}: '{key}' values must lie in 0..{hi - 1}, got {a.min()}..{a.max()}.")
+    if len(z["label_names"]) != 100 or len(z["coarse_names"]) != 20:
+        raise DataError(f"{path}: expected 100 fine and 20 coarse class names.")
+    return z
+
+
+def load_cifar100(split: str = "train", root: Path | None = None) -> ArrayDataset:
+    """CIFAR-100 ``split`` ('train' = split 0, 'test' = split 1) with fine and coarse labels."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    z = load_cifar100_arrays(root)
+    keep = z["split"] == (0 if split == "train" else 1)
+    return ArrayDataset(
+        images=torch.from_numpy(np.ascontiguousarray(z["images"][keep])),
+        labels=torch.from_numpy(z["labels"][keep].astype(np.int64)),
+        class_names=tuple(str(s) for s in z["label_names"]),
+        coarse_labels=torch.from_numpy(z["coarse_labels"][keep].astype(np.int64)),
+        coarse_names=tuple(str(s) for s in z["coarse_names"]),
+    )
+
+
+def load_ood(name: str, root: Path | None = None) -> ArrayDataset:
+    """An out-of-distribution set: 'cifar10' (5,000 CIFAR-10 test images) or 'tinyimagenet' (5,000, 32x32)."""
+    if name not in OOD_FILES:
+        raise ValueError(f"unknown OOD set {name!r}; choose one of {sorted(OOD_FILES)}")
+    path = Path(root or data_dir()) / OOD_FILES[name]
+    z = _open_npz(path, "Run `make data` or set LLC_DATA_DIR.")
+    _check_images(path, z["images"])
+    labels = z["labels"].astype(np.int64) if "labels" in z else np.full(len(z["images"]), -1, np.int64)
+    names = tuple(str(s) for s in z.get("label_names", ()))
+    return ArrayDataset(torch.from_numpy(np.ascontiguousarray(z["images"])), torch.from_numpy(labels), names)
+
+
+def verify_checksums(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, bool]:
+    """{file: sha256 matches} for the shipped files present in ``root``."""
+    root = Path(root or data_dir())
+    return {n: sha256(root / n) == SHA256[n] for n in names if (root / n).exists()}
+
+
+def download_cifar100(root: Path | None = None) -> Path:
+    """Build ``cifar100.npz`` from torchvision's download (official 50k/10k split; needs internet).
+
+    Same keys as the shipped file, except that images keep torchvision's order and ``split`` is the
+    official train/test partition. Refuses to overwrite an existing file.
+    """
+    from torchvision.datasets import CIFAR100
+
+    root = Path(root or data_dir())
+    out = root / "cifar100.npz"
+    if out.exists():
+        raise FileExistsError(f"{out} exists; move it away first if you want to rebuild it")
+    cache = root / "torchvision"
+    tr, te = CIFAR100(cache, train=True, download=True), CIFAR100(cache, train=False, download=True)
+    import pickle
+
+    with open(cache / "cifar-100-python" / "meta", "rb") as f:
+        meta = pickle.load(f, encoding="latin1")
+    coarse = []
+    for name in ("train", "test"):
+        with open(cache / "cifar-100-python" / name, "rb") as f:
+            coarse.append(np.asarray(pickle.load(f, encoding="latin1")["coarse_labels"]))
+    arrays = dict(
+        images=np.concatenate([tr.data, te.data]).astype(np.uint8),
+        labels=np.concatenate([tr.targets, te.targets]).astype(np.int16),
+        coarse_labels=np.concatenate(coarse).astype(np.int16),
+        label_names=np.array(meta["fine_label_names"]),
+        coarse_names=np.array(meta["coarse_label_names"]),
+        split=np.concatenate([np.zeros(len(tr.data)), np.ones(len(te.data))]).astype(np.uint8),
+    )
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, out)
+    return out
+
+
+def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
+    """Symlink every ``*.npz`` of ``shared`` into the data folder (existing files are left alone)."""
+    root = Path(root or data_dir())
+    root.mkdir(parents=True, exist_ok=True)
+    made = []
+    for src in sorted(Path(shared).glob("*.npz")):
+        dst = root / src.name
+        if not dst.exists() and not dst.is_symlink():
+            dst.symlink_to(src.resolve())
+            made.append(dst)
+    return made
+
+
+def prepare_data(shared: Path | str | None = None, root: Path | None = None) -> Path:
+    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists, otherwise build
+    cifar100.npz with torchvision's downloader (needs internet). Returns the data folder."""
+    root = Path(root or data_dir())
+    if shared is not None and Path(shared).is_dir():
+        for p in link_shared(Path(shared), root):
+            print(f"linked {p} -> {p.resolve()}")
+    elif not (root / "cifar100.npz").exists():
+        print(f"{shared} not found; downloading CIFAR-100 with torchvision into {root} ...")
+        download_cifar100(root)
+    return root
+
+
+def class_subset(ds: ArrayDataset, classes: Sequence[int]) -> ArrayDataset:
+    """Images of ``classes`` only, relabelled 0..len(classes)-1 in the given order."""
+    classes = list(classes)
+    remap = torch.full((max(ds.num_classes, max(classes) + 1),), -1, dtype=torch.long)
+    remap[torch.as_tensor(classes)] = torch.arange(len(classes))
+    idx = torch.nonzero(remap[ds.labels] >= 0).flatten()
+    sub = ds.take(idx)
+    names = tuple(ds.class_names[c] for c in classes) if ds.class_names else ()
+    return replace(sub, labels=remap[sub.labels], class_names=names)
+
+
+def stratified_subset(ds: ArrayDataset, per_class: int | None, seed: int = 0) -> ArrayDataset:
+    """``per_class`` images of every class, chosen with ``seed`` and kept in dataset order (None = all)."""
+    if per_class is None:
+        return ds
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in range(ds.num_classes):
+        idx = torch.nonzero(ds.labels == c).flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has {len(idx)} images, fewer than per_class={per_class}")
+        keep.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return ds.take(torch.sort(torch.cat(keep)).values)
+
+
+def normalise(images: torch.Tensor, mean=CIFAR100_MEAN, std=CIFAR100_STD) -> torch.Tensor:
+    """uint8 NHWC -> float32 NCHW (channels_last memory), standardised per channel."""
+    x = images.permute(0, 3, 1, 2).float().div_(255)
+    m = torch.tensor(mean, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+    return ((x - m) / s).contiguous(memory_format=torch.channels_last)
+
+
+def augment(images: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop (zero padding ``pad``) and horizontal flip of a uint8 NHWC batch, in one gather."""
+    b, h, w, _ = images.shape
+    padded = torch.nn.functional.pad(images, (0, 0, pad, pad, pad, pad))
+    oy = torch.randint(0, 2 * pad + 1, (b,), generator=g).to(images.device)
+    ox = torch.randint(0, 2 * pad + 1, (b,), generator=g).to(images.device)
+    flip = (torch.rand(b, generator=g) < 0.5).to(images.device)
+    rows = oy[:, None] + torch.arange(h, device=images.device)
+    cols = torch.arange(w, device=images.device).expand(b, w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols) + ox[:, None]
+    bi = torch.arange(b, device=images.device)[:, None, None]
+    return padded[bi, rows[:, :, None], cols[:, None, :]]
+
+
+def batches(ds: ArrayDataset, batch_size: int, device: torch.device, *, shuffle: bool = False,
+            train_aug: bool = False, seed: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (x float NCHW normalised, y int64) batches on ``device``; order and augmentation follow ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(ds), generator=g) if shuffle else torch.arange(len(ds))
+    for start in range(0, len(ds), batch_size):
+        idx = order[start:start + batch_size]
+        imgs = ds.images[idx].to(device, non_blocking=True)
+        if train_aug:
+            imgs = augment(imgs, g)
+        yield normalise(imgs), ds.labels[idx].to(device, non_blocking=True)
+
+
+def image_folder(root: Path | str, train: bool, size: int = 224):
+    """torchvision ImageFolder with the standard ImageNet transforms (RandomResizedCrop+flip / Resize+CenterCrop)."""
+    from torchvision import datasets, transforms
+
+    norm = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    if train:
+        tf = transforms.Compose([transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip(),
+                                 transforms.ToTensor(), norm])
+    else:
+        tf = transforms.Compose([transforms.Resize(int(size * 256 / 224)), transforms.CenterCrop(size),
+                                 transforms.ToTensor(), norm])
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder; expected an ImageFolder layout root/<class>/<image>.")
+    return datasets.ImageFolder(str(root), transform=tf)

@@ -1,0 +1,46 @@
+"""Accuracy of real-valued classifiers and of binary codes.
+
+Tie conventions (baseline codebooks can hold duplicate codes, and MHD can tie at low k):
+- ``*_acc``: the decoders' deterministic rule (lowest class index wins a tie).
+- ``*_acc_expected``: a tie between m classes that includes the true one counts 1/m (the accuracy a
+  uniformly random tie break would have on average).
+- ``ed_acc_official``: the official code's ED, which counts an instance as correct when its code equals the
+  true class's code, even if other classes share that code.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .decode import ed_decode, mhd_decode, pack, to_bits
+
+
+def top1(logits: np.ndarray, labels) -> float:
+    """Fraction of rows whose argmax equals the label."""
+    return float((np.asarray(logits).argmax(1) == np.asarray(labels)).mean())
+
+
+def bits_right(instance_codes, class_codes, labels) -> float:
+    """Mean number of bits (out of k) where the instance code equals its true class's code."""
+    return float((to_bits(instance_codes) == to_bits(class_codes)[np.asarray(labels)]).sum(1).mean())
+
+
+def code_metrics(instance_codes, class_codes, labels) -> dict[str, float]:
+    """MHD and ED accuracies (all three conventions), ED no-match rate, MHD tie rate, bits right, #unique codes."""
+    labels = np.asarray(labels)
+    inst_bits, cls_bits = to_bits(instance_codes), to_bits(class_codes)
+    d_true = (inst_bits != cls_bits[labels]).sum(1)
+    mhd, ed = mhd_decode(inst_bits, cls_bits), ed_decode(inst_bits, cls_bits)
+    hit_mhd = d_true == mhd["dist"]
+    hit_ed = d_true == 0
+    return {
+        "bits": int(cls_bits.shape[1]),
+        "mhd_acc": float((mhd["pred"] == labels).mean()),
+        "mhd_acc_expected": float((hit_mhd / mhd["n_ties"]).mean()),
+        "mhd_tie_rate": float((mhd["n_ties"] > 1).mean()),
+        "ed_acc": float((ed["pred"] == labels).mean()),
+        "ed_acc_expected": float((hit_ed / np.maximum(ed["n_match"], 1)).mean()),
+        "ed_acc_official": float(hit_ed.mean()),
+        "ed_no_match_rate": float((ed["n_match"] == 0).mean()),
+        "bits_right": float((inst_bits.shape[1] - d_true).mean()),
+        "unique_codes": int(len(np.unique(pack(cls_bits), axis=0))),
+    }

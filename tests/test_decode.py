@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from llc_lib.decode import ed_decode, hamming, mhd_decode, pack
+from llc_lib.metrics import code_metrics
+
+
+def brute(inst, cls):
+    """Reference decoders on unpacked +-1 codes with Python loops."""
+    mhd_pred, ties, ed_pred, n_match = [], [], [], []
+    for v in inst:
+        d = [int((v != c).sum()) for c in cls]
+        m = min(d)
+        mhd_pred.append(d.index(m)); ties.append(d.count(m))
+        exact = [j for j, dj in enumerate(d) if dj == 0]
+        ed_pred.append(exact[0] if exact else -1); n_match.append(len(exact))
+    return np.array(mhd_pred), np.array(ties), np.array(ed_pred), np.array(n_match)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 20, 64, 65, 130])
+def test_decoders_match_brute_force_with_ties_and_duplicates(k):
+    rng = np.random.default_rng(k)
+    cls = np.where(rng.random((12, k)) < 0.5, 1, -1)
+    cls[5] = cls[2]  # duplicate class code
+    inst = np.where(rng.random((300, k)) < 0.5, 1, -1)
+    inst[:40] = cls[rng.integers(0, 12, 40)]  # many exact matches, including the duplicated code
+    mp, ties, ep, nm = brute(inst, cls)
+    m, e = mhd_decode(inst, cls), ed_decode(inst, cls)
+    assert np.array_equal(m["pred"], mp) and np.array_equal(m["n_ties"], ties)
+    assert np.array_equal(e["pred"], ep) and np.array_equal(e["n_match"], nm)
+    if k <= 7:
+        assert (ties > 1).any()  # the test really exercises ties
+
+
+def test_packed_hamming_equals_unpacked():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((50, 100)) < 0.5, rng.random((9, 100)) < 0.5
+    want = (a[:, None, :] != b[None, :, :]).sum(-1)
+    assert np.array_equal(hamming(pack(a), pack(b)), want)
+    assert np.array_equal(hamming(pack(a), pack(b), chunk=7), want)
+    assert pack(a).shape == (50, 2) and pack(a).dtype == np.uint64
+
+
+def test_pack_rejects_bad_input():
+    with pytest.raises(ValueError):
+        pack(np.ones(5))
+    with pytest.raises(ValueError):
+        hamming(pack(np.ones((2, 3))), pack(np.ones((2, 70))))
+
+
+def test_code_metrics_tie_conventions():
+    cls = np.array([[1, 1], [1, 1], [-1, -1]])  # classes 0 and 1 share a code
+    inst = np.array([[1, 1], [1, 1], [-1, 1], [-1, -1]])
+    y = np.array([0, 1, 2, 2])
+    r = code_metrics(inst, cls, y)
+    # ED: sample0 -> class 0 (correct), sample1 -> class 0 (wrong by rule), sample2 no match, sample3 correct
+    assert r["ed_acc"] == pytest.approx(2 / 4)
+    assert r["ed_acc_expected"] == pytest.approx((0.5 + 0.5 + 0 + 1) / 4)
+    assert r["ed_acc_official"] == pytest.approx(3 / 4)
+    assert r["ed_no_match_rate"] == pytest.approx(1 / 4)
+    # MHD: sample2 is at distance 1 from all three classes -> 3-way tie containing class 2
+    assert r["mhd_acc"] == pytest.approx(2 / 4)
+    assert r["mhd_acc_expected"] == pytest.approx((0.5 + 0.5 + 1 / 3 + 1) / 4)
+    assert r["mhd_tie_rate"] == pytest.approx(3 / 4)
+    assert r["bits_right"] == pytest.approx((2 + 2 + 1 + 2) / 4)
+    assert r["unique_codes"] == 2

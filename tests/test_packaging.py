@@ -1,0 +1,28 @@
+import re
+import pytest
+
+tomllib = pytest.importorskip("tomllib")
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONDA_NAMES = {"pytorch": "torch"}
+
+
+def _name_spec(req: str):
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", req)
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_pyproject_and_environment_yml_list_the_same_packages():
+    proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    py = dict(_name_spec(r) for r in proj["dependencies"] + proj["optional-dependencies"]["dev"])
+    conda, section = {}, None
+    for line in (REPO / "environment.yml").read_text().splitlines():
+        if re.match(r"^\w", line):
+            section = line.split(":")[0]
+        m = re.match(r"^  - ([^:#]+)$", line)
+        if section == "dependencies" and m and m.group(1).strip() not in ("pip",) and not m.group(1).startswith("python"):
+            name, spec = _name_spec(m.group(1))
+            conda[CONDA_NAMES.get(name, name)] = spec
+    assert conda == py, f"pyproject.toml and environment.yml drifted: {set(conda.items()) ^ set(py.items())}"
+    assert "-e ." in (REPO / "environment.yml").read_text()

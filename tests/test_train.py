@@ -1,0 +1,111 @@
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from llc_lib import codebook as cb
+from llc_lib.config import TrainConfig
+from llc_lib.models import build_model
+from llc_lib.train import CheckpointError, load_checkpoint, seeded, train
+
+CPU = torch.device("cpu")
+LLC = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=16, lr=0.05)
+
+
+def _llc(seed=0, bits=6, classes=5):
+    seeded(seed)
+    return build_model("llc", classes, width=4, bits=bits)
+
+
+def _digest(p):
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_same_seed_same_codebook_and_weights(tiny):
+    a, b = _llc(), _llc()
+    train(a, tiny, LLC, device=CPU, progress=False)
+    train(b, tiny, LLC, device=CPU, progress=False)
+    assert np.array_equal(cb.binarize(a.head.codebook), cb.binarize(b.head.codebook))
+    for (n, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), n
+    c = _llc(seed=1)
+    train(c, tiny, LLC.replace(seed=1), device=CPU, progress=False)
+    assert not torch.equal(a.head.codebook, c.head.codebook)
+
+
+def test_resume_after_kill_equals_uninterrupted_run(tiny, tmp_path):
+    full = _llc()
+    train(full, tiny, LLC, device=CPU, ckpt=tmp_path / "full.pt", progress=False)
+    killed = _llc()
+    # 40 images / batch 16 = 3 steps per epoch: stop in the middle of epoch 2
+    train(killed, tiny, LLC, device=CPU, ckpt=tmp_path / "k.pt", progress=False, stop_after_steps=4)
+    assert load_checkpoint(tmp_path / "k.pt")["epoch"] == 1
+    resumed = _llc(seed=123)  # a fresh process: different init, everything comes from the checkpoint
+    train(resumed, tiny, LLC, device=CPU, ckpt=tmp_path / "k.pt", progress=False)
+    for (n, p), q in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), n
+    assert load_checkpoint(tmp_path / "k.pt")["epoch"] == 2
+
+
+@pytest.mark.parametrize("bits,classes,match", [(7, 5, "bits: checkpoint 6 vs model 7"),
+                                                  (6, 9, "num_classes: checkpoint 5 vs model 9")])
+def test_mismatched_checkpoint_is_refused_and_kept(tiny, tmp_path, bits, classes, match):
+    p = tmp_path / "m.pt"
+    train(_llc(), tiny, LLC.replace(epochs=1), device=CPU, ckpt=p, progress=False)
+    before = _digest(p)
+    with pytest.raises(CheckpointError, match=match):
+        load_checkpoint(p, _llc(bits=bits, classes=classes))
+    with pytest.raises(CheckpointError, match="does not match"):
+        train(_llc(bits=bits, classes=classes), tiny, LLC.replace(bits=bits, nested=(), epochs=1),
+              device=CPU, ckpt=p, progress=False)
+    assert _digest(p) == before
+
+
+def test_changed_settings_on_existing_checkpoint_are_refused(tiny, tmp_path):
+    p = tmp_path / "m.pt"
+    train(_llc(), tiny, LLC.replace(epochs=1), device=CPU, ckpt=p, progress=False)
+    before = _digest(p)
+    with pytest.raises(CheckpointError, match="other settings"):
+        train(_llc(), tiny, LLC.replace(epochs=1, lr=0.1), device=CPU, ckpt=p, progress=False)
+    assert _digest(p) == before
+
+
+def test_corrupt_checkpoint(tmp_path):
+    p = tmp_path / "bad.pt"
+    p.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="could not be read"):
+        load_checkpoint(p, _llc())
+    assert p.read_bytes() == b"garbage"
+
+
+def test_phase2_needs_codebook_and_keeps_it_frozen(tiny):
+    model = _llc()
+    inst = TrainConfig(mode="instance", bits=6, epochs=1, batch_size=16, lr=0.05)
+    with pytest.raises(ValueError, match="needs the Phase-1 codebook"):
+        train(model, tiny, inst, device=CPU, progress=False)
+    codes = cb.random_codebook(5, 6, seed=0)
+    train(model, tiny, inst, device=CPU, progress=False, codebook=codes)
+    assert np.array_equal(cb.binarize(model.head.codebook), codes)
+    assert not model.head.codebook.requires_grad
+
+
+def test_mode_and_model_must_agree(tiny):
+    seeded(0)
+    real = build_model("real", 5, width=4)
+    with pytest.raises(ValueError, match="LLC model"):
+        train(real, tiny, LLC, device=CPU, progress=False)
+    with pytest.raises(ValueError, match="6 bits"):
+        train(_llc(), tiny, LLC.replace(bits=8, nested=()), device=CPU, progress=False)
+
+
+def test_real_training_learns_something(tiny):
+    """On a separable toy problem (class = brightness) the real model must beat chance clearly."""
+    from llc_lib.train import accuracy
+
+    imgs = (tiny.labels[:, None, None, None] * 50 + torch.randint(0, 20, (40, 32, 32, 3))).to(torch.uint8)
+    ds = type(tiny)(imgs, tiny.labels, tiny.class_names)
+    seeded(0)
+    model = build_model("real", 5, width=4)
+    train(model, ds, TrainConfig(mode="real", epochs=15, batch_size=8, lr=0.05), device=CPU, progress=False)
+    assert accuracy(model, ds, CPU) >= 0.6
