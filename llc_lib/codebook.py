@@ -48,14 +48,20 @@ def binarize(x) -> np.ndarray:
 class LLCHead(nn.Module):
     """Projection P: R^d -> R^k (no bias) and learnable real codebook C (num_classes x k).
 
-    ``forward(f, bits)`` returns logits P(f)[:, :bits] . sign(C)[:, :bits]^T of shape (B, num_classes);
-    ``bits=None`` uses all k bits. ``project(f)`` returns the (B, k) real projection, which Phase 2 trains
-    as k per-bit logits.
+    ``forward(f, bits)`` returns logits P(f)[:, :bits] . sign(C)[:, :bits]^T of shape (B, num_classes),
+    divided by sqrt(bits) when ``scaled`` (default); ``bits=None`` uses all k bits. ``project(f)`` returns
+    the (B, k) real projection, which Phase 2 trains as k per-bit logits.
+
+    Why ``scaled``: every row of P receives gradient from all classes through the +-1 codebook, so an SGD
+    step moves the logits about k times further than for a linear classifier with the same learning rate;
+    at the CPU recipe's learning rate the unscaled head diverges in the first epoch (measured: 1 % accuracy).
+    A constant factor 1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax,
+    sign(P(f)), MHD and ED are all invariant to it. ``scaled=False`` is the official code's formula.
     """
 
-    def __init__(self, feature_dim: int, bits: int, num_classes: int):
+    def __init__(self, feature_dim: int, bits: int, num_classes: int, scaled: bool = True):
         super().__init__()
-        self.bits, self.num_classes = bits, num_classes
+        self.bits, self.num_classes, self.scaled = bits, num_classes, scaled
         self.proj = nn.Linear(feature_dim, bits, bias=False)
         self.codebook = nn.Parameter(torch.empty(num_classes, bits))
         nn.init.kaiming_uniform_(self.codebook, a=5 ** 0.5)  # nn.Linear's default init, as the official fc
@@ -68,10 +74,13 @@ class LLCHead(nn.Module):
         return binarize_ste(self.codebook)
 
     def forward(self, f: torch.Tensor, bits: int | None = None) -> torch.Tensor:
-        z, b = self.project(f), self.codes()
-        if bits is not None:
-            z, b = z[:, :bits], b[:, :bits]
-        return z @ b.t()
+        return self.logits(self.project(f), self.codes(), bits)
+
+    def logits(self, z: torch.Tensor, codes: torch.Tensor, bits: int | None = None) -> torch.Tensor:
+        """(B, C) logits from a projection z (B, k) and +-1 codes (C, k), using the first ``bits`` bits."""
+        bits = bits or z.shape[1]
+        out = z[:, :bits] @ codes[:, :bits].t()
+        return out * bits ** -0.5 if self.scaled else out
 
     @torch.no_grad()
     def load_codebook(self, reals: np.ndarray | torch.Tensor, proj: np.ndarray | torch.Tensor | None = None):

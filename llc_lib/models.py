@@ -81,10 +81,11 @@ class RealHead(nn.Module):
 class CodeNet(nn.Module):
     """Backbone followed by a RealHead or an LLCHead; ``forward`` returns (B, num_classes) logits."""
 
-    def __init__(self, backbone: nn.Module, head: nn.Module):
+    def __init__(self, backbone: nn.Module, head: nn.Module, aux: nn.Module | None = None):
         super().__init__()
         self.backbone = backbone
         self.head = head
+        self.aux = aux  # optional auxiliary real-valued classifier used only as a training signal
 
     @property
     def is_llc(self) -> bool:
@@ -95,8 +96,9 @@ class CodeNet(nn.Module):
 
 
 def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str = "resnet9",
-                bits: int | None = None) -> CodeNet:
-    """A CodeNet. kind: 'real' (bits = optional bottleneck width) or 'llc' (bits = code length k)."""
+                bits: int | None = None, aux: bool = False) -> CodeNet:
+    """A CodeNet. kind: 'real' (bits = optional bottleneck width) or 'llc' (bits = code length k);
+    ``aux=True`` adds an auxiliary real-valued classifier (see TrainConfig.aux_weight)."""
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     body = resnet9(width) if backbone == "resnet9" else torchvision_backbone(backbone)
@@ -108,4 +110,4 @@ def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str =
         head = LLCHead(body.feature_dim, bits, num_classes)
     else:
         raise ValueError(f"unknown model kind {kind!r}; choose 'real' or 'llc'")
-    return CodeNet(body, head)
+    return CodeNet(body, head, RealHead(body.feature_dim, num_classes) if aux else None)

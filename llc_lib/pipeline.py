@@ -17,7 +17,7 @@ import json
 import os
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,52 @@ from .data import REPO_ROOT, ArrayDataset, load_cifar100, stratified_subset
 from .metrics import code_metrics, top1
 from .models import CodeNet, build_model
 from .train import load_checkpoint, outputs, seeded, train
+
+
+@dataclass
+class Context:
+    """What a notebook works with: profile, seed, device, figure folder and the data."""
+
+    profile: Profile
+    seed: int
+    device: torch.device
+    figdir: Path
+    train: ArrayDataset
+    test: ArrayDataset
+
+
+def figures_dir(profile: Profile) -> Path:
+    """cpu -> figures/, gpu -> figures/gpu/, smoke -> runs/smoke/figures/ ($LLC_FIGURES_DIR overrides)."""
+    if os.environ.get("LLC_FIGURES_DIR"):
+        return Path(os.environ["LLC_FIGURES_DIR"])
+    return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
+        profile.name, run_dir(profile) / "figures")
+
+
+def notebook_context(profile: str = "auto", seed: int = 0, dataset: str = "cifar100",
+                     device: str | None = None) -> Context:
+    """Validate a notebook's parameters and load its data; one clear ValueError for a bad parameter."""
+    if dataset != "cifar100":
+        raise ValueError(f"dataset {dataset!r} is not available to the notebooks; use 'cifar100' "
+                         f"(ImageFolder datasets are for the paper-scale CLI profile)")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    prof = get_profile(profile)
+    tr, te = load_data(prof, seed)
+    ctx = Context(prof, seed, pick_device(device), figures_dir(prof), tr, te)
+    ctx.figdir.mkdir(parents=True, exist_ok=True)
+    print(f"profile={prof.name} seed={seed} device={ctx.device} train={len(tr)} test={len(te)} "
+          f"figures -> {ctx.figdir}")
+    return ctx
+
+
+def check_bits(bits, max_bits: int | None = None) -> list[int]:
+    """Validate a list of code lengths (each >= 1 and <= max_bits); return it sorted."""
+    bits = [bits] if isinstance(bits, int) else list(bits)
+    bad = [k for k in bits if not isinstance(k, int) or k < 1 or (max_bits is not None and k > max_bits)]
+    if bad or not bits:
+        raise ValueError(f"bit widths must be integers in 1..{max_bits or 'k'}, got {bad or bits}")
+    return sorted(bits)
 
 
 def run_dir(profile: Profile) -> Path:
@@ -65,28 +111,62 @@ def get_real(profile: Profile, data: ArrayDataset, device, seed: int = 0, bottle
 def svd_warm_start(llc: CodeNet, real: CodeNet) -> None:
     """Copy ``real``'s backbone into ``llc`` and initialise its head from the SVD of real's classifier.
 
-    Projection row j = V_j * mean_c |U_cj S_j|, so that P(f) . sign(U_k S_k)^T matches the scale of the
-    rank-k classifier (f V_k)(U_k S_k)^T; codebook reals = U_k S_k.
+    Projection row j = V_j * mean_c |U_cj S_j| (times sqrt(k) for a scaled head), so that the LLC logits
+    match the scale of the rank-k classifier (f V_k)(U_k S_k)^T; codebook reals = U_k S_k.
     """
     llc.backbone.load_state_dict(real.backbone.state_dict())
     w = real.head.fc.weight.detach().cpu().numpy()
     _, reals, proj = cb.svd_codebook(w, llc.head.bits)
-    scale = np.abs(reals).mean(0)
+    scale = np.abs(reals).mean(0) * (llc.head.bits ** 0.5 if llc.head.scaled else 1.0)
     llc.head.load_codebook(reals, proj * scale[:, None])
 
 
+def cca_warm_start(llc: CodeNet, real: CodeNet, data: ArrayDataset, device) -> None:
+    """Copy ``real``'s backbone into ``llc``; head from the CCA codebook of real's training features."""
+    llc.backbone.load_state_dict(real.backbone.state_dict())
+    base = baseline_codebook("cca", real, data, device, llc.head.bits)
+    llc.head.load_codebook(base["reals"], _unit_projection(base["proj"], real, data, device))
+
+
+def _unit_projection(proj: np.ndarray, real: CodeNet, data: ArrayDataset, device) -> np.ndarray:
+    """``proj`` (k, d) with rows rescaled so that each projected training feature has unit std."""
+    z = train_features(real, data, device) @ proj.T
+    return proj / (z.std(0)[:, None] + 1e-8)
+
+
 def get_llc(profile: Profile, data: ArrayDataset, device, seed: int = 0, real: CodeNet | None = None,
-            bits: int | None = None, nested: tuple[int, ...] | None = None) -> CodeNet:
-    """Phase 1 LLC model (class codes). Default: the profile's nested run at max(bits), SVD warm start."""
-    cfg = profile.llc.replace(seed=seed)
+            bits: int | None = None, nested: tuple[int, ...] | None = None, init: str | None = None,
+            epochs: int | None = None, tag: str = "") -> CodeNet:
+    """Phase 1 LLC model (class codes), cached under runs/<profile>/ckpt.
+
+    Default: the profile's main run -- nested over ``profile.sweep`` at max(sweep) bits, initialised as
+    ``profile.llc_init``. ``bits``/``nested`` pick another code length (nested prefixes above ``bits`` are
+    dropped; () = a single-length run). init: "scratch" (random init, end-to-end as in the paper, with
+    the profile's auxiliary real-valued head), "svd" / "cca" (backbone of the real-valued model, head from
+    its SVD / CCA codebook), "real" (backbone of the real-valued model, random head).
+    """
+    init = init or profile.llc_init
+    if init not in ("scratch", "svd", "cca", "real"):
+        raise ValueError(f"unknown LLC init {init!r}; choose scratch, svd, cca or real")
+    cfg = profile.llc.replace(seed=seed, bits=profile.max_bits, nested=profile.sweep,
+                              aux_weight=profile.aux_weight if init == "scratch" else 0.0)
     if bits is not None:
-        cfg = cfg.replace(bits=bits, nested=tuple(p for p in (nested or ()) if p <= bits))
+        cfg = cfg.replace(bits=bits, nested=tuple(p for p in (profile.sweep if nested is None else nested)
+                                                  if p <= bits))
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
     seeded(seed)
-    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits)
+    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits, aux=cfg.aux_weight > 0)
     nest = "n" + "-".join(map(str, cfg.nested)) if cfg.nested else "single"
-    path = run_dir(profile) / "ckpt" / f"llc_k{cfg.bits}_{nest}_s{seed}.pt"
-    if not path.exists():
-        svd_warm_start(model, real if real is not None else get_real(profile, data, device, seed))
+    path = run_dir(profile) / "ckpt" / f"llc{tag}_k{cfg.bits}_{nest}_{init}_e{cfg.epochs}_s{seed}.pt"
+    if not path.exists() and init != "scratch":
+        real = real if real is not None else get_real(profile, data, device, seed)
+        if init == "svd":
+            svd_warm_start(model, real)
+        elif init == "cca":
+            cca_warm_start(model, real, data, device)
+        else:
+            model.backbone.load_state_dict(real.backbone.state_dict())
     return _fit(model, data, cfg, path, device)
 
 
@@ -95,16 +175,87 @@ def class_codes(llc: CodeNet) -> np.ndarray:
     return cb.binarize(llc.head.codebook)
 
 
+def head_logits(model: CodeNet, proj: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """(N, C) class-code logits of an LLC model from its projections ``proj`` (N, k), first ``bits`` bits."""
+    codes = torch.from_numpy(class_codes(model).astype(np.float32))
+    return model.head.logits(torch.from_numpy(proj), codes, bits).numpy()
+
+
+def _phase1_weights(llc: CodeNet) -> dict:
+    """Phase 1 state dict without the auxiliary head (Phase 2 models have none)."""
+    return {k: v for k, v in llc.state_dict().items() if not k.startswith("aux.")}
+
+
 def get_instance(profile: Profile, data: ArrayDataset, device, seed: int = 0, llc: CodeNet | None = None) -> CodeNet:
-    """Phase 2 model (instance codes): warm-started from the Phase 1 model, its codebook frozen."""
-    cfg = profile.instance.replace(seed=seed)
+    """Phase 2 model (instance codes) of the main run: warm-started from Phase 1, its codebook frozen."""
+    cfg = profile.instance.replace(seed=seed, bits=profile.max_bits)
     llc = llc if llc is not None else get_llc(profile, data, device, seed)
     seeded(seed)
     model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits)
-    path = run_dir(profile) / "ckpt" / f"instance_k{cfg.bits}_s{seed}.pt"
+    path = run_dir(profile) / "ckpt" / f"instance_k{cfg.bits}_{profile.llc_init}_s{seed}.pt"
     if not path.exists():
-        model.load_state_dict(llc.state_dict())
+        model.load_state_dict(_phase1_weights(llc))
     return _fit(model, data, cfg, path, device, codebook=class_codes(llc))
+
+
+def get_instance_with_codes(profile: Profile, data: ArrayDataset, device, codes: np.ndarray, seed: int = 0,
+                            real: CodeNet | None = None, tag: str = "") -> CodeNet:
+    """Phase 2 with a given frozen codebook, starting from the real-valued backbone (random projection)."""
+    cfg = profile.instance.replace(seed=seed, bits=codes.shape[1])
+    real = real if real is not None else get_real(profile, data, device, seed)
+    seeded(seed)
+    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits)
+    path = run_dir(profile) / "ckpt" / f"instance{tag}_k{cfg.bits}_s{seed}.pt"
+    if not path.exists():
+        model.backbone.load_state_dict(real.backbone.state_dict())
+    return _fit(model, data, cfg, path, device, codebook=codes)
+
+
+def train_features(model: CodeNet, data: ArrayDataset, device) -> np.ndarray:
+    """(N, d) eval-mode backbone features of ``data`` (no augmentation)."""
+    return outputs(model, data, device)["features"]
+
+
+def baseline_codebook(name: str, real: CodeNet, data: ArrayDataset, device, bits: int, seed: int = 0,
+                      features: np.ndarray | None = None) -> dict:
+    """{'codes' (C, bits) int8, 'reals', 'proj' (bits, d) or None} of a baseline codebook built from ``real``:
+    'random' (seeded), 'svd' (of real's classifier) or 'cca' (of real's training features vs labels)."""
+    c = data.num_classes
+    if name == "random":
+        codes = cb.random_codebook(c, bits, seed)
+        return {"codes": codes, "reals": codes.astype(np.float32), "proj": None}
+    if name == "svd":
+        codes, reals, proj = cb.svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)
+    elif name == "cca":
+        feats = features if features is not None else train_features(real, data, device)
+        codes, reals, proj = cb.cca_codebook(feats, data.labels.numpy(), c, bits)
+    else:
+        raise ValueError(f"unknown baseline codebook {name!r}; choose random, svd or cca")
+    return {"codes": codes, "reals": reals, "proj": proj}
+
+
+def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: str, seed: int = 0,
+                          real: CodeNet | None = None, bits: int | None = None) -> tuple[CodeNet, np.ndarray]:
+    """Phase 2 instance codes for a baseline codebook ('random', 'svd', 'cca') at ``bits`` (default max).
+
+    The model starts from the real-valued backbone, its projection from the baseline's own projection
+    (rescaled to unit-variance outputs on the training set; Random has none and keeps the default init),
+    and trains with the same Phase 2 recipe as LLC. All three baselines are nested by construction
+    (prefixes of a Random/SVD/CCA code are the shorter codes), so one run serves every k.
+    Returns (model, codes (C, bits)).
+    """
+    bits = bits or profile.instance.bits
+    cfg = profile.instance.replace(seed=seed, bits=bits)
+    real = real if real is not None else get_real(profile, data, device, seed)
+    base = baseline_codebook(name, real, data, device, bits, seed)
+    seeded(seed)
+    model = build_model("llc", data.num_classes, width=profile.width, bits=bits)
+    path = run_dir(profile) / "ckpt" / f"instance_{name}_k{bits}_s{seed}.pt"
+    if not path.exists():
+        model.backbone.load_state_dict(real.backbone.state_dict())
+        if base["proj"] is not None:
+            model.head.load_codebook(base["reals"], _unit_projection(base["proj"], real, data, device))
+    return _fit(model, data, cfg, path, device, codebook=base["codes"]), base["codes"]
 
 
 def evaluate_llc(llc: CodeNet, inst: CodeNet, data: ArrayDataset, device, bits: tuple[int, ...]) -> dict:
@@ -115,7 +266,7 @@ def evaluate_llc(llc: CodeNet, inst: CodeNet, data: ArrayDataset, device, bits: 
     y = data.labels.numpy()
     rows = {}
     for k in bits:
-        row = {"class_code_acc": top1(p1["proj"][:, :k] @ codes[:, :k].T.astype(np.float32), y)}
+        row = {"class_code_acc": top1(head_logits(llc, p1["proj"], k), y)}
         row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
         phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
         row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]

@@ -116,11 +116,14 @@ def loss_fn(model: CodeNet, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) 
     z, codes = model.head.project(f), model.head.codes()
     if cfg.mode == "llc":
         prefixes = cfg.nested or (cfg.bits,)
-        losses = [F.cross_entropy(z[:, :p] @ codes[:, :p].t(), y, label_smoothing=cfg.label_smoothing)
+        losses = [F.cross_entropy(model.head.logits(z, codes, p), y, label_smoothing=cfg.label_smoothing)
                   for p in prefixes]
-        return torch.stack(losses).mean(), z @ codes.t()
+        loss = torch.stack(losses).mean()
+        if cfg.aux_weight > 0:
+            loss = loss + cfg.aux_weight * F.cross_entropy(model.aux(f), y, label_smoothing=cfg.label_smoothing)
+        return loss, model.head.logits(z, codes)
     target = (codes[y] + 1) / 2
-    return F.binary_cross_entropy_with_logits(z, target), z @ codes.t()
+    return F.binary_cross_entropy_with_logits(z, target), model.head.logits(z, codes)
 
 
 def train(model: CodeNet, data: ArrayDataset, cfg: TrainConfig, *, device: torch.device,
@@ -137,6 +140,8 @@ def train(model: CodeNet, data: ArrayDataset, cfg: TrainConfig, *, device: torch
         raise ValueError(f"mode {cfg.mode!r} needs an LLC model (build_model('llc', ...))")
     if cfg.mode == "real" and model.is_llc:
         raise ValueError("mode 'real' needs a real-valued model (build_model('real', ...))")
+    if cfg.aux_weight > 0 and (cfg.mode != "llc" or model.aux is None):
+        raise ValueError("aux_weight > 0 needs mode 'llc' and a model built with aux=True")
     if model.is_llc and model.head.bits != cfg.bits:
         raise ValueError(f"model has {model.head.bits} bits but the config asks for {cfg.bits}")
     if cfg.mode == "instance":
