@@ -2,7 +2,6 @@
 #   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
 #   make test                                       unit tests + smoke end-to-end + nbval of every notebook
 #   make lab                                        JupyterLab on notebooks/ in the same environment
-#   make bench                                      benchmarks/ (prints ratios)
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -14,7 +13,7 @@ NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05
              99_paper_vs_reproduction
 LIB       := $(wildcard llc_lib/*.py)
 
-.PHONY: setup data test reproduce notebooks lab bench clean-smoke
+.PHONY: setup data test reproduce notebooks lab clean-smoke
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,9 +68,6 @@ endif
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
-
-bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean-smoke:
 	rm -rf runs/smoke

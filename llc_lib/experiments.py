@@ -80,9 +80,11 @@ def accuracy_vs_bits(ctx: P.Context, bits) -> dict:
                       "after_class_code_acc": top1(o["logits"], y),
                       "after_sign_mhd": code_metrics(o["proj"], mc, y)["mhd_acc"],
                       "after_unique": cb.num_unique_codes(mc), "epochs": ctx.profile.warm_epochs}
-    warm["summary"] = "; ".join(f"{n.upper()} MHD {100 * w['before_mhd']:.1f} ({w['before_unique']} unique) -> "
-                                f"LLC warm-started {100 * w['after_sign_mhd']:.1f} ({w['after_unique']} unique)"
-                                for n, w in warm.items())
+    # before: the baseline codebook's Phase 2 instance codes; after: sign(P(f)) of the warm-started Phase 1
+    # model (no Phase 2), both decoded by MHD at k bits
+    warm["summary"] = "; ".join(f"{n.upper()} codebook MHD {100 * w['before_mhd']:.1f} ({w['before_unique']} unique) -> "
+                                f"LLC warm-started from it, {w['epochs']} epochs: MHD {100 * w['after_sign_mhd']:.1f} "
+                                f"({w['after_unique']} unique)" for n, w in warm.items())
     warm["holds"] = all(w["after_sign_mhd"] > w["before_mhd"] for n, w in warm.items() if isinstance(w, dict))
     res["warm_start"] = warm
     # nested: the main run's 20/25/30-bit prefixes vs a separate single-length 20-bit run

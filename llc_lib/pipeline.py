@@ -316,4 +316,7 @@ def format_table(res: dict) -> str:
     for k, r in res["llc"].items():
         lines.append(f"| {k} | {100 * r['class_code_acc']:.2f} | {100 * r['mhd_acc']:.2f} | {100 * r['ed_acc']:.2f} "
                      f"| {100 * r['ed_no_match_rate']:.1f} % | {r['unique_codes']} | {r['bits_right']:.2f} / {k} |")
+    t = res["seconds"]
+    lines += ["", f"Wall time (s): real {t['real']:.0f}, LLC Phase 1 {t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}, "
+                  f"evaluation {t['evaluate']:.0f}, total {t['total']:.0f} (0 for models loaded from checkpoints)"]
     return "\n".join(lines)

@@ -57,3 +57,14 @@ def _compare_with_golden(res):
             got = res["llc"][k][key]
             tol = TOL_BITS if key == "bits_right" else TOL_UNIQUE if key in ("unique_codes", "bits") else TOL_ACC
             assert abs(got - want) <= tol, f"k={k} {key}: {got} vs golden {want} (tolerance {tol})"
+
+
+def test_cli_reports_bad_input_with_one_line(capsys, tmp_path, monkeypatch):
+    from llc_lib.__main__ import main
+
+    assert main(["reproduce", "--profile", "bogus"]) == 2
+    assert "unknown profile 'bogus'" in capsys.readouterr().err
+    monkeypatch.setenv("LLC_DATA_DIR", str(tmp_path))  # empty folder: no dataset
+    assert main(["train", "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "cifar100.npz is missing" in err and "make data" in err
