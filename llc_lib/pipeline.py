@@ -239,8 +239,9 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
     """Phase 2 instance codes for a baseline codebook ('random', 'svd', 'cca') at ``bits`` (default max).
 
     The model starts from the real-valued backbone, its projection from the baseline's own projection
-    (rescaled to unit-variance outputs on the training set; Random has none and keeps the default init),
-    and trains with the same Phase 2 recipe as LLC. All three baselines are nested by construction
+    (rescaled to unit-variance outputs on the training set). Random has no projection of its own: it starts
+    from the least-squares regression of each image's class code on its real features (measured: from a
+    random projection, 3 Phase 2 epochs reach only 9.8 % MHD at 32 bits). Then the same Phase 2 recipe as LLC. All three baselines are nested by construction
     (prefixes of a Random/SVD/CCA code are the shorter codes), so one run serves every k.
     Returns (model, codes (C, bits)).
     """
@@ -253,8 +254,12 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
     path = run_dir(profile) / "ckpt" / f"instance_{name}_k{bits}_s{seed}.pt"
     if not path.exists():
         model.backbone.load_state_dict(real.backbone.state_dict())
-        if base["proj"] is not None:
-            model.head.load_codebook(base["reals"], _unit_projection(base["proj"], real, data, device))
+        proj = base["proj"]
+        if proj is None:  # least squares: features (N, d) @ proj.T ~ codes[y] (N, k)
+            feats = train_features(real, data, device)
+            target = base["codes"][data.labels.numpy()].astype(np.float64)
+            proj = np.linalg.lstsq(feats.astype(np.float64), target, rcond=None)[0].T.astype(np.float32)
+        model.head.load_codebook(base["reals"], _unit_projection(proj, real, data, device))
     return _fit(model, data, cfg, path, device, codebook=base["codes"]), base["codes"]
 
 
