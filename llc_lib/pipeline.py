@@ -124,13 +124,14 @@ def svd_warm_start(llc: CodeNet, real: CodeNet) -> None:
 def cca_warm_start(llc: CodeNet, real: CodeNet, data: ArrayDataset, device) -> None:
     """Copy ``real``'s backbone into ``llc``; head from the CCA codebook of real's training features."""
     llc.backbone.load_state_dict(real.backbone.state_dict())
-    base = baseline_codebook("cca", real, data, device, llc.head.bits)
-    llc.head.load_codebook(base["reals"], _unit_projection(base["proj"], real, data, device))
+    feats = train_features(real, data, device)
+    base = baseline_codebook("cca", real, data, device, llc.head.bits, features=feats)
+    llc.head.load_codebook(base["reals"], _unit_projection(base["proj"], feats))
 
 
-def _unit_projection(proj: np.ndarray, real: CodeNet, data: ArrayDataset, device) -> np.ndarray:
-    """``proj`` (k, d) with rows rescaled so that each projected training feature has unit std."""
-    z = train_features(real, data, device) @ proj.T
+def _unit_projection(proj: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """``proj`` (k, d) with rows rescaled so that each projected training feature (N, d) has unit std."""
+    z = features @ proj.T
     return proj / (z.std(0)[:, None] + 1e-8)
 
 
@@ -248,18 +249,19 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
     bits = bits or profile.instance.bits
     cfg = profile.instance.replace(seed=seed, bits=bits)
     real = real if real is not None else get_real(profile, data, device, seed)
-    base = baseline_codebook(name, real, data, device, bits, seed)
+    path = run_dir(profile) / "ckpt" / f"instance_{name}_k{bits}_s{seed}.pt"
+    # training features, computed once: CCA needs them for its codes, a new run for the projection
+    feats = train_features(real, data, device) if name == "cca" or not path.exists() else None
+    base = baseline_codebook(name, real, data, device, bits, seed, features=feats)
     seeded(seed)
     model = build_model("llc", data.num_classes, width=profile.width, bits=bits)
-    path = run_dir(profile) / "ckpt" / f"instance_{name}_k{bits}_s{seed}.pt"
     if not path.exists():
         model.backbone.load_state_dict(real.backbone.state_dict())
         proj = base["proj"]
         if proj is None:  # least squares: features (N, d) @ proj.T ~ codes[y] (N, k)
-            feats = train_features(real, data, device)
             target = base["codes"][data.labels.numpy()].astype(np.float64)
             proj = np.linalg.lstsq(feats.astype(np.float64), target, rcond=None)[0].T.astype(np.float32)
-        model.head.load_codebook(base["reals"], _unit_projection(proj, real, data, device))
+        model.head.load_codebook(base["reals"], _unit_projection(proj, feats))
     return _fit(model, data, cfg, path, device, codebook=base["codes"]), base["codes"]
 
 
