@@ -1,0 +1,250 @@
+"""Retrieval evaluation: MAP@R, precision/recall curves and tie statistics for Hamming and real-valued ranking.
+
+A query's relevant items are the database items of its class. For one ranked list (positions 1..R):
+
+    AP@R = sum_{i <= R} rel_i * P@i / sum_{i <= R} rel_i      (0 when no relevant item is in the top R)
+
+and MAP@R is the mean over all queries (queries with nothing relevant in the top R count as 0), the
+convention of the DeepHash code bases.
+
+Hamming distances of k-bit codes take only k + 1 values, so a low-bit ranking is full of ties and "the top
+R" is not defined by the distances alone. Two numbers are reported:
+
+* **tie-aware MAP** (``map_tie_aware``): the expected AP@R when the items of equal distance are put in a
+  uniformly random order. It is computed exactly, not by sampling: inside a tie group of n items with r
+  relevant, every position is relevant with probability r/n and, given that, holds on average
+  (j-1)(r-1)/(n-1) relevant items before it, which gives the expected sum of precisions in closed form
+  (harmonic numbers). If the cut-off R splits a tie group, the number X of relevant items taken from it is
+  hypergeometric and AP = (sum of precisions) / (relevant items above R) is averaged over X exactly.
+* **stable MAP** (``map_stable``): AP@R of one deterministic list, ties ordered by database index (what
+  DeepHash-style code computes with a stable sort). The database must then be in an order unrelated to the
+  labels (``retrieval_study`` shuffles it with a fixed seed), or the tie rule would favour some classes.
+
+``tie_stats`` says how much the ties matter: how often the cut-off at R splits a tie group and how big it is.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from .decode import _block_rows, _check_packed, _distances, _map_blocks, hamming_topk
+
+
+# ------------------------------------------------------------------------------------------- histograms
+
+def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, bits: int,
+                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, how many database items (and how many relevant ones) lie at each Hamming distance.
+
+    queries (Q, W), database (M, W): packed codes of ``bits`` bits. Returns (n, r), both int64 (Q, bits + 1):
+    n[q, d] = items at distance d, r[q, d] = items of the query's class at distance d.
+    """
+    _check_packed(queries, database)
+    q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
+    nb = bits + 1
+    n = np.zeros((len(queries), nb), np.int64)
+    r = np.zeros((len(queries), nb), np.int64)
+
+    def block(s, e):
+        d = _distances(queries[s:e], database).astype(np.int64)
+        d += (np.arange(e - s) * nb)[:, None]
+        n[s:e] = np.bincount(d.ravel(), minlength=(e - s) * nb).reshape(e - s, nb)
+        rel = db_labels[None, :] == q_labels[s:e, None]
+        r[s:e] = np.bincount(d[rel], minlength=(e - s) * nb).reshape(e - s, nb)
+
+    _map_blocks(block, len(queries), max(8, _block_rows(len(database), 8)), threads)
+    return n, r
+
+
+def _harmonic(m: int) -> np.ndarray:
+    """H[0..m]: H[i] = 1 + 1/2 + ... + 1/i (H[0] = 0)."""
+    return np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, m + 1))])
+
+
+def _precision_sums(H, before, n, r_before, r):
+    """Expected sum of precisions over the first ``n`` positions of a tie group that starts after ``before``
+    items (``r_before`` relevant) and holds ``r`` relevant among those ``n`` positions (arrays broadcast)."""
+    n = np.asarray(n, np.float64)
+    a = H[(before + n).astype(np.int64)] - H[before]  # sum_j 1 / (before + j)
+    b = n - (before + 1) * a  # sum_j (j - 1) / (before + j)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(n > 0, r / n, 0.0) * (r_before + 1) * a
+        second = np.where(n > 1, r * (r - 1) / (n * (n - 1)), 0.0) * b
+    return first + second
+
+
+def _log_choose(a, b):
+    return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+
+
+def _hypergeom_pmf(x, total, good, draws):
+    """P(X = x) for X = good items among ``draws`` taken without replacement from ``total`` (broadcasts)."""
+    ok = (x >= 0) & (x <= good) & (draws - x >= 0) & (draws - x <= total - good)
+    xs = np.where(ok, x, 0)
+    logp = (_log_choose(good, xs) + _log_choose(total - good, np.where(ok, draws - xs, 0))
+            - _log_choose(total, draws))
+    return np.where(ok, np.exp(logp), 0.0)
+
+
+def map_tie_aware(n: np.ndarray, r: np.ndarray, R: int) -> np.ndarray:
+    """(Q,) expected AP@R under uniformly random order within equal distances, from ``distance_histograms``."""
+    total = n.sum(1)
+    if (total < R).any():
+        raise ValueError(f"R={R} exceeds the database size {int(total.min())}")
+    H = _harmonic(int(total.max()))
+    cum_n = np.cumsum(n, 1) - n  # items before each group
+    cum_r = np.cumsum(r, 1) - r
+    b = (np.cumsum(n, 1) < R).sum(1)  # index of the group that holds position R
+    rows = np.arange(len(n))
+    full = np.arange(n.shape[1])[None, :] < b[:, None]  # groups entirely inside the top R
+    s_full = (_precision_sums(H, cum_n, n, cum_r, r) * full).sum(1)
+    nb, rb, before, rbefore = n[rows, b], r[rows, b], cum_n[rows, b], cum_r[rows, b]
+    m = R - before  # positions of the boundary group that make it into the top R (1..nb)
+    x = np.arange(int(min(R, rb.max())) + 1)[None, :]  # relevant items drawn from the boundary group
+    pmf = _hypergeom_pmf(x, nb[:, None], rb[:, None], m[:, None])
+    s_b = _precision_sums(H, before[:, None], m[:, None], rbefore[:, None], x * 1.0)
+    s_b = np.where(m[:, None] > 0, s_b, 0.0)
+    # inside the boundary group's m slots, given x relevant: E[sum] = (x/m)(..)A + x(x-1)/(m(m-1)) B, which is
+    # _precision_sums with n = m and r = x
+    denom = rbefore[:, None] + x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ap = np.where(denom > 0, (s_full[:, None] + s_b) / denom, 0.0)
+    return (pmf * ap).sum(1)
+
+
+def expected_relevant_at(n: np.ndarray, r: np.ndarray, cutoffs) -> np.ndarray:
+    """(Q, len(cutoffs)) expected number of relevant items in the top N for each N in ``cutoffs``
+    (random order within ties: linear inside the tie group that holds position N)."""
+    cum_n, cum_r = np.cumsum(n, 1), np.cumsum(r, 1)
+    out = np.empty((len(n), len(cutoffs)))
+    rows = np.arange(len(n))
+    for j, N in enumerate(cutoffs):
+        g = (cum_n < N).sum(1)
+        g = np.minimum(g, n.shape[1] - 1)
+        before_n, before_r = cum_n[rows, g] - n[rows, g], cum_r[rows, g] - r[rows, g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(n[rows, g] > 0, r[rows, g] / n[rows, g], 0.0)
+        out[:, j] = before_r + np.clip(N - before_n, 0, n[rows, g]) * frac
+    return out
+
+
+def tie_stats(n: np.ndarray, R: int) -> dict[str, float]:
+    """How the ties meet the cut-off R: 'split_rate' (fraction of queries whose top R ends inside a tie group),
+    'mean_boundary_group' (mean size of the group holding position R), 'mean_open_slots' (mean number of top-R
+    positions that group fills, i.e. decided by the tie rule when it is split), 'mean_distinct_distances'
+    (distinct distance values among the top R)."""
+    cum = np.cumsum(n, 1)
+    rows = np.arange(len(n))
+    b = (cum < R).sum(1)
+    nb, before = n[rows, b], cum[rows, b] - n[rows, b]
+    split = (R - before) < nb
+    return {"split_rate": float(split.mean()), "mean_boundary_group": float(nb.mean()),
+            "mean_open_slots": float(np.where(split, R - before, 0).mean()),
+            "mean_distinct_distances": float(((n > 0) & (np.arange(n.shape[1]) <= b[:, None])).sum(1).mean())}
+
+
+# ------------------------------------------------------------------------------------ explicit lists
+
+def average_precision(relevance: np.ndarray) -> np.ndarray:
+    """(Q,) AP of ranked 0/1 relevance lists (Q, R) (0 where nothing relevant was retrieved)."""
+    rel = np.asarray(relevance, dtype=np.float64)
+    hits = np.cumsum(rel, 1)
+    prec = hits / np.arange(1, rel.shape[1] + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(hits[:, -1] > 0, (prec * rel).sum(1) / hits[:, -1], 0.0)
+
+
+def map_stable(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, R: int,
+               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """((Q,) AP@R, (Q, R) retrieved indices) of the Hamming ranking with ties ordered by database index."""
+    idx, _ = hamming_topk(queries, database, R, threads)
+    rel = np.asarray(db_labels)[idx] == np.asarray(q_labels)[:, None]
+    return average_precision(rel), idx
+
+
+def real_scores(q: np.ndarray, db: np.ndarray, metric: str = "cosine") -> np.ndarray:
+    """(Q, M) similarity scores (higher = nearer): cosine similarity or negative squared Euclidean distance."""
+    q, db = np.asarray(q, np.float32), np.asarray(db, np.float32)
+    if metric == "cosine":
+        qn = q / (np.linalg.norm(q, axis=1, keepdims=True) + 1e-12)
+        dn = db / (np.linalg.norm(db, axis=1, keepdims=True) + 1e-12)
+        return qn @ dn.T
+    if metric == "euclidean":
+        return 2 * q @ db.T - (db * db).sum(1)[None, :] - (q * q).sum(1)[:, None]
+    raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+
+
+def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric: str = "cosine",
+              cutoffs=(), threads: int | None = None) -> dict[str, np.ndarray]:
+    """Real-valued retrieval: {'ap' (Q,) AP@R, 'top' (Q, R) indices, 'relevant_at' (Q, len(cutoffs)) relevant
+    items in the top N}. Equal scores (measure zero for real features) are ordered by database index."""
+    q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
+    if not 1 <= R <= len(db):
+        raise ValueError(f"R must lie in 1..{len(db)}, got {R}")
+    ap, top = np.empty(len(q)), np.empty((len(q), R), np.int64)
+    rel_at = np.empty((len(q), len(cutoffs)))
+    cut = np.asarray(cutoffs, np.int64)
+
+    def block(s, e):
+        sc = real_scores(q[s:e], db, metric)
+        part = np.argpartition(-sc, R - 1, axis=1)[:, :R]
+        order = np.lexsort((part, -np.take_along_axis(sc, part, 1)), axis=1)
+        top[s:e] = idx = np.take_along_axis(part, order, 1)
+        ap[s:e] = average_precision(db_labels[idx] == q_labels[s:e, None])
+        if len(cut):
+            rel = db_labels[None, :] == q_labels[s:e, None]
+            srt = np.sort(sc, axis=1)  # ascending
+            for i in range(e - s):  # rank of each relevant item = items scoring strictly higher
+                ranks = len(db) - np.searchsorted(srt[i], sc[i, rel[i]], side="right")
+                rel_at[s + i] = np.searchsorted(np.sort(ranks), cut, side="left")
+
+    _map_blocks(block, len(q), 64, threads)
+    return {"ap": ap, "top": top, "relevant_at": rel_at}
+
+
+def pr_curve(relevant_at: np.ndarray, cutoffs, n_relevant: np.ndarray) -> dict[str, list]:
+    """Mean precision and recall at each cut-off N from (Q, len(cutoffs)) relevant counts."""
+    cut = np.asarray(cutoffs, np.float64)
+    return {"n": [int(c) for c in cut], "precision": (relevant_at / cut[None, :]).mean(0).tolist(),
+            "recall": (relevant_at / np.asarray(n_relevant, np.float64)[:, None]).mean(0).tolist()}
+
+
+def default_cutoffs(m: int, points: int = 40) -> np.ndarray:
+    """Log-spaced cut-offs 1..m (unique integers) for precision-recall curves."""
+    return np.unique(np.round(np.logspace(0, np.log10(m), points)).astype(np.int64))
+
+
+def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: bool = True,
+                     keep_top: bool = False, threads: int | None = None) -> dict:
+    """Everything the retrieval notebook reports for one binary code: tie-aware and stable MAP@R, tie
+    statistics, optionally the PR curve (expected under random tie order) and the stable top-R lists.
+
+    q_codes (Q, k) and db_codes (M, k) are +-1 / bool codes (not packed)."""
+    from .decode import pack
+
+    k = np.asarray(q_codes).shape[1]
+    qp, dp = pack(q_codes), pack(db_codes)
+    n, r = distance_histograms(qp, dp, q_labels, db_labels, k, threads)
+    ap_stable, top = map_stable(qp, dp, q_labels, db_labels, R, threads)
+    out = {"bits": k, "map_tie_aware": float(map_tie_aware(n, r, R).mean()), "map_stable": float(ap_stable.mean()),
+           "ties": tie_stats(n, R)}
+    if pr:
+        cutoffs = default_cutoffs(len(dp))
+        out["pr"] = pr_curve(expected_relevant_at(n, r, cutoffs), cutoffs, r.sum(1))
+    if keep_top:
+        out["top"] = top
+    return out
+
+
+def evaluate_real(q, db, q_labels, db_labels, R: int = 1000, metric: str = "cosine", pr: bool = True,
+                  keep_top: bool = False, threads: int | None = None) -> dict:
+    """MAP@R, optionally the PR curve and the top-R lists of real-valued features ranked by ``metric``."""
+    cutoffs = default_cutoffs(len(db)) if pr else ()
+    res = rank_real(q, db, q_labels, db_labels, R, metric, cutoffs, threads)
+    out = {"dims": int(np.asarray(q).shape[1]), "metric": metric, "map": float(res["ap"].mean())}
+    if pr:
+        n_rel = np.bincount(np.asarray(db_labels))[np.asarray(q_labels)]
+        out["pr"] = pr_curve(res["relevant_at"], cutoffs, n_rel)
+    if keep_top:
+        out["top"] = res["top"]
+    return out
