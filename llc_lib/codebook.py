@@ -105,6 +105,21 @@ def random_codebook(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
     return np.where(rng.random((num_classes, bits)) < 0.5, 1, -1).astype(np.int8)
 
 
+def csq_centers(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
+    """CSQ's hash centres (Yuan et al., CVPR 2020), (num_classes, bits) int8 +-1.
+
+    When ``bits`` is a power of two and num_classes <= 2 * bits: the rows of the Hadamard matrix H_bits and
+    of -H_bits (mutually at distance bits/2 or bits), in that order. Otherwise every bit is an i.i.d. fair
+    coin from ``np.random.default_rng(seed)`` (duplicates possible, as in the paper; they are counted).
+    """
+    from scipy.linalg import hadamard
+
+    if bits & (bits - 1) == 0 and num_classes <= 2 * bits:
+        h = hadamard(bits)
+        return np.concatenate([h, -h])[:num_classes].astype(np.int8)
+    return random_codebook(num_classes, bits, seed)
+
+
 def _fix_signs(u: np.ndarray, *others: np.ndarray):
     """Flip columns so that each column's largest-magnitude entry of ``u`` is positive (deterministic SVD)."""
     s = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])

@@ -1,8 +1,10 @@
-"""Run settings: one dataclass per training run and one per profile (smoke / cpu / gpu).
+"""Run settings: one dataclass per training run and one per profile.
 
-A *profile* fixes the data subset, backbone and the recipe of every run in the reproduction, so that a
-notebook or the CLI only has to say ``profile="cpu"``. ``resolve_profile("auto")`` picks ``$LLC_PROFILE``
-when set, else ``gpu`` when CUDA is available, else ``cpu``.
+A *profile* fixes the data, backbone and the recipe of every run, so that a notebook or the CLI only has
+to say ``profile="cpu"``. The CIFAR-100 profiles (``smoke``, ``cpu``, ``gpu``) back the notebooks;
+``resolve_profile("auto")`` picks ``$LLC_PROFILE`` when set, else ``gpu`` when CUDA is available, else
+``cpu``. The paper-scale profiles (``imagenet``, ``tinyimagenet``) train on ImageFolder data through the
+CLI (``python -m llc_lib train``, also under ``torchrun``).
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-PROFILES = ("smoke", "cpu", "gpu")
+PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
+PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
+MODES = ("real", "llc", "instance", "hashnet", "csq")
 
 
 @dataclass(frozen=True)
@@ -20,12 +24,17 @@ class TrainConfig:
     """One training run.
 
     mode: "real" (linear classifier, optionally through a d-dim bottleneck), "llc" (Phase 1: class codes),
-    "instance" (Phase 2: per-bit BCE against a frozen codebook).
-    bits: code length k ("llc"/"instance") or bottleneck width ("real"; None = no bottleneck).
-    nested: code prefixes that each get a cross-entropy term in Phase 1 (the paper's nested codebooks);
-    () means only the full k bits.
+    "instance" (Phase 2: per-bit BCE against a frozen codebook), "hashnet" / "csq" (deep-hashing
+    baselines for retrieval, see ``train.loss_fn``).
+    bits: code length k ("llc"/"instance"; the longest head for "hashnet"/"csq") or bottleneck width
+    ("real"; None = no bottleneck).
+    nested: "llc": code prefixes that each get a cross-entropy term (the paper's nested codebooks; () means
+    only the full k bits). "hashnet"/"csq": the code lengths of the hash heads trained together.
+    max_steps_per_epoch: cap on optimiser steps per epoch (None = whole epoch), for smoke-testing the
+    paper-scale profiles; the learning-rate schedule follows the capped length.
     schedule: "onecycle" (linear warm-up for ``warmup`` of the steps, then linear decay to 0) or "cosine"
     (cosine decay from lr to 0 after the same warm-up).
+    head_lr_mult: learning-rate multiplier of the head's projection (the hash layer of "hashnet"/"csq").
     aux_weight: Phase 1 only: weight of the cross-entropy of an auxiliary real-valued linear classifier on the
     backbone features (the model must be built with ``aux=True``; the aux head is discarded afterwards).
     """
@@ -44,11 +53,13 @@ class TrainConfig:
     warmup: float = 0.25
     seed: int = 0
     codebook_lr_mult: float = 1.0
+    head_lr_mult: float = 1.0
     aux_weight: float = 0.0
+    max_steps_per_epoch: int | None = None
 
     def __post_init__(self):
-        if self.mode not in ("real", "llc", "instance"):
-            raise ValueError(f"mode must be 'real', 'llc' or 'instance', got {self.mode!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.mode != "real" and (self.bits is None or self.bits < 1):
             raise ValueError(f"mode {self.mode!r} needs bits >= 1, got {self.bits!r}")
         if self.bits is not None and self.bits < 1:
@@ -59,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
+        if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
+            raise ValueError(f"max_steps_per_epoch must be >= 1 or None, got {self.max_steps_per_epoch}")
 
     def replace(self, **kw) -> "TrainConfig":
         return dataclasses.replace(self, **kw)
@@ -68,8 +81,11 @@ class TrainConfig:
 class Profile:
     """Everything the reproduction needs for one compute budget.
 
-    per_class: images per class kept from the training split (None = all 500); test_per_class likewise.
-    width: base channel width of the CIFAR ResNet (feature dim = 8 * width).
+    dataset: "cifar100" (the shipped npz), "imagenet" or "tinyimagenet" (ImageFolder, see ``data``).
+    backbone: "resnet9" (CIFAR ResNet-9, feature dim 8 * width) or a torchvision "resnet18"/"resnet50";
+    image_size: training crop of ImageFolder data. scaled_head: LLC logits divided by sqrt(k) (see
+    ``codebook.LLCHead``; False = the official formula). workers: DataLoader workers for ImageFolder data.
+    per_class: images per class kept from the training split (None = all); test_per_class likewise.
     bits: code lengths of the headline table (issue-3 numbers); sweep: code lengths of the accuracy-vs-bits
     study. The main LLC model is one nested run at max(sweep) whose prefixes are the sweep, so every k comes
     from it; Phase 2 (instance codes) likewise runs once at max(sweep).
@@ -78,6 +94,10 @@ class Profile:
     real-valued model). aux_weight: weight of the auxiliary real-valued head during Phase 1 (0 = none).
     warm_epochs: Phase 1 epochs of the SVD/CCA warm-start ablations. fast_per_class, fast_width: data and
     backbone of the "faster codebook learning" ablation.
+    retrieval_bits: code lengths of the retrieval study (prefixes of the main code; one hash head each).
+    hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
+    ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
+    seeds: the seeds the gpu profile's notebooks repeat the main models with.
     """
 
     name: str
@@ -88,46 +108,79 @@ class Profile:
     real: TrainConfig
     llc: TrainConfig
     instance: TrainConfig
-    sweep: tuple[int, ...] = (7, 8, 10, 12, 14, 16, 20, 25, 30, 32)
+    sweep: tuple[int, ...] = (7, 8, 10, 12, 14, 16, 20, 25, 30, 32, 64)
     table_bits: int = 14
     llc_init: str = "scratch"
     aux_weight: float = 1.0
     warm_epochs: int = 4
     fast_per_class: int = 100
     fast_width: int = 8
+    retrieval_bits: tuple[int, ...] = (8, 10, 16, 32, 64)
+    hashing: TrainConfig | None = None
+    ood_classes: int = 75
+    ood_bits: tuple[int, ...] = (8, 10, 12, 14)
     seeds: tuple[int, ...] = (0,)
+    dataset: str = "cifar100"
+    backbone: str = "resnet9"
+    image_size: int = 32
+    scaled_head: bool = True
+    workers: int = 0
 
     @property
     def max_bits(self) -> int:
         return max(self.sweep)
 
 
+def _hashing(inst: TrainConfig) -> TrainConfig:
+    """HashNet / CSQ recipe: Phase 2's optimiser and epochs, the hash layer at 10x the learning rate (the
+    published HashNet practice for a new layer on a pre-trained backbone), no label smoothing."""
+    return inst.replace(mode="hashnet", bits=64, nested=(8, 10, 16, 32, 64), head_lr_mult=10.0, label_smoothing=0.0)
+
+
 def _make(name: str) -> Profile:
     if name == "smoke":  # tiny real subset: every code path in about a minute
         real = TrainConfig(mode="real", epochs=2, batch_size=128, lr=0.2)
-        llc = TrainConfig(mode="llc", bits=32, epochs=2, batch_size=128, lr=0.2)
-        inst = TrainConfig(mode="instance", bits=32, epochs=1, batch_size=128, lr=0.01)
+        llc = TrainConfig(mode="llc", bits=64, epochs=2, batch_size=128, lr=0.2)
+        inst = TrainConfig(mode="instance", bits=64, epochs=1, batch_size=128, lr=0.01)
         return Profile("smoke", per_class=20, test_per_class=10, width=8, bits=(7, 10, 14, 20),
-                       real=real, llc=llc, instance=inst, sweep=(7, 10, 14, 20, 25, 30, 32),
-                       warm_epochs=1, fast_per_class=10, fast_width=4)
+                       real=real, llc=llc, instance=inst, sweep=(7, 8, 10, 14, 16, 20, 32, 64),
+                       warm_epochs=1, fast_per_class=10, fast_width=4, hashing=_hashing(inst),
+                       ood_bits=(8, 14))
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
-        llc = TrainConfig(mode="llc", bits=32, epochs=15, lr=0.2)
-        inst = TrainConfig(mode="instance", bits=32, epochs=3, lr=0.01)
+        llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
+        inst = TrainConfig(mode="instance", bits=64, epochs=3, lr=0.01)
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 20),
-                       real=real, llc=llc, instance=inst, warm_epochs=4)
+                       real=real, llc=llc, instance=inst, warm_epochs=4, hashing=_hashing(inst))
     if name == "gpu":
         # The paper's recipe (official code): SGD lr 0.1 x batch/256, momentum 0.875, wd 2^-15, cosine,
         # label smoothing 0.1; Phase 2 lr 0.01. Epoch counts are scaled to CIFAR-100 (the paper's
         # 100 + 25 are for ImageNet); a wider ResNet-9; three seeds.
         common = dict(momentum=0.875, nesterov=False, weight_decay=2 ** -15, schedule="cosine", warmup=0.02)
         real = TrainConfig(mode="real", epochs=60, lr=0.1, **common)
-        llc = TrainConfig(mode="llc", bits=32, epochs=60, lr=0.1, **common)
-        inst = TrainConfig(mode="instance", bits=32, epochs=15, lr=0.01, **common)
+        llc = TrainConfig(mode="llc", bits=64, epochs=60, lr=0.1, **common)
+        inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, **common)
         return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
-                       fast_width=16, seeds=(0, 1, 2))
-    raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES} or 'auto'")
+                       fast_width=16, seeds=(0, 1, 2), hashing=_hashing(inst))
+    if name in PAPER_PROFILES:
+        # The official recipe: SGD lr 0.1 x batch/256 (batch = the global batch over all GPUs), momentum
+        # 0.875, wd 2^-15 (not on BatchNorm/bias), cosine, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01,
+        # 25 epochs; the official (unscaled) LLC head, no auxiliary head, from scratch; ResNet50.
+        batch = 256
+        common = dict(momentum=0.875, nesterov=False, weight_decay=2 ** -15, schedule="cosine", warmup=0.0,
+                      batch_size=batch)
+        imagenet = name == "imagenet"
+        k = 20 if imagenet else 16  # 2 log2 C: C = 1000 / 200
+        epochs = 100 if imagenet else 60
+        real = TrainConfig(mode="real", epochs=epochs, lr=0.1 * batch / 256, **common)
+        llc = TrainConfig(mode="llc", bits=k, epochs=epochs, lr=0.1 * batch / 256, **common)
+        inst = TrainConfig(mode="instance", bits=k, epochs=25 if imagenet else 15, lr=0.01 * batch / 256, **common)
+        return Profile(name, per_class=None, test_per_class=None, width=64, bits=(k,), real=real, llc=llc,
+                       instance=inst, sweep=(k,), table_bits=k, aux_weight=0.0, dataset=name,
+                       backbone="resnet50", image_size=224 if imagenet else 64, scaled_head=False, workers=8,
+                       retrieval_bits=(k,))
+    raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
 
 
 def resolve_profile(name: str = "auto") -> str:
@@ -136,8 +189,8 @@ def resolve_profile(name: str = "auto") -> str:
         raise ValueError(f"profile must be a string, got {name!r}")
     if name == "auto":
         name = os.environ.get("LLC_PROFILE") or ("gpu" if torch.cuda.is_available() else "cpu")
-    if name not in PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES} or 'auto'")
+    if name not in PROFILES + PAPER_PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
     return name
 
 

@@ -1,7 +1,10 @@
 """Datasets: CIFAR-100 (shipped npz or torchvision download), the OOD sets, ImageFolder, and batching.
 
-In-memory datasets are kept as uint8 NHWC tensors; ``batches`` does augmentation (random crop with
-4-pixel zero padding, horizontal flip) and normalisation as batched tensor ops on the training device.
+In-memory datasets (``ArrayDataset``) are kept as uint8 NHWC tensors; ``batches`` does augmentation
+(random crop with 4-pixel zero padding, horizontal flip) and normalisation as batched tensor ops on the
+training device. ImageFolder datasets (ImageNet, Tiny ImageNet) go through a torch DataLoader with
+workers, pinned memory and persistent workers and the standard torchvision transforms. ``TrainBatches``
+serves both to the training loop, one shard per process under DistributedDataParallel.
 """
 from __future__ import annotations
 
@@ -217,18 +220,23 @@ def class_subset(ds: ArrayDataset, classes: Sequence[int]) -> ArrayDataset:
     return replace(sub, labels=remap[sub.labels], class_names=names)
 
 
+def stratified_indices(labels: torch.Tensor, num_classes: int, per_class: int, seed: int = 0) -> torch.Tensor:
+    """Sorted indices of ``per_class`` rows of every class 0..num_classes-1, chosen with ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in range(num_classes):
+        idx = torch.nonzero(labels == c).flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has {len(idx)} images, fewer than per_class={per_class}")
+        keep.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.sort(torch.cat(keep)).values
+
+
 def stratified_subset(ds: ArrayDataset, per_class: int | None, seed: int = 0) -> ArrayDataset:
     """``per_class`` images of every class, chosen with ``seed`` and kept in dataset order (None = all)."""
     if per_class is None:
         return ds
-    g = torch.Generator().manual_seed(seed)
-    keep = []
-    for c in range(ds.num_classes):
-        idx = torch.nonzero(ds.labels == c).flatten()
-        if len(idx) < per_class:
-            raise ValueError(f"class {c} has {len(idx)} images, fewer than per_class={per_class}")
-        keep.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
-    return ds.take(torch.sort(torch.cat(keep)).values)
+    return ds.take(stratified_indices(ds.labels, ds.num_classes, per_class, seed))
 
 
 def normalise(images: torch.Tensor, mean=CIFAR100_MEAN, std=CIFAR100_STD) -> torch.Tensor:
@@ -253,17 +261,100 @@ def augment(images: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Ten
     return padded[bi, rows[:, :, None], cols[:, None, :]]
 
 
+def shard(order: torch.Tensor, rank: int, world: int, pad: bool) -> torch.Tensor:
+    """This rank's share of ``order``: every world-th index from ``rank``. ``pad`` repeats indices from the
+    start so that every rank gets the same count (training: all ranks must take the same number of steps);
+    without it (evaluation) nothing is counted twice."""
+    if world == 1:
+        return order
+    if pad and len(order) % world:
+        order = torch.cat([order, order[:world - len(order) % world]])
+    return order[rank::world]
+
+
 def batches(ds: ArrayDataset, batch_size: int, device: torch.device, *, shuffle: bool = False,
-            train_aug: bool = False, seed: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (x float NCHW normalised, y int64) batches on ``device``; order and augmentation follow ``seed``."""
+            train_aug: bool = False, seed: int = 0, rank: int = 0, world: int = 1
+            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (x float NCHW normalised, y int64) batches on ``device``; order and augmentation follow ``seed``.
+    With ``world`` > 1, only this ``rank``'s shard (padded when shuffling, i.e. training)."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(ds), generator=g) if shuffle else torch.arange(len(ds))
-    for start in range(0, len(ds), batch_size):
+    order = shard(order, rank, world, pad=shuffle)
+    for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         imgs = ds.images[idx].to(device, non_blocking=True)
         if train_aug:
             imgs = augment(imgs, g)
         yield normalise(imgs), ds.labels[idx].to(device, non_blocking=True)
+
+
+def labels_of(ds) -> torch.Tensor:
+    """(N,) int64 labels of an ArrayDataset, an ImageFolder (``targets``) or a Subset of either."""
+    if isinstance(ds, ArrayDataset):
+        return ds.labels
+    if isinstance(ds, torch.utils.data.Subset):
+        return labels_of(ds.dataset)[torch.as_tensor(ds.indices, dtype=torch.long)]
+    if hasattr(ds, "targets"):
+        return torch.as_tensor(ds.targets, dtype=torch.long)
+    raise TypeError(f"cannot read labels of {type(ds).__name__}")
+
+
+def num_classes_of(ds) -> int:
+    """Class count of an ArrayDataset, an ImageFolder or a Subset of either."""
+    if isinstance(ds, ArrayDataset):
+        return ds.num_classes
+    if isinstance(ds, torch.utils.data.Subset):
+        return num_classes_of(ds.dataset)
+    return len(ds.classes)
+
+
+class TrainBatches:
+    """The training batches of one process, epoch after epoch: ``for x, y in tb.epoch(e)``.
+
+    ``batch_size`` is the global batch; each of ``world`` processes takes batch_size // world images of its
+    shard per step, and ``len(tb)`` (steps per epoch) is the same on every rank. ArrayDatasets are batched
+    and augmented on ``device`` (order and augmentation of epoch e seeded by (seed, e)); other datasets go
+    through one DataLoader (a DistributedSampler seeded by ``seed``, re-shuffled per epoch by set_epoch;
+    ``workers`` processes, pinned memory and persistent workers).
+    """
+
+    def __init__(self, ds, batch_size: int, device: torch.device, seed: int = 0, rank: int = 0, world: int = 1,
+                 workers: int = 0):
+        self.ds, self.device, self.seed, self.rank, self.world = ds, device, seed, rank, world
+        self.per_rank = max(1, batch_size // world)
+        self.loader = None
+        if not isinstance(ds, ArrayDataset):
+            from torch.utils.data import DataLoader, DistributedSampler
+
+            self.sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+            self.loader = DataLoader(ds, batch_size=self.per_rank, sampler=self.sampler, num_workers=workers,
+                                     pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                                     drop_last=False)
+
+    def __len__(self) -> int:
+        if self.loader is not None:
+            return len(self.loader)
+        return -(-(-(-len(self.ds) // self.world)) // self.per_rank)
+
+    def epoch(self, e: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.loader is None:
+            return batches(self.ds, self.per_rank, self.device, shuffle=True, train_aug=True,
+                           seed=self.seed * 100_003 + e, rank=self.rank, world=self.world)
+        self.sampler.set_epoch(e)
+        return ((x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)) for x, y in self.loader)
+
+
+def eval_batches(ds, batch_size: int, device: torch.device, rank: int = 0, world: int = 1, workers: int = 0
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Evaluation batches in dataset order (this rank's unpadded shard when ``world`` > 1), on ``device``."""
+    if isinstance(ds, ArrayDataset):
+        yield from batches(ds, batch_size, device, rank=rank, world=world)
+        return
+    from torch.utils.data import DataLoader, Subset
+
+    part = ds if world == 1 else Subset(ds, range(rank, len(ds), world))
+    for x, y in DataLoader(part, batch_size=batch_size, num_workers=workers, pin_memory=device.type == "cuda"):
+        yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
 def image_folder(root: Path | str, train: bool, size: int = 224):
@@ -281,3 +372,65 @@ def image_folder(root: Path | str, train: bool, size: int = 224):
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; expected an ImageFolder layout root/<class>/<image>.")
     return datasets.ImageFolder(str(root), transform=tf)
+
+
+IMAGEFOLDER_HINT = {
+    "imagenet": "Put ImageNet-1K in ImageFolder layout at {root}/imagenet/train/<wnid>/*.JPEG and "
+                "{root}/imagenet/val/<wnid>/*.JPEG (or set LLC_DATA_DIR).",
+    "tinyimagenet": "Unpack tiny-imagenet-200.zip into {root}/ (giving {root}/tiny-imagenet-200/train/...), then "
+                    "run `python -m llc_lib data --tinyimagenet-val` to sort its val images into class folders.",
+}
+
+
+def tinyimagenet_val_folders(root: Path | str | None = None) -> Path:
+    """Sort Tiny ImageNet's validation images into ImageFolder class folders, without touching the originals.
+
+    Reads ``<root>/tiny-imagenet-200/val/val_annotations.txt`` (one "file<TAB>wnid<TAB>box..." line per image)
+    and creates ``<root>/tiny-imagenet-200/val_by_class/<wnid>/<file>`` as symbolic links to
+    ``val/images/<file>``. Links that already exist are kept; returns the val_by_class folder.
+    """
+    base = Path(root or data_dir()) / "tiny-imagenet-200"
+    ann = base / "val" / "val_annotations.txt"
+    if not ann.exists():
+        raise DataError(f"{ann} is missing. " + IMAGEFOLDER_HINT["tinyimagenet"].format(root=base.parent))
+    out = base / "val_by_class"
+    for line in ann.read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2:
+            raise DataError(f"{ann}: malformed line {line!r}; expected 'file<TAB>wnid<TAB>...'")
+        src = base / "val" / "images" / parts[0]
+        if not src.exists():
+            raise DataError(f"{ann} names {parts[0]} but {src} does not exist; re-extract tiny-imagenet-200.zip")
+        dst = out / parts[1] / parts[0]
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists() and not dst.is_symlink():
+            dst.symlink_to(src.resolve())
+    return out
+
+
+def load_image_folders(name: str, size: int, root: Path | str | None = None):
+    """(train, val) ImageFolder datasets of 'imagenet' or 'tinyimagenet' under ``root`` (default data_dir())."""
+    root = Path(root or data_dir())
+    if name == "imagenet":
+        tr_dir, va_dir = root / "imagenet" / "train", root / "imagenet" / "val"
+    elif name == "tinyimagenet":
+        tr_dir, va_dir = root / "tiny-imagenet-200" / "train", root / "tiny-imagenet-200" / "val_by_class"
+    else:
+        raise ValueError(f"unknown ImageFolder dataset {name!r}; choose imagenet or tinyimagenet")
+    for d in (tr_dir, va_dir):
+        if not d.is_dir():
+            raise DataError(f"{d} is missing. " + IMAGEFOLDER_HINT[name].format(root=root))
+    tr, va = image_folder(tr_dir, True, size), image_folder(va_dir, False, size)
+    if tr.classes != va.classes:
+        raise DataError(f"{tr_dir} and {va_dir} hold different class folders ({len(tr.classes)} vs "
+                        f"{len(va.classes)}); every class needs a folder in both")
+    return tr, va
+
+
+def per_class_subset(ds, per_class: int | None):
+    """The first ``per_class`` images of every class of an ImageFolder (a Subset; None = all)."""
+    if per_class is None:
+        return ds
+    labels = labels_of(ds)
+    keep = torch.cat([torch.nonzero(labels == c).flatten()[:per_class] for c in range(num_classes_of(ds))])
+    return torch.utils.data.Subset(ds, torch.sort(keep).values.tolist())

@@ -2,8 +2,9 @@
 
 ``resnet9(width)`` is a CIFAR-sized ResNet-9 (the DAWNBench design) whose channel widths are
 (w, 2w, 4w, 8w); its feature dimension is 8w. ``torchvision_backbone`` gives resnet18/resnet50 for
-ImageNet-sized input. A ``CodeNet`` is backbone + head, where the head is a ``RealHead`` (the real-valued
-baseline, optionally through a d-dim bottleneck) or an ``LLCHead`` (see ``codebook``).
+ImageNet-sized input (its state-dict keys are torchvision's, which the official LLC ResNet50 shares).
+A ``CodeNet`` is backbone + head, where the head is a ``RealHead`` (the real-valued baseline, optionally
+through a d-dim bottleneck), an ``LLCHead`` (see ``codebook``) or a ``HashHead`` (deep-hashing baselines).
 """
 from __future__ import annotations
 
@@ -78,6 +79,34 @@ class RealHead(nn.Module):
         return self.fc(self.embed(f))
 
 
+class HashHead(nn.Module):
+    """Hash layers of the deep-hashing baselines: one Linear(d, k) (with bias) per code length k in
+    ``widths``, stored as one Linear(d, sum(widths)). ``project(f)`` returns the (B, sum(widths)) outputs;
+    ``split`` cuts them per width; an image's k-bit code is the sign of its slice.
+
+    ``centers`` (num_classes, sum(widths)) holds the +-1 hash centres of CSQ per width (zeros for HashNet);
+    it is a buffer, so it travels with the checkpoint.
+    """
+
+    def __init__(self, feature_dim: int, widths: tuple[int, ...], num_classes: int):
+        super().__init__()
+        if not widths or any(k < 1 for k in widths):
+            raise ValueError(f"hash widths must be positive code lengths, got {widths!r}")
+        self.widths, self.num_classes = tuple(widths), num_classes
+        self.proj = nn.Linear(feature_dim, sum(widths))
+        self.register_buffer("centers", torch.zeros(num_classes, sum(widths)))
+
+    def project(self, f: torch.Tensor) -> torch.Tensor:
+        return self.proj(f)
+
+    def split(self, z: torch.Tensor) -> dict[int, torch.Tensor]:
+        """{k: (B, k) slice of z} for every head width k."""
+        return dict(zip(self.widths, torch.split(z, list(self.widths), dim=-1)))
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.project(f)
+
+
 class CodeNet(nn.Module):
     """Backbone followed by a RealHead or an LLCHead; ``forward`` returns (B, num_classes) logits."""
 
@@ -91,14 +120,21 @@ class CodeNet(nn.Module):
     def is_llc(self) -> bool:
         return isinstance(self.head, LLCHead)
 
+    @property
+    def kind(self) -> str:
+        """'llc', 'hash' or 'real': what the head is."""
+        return "llc" if self.is_llc else "hash" if isinstance(self.head, HashHead) else "real"
+
     def forward(self, x):
         return self.head(self.backbone(x))
 
 
 def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str = "resnet9",
-                bits: int | None = None, aux: bool = False) -> CodeNet:
-    """A CodeNet. kind: 'real' (bits = optional bottleneck width) or 'llc' (bits = code length k);
-    ``aux=True`` adds an auxiliary real-valued classifier (see TrainConfig.aux_weight)."""
+                bits: int | None = None, aux: bool = False, scaled: bool = True,
+                widths: tuple[int, ...] = ()) -> CodeNet:
+    """A CodeNet. kind: 'real' (bits = optional bottleneck width), 'llc' (bits = code length k; ``scaled``
+    see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True`` adds an auxiliary
+    real-valued classifier (see TrainConfig.aux_weight)."""
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     body = resnet9(width) if backbone == "resnet9" else torchvision_backbone(backbone)
@@ -107,7 +143,9 @@ def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str =
     elif kind in ("llc", "instance"):
         if not bits or bits < 1:
             raise ValueError(f"an LLC model needs bits >= 1, got {bits!r}")
-        head = LLCHead(body.feature_dim, bits, num_classes)
+        head = LLCHead(body.feature_dim, bits, num_classes, scaled=scaled)
+    elif kind == "hash":
+        head = HashHead(body.feature_dim, tuple(widths), num_classes)
     else:
-        raise ValueError(f"unknown model kind {kind!r}; choose 'real' or 'llc'")
+        raise ValueError(f"unknown model kind {kind!r}; choose 'real', 'llc' or 'hash'")
     return CodeNet(body, head, RealHead(body.feature_dim, num_classes) if aux else None)

@@ -3,13 +3,11 @@
 Every ``get_*`` function returns a trained model, training it (or resuming a killed run) only when its
 checkpoint under ``runs/<profile>/ckpt/`` is missing or unfinished; notebooks and ``reproduce`` share them.
 
-CPU recipe for LLC (how it differs from the paper's end-to-end recipe, and why): training the binary
-codebook from scratch does not converge in the few epochs a 2-core CPU affords, so Phase 1 warm-starts
-from the real-valued model -- its backbone, and a head initialised from the SVD of its classifier
-(projection = V_k scaled, codebook reals = U_k S_k; the paper's "warm start with SVD codebooks"
-ablation) -- and then trains backbone, projection and codebook end-to-end with the LLC loss for
-``profile.llc.epochs`` epochs. One nested run (cross-entropy averaged over the prefixes ``profile.bits``)
-gives the codebooks for every bit width. The ``gpu`` profile uses the same code with the paper's recipe.
+The main LLC model is learnt from scratch, end to end, as in the paper (``profile.llc_init``), with an
+auxiliary real-valued head during Phase 1 on the CIFAR profiles (README: "Where our setup differs"). One
+nested run (cross-entropy averaged over the prefixes ``profile.sweep``) gives the codebook of every bit
+width; one Phase 2 run at max(sweep) gives the instance codes of every width as prefixes. The same
+functions serve the paper-scale ImageFolder profiles (``imagenet``, ``tinyimagenet``) and DDP.
 """
 from __future__ import annotations
 
@@ -25,10 +23,11 @@ import torch
 
 from . import codebook as cb
 from .config import Profile, TrainConfig, get_profile, pick_device
-from .data import REPO_ROOT, ArrayDataset, load_cifar100, stratified_subset
+from .data import (REPO_ROOT, ArrayDataset, labels_of, load_cifar100, load_image_folders, num_classes_of,
+                   per_class_subset, stratified_subset)
 from .metrics import code_metrics, top1
 from .models import CodeNet, build_model
-from .train import load_checkpoint, outputs, seeded, train
+from .train import dist_info, load_checkpoint, outputs, seeded, train
 
 
 @dataclass
@@ -60,6 +59,9 @@ def notebook_context(profile: str = "auto", seed: int = 0, dataset: str = "cifar
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     prof = get_profile(profile)
+    if prof.dataset != "cifar100":
+        raise ValueError(f"profile {prof.name!r} trains on ImageFolder data through the command line "
+                         f"(python -m llc_lib train --profile {prof.name}); notebooks take smoke, cpu or gpu")
     tr, te = load_data(prof, seed)
     ctx = Context(prof, seed, pick_device(device), figures_dir(prof), tr, te)
     ctx.figdir.mkdir(parents=True, exist_ok=True)
@@ -82,30 +84,40 @@ def run_dir(profile: Profile) -> Path:
     return Path(os.environ.get("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
 
 
-def load_data(profile: Profile, seed: int = 0) -> tuple[ArrayDataset, ArrayDataset]:
-    """(train, test) CIFAR-100 for the profile (stratified subsets for ``smoke``)."""
+def load_data(profile: Profile, seed: int = 0):
+    """(train, test) data of the profile: CIFAR-100 ArrayDatasets (stratified subsets for ``smoke``), or
+    ImageFolder datasets (train, val) for the paper-scale profiles (first ``per_class`` images per class)."""
+    if profile.dataset != "cifar100":
+        tr, va = load_image_folders(profile.dataset, profile.image_size)
+        return per_class_subset(tr, profile.per_class), per_class_subset(va, profile.test_per_class)
     tr = stratified_subset(load_cifar100("train"), profile.per_class, seed)
     te = stratified_subset(load_cifar100("test"), profile.test_per_class, seed)
     return tr, te
 
 
-def _fit(model: CodeNet, data: ArrayDataset, cfg: TrainConfig, path: Path, device, **kw) -> CodeNet:
+def build(profile: Profile, kind: str, num_classes: int, **kw) -> CodeNet:
+    """``build_model`` with the profile's backbone, width and LLC head scaling."""
+    return build_model(kind, num_classes, width=kw.pop("width", profile.width), backbone=profile.backbone,
+                       scaled=profile.scaled_head, **kw)
+
+
+def _fit(model: CodeNet, data, cfg: TrainConfig, path: Path, device, workers: int = 0, **kw) -> CodeNet:
     """Train (or resume, or just load when finished) ``model`` at checkpoint ``path``."""
     if path.exists():
         ck = load_checkpoint(path, model)
         if ck["epoch"] >= cfg.epochs and ck["config"] == asdict(cfg):
             return model.to(device)
-    train(model, data, cfg, device=device, ckpt=path, **kw)
+    train(model, data, cfg, device=device, ckpt=path, workers=workers, **kw)
     return model
 
 
-def get_real(profile: Profile, data: ArrayDataset, device, seed: int = 0, bottleneck: int | None = None) -> CodeNet:
+def get_real(profile: Profile, data, device, seed: int = 0, bottleneck: int | None = None, tag: str = "") -> CodeNet:
     """The real-valued classifier (optionally with a ``bottleneck``-dim linear layer before it)."""
     cfg = profile.real.replace(seed=seed, bits=bottleneck)
     seeded(seed)
-    model = build_model("real", data.num_classes, width=profile.width, bits=bottleneck)
-    tag = f"real_d{bottleneck}" if bottleneck else "real"
-    return _fit(model, data, cfg, run_dir(profile) / "ckpt" / f"{tag}_s{seed}.pt", device)
+    model = build(profile, "real", num_classes_of(data), bits=bottleneck)
+    name = f"real{tag}_d{bottleneck}" if bottleneck else f"real{tag}"
+    return _fit(model, data, cfg, run_dir(profile) / "ckpt" / f"{name}_s{seed}.pt", device, profile.workers)
 
 
 def svd_warm_start(llc: CodeNet, real: CodeNet) -> None:
@@ -135,16 +147,17 @@ def _unit_projection(proj: np.ndarray, features: np.ndarray) -> np.ndarray:
     return proj / (z.std(0)[:, None] + 1e-8)
 
 
-def get_llc(profile: Profile, data: ArrayDataset, device, seed: int = 0, real: CodeNet | None = None,
+def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None = None,
             bits: int | None = None, nested: tuple[int, ...] | None = None, init: str | None = None,
-            epochs: int | None = None, tag: str = "") -> CodeNet:
+            epochs: int | None = None, tag: str = "", width: int | None = None) -> CodeNet:
     """Phase 1 LLC model (class codes), cached under runs/<profile>/ckpt.
 
     Default: the profile's main run -- nested over ``profile.sweep`` at max(sweep) bits, initialised as
     ``profile.llc_init``. ``bits``/``nested`` pick another code length (nested prefixes above ``bits`` are
     dropped; () = a single-length run). init: "scratch" (random init, end-to-end as in the paper, with
     the profile's auxiliary real-valued head), "svd" / "cca" (backbone of the real-valued model, head from
-    its SVD / CCA codebook), "real" (backbone of the real-valued model, random head).
+    its SVD / CCA codebook), "real" (backbone of the real-valued model, random head). ``tag`` names a
+    variant (other data or backbone ``width``) in the checkpoint file name.
     """
     init = init or profile.llc_init
     if init not in ("scratch", "svd", "cca", "real"):
@@ -157,18 +170,19 @@ def get_llc(profile: Profile, data: ArrayDataset, device, seed: int = 0, real: C
     if epochs is not None:
         cfg = cfg.replace(epochs=epochs)
     seeded(seed)
-    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits, aux=cfg.aux_weight > 0)
+    model = build(profile, "llc", num_classes_of(data), width=width or profile.width, bits=cfg.bits,
+                  aux=cfg.aux_weight > 0)
     nest = "n" + "-".join(map(str, cfg.nested)) if cfg.nested else "single"
     path = run_dir(profile) / "ckpt" / f"llc{tag}_k{cfg.bits}_{nest}_{init}_e{cfg.epochs}_s{seed}.pt"
     if not path.exists() and init != "scratch":
-        real = real if real is not None else get_real(profile, data, device, seed)
+        real = real if real is not None else get_real(profile, data, device, seed, tag=tag)
         if init == "svd":
             svd_warm_start(model, real)
         elif init == "cca":
             cca_warm_start(model, real, data, device)
         else:
             model.backbone.load_state_dict(real.backbone.state_dict())
-    return _fit(model, data, cfg, path, device)
+    return _fit(model, data, cfg, path, device, profile.workers)
 
 
 def class_codes(llc: CodeNet) -> np.ndarray:
@@ -187,16 +201,18 @@ def _phase1_weights(llc: CodeNet) -> dict:
     return {k: v for k, v in llc.state_dict().items() if not k.startswith("aux.")}
 
 
-def get_instance(profile: Profile, data: ArrayDataset, device, seed: int = 0, llc: CodeNet | None = None) -> CodeNet:
-    """Phase 2 model (instance codes) of the main run: warm-started from Phase 1, its codebook frozen."""
-    cfg = profile.instance.replace(seed=seed, bits=profile.max_bits)
+def get_instance(profile: Profile, data, device, seed: int = 0, llc: CodeNet | None = None, tag: str = "",
+                 bits: int | None = None) -> CodeNet:
+    """Phase 2 model (instance codes): warm-started from the Phase 1 model ``llc`` (default: the profile's
+    main run), its codebook frozen; ``bits`` defaults to the main run's max(sweep)."""
+    cfg = profile.instance.replace(seed=seed, bits=bits or profile.max_bits)
     llc = llc if llc is not None else get_llc(profile, data, device, seed)
     seeded(seed)
-    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits)
-    path = run_dir(profile) / "ckpt" / f"instance_k{cfg.bits}_{profile.llc_init}_s{seed}.pt"
+    model = build(profile, "llc", num_classes_of(data), bits=cfg.bits)
+    path = run_dir(profile) / "ckpt" / f"instance{tag}_k{cfg.bits}_{profile.llc_init}_s{seed}.pt"
     if not path.exists():
         model.load_state_dict(_phase1_weights(llc))
-    return _fit(model, data, cfg, path, device, codebook=class_codes(llc))
+    return _fit(model, data, cfg, path, device, profile.workers, codebook=class_codes(llc))
 
 
 def get_instance_with_codes(profile: Profile, data: ArrayDataset, device, codes: np.ndarray, seed: int = 0,
@@ -205,7 +221,7 @@ def get_instance_with_codes(profile: Profile, data: ArrayDataset, device, codes:
     cfg = profile.instance.replace(seed=seed, bits=codes.shape[1])
     real = real if real is not None else get_real(profile, data, device, seed)
     seeded(seed)
-    model = build_model("llc", data.num_classes, width=profile.width, bits=cfg.bits)
+    model = build(profile, "llc", data.num_classes, bits=cfg.bits)
     path = run_dir(profile) / "ckpt" / f"instance{tag}_k{cfg.bits}_s{seed}.pt"
     if not path.exists():
         model.backbone.load_state_dict(real.backbone.state_dict())
@@ -254,7 +270,7 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
     feats = train_features(real, data, device) if name == "cca" or not path.exists() else None
     base = baseline_codebook(name, real, data, device, bits, seed, features=feats)
     seeded(seed)
-    model = build_model("llc", data.num_classes, width=profile.width, bits=bits)
+    model = build(profile, "llc", data.num_classes, bits=bits)
     if not path.exists():
         model.backbone.load_state_dict(real.backbone.state_dict())
         proj = base["proj"]
@@ -265,12 +281,33 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
     return _fit(model, data, cfg, path, device, codebook=base["codes"]), base["codes"]
 
 
+def get_hashing(profile: Profile, data: ArrayDataset, device, method: str, seed: int = 0,
+                real: CodeNet | None = None) -> CodeNet:
+    """HashNet or CSQ baseline: the real-valued model's backbone plus one randomly initialised hash layer per
+    code length in ``profile.retrieval_bits``, fine-tuned together with ``profile.hashing`` (the Phase 2
+    budget). CSQ's hash centres come from ``codebook.csq_centers`` per width (seeded)."""
+    if method not in ("hashnet", "csq"):
+        raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
+    widths = tuple(profile.retrieval_bits)
+    cfg = profile.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
+    real = real if real is not None else get_real(profile, data, device, seed)
+    seeded(seed)
+    model = build(profile, "hash", data.num_classes, widths=widths)
+    if method == "csq":
+        centers = np.concatenate([cb.csq_centers(data.num_classes, k, seed) for k in widths], axis=1)
+        model.head.centers.copy_(torch.from_numpy(centers.astype(np.float32)))
+    path = run_dir(profile) / "ckpt" / f"{method}_k{'-'.join(map(str, widths))}_s{seed}.pt"
+    if not path.exists():
+        model.backbone.load_state_dict(real.backbone.state_dict())
+    return _fit(model, data, cfg, path, device, profile.workers)
+
+
 def evaluate_llc(llc: CodeNet, inst: CodeNet, data: ArrayDataset, device, bits: tuple[int, ...]) -> dict:
     """Per prefix length k: class-code accuracy of Phase 1 and code metrics of the Phase 2 instance codes."""
     codes = class_codes(llc)
-    p1 = outputs(llc, data, device)
-    p2 = outputs(inst, data, device)
-    y = data.labels.numpy()
+    p1 = outputs(llc, data, device, workers=4 if not isinstance(data, ArrayDataset) else 0)
+    p2 = outputs(inst, data, device, workers=4 if not isinstance(data, ArrayDataset) else 0)
+    y = labels_of(data).numpy()
     rows = {}
     for k in bits:
         row = {"class_code_acc": top1(head_logits(llc, p1["proj"], k), y)}
@@ -290,28 +327,31 @@ def write_json(obj, path: Path) -> None:
 
 
 def reproduce(profile_name: str = "auto", seed: int = 0, device: str | None = None) -> dict:
-    """Train (cached) and evaluate the real baseline and nested LLC for a profile; write results.json."""
+    """Train (cached) and evaluate the real baseline and nested LLC for a profile; write results.json
+    (rank 0 only under torchrun)."""
     t0 = time.time()
     profile = get_profile(profile_name)
     dev = pick_device(device)
     tr, te = load_data(profile, seed)
+    workers = 0 if isinstance(te, ArrayDataset) else profile.workers
     timings = {}
     t = time.time(); real = get_real(profile, tr, dev, seed); timings["real"] = time.time() - t
     t = time.time(); llc = get_llc(profile, tr, dev, seed, real=real); timings["llc_phase1"] = time.time() - t
     t = time.time(); inst = get_instance(profile, tr, dev, seed, llc=llc); timings["llc_phase2"] = time.time() - t
     t = time.time()
-    real_acc = top1(outputs(real, te, dev)["logits"], te.labels.numpy())
+    real_acc = top1(outputs(real, te, dev, workers=workers)["logits"], labels_of(te).numpy())
     rows = evaluate_llc(llc, inst, te, dev, profile.bits)
     timings["evaluate"] = time.time() - t
     timings["total"] = time.time() - t0
     res = {"profile": profile.name, "seed": seed, "device": str(dev), "torch": torch.__version__,
            "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-           "train_images": len(tr), "test_images": len(te), "num_classes": tr.num_classes,
+           "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
            "real_top1": real_acc, "llc": {str(k): v for k, v in rows.items()},
            "recipe": {"real": asdict(profile.real), "llc": asdict(profile.llc), "instance": asdict(profile.instance),
-                      "width": profile.width},
+                      "width": profile.width, "backbone": profile.backbone},
            "seconds": timings}
-    write_json(res, run_dir(profile) / "results.json")
+    if dist_info()[0] == 0:
+        write_json(res, run_dir(profile) / "results.json")
     return res
 
 

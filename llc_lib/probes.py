@@ -13,7 +13,8 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
     """Train a (bottleneck-)linear classifier on frozen features with Adam; standardise features first.
 
     bottleneck=k gives Linear(d, k, no bias) -> Linear(k, C): the "real-valued k-dim" baseline.
-    Returns {'train_acc', 'test_acc', 'model'}.
+    Returns {'train_acc', 'test_acc', 'model', 'embed'}: ``embed(x)`` maps raw features (N, d) to the
+    (N, k) bottleneck outputs (the standardised features without a bottleneck).
     """
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
@@ -37,6 +38,11 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
             loss.backward()
             opt.step()
             sched.step()
+    @torch.no_grad()
+    def embed(x) -> np.ndarray:
+        z = (torch.as_tensor(x, dtype=torch.float32) - mu) / sd
+        return (model[0](z) if bottleneck else z).numpy()
+
     with torch.no_grad():
         acc = lambda x, y: float((model(x).argmax(1) == y).float().mean())  # noqa: E731
-        return {"train_acc": acc(xt, yt), "test_acc": acc(xs, ys), "model": model}
+        return {"train_acc": acc(xt, yt), "test_acc": acc(xs, ys), "model": model, "embed": embed}

@@ -14,7 +14,8 @@ from llc_lib.config import get_profile, resolve_profile
 def test_profiles_resolve(monkeypatch):
     monkeypatch.setenv("LLC_PROFILE", "smoke")
     assert resolve_profile("auto") == "smoke"
-    assert get_profile("cpu").max_bits == 32 and get_profile("cpu").table_bits == 14
+    assert get_profile("cpu").max_bits == 64 and get_profile("cpu").table_bits == 14
+    assert set(get_profile("cpu").retrieval_bits) <= set(get_profile("cpu").sweep)
     with pytest.raises(ValueError, match="unknown profile 'fast'"):
         get_profile("fast")
 
