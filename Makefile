@@ -10,7 +10,7 @@ SHARED  ?= ../shared/datasets
 export PYTHONUNBUFFERED := 1
 
 NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
-             99_paper_vs_reproduction
+             06_retrieval 07_ood 99_paper_vs_reproduction
 LIB       := $(wildcard llc_lib/*.py)
 
 .PHONY: setup data test reproduce notebooks lab clean-smoke
@@ -56,7 +56,8 @@ endef
 
 $(RUN)/01_train_models.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB)
 	$(run_nb)
-$(RUN)/02_accuracy_vs_bits.ipynb $(RUN)/03_code_heatmaps.ipynb $(RUN)/04_taxonomy.ipynb: \
+$(RUN)/02_accuracy_vs_bits.ipynb $(RUN)/03_code_heatmaps.ipynb $(RUN)/04_taxonomy.ipynb \
+  $(RUN)/06_retrieval.ipynb $(RUN)/07_ood.ipynb: \
   $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) $(RUN)/01_train_models.ipynb
 	$(run_nb)
 $(RUN)/05_linear_vs_hamming.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) $(RUN)/02_accuracy_vs_bits.ipynb

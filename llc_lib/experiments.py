@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import torch
+
 from . import codebook as cb
 from . import pipeline as P
 from . import taxonomy as tx
@@ -178,3 +180,176 @@ def bit_interpretability(ctx: P.Context, bits: int, which=(0, 1, 2, 3), n_images
     out["holds"] = bool(min(spread) >= 5)
     out["paper"] = "no: a bit mixes unrelated classes"
     return out
+
+
+# -------------------------------------------------------------------------------------------- retrieval
+
+def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
+                    n_examples: int = 6) -> dict:
+    """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
+
+    Methods at every k in ``bits``: LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
+    CSQ (hash layers fine-tuned from the real-valued backbone), real-valued k-dim features (a linear
+    bottleneck trained on the frozen real-valued features; cosine and Euclidean ranking) and the signs of those
+    features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
+    The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
+    Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
+    """
+    from . import retrieval as rt
+
+    prof, dev = ctx.profile, ctx.device
+    bits = [int(k) for k in bits]
+    too_long = [k for k in bits if k > prof.max_bits or k not in prof.retrieval_bits]
+    if too_long:
+        raise ValueError(f"retrieval bits {too_long} are not trained in profile {prof.name!r}; "
+                         f"choose from {list(prof.retrieval_bits)}")
+    example_bits = example_bits if example_bits in bits else bits[0]
+    real, llc, inst = main_models(ctx)
+    perm = np.random.default_rng(0).permutation(len(ctx.train))
+    yq, ydb = ctx.test.labels.numpy(), ctx.train.labels.numpy()[perm]
+    n_db = len(ydb)
+    R = min(R, n_db)
+
+    def proj(model):  # (query, database) outputs, database in the shuffled order
+        return outputs(model, ctx.test, dev)["proj"], outputs(model, ctx.train, dev)["proj"][perm]
+
+    codes = {"LLC": proj(inst)}
+    hashing, centers_unique = {}, {}
+    for method in ("hashnet", "csq"):
+        model = P.get_hashing(prof, ctx.train, dev, method, ctx.seed, real=real)
+        q, d = proj(model)
+        hashing[method] = (model.head.split(torch.from_numpy(q)), model.head.split(torch.from_numpy(d)))
+        if method == "csq":
+            centers_unique = {str(k): cb.num_unique_codes(c.numpy()) for k, c in
+                              model.head.split(model.head.centers).items()}
+    ftr = P.train_features(real, ctx.train, dev)[perm]
+    fte = outputs(real, ctx.test, dev)["features"]
+    res = {"R": R, "bits": bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
+           "csq_unique_centers": centers_unique, "example_bits": example_bits}
+    examples = {"perm": perm, "queries": yq}
+    for k in bits:
+        pr = k in pr_bits
+        embed = fit_linear(ftr, ydb, fte, yq, ctx.train.num_classes, bottleneck=k, seed=ctx.seed)
+        zq, zd = embed["embed"](fte), embed["embed"](ftr)
+        binary = {"LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
+                  "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
+                  "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
+                  "real k-dim, sign": (zq, zd)}
+        for name, (q, d) in binary.items():
+            r = rt.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
+            if "top" in r:
+                examples["LLC"] = r.pop("top")[:, :8]
+            res["methods"].setdefault(name, {})[str(k)] = r
+        for metric in ("cosine", "euclidean"):
+            keep = k == example_bits and metric == "cosine"
+            r = rt.evaluate_real(zq, zd, yq, ydb, R, metric, pr=pr and metric == "cosine", keep_top=keep)
+            if "top" in r:
+                examples["real"] = r.pop("top")[:, :8]
+            res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
+        res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"]}
+    full = rt.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
+    res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}
+    # a few queries with their top retrieved images: one per class group, fixed by the seed
+    rng = np.random.default_rng(ctx.seed)
+    examples["query_idx"] = np.sort(rng.choice(len(yq), n_examples, replace=False))
+    res["_examples"] = examples
+    return res
+
+
+# -------------------------------------------------------------------------------------------------- OOD
+
+def ood_data(ctx: P.Context, n_val: int = 3000) -> dict:
+    """The OOD study's data. ID = classes 0..C_in-1; their training split trains the models, their test
+    split is halved per class into ID validation / ID test. Near OOD = classes C_in..99: validation from
+    their (never trained on) training split, test = their test split. Far OOD = CIFAR-10 test and
+    TinyImageNet (resized), each split at random into ``n_val`` (capped at 60 %) validation and the rest test.
+    Returns {'train_in', 'val_in', 'test_in', 'ood': {name: (val, test)}} of ArrayDatasets."""
+    from .data import class_subset, load_ood, stratified_indices
+    from .ood import split_pool
+
+    c_in, c_all = ctx.profile.ood_classes, ctx.train.num_classes
+    if not 2 <= c_in < c_all:
+        raise ValueError(f"ood_classes must lie in 2..{c_all - 1}, got {c_in}")
+    test_in = class_subset(ctx.test, range(c_in))
+    val_idx = stratified_indices(test_in.labels, c_in, len(test_in) // c_in // 2, seed=ctx.seed)
+    keep = torch.ones(len(test_in), dtype=torch.bool)
+    keep[val_idx] = False
+    near_val = class_subset(ctx.train, range(c_in, c_all))
+    near_test = class_subset(ctx.test, range(c_in, c_all))
+    ood = {"CIFAR-100 held-out classes (near)": (near_val, near_test)}
+    for name, key in (("CIFAR-10 (far)", "cifar10"), ("TinyImageNet (far)", "tinyimagenet")):
+        full = load_ood(key)
+        if ctx.profile.per_class is not None:  # smoke: a small random part
+            full = full.take(np.sort(np.random.default_rng(ctx.seed).permutation(len(full))[:len(ctx.test)]))
+        v, t = split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=ctx.seed)
+        ood[name] = (full.take(v), full.take(t))
+    return {"train_in": class_subset(ctx.train, range(c_in)), "val_in": test_in.take(val_idx),
+            "test_in": test_in.take(torch.nonzero(keep).flatten()), "ood": ood}
+
+
+def ood_study(ctx: P.Context, ns=(10, 30, 100, 300, 1000, 3000), repeats: int = 20) -> dict:
+    """LLC's zero-tuning OOD detector against MSP / energy thresholds tuned on n samples.
+
+    Trains (cached) on the first ``profile.ood_classes`` classes: a real-valued classifier, a nested LLC
+    Phase 1 run over ``profile.ood_bits`` and its Phase 2 instance codes. For every OOD set: LLC's ED
+    operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves.
+    Returns the JSON-ready results plus '_scores' (arrays for the histogram figure; drop before saving).
+    """
+    from . import ood as O
+    from .decode import mhd_decode
+
+    prof, dev, seed = ctx.profile, ctx.device, ctx.seed
+    d = ood_data(ctx, n_val=max(ns))
+    c_in, bits = prof.ood_classes, tuple(prof.ood_bits)
+    tag = f"_ood{c_in}"
+    real = P.get_real(prof, d["train_in"], dev, seed, tag=tag)
+    llc = P.get_llc(prof, d["train_in"], dev, seed, bits=max(bits), nested=bits, tag=tag)
+    inst = P.get_instance(prof, d["train_in"], dev, seed, llc=llc, tag=tag, bits=max(bits))
+    codes = P.class_codes(llc)
+
+    def scores(ds) -> dict[str, np.ndarray]:
+        logits, proj = outputs(real, ds, dev)["logits"], outputs(inst, ds, dev)["proj"]
+        out = {"MSP": O.msp_score(logits), "energy": O.energy_score(logits), "_logits": logits}
+        for k in bits:  # graded LLC score: minus the Hamming distance to the nearest class code (0 = ED match)
+            m = mhd_decode(proj[:, :k], codes[:, :k], ties=False)
+            out[f"LLC {k} bits"] = -m["dist"].astype(np.float64)
+            out[f"_pred{k}"] = m["pred"]
+        return out
+
+    s_val_in, s_test_in = scores(d["val_in"]), scores(d["test_in"])
+    y_in = d["test_in"].labels.numpy()
+    res = {"id_classes": c_in, "ood_bits": list(bits), "ns": list(ns), "repeats": repeats,
+           "sizes": {"train_in": len(d["train_in"]), "val_in": len(d["val_in"]), "test_in": len(d["test_in"])},
+           "id_accuracy": {"real_top1": top1(s_test_in["_logits"], y_in),
+                           **{f"llc_mhd_{k}": float((s_test_in[f"_pred{k}"] == y_in).mean()) for k in bits}},
+           "unique_codes": {str(k): cb.num_unique_codes(codes[:, :k]) for k in bits}, "sets": {}}
+    kept = {}
+    for name, (val, test) in d["ood"].items():
+        s_val_out, s_test_out = scores(val), scores(test)
+        row = {"val": len(val), "test": len(test), "llc_ed": {}, "threshold_free": {}, "tuned": {},
+               "id_val_tpr95": {}, "samples_to_match": {}}
+        for k in bits:
+            key = f"LLC {k} bits"
+            row["llc_ed"][str(k)] = O.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
+            row["threshold_free"][key] = O.threshold_free(s_test_in[key], s_test_out[key])
+        for base in ("MSP", "energy"):
+            row["threshold_free"][base] = O.threshold_free(s_test_in[base], s_test_out[base])
+            row["tuned"][base] = O.tuned_threshold_curve(s_val_in[base], s_val_out[base], s_test_in[base],
+                                                          s_test_out[base], ns, repeats, seed)
+            t95 = np.quantile(s_val_in[base], 0.05)  # 95 % of ID validation kept: needs no OOD sample
+            row["id_val_tpr95"][base] = O.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
+            row["samples_to_match"][base] = {str(k): O.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
+                                             for k in bits}
+        res["sets"][name] = row
+        kept[name] = {k: v for k, v in s_test_out.items() if k.startswith("LLC")}
+    kept["ID test"] = {k: v for k, v in s_test_in.items() if k.startswith("LLC")}
+    k_main = max(bits)
+    main = {n: r["samples_to_match"]["MSP"][str(k_main)] for n, r in res["sets"].items()}
+    res["summary"] = "; ".join(
+        f"{n}: LLC ED ({k_main} bits) {100 * r['llc_ed'][str(k_main)]['acc']:.1f} % with 0 samples, MSP needs "
+        f"{'>' + str(max(r['tuned']['MSP']['n'])) if main[n] is None else main[n]} samples "
+        f"(MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %)" for n, r in res["sets"].items())
+    res["holds"] = all(m is None or m >= 1000 for m in main.values())  # None: never matched
+    res["paper"] = "LLC (0 samples) as accurate as a baseline tuned on ~3000 samples"
+    res["_scores"] = kept
+    return res

@@ -72,3 +72,12 @@ def image_grid(images: np.ndarray, ax, ncols: int, pad: int = 2) -> None:
         canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = img
     ax.imshow(canvas, interpolation="nearest")
     ax.axis("off")
+
+
+def framed(images: np.ndarray, correct, width: int = 2) -> np.ndarray:
+    """uint8 (N, H, W, 3) images with a coloured frame: green where ``correct``, red elsewhere."""
+    out = np.array(images, copy=True)
+    colour = np.where(np.asarray(correct, bool)[:, None], [[40, 170, 60]], [[200, 40, 40]]).astype(np.uint8)
+    for n, c in enumerate(colour):
+        out[n, :width], out[n, -width:], out[n, :, :width], out[n, :, -width:] = c, c, c, c
+    return out
