@@ -1,6 +1,7 @@
 # LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
 #   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
 #   make test                                       unit tests + smoke end-to-end + nbval of every notebook
+#   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
 #   make lab                                        JupyterLab on notebooks/ in the same environment
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -13,7 +14,7 @@ NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05
              06_retrieval 07_ood 99_paper_vs_reproduction
 LIB       := $(wildcard llc_lib/*.py)
 
-.PHONY: setup data test reproduce notebooks lab clean-smoke
+.PHONY: setup data test reproduce notebooks lab bench clean-smoke
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +67,12 @@ $(RUN)/99_paper_vs_reproduction.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) 
   $(filter-out $(RUN)/99_paper_vs_reproduction.ipynb,$(EXECUTED))
 	$(run_nb)
 endif
+
+# speed goals live here, printed as ratios measured in one run (each script <= 5 min on 2 cores)
+bench: setup
+	$(BIN)/python benchmarks/bench_decode.py
+	$(BIN)/python benchmarks/bench_retrieval.py
+	$(BIN)/python benchmarks/bench_train.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -183,6 +183,37 @@ def _make(name: str) -> Profile:
     raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
 
 
+def override(profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
+             max_steps: int | None = None, subset: int | None = None, image_size: int | None = None,
+             workers: int | None = None) -> Profile:
+    """``profile`` with command-line overrides. epochs: Phase 1 and real runs (Phase 2 keeps its ratio to
+    them, at least 1); batch_size: the global batch, the learning rates scaled linearly with it;
+    max_steps: optimiser steps per epoch at most; subset: images per class (train and test)."""
+    def run(cfg: TrainConfig, phase2: bool = False) -> TrainConfig:
+        kw = {}
+        if epochs is not None:
+            base = profile.llc.epochs
+            kw["epochs"] = max(1, round(cfg.epochs * epochs / base)) if phase2 else epochs
+        if batch_size is not None:
+            kw.update(batch_size=batch_size, lr=cfg.lr * batch_size / cfg.batch_size)
+        if max_steps is not None:
+            kw["max_steps_per_epoch"] = max_steps
+        return cfg.replace(**kw)
+
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("max_steps", max_steps), ("subset", subset),
+                    ("image_size", image_size)):
+        if v is not None and (not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if workers is not None and workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    return dataclasses.replace(
+        profile, real=run(profile.real), llc=run(profile.llc), instance=run(profile.instance, phase2=True),
+        hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
+        per_class=subset if subset is not None else profile.per_class,
+        test_per_class=subset if subset is not None else profile.test_per_class,
+        image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers)
+
+
 def resolve_profile(name: str = "auto") -> str:
     """Return a concrete profile name: 'auto' -> $LLC_PROFILE, else 'gpu' with CUDA, else 'cpu'."""
     if not isinstance(name, str):

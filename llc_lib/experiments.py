@@ -184,6 +184,16 @@ def bit_interpretability(ctx: P.Context, bits: int, which=(0, 1, 2, 3), n_images
 
 # -------------------------------------------------------------------------------------------- retrieval
 
+def check_retrieval_bits(profile, bits) -> list[int]:
+    """``bits`` sorted, if every code length is one the profile trains hash heads for (else ValueError)."""
+    bits = P.check_bits(bits, profile.max_bits)
+    other = [k for k in bits if k not in profile.retrieval_bits]
+    if other:
+        raise ValueError(f"retrieval bits {other} are not trained in profile {profile.name!r}; "
+                         f"choose from {list(profile.retrieval_bits)}")
+    return bits
+
+
 def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
                     n_examples: int = 6) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
@@ -198,11 +208,7 @@ def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), examp
     from . import retrieval as rt
 
     prof, dev = ctx.profile, ctx.device
-    bits = [int(k) for k in bits]
-    too_long = [k for k in bits if k > prof.max_bits or k not in prof.retrieval_bits]
-    if too_long:
-        raise ValueError(f"retrieval bits {too_long} are not trained in profile {prof.name!r}; "
-                         f"choose from {list(prof.retrieval_bits)}")
+    bits = check_retrieval_bits(prof, bits)
     example_bits = example_bits if example_bits in bits else bits[0]
     real, llc, inst = main_models(ctx)
     perm = np.random.default_rng(0).permutation(len(ctx.train))

@@ -42,7 +42,7 @@ def threshold_free(score_in: np.ndarray, score_out: np.ndarray) -> dict[str, flo
     """{'auroc', 'fpr_at_95_tpr'} of a score (ID positive)."""
     y = np.r_[np.ones(len(score_in)), np.zeros(len(score_out))]
     s = np.r_[score_in, score_out]
-    fpr, tpr, _ = roc_curve(y, s)
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)  # every threshold: FPR at the first TPR >= 95 %
     return {"auroc": float(roc_auc_score(y, s)), "fpr_at_95_tpr": float(fpr[np.searchsorted(tpr, 0.95, side="left")])}
 
 

@@ -27,7 +27,7 @@ from .data import (REPO_ROOT, ArrayDataset, labels_of, load_cifar100, load_image
                    per_class_subset, stratified_subset)
 from .metrics import code_metrics, top1
 from .models import CodeNet, build_model
-from .train import dist_info, load_checkpoint, outputs, seeded, train
+from .train import CheckpointError, dist_info, load_checkpoint, outputs, seeded, train
 
 
 @dataclass
@@ -101,23 +101,29 @@ def build(profile: Profile, kind: str, num_classes: int, **kw) -> CodeNet:
                        scaled=profile.scaled_head, **kw)
 
 
-def _fit(model: CodeNet, data, cfg: TrainConfig, path: Path, device, workers: int = 0, **kw) -> CodeNet:
-    """Train (or resume, or just load when finished) ``model`` at checkpoint ``path``."""
+def _fit(model: CodeNet, data, cfg: TrainConfig, path: Path, device, workers: int = 0, resume: bool = True,
+         **kw) -> CodeNet:
+    """Train (or resume, or just load when finished) ``model`` at checkpoint ``path``. With ``resume=False``
+    an unfinished checkpoint is refused (CheckpointError) instead of continued."""
     if path.exists():
         ck = load_checkpoint(path, model)
         if ck["epoch"] >= cfg.epochs and ck["config"] == asdict(cfg):
             return model.to(device)
+        if not resume:
+            raise CheckpointError(f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
+                                  f"--resume to continue it, or delete it / choose another --runs-dir")
     train(model, data, cfg, device=device, ckpt=path, workers=workers, **kw)
     return model
 
 
-def get_real(profile: Profile, data, device, seed: int = 0, bottleneck: int | None = None, tag: str = "") -> CodeNet:
+def get_real(profile: Profile, data, device, seed: int = 0, bottleneck: int | None = None, tag: str = "",
+             resume: bool = True) -> CodeNet:
     """The real-valued classifier (optionally with a ``bottleneck``-dim linear layer before it)."""
     cfg = profile.real.replace(seed=seed, bits=bottleneck)
     seeded(seed)
     model = build(profile, "real", num_classes_of(data), bits=bottleneck)
     name = f"real{tag}_d{bottleneck}" if bottleneck else f"real{tag}"
-    return _fit(model, data, cfg, run_dir(profile) / "ckpt" / f"{name}_s{seed}.pt", device, profile.workers)
+    return _fit(model, data, cfg, run_dir(profile) / "ckpt" / f"{name}_s{seed}.pt", device, profile.workers, resume)
 
 
 def svd_warm_start(llc: CodeNet, real: CodeNet) -> None:
@@ -149,7 +155,7 @@ def _unit_projection(proj: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None = None,
             bits: int | None = None, nested: tuple[int, ...] | None = None, init: str | None = None,
-            epochs: int | None = None, tag: str = "", width: int | None = None) -> CodeNet:
+            epochs: int | None = None, tag: str = "", width: int | None = None, resume: bool = True) -> CodeNet:
     """Phase 1 LLC model (class codes), cached under runs/<profile>/ckpt.
 
     Default: the profile's main run -- nested over ``profile.sweep`` at max(sweep) bits, initialised as
@@ -182,7 +188,7 @@ def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None 
             cca_warm_start(model, real, data, device)
         else:
             model.backbone.load_state_dict(real.backbone.state_dict())
-    return _fit(model, data, cfg, path, device, profile.workers)
+    return _fit(model, data, cfg, path, device, profile.workers, resume)
 
 
 def class_codes(llc: CodeNet) -> np.ndarray:
@@ -202,17 +208,17 @@ def _phase1_weights(llc: CodeNet) -> dict:
 
 
 def get_instance(profile: Profile, data, device, seed: int = 0, llc: CodeNet | None = None, tag: str = "",
-                 bits: int | None = None) -> CodeNet:
+                 bits: int | None = None, resume: bool = True) -> CodeNet:
     """Phase 2 model (instance codes): warm-started from the Phase 1 model ``llc`` (default: the profile's
     main run), its codebook frozen; ``bits`` defaults to the main run's max(sweep)."""
     cfg = profile.instance.replace(seed=seed, bits=bits or profile.max_bits)
-    llc = llc if llc is not None else get_llc(profile, data, device, seed)
+    llc = llc if llc is not None else get_llc(profile, data, device, seed, resume=resume)
     seeded(seed)
     model = build(profile, "llc", num_classes_of(data), bits=cfg.bits)
     path = run_dir(profile) / "ckpt" / f"instance{tag}_k{cfg.bits}_{profile.llc_init}_s{seed}.pt"
     if not path.exists():
         model.load_state_dict(_phase1_weights(llc))
-    return _fit(model, data, cfg, path, device, profile.workers, codebook=class_codes(llc))
+    return _fit(model, data, cfg, path, device, profile.workers, resume, codebook=class_codes(llc))
 
 
 def get_instance_with_codes(profile: Profile, data: ArrayDataset, device, codes: np.ndarray, seed: int = 0,
@@ -326,11 +332,11 @@ def write_json(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def reproduce(profile_name: str = "auto", seed: int = 0, device: str | None = None) -> dict:
-    """Train (cached) and evaluate the real baseline and nested LLC for a profile; write results.json
-    (rank 0 only under torchrun)."""
+def reproduce(profile: str | Profile = "auto", seed: int = 0, device: str | None = None) -> dict:
+    """Train (cached) and evaluate the real baseline and nested LLC for a profile (name or Profile); write
+    results.json (rank 0 only under torchrun)."""
     t0 = time.time()
-    profile = get_profile(profile_name)
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
     dev = pick_device(device)
     tr, te = load_data(profile, seed)
     workers = 0 if isinstance(te, ArrayDataset) else profile.workers

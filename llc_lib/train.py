@@ -304,6 +304,8 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         bar.close()
         if world > 1:
             dist.all_reduce(stats)
+            for buf in model.buffers():  # BatchNorm statistics are per process: use rank 0's everywhere
+                dist.broadcast(buf, 0)
         loss_sum, correct, seen = stats.tolist()
         row = {"epoch": epoch + 1, "loss": loss_sum / seen, "seconds": round(time.time() - t0, 1)}
         if cfg.mode not in ("hashnet", "csq"):

@@ -17,7 +17,7 @@ def brute(inst, cls):
     return np.array(mhd_pred), np.array(ties), np.array(ed_pred), np.array(n_match)
 
 
-@pytest.mark.parametrize("k", [1, 3, 7, 20, 64, 65, 130])
+@pytest.mark.parametrize("k", [1, 3, 7, 20, 64, 65, 130, 200])
 def test_decoders_match_brute_force_with_ties_and_duplicates(k):
     rng = np.random.default_rng(k)
     cls = np.where(rng.random((12, k)) < 0.5, 1, -1)
@@ -64,3 +64,14 @@ def test_code_metrics_tie_conventions():
     assert r["mhd_tie_rate"] == pytest.approx(3 / 4)
     assert r["bits_right"] == pytest.approx((2 + 2 + 1 + 2) / 4)
     assert r["unique_codes"] == 2
+
+
+def test_mhd_without_ties_and_on_packed_codes():
+    rng = np.random.default_rng(5)
+    inst, cls = rng.random((500, 20)) < 0.5, rng.random((30, 20)) < 0.5
+    full = mhd_decode(inst, cls)
+    fast = mhd_decode(pack(inst), pack(cls), ties=False, threads=2)
+    assert "n_ties" not in fast
+    assert np.array_equal(fast["pred"], full["pred"]) and np.array_equal(fast["dist"], full["dist"])
+    assert hamming(pack(inst), pack(cls)).dtype == np.uint8
+    assert hamming(pack(rng.random((3, 300)) < 0.5), pack(rng.random((4, 300)) < 0.5)).dtype == np.uint16

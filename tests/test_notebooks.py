@@ -11,6 +11,9 @@ NB = Path(__file__).resolve().parent.parent / "notebooks"
     ("02_accuracy_vs_bits", {"profile": "smoke", "bits": [0, 7]}, "bit widths must be integers"),
     ("03_code_heatmaps", {"profile": "fastest"}, "unknown profile 'fastest'"),
     ("04_taxonomy", {"profile": "smoke", "dataset": "imagenet21k"}, "dataset 'imagenet21k' is not available"),
+    ("06_retrieval", {"profile": "smoke", "bits": [12]}, "retrieval bits [12] are not trained"),
+    ("07_ood", {"profile": "smoke", "ns": [0, 10]}, "ns must be a list of positive integers"),
+    ("01_train_models", {"profile": "imagenet"}, "trains on ImageFolder data through the command line"),
 ])
 def test_bad_parameter_stops_in_first_cell(tmp_path, nb, params, message):
     with pytest.raises(pm.PapermillExecutionError) as e:

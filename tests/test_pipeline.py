@@ -69,3 +69,26 @@ def test_cli_reports_bad_input_with_one_line(capsys, tmp_path, monkeypatch):
     assert main(["train", "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert "cifar100.npz is missing" in err and "make data" in err
+
+
+def test_profile_overrides_and_paper_profiles():
+    from llc_lib.config import override
+
+    p = get_profile("imagenet")
+    assert p.backbone == "resnet50" and p.sweep == (20,) and not p.scaled_head and p.aux_weight == 0
+    assert p.llc.lr == 0.1 and p.llc.momentum == 0.875 and p.llc.weight_decay == 2 ** -15 and p.llc.epochs == 100
+    assert p.instance.lr == 0.01 and p.instance.epochs == 25 and p.llc.schedule == "cosine"
+    q = override(p, epochs=2, batch_size=512, max_steps=3, subset=5, image_size=64, workers=0)
+    assert q.llc.epochs == 2 and q.instance.epochs == 1 and q.llc.lr == pytest.approx(0.2)
+    assert q.llc.max_steps_per_epoch == 3 and q.per_class == q.test_per_class == 5 and q.image_size == 64
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        override(p, epochs=0)
+
+
+def test_cli_paper_profile_without_data_says_where_to_put_it(capsys, tmp_path, monkeypatch):
+    from llc_lib.__main__ import main
+
+    monkeypatch.setenv("LLC_DATA_DIR", str(tmp_path))  # restored after the test (the CLI sets it too)
+    assert main(["train", "--profile", "imagenet", "--what", "llc", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "imagenet/train is missing" in err and "ImageFolder layout" in err

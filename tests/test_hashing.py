@@ -1,0 +1,82 @@
+"""HashNet and CSQ baselines: losses against their formulas, hash centres, training and checkpoints."""
+import numpy as np
+import pytest
+import torch
+
+from llc_lib import codebook as cb
+from llc_lib.config import TrainConfig
+from llc_lib.models import build_model
+from llc_lib.train import CheckpointError, csq_loss, hashnet_loss, load_checkpoint, outputs, seeded, train
+
+CPU = torch.device("cpu")
+
+
+def test_hashnet_loss_equals_pairwise_formula():
+    torch.manual_seed(0)
+    z, y, beta = torch.randn(6, 4), torch.tensor([0, 0, 1, 2, 1, 0]), 2.0
+    h = torch.tanh(beta * z)
+    alpha = 10 / 4
+    pos = [(i, j) for i in range(6) for j in range(6) if i != j and y[i] == y[j]]
+    neg = [(i, j) for i in range(6) for j in range(6) if i != j and y[i] != y[j]]
+    n = len(pos) + len(neg)
+    total = 0.0
+    for pairs, s in ((pos, 1.0), (neg, 0.0)):
+        for i, j in pairs:
+            ip = alpha * float(h[i] @ h[j])
+            total += (n / len(pairs)) * (np.log1p(np.exp(ip)) - s * ip)
+    assert float(hashnet_loss(z, y, beta)) == pytest.approx(total / n, rel=1e-5)
+
+
+def test_csq_loss_equals_bce_on_tanh():
+    torch.manual_seed(1)
+    z = torch.randn(5, 8)
+    c = torch.where(torch.rand(5, 8) < 0.5, 1.0, -1.0)
+    h = torch.tanh(z)
+    t = (c + 1) / 2
+    bce = -(t * torch.log((1 + h) / 2) + (1 - t) * torch.log((1 - h) / 2)).mean()
+    want = bce + 1e-4 * ((h.abs() - 1) ** 2).mean()
+    assert float(csq_loss(z, c)) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_csq_centres():
+    had = cb.csq_centers(100, 64)
+    assert had.shape == (100, 64) and cb.num_unique_codes(had) == 100
+    d = (had[:, None, :] != had[None, :, :]).sum(-1)
+    assert set(np.unique(d[~np.eye(100, dtype=bool)])) <= {32, 64}  # Hadamard rows and their negations
+    rnd = cb.csq_centers(100, 10, seed=3)  # 10 is no power of two: i.i.d. fair bits, seeded
+    assert np.array_equal(rnd, cb.csq_centers(100, 10, seed=3)) and set(np.unique(rnd)) == {-1, 1}
+    assert cb.csq_centers(100, 32).shape == (100, 32)  # 100 > 2 * 32: random too
+
+
+@pytest.mark.parametrize("mode", ["hashnet", "csq"])
+def test_hash_training_runs_resumes_and_refuses_other_widths(tiny, tmp_path, mode):
+    cfg = TrainConfig(mode=mode, bits=8, nested=(4, 8), epochs=2, batch_size=16, lr=0.05, head_lr_mult=10)
+    seeded(0)
+    model = build_model("hash", 5, width=4, widths=(4, 8))
+    model.head.centers.copy_(torch.from_numpy(np.concatenate([cb.csq_centers(5, 4), cb.csq_centers(5, 8)], 1)))
+    p = tmp_path / "h.pt"
+    hist = train(model, tiny, cfg, device=CPU, ckpt=p, progress=False)
+    assert len(hist) == 2 and np.isfinite(hist[-1]["loss"]) and "train_acc" not in hist[-1]
+    ck = load_checkpoint(p, model)
+    assert ck["meta"]["head"] == "hash" and ck["meta"]["bits"] == [4, 8]
+    assert torch.equal(ck["model"]["head.centers"], model.head.centers)
+    out = outputs(model, tiny, CPU)
+    assert out["proj"].shape == (len(tiny), 12) and "logits" not in out
+    with pytest.raises(CheckpointError, match="bits"):
+        load_checkpoint(p, build_model("hash", 5, width=4, widths=(4, 16)))
+    with pytest.raises(ValueError, match="hash heads"):
+        train(build_model("hash", 5, width=4, widths=(4,)), tiny, cfg, device=CPU, progress=False)
+    with pytest.raises(ValueError, match="needs a hashing model"):
+        train(build_model("llc", 5, width=4, bits=8), tiny, cfg, device=CPU, progress=False)
+
+
+def test_hash_head_gets_its_learning_rate():
+    from llc_lib.train import _param_groups
+
+    model = build_model("hash", 5, width=4, widths=(4,))
+    groups = _param_groups(model, TrainConfig(mode="hashnet", bits=4, nested=(4,), lr=0.01, head_lr_mult=10))
+    head = {id(p) for p in model.head.parameters()}
+    for g in groups:
+        ids = {id(p) for p in g["params"]}
+        assert ids <= head or not ids & head
+        assert g["lr"] == pytest.approx(0.1 if ids <= head else 0.01)

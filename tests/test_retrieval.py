@@ -1,0 +1,107 @@
+"""Retrieval metrics against brute force: every tie order enumerated, explicit rankings, small cases."""
+import itertools
+
+import numpy as np
+import pytest
+
+from llc_lib import retrieval as rt
+from llc_lib.decode import hamming, hamming_topk, pack
+
+
+def brute_expected_ap(dist, rel, R):
+    """Mean AP@R over every permutation of the database followed by a stable sort on distance."""
+    aps = []
+    for perm in itertools.permutations(range(len(dist))):
+        perm = np.array(perm)
+        order = perm[np.argsort(dist[perm], kind="stable")]
+        aps.append(rt.average_precision(rel[order][None, :R])[0])
+    return float(np.mean(aps))
+
+
+def test_average_precision_by_hand():
+    # relevant at ranks 1, 3: AP = (1/1 + 2/3) / 2; nothing relevant: 0
+    rel = np.array([[1, 0, 1, 0], [0, 0, 0, 0]])
+    assert rt.average_precision(rel) == pytest.approx([(1 + 2 / 3) / 2, 0.0])
+
+
+@pytest.mark.parametrize("trial", range(40))
+def test_tie_aware_map_equals_enumeration_of_all_tie_orders(trial):
+    rng = np.random.default_rng(trial)
+    m, k = int(rng.integers(2, 8)), 3
+    dist = rng.integers(0, k + 1, m)
+    rel = rng.random(m) < 0.4
+    if trial == 0:  # the cut-off splits a big tie group holding relevant and irrelevant items
+        dist, rel = np.array([0, 1, 1, 1, 1, 2]), np.array([False, True, False, True, False, True])
+    R = 3 if trial == 0 else int(rng.integers(1, m + 1))
+    n = np.bincount(dist, minlength=k + 1)[None]
+    r = np.bincount(dist[rel], minlength=k + 1)[None]
+    assert rt.map_tie_aware(n, r, R)[0] == pytest.approx(brute_expected_ap(dist, rel, R), abs=1e-12)
+
+
+def test_without_ties_tie_aware_equals_stable_map():
+    rng = np.random.default_rng(0)
+    k = 6
+    db = np.array([[int(b) for b in np.binary_repr(i, k)] for i in range(2 ** k)]) * 2 - 1  # all distinct codes
+    q = db[[0]]
+    labels = rng.integers(0, 3, len(db))
+    full = rt.evaluate_hamming(q, db, labels[:1], labels, R=len(db))
+    # distances to one query repeat (binomial counts), so compare with an explicit sort of the same ranking
+    d = hamming(pack(q), pack(db))[0]
+    order = np.argsort(d, kind="stable")
+    assert full["map_stable"] == pytest.approx(rt.average_precision((labels[order] == labels[0])[None])[0])
+    # unique distances: a database at distinct distances 0..k from the query
+    chain = np.array([[1] * (k - j) + [-1] * j for j in range(k + 1)])
+    lab = np.array([0, 1, 0, 0, 1, 1, 0])
+    res = rt.evaluate_hamming(chain[[0]], chain, lab[:1], lab, R=4)
+    assert res["map_tie_aware"] == pytest.approx(res["map_stable"])
+    assert res["ties"]["split_rate"] == 0.0
+
+
+def test_stable_map_orders_ties_by_database_index():
+    q = np.array([[1, 1]])
+    db = np.array([[1, -1], [-1, 1], [1, 1]])  # distances 1, 1, 0
+    lab = np.array([5, 0, 0])
+    ap, top = rt.map_stable(pack(q), pack(db), np.array([0]), lab, R=2)
+    assert top.tolist() == [[2, 0]]  # the exact match, then the lower-index of the two tied items
+    assert ap[0] == pytest.approx(1.0)  # relevant at rank 1 only
+
+
+def test_hamming_topk_matches_brute_force_with_ties():
+    rng = np.random.default_rng(1)
+    q, db = rng.random((37, 10)) < 0.5, rng.random((300, 10)) < 0.5
+    idx, dist = hamming_topk(pack(q), pack(db), 50, threads=2)
+    d = (q[:, None, :] != db[None, :, :]).sum(-1)
+    want = np.argsort(d, axis=1, kind="stable")[:, :50]
+    assert np.array_equal(idx, want)
+    assert np.array_equal(dist, np.take_along_axis(d, want, 1))
+    with pytest.raises(ValueError, match="k must lie"):
+        hamming_topk(pack(q), pack(db), 301)
+
+
+def test_expected_relevant_and_tie_stats():
+    # one query; distances: 2 items at 0 (1 relevant), 4 at 1 (2 relevant)
+    n, r = np.array([[2, 4, 0]]), np.array([[1, 2, 0]])
+    got = rt.expected_relevant_at(n, r, [1, 2, 3, 6])
+    assert got[0] == pytest.approx([0.5, 1.0, 1.5, 3.0])
+    s = rt.tie_stats(n, R=3)
+    assert s["split_rate"] == 1.0 and s["mean_boundary_group"] == 4 and s["mean_open_slots"] == 1
+    assert rt.tie_stats(n, R=2)["split_rate"] == 0.0
+
+
+def test_real_ranking_against_sorting():
+    rng = np.random.default_rng(2)
+    q, db = rng.normal(size=(20, 5)), rng.normal(size=(200, 5))
+    ql, dl = rng.integers(0, 4, 20), rng.integers(0, 4, 200)
+    cut = [1, 10, 50, 200]
+    res = rt.rank_real(q, db, ql, dl, R=30, metric="cosine", cutoffs=cut)
+    sc = rt.real_scores(q, db, "cosine")
+    order = np.argsort(-sc, axis=1, kind="stable")
+    assert np.array_equal(res["top"], order[:, :30])
+    rel = dl[order] == ql[:, None]
+    assert res["ap"] == pytest.approx(rt.average_precision(rel[:, :30]))
+    assert res["relevant_at"] == pytest.approx(np.stack([rel[:, :c].sum(1) for c in cut], 1))
+    e = rt.evaluate_real(q, db, ql, dl, R=30, metric="euclidean")
+    d2 = ((q[:, None, :] - db[None]) ** 2).sum(-1)
+    rel_e = dl[np.argsort(d2, axis=1, kind="stable")] == ql[:, None]
+    assert e["map"] == pytest.approx(rt.average_precision(rel_e[:, :30]).mean())
+    assert e["pr"]["recall"][-1] == pytest.approx(1.0)
