@@ -10,21 +10,12 @@ of ``--repeats`` runs, in one process, on this machine; the goal of issue 5 is M
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from common import best_of
 
 from llc_lib.decode import default_threads, mhd_decode, pack
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main(argv=None) -> int:
@@ -38,7 +29,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     print(f"MHD decode of N={args.n:,} {args.bits}-bit codes vs float classifier (d={args.dim}); "
           f"kernel threads {default_threads()}, torch threads {torch.get_num_threads()}, best of {args.repeats}\n")
-    print(f"| C | pack (ms) | MHD (ms) | float matmul+argmax (ms) | float / MHD | goal >= 5x | MHD = brute force |")
+    print("| C | pack (ms) | MHD (ms) | float matmul+argmax (ms) | float / MHD | goal >= 5x | MHD = brute force |")
     print("|---:|---:|---:|---:|---:|---|---|")
     ok = True
     for c in args.classes:

@@ -12,21 +12,12 @@ process; the goal of issue 5 is ours <= 1.0x faiss's time.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from common import best_of
 
 from llc_lib.decode import default_threads, hamming_topk, pack
-
-
-def best_of(fn, repeats: int):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def torch_topk(q: torch.Tensor, db: torch.Tensor, k: int, chunk: int = 1024):

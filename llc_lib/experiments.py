@@ -29,8 +29,10 @@ def main_models(ctx: P.Context):
 def train_all(ctx: P.Context) -> dict:
     """Train (or load) every model the class-code notebooks use; return their test accuracies.
 
-    Also writes runs/<profile>/results.json with the headline table (``pipeline.reproduce``)."""
+    Also writes the headline table (``pipeline.reproduce``) to runs/<profile>/results.json and to
+    headline_results.json in the figure folder."""
     headline = P.reproduce(ctx.profile.name, ctx.seed, str(ctx.device))
+    P.write_json(headline, ctx.figdir / "headline_results.json")
     print(P.format_table(headline))
     real, llc, inst = main_models(ctx)
     y = ctx.test.labels.numpy()
@@ -195,11 +197,12 @@ def check_retrieval_bits(profile, bits) -> list[int]:
 
 
 def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
-                    n_examples: int = 6) -> dict:
+                    n_examples: int = 6, hash_epochs: int | None = None) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
     Methods at every k in ``bits``: LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
-    CSQ (hash layers fine-tuned from the real-valued backbone), real-valued k-dim features (a linear
+    CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
+    ``hash_epochs``), real-valued k-dim features (a linear
     bottleneck trained on the frozen real-valued features; cosine and Euclidean ranking) and the signs of those
     features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
@@ -222,7 +225,7 @@ def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), examp
     codes = {"LLC": proj(inst)}
     hashing, centers_unique = {}, {}
     for method in ("hashnet", "csq"):
-        model = P.get_hashing(prof, ctx.train, dev, method, ctx.seed, real=real)
+        model = P.get_hashing(prof, ctx.train, dev, method, ctx.seed, real=real, epochs=hash_epochs)
         q, d = proj(model)
         hashing[method] = (model.head.split(torch.from_numpy(q)), model.head.split(torch.from_numpy(d)))
         if method == "csq":
@@ -231,7 +234,8 @@ def retrieval_study(ctx: P.Context, bits, R: int = 1000, pr_bits=(10, 16), examp
     ftr = P.train_features(real, ctx.train, dev)[perm]
     fte = outputs(real, ctx.test, dev)["features"]
     res = {"R": R, "bits": bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
-           "csq_unique_centers": centers_unique, "example_bits": example_bits}
+           "csq_unique_centers": centers_unique, "example_bits": example_bits,
+           "hash_epochs": hash_epochs or prof.hashing.epochs}
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         pr = k in pr_bits

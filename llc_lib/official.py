@@ -20,18 +20,13 @@ import numpy as np
 import torch
 
 from .models import CodeNet, build_model
-from .train import CheckpointError
+from .train import CheckpointError, read_checkpoint
 
 
 def _state_dict(checkpoint) -> dict[str, torch.Tensor]:
     if isinstance(checkpoint, (str, Path)):
-        path = Path(checkpoint)
-        if not path.exists():
-            raise CheckpointError(f"official checkpoint {path} does not exist")
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:
-            raise CheckpointError(f"official checkpoint {path} could not be read ({e})") from e
+        checkpoint = read_checkpoint(checkpoint, "give the path of the official .pth/.state file",
+                                     "is it a complete download of the official release?")
     sd = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(sd, dict):
         raise CheckpointError("an official checkpoint is a dict with a 'state_dict' (or the state dict itself)")

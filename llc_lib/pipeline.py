@@ -97,7 +97,7 @@ def load_data(profile: Profile, seed: int = 0):
 
 def build(profile: Profile, kind: str, num_classes: int, **kw) -> CodeNet:
     """``build_model`` with the profile's backbone, width and LLC head scaling."""
-    return build_model(kind, num_classes, width=kw.pop("width", profile.width), backbone=profile.backbone,
+    return build_model(kind, num_classes, width=profile.width, backbone=profile.backbone,
                        scaled=profile.scaled_head, **kw)
 
 
@@ -155,7 +155,7 @@ def _unit_projection(proj: np.ndarray, features: np.ndarray) -> np.ndarray:
 
 def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None = None,
             bits: int | None = None, nested: tuple[int, ...] | None = None, init: str | None = None,
-            epochs: int | None = None, tag: str = "", width: int | None = None, resume: bool = True) -> CodeNet:
+            epochs: int | None = None, tag: str = "", resume: bool = True) -> CodeNet:
     """Phase 1 LLC model (class codes), cached under runs/<profile>/ckpt.
 
     Default: the profile's main run -- nested over ``profile.sweep`` at max(sweep) bits, initialised as
@@ -163,7 +163,7 @@ def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None 
     dropped; () = a single-length run). init: "scratch" (random init, end-to-end as in the paper, with
     the profile's auxiliary real-valued head), "svd" / "cca" (backbone of the real-valued model, head from
     its SVD / CCA codebook), "real" (backbone of the real-valued model, random head). ``tag`` names a
-    variant (other data or backbone ``width``) in the checkpoint file name.
+    variant (other data or backbone) in the checkpoint file name.
     """
     init = init or profile.llc_init
     if init not in ("scratch", "svd", "cca", "real"):
@@ -176,8 +176,7 @@ def get_llc(profile: Profile, data, device, seed: int = 0, real: CodeNet | None 
     if epochs is not None:
         cfg = cfg.replace(epochs=epochs)
     seeded(seed)
-    model = build(profile, "llc", num_classes_of(data), width=width or profile.width, bits=cfg.bits,
-                  aux=cfg.aux_weight > 0)
+    model = build(profile, "llc", num_classes_of(data), bits=cfg.bits, aux=cfg.aux_weight > 0)
     nest = "n" + "-".join(map(str, cfg.nested)) if cfg.nested else "single"
     path = run_dir(profile) / "ckpt" / f"llc{tag}_k{cfg.bits}_{nest}_{init}_e{cfg.epochs}_s{seed}.pt"
     if not path.exists() and init != "scratch":
@@ -288,21 +287,24 @@ def get_baseline_instance(profile: Profile, data: ArrayDataset, device, name: st
 
 
 def get_hashing(profile: Profile, data: ArrayDataset, device, method: str, seed: int = 0,
-                real: CodeNet | None = None) -> CodeNet:
+                real: CodeNet | None = None, epochs: int | None = None) -> CodeNet:
     """HashNet or CSQ baseline: the real-valued model's backbone plus one randomly initialised hash layer per
     code length in ``profile.retrieval_bits``, fine-tuned together with ``profile.hashing`` (the Phase 2
-    budget). CSQ's hash centres come from ``codebook.csq_centers`` per width (seeded)."""
+    budget; ``epochs`` overrides it). CSQ's hash centres come from ``codebook.csq_centers`` per width (seeded)."""
     if method not in ("hashnet", "csq"):
         raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
     widths = tuple(profile.retrieval_bits)
     cfg = profile.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
     real = real if real is not None else get_real(profile, data, device, seed)
     seeded(seed)
     model = build(profile, "hash", data.num_classes, widths=widths)
     if method == "csq":
         centers = np.concatenate([cb.csq_centers(data.num_classes, k, seed) for k in widths], axis=1)
         model.head.centers.copy_(torch.from_numpy(centers.astype(np.float32)))
-    path = run_dir(profile) / "ckpt" / f"{method}_k{'-'.join(map(str, widths))}_s{seed}.pt"
+    ep = "" if epochs is None else f"_e{epochs}"
+    path = run_dir(profile) / "ckpt" / f"{method}_k{'-'.join(map(str, widths))}{ep}_s{seed}.pt"
     if not path.exists():
         model.backbone.load_state_dict(real.backbone.state_dict())
     return _fit(model, data, cfg, path, device, profile.workers)

@@ -107,7 +107,7 @@ def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
             {"claim": "all LLC class codes unique", "paper": "1000 / 1000",
              "ours": f"{llc['unique_codes']} / 100", "holds": llc["unique_codes"] == 100},
             {"claim": "LLC near real-valued accuracy at ~2 log2 C bits (MHD within ~2.5 points)",
-             "paper": f"74.6 vs 77.0 (-2.4)", "ours": f"{m['llc']:.1f} vs {real:.1f} ({m['llc'] - real:+.1f})",
+             "paper": "74.6 vs 77.0 (-2.4)", "ours": f"{m['llc']:.1f} vs {real:.1f} ({m['llc'] - real:+.1f})",
              "holds": real - m["llc"] <= 2.5},
             {"claim": "bits right (out of k)", "paper": "19.2 / 20",
              "ours": f"{llc['bits_right']:.2f} / {k}", "holds": None},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.cluster import hierarchy
-from scipy.spatial.distance import pdist, squareform
+from scipy.spatial.distance import pdist
 from sklearn.metrics import adjusted_rand_score
 
 from .codebook import binarize

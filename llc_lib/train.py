@@ -11,7 +11,7 @@
 The loss lives in a small module (``Objective``) so that DistributedDataParallel sees the forward pass.
 Under ``torchrun`` every process trains on its shard (``data.TrainBatches``), the per-epoch loss, accuracy
 and test accuracy are summed over processes with all-reduce, and only rank 0 prints and writes checkpoints.
-On CUDA the model runs in channels_last with bf16 autocast; on CPU in float32.
+On CUDA the model runs in channels_last with bf16 autocast (where the GPU has bf16); on CPU in float32.
 
 Determinism: the caller seeds model initialisation (``seeded``); the order and augmentation of epoch e
 come from a generator seeded with (cfg.seed, e), so a run resumed from the checkpoint of epoch e
@@ -86,15 +86,22 @@ def save_atomic(obj, path: Path | str) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path | str, model: CodeNet | None = None) -> dict:
-    """Load a checkpoint; with ``model``, check that it fits (else CheckpointError) and load its weights."""
+def read_checkpoint(path: Path | str, missing: str = "train it first (`python -m llc_lib train`)",
+                    unreadable: str = "delete it and train again") -> dict:
+    """torch.load of a checkpoint file onto the CPU; CheckpointError (with the given advice) if it is missing
+    or unreadable."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist; train it first (`python -m llc_lib train`).")
+        raise CheckpointError(f"checkpoint {path} does not exist; {missing}.")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
-        raise CheckpointError(f"checkpoint {path} could not be read ({e}); delete it and train again.") from e
+        raise CheckpointError(f"checkpoint {path} could not be read ({e}); {unreadable}.") from e
+
+
+def load_checkpoint(path: Path | str, model: CodeNet | None = None) -> dict:
+    """Load a checkpoint; with ``model``, check that it fits (else CheckpointError) and load its weights."""
+    ck = read_checkpoint(path)
     if model is not None:
         want, got = model_meta(model), ck.get("meta", {})
         diff = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
@@ -204,8 +211,10 @@ class Objective(nn.Module):
 
 
 def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op on CPU (float32)."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    """bf16 autocast on CUDA GPUs that support bf16; a no-op (float32) elsewhere, the CPU included."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def train_step(net: nn.Module, opt, sched, x, y, amp) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -295,9 +304,10 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
                 break
             objective.progress = sched.last_epoch / total
             loss, logits = train_step(net, opt, sched, x, y, amp)
-            hits = (logits.argmax(1) == y).sum() if logits is not None else torch.zeros((), device=device)
-            stats += torch.stack([loss.detach().double() * len(y), hits.double(), torch.tensor(len(y), device=device,
-                                                                                             dtype=torch.float64)])
+            stats[0] += loss.detach().double() * len(y)  # kept on the device: no synchronisation per step
+            if logits is not None:
+                stats[1] += (logits.argmax(1) == y).sum()
+            stats[2] += len(y)
             steps += 1
             if stop_after_steps is not None and steps >= stop_after_steps:
                 return history

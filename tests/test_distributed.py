@@ -1,6 +1,5 @@
 """The multi-process code path on CPU: DDP with gloo and 2 processes, the torchrun CLI on ImageFolder data,
 --resume, the Tiny ImageNet val helper, and AMP staying off on CPU."""
-import json
 import os
 import socket
 import subprocess

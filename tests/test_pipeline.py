@@ -1,7 +1,6 @@
 """End-to-end smoke run on the real CIFAR-100 file (tiny stratified subset, 2 epochs)."""
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,6 @@ def test_smoke_reproduction_on_real_data():
         assert 1 <= row["unique_codes"] <= 100
     _compare_with_golden(res)
     # second run: every model comes from its checkpoint, so no training and identical numbers
-    t = time.time()
     again = P.reproduce("smoke", seed=0, device="cpu")
     assert again["llc"] == res["llc"] and again["real_top1"] == res["real_top1"]
     assert again["seconds"]["real"] + again["seconds"]["llc_phase1"] + again["seconds"]["llc_phase2"] < \
