@@ -267,8 +267,9 @@ def shard(order: torch.Tensor, rank: int, world: int, pad: bool) -> torch.Tensor
     without it (evaluation) nothing is counted twice."""
     if world == 1:
         return order
-    if pad and len(order) % world:
-        order = torch.cat([order, order[:world - len(order) % world]])
+    short = -len(order) % world
+    if pad and short:
+        order = torch.cat([order, order.repeat(-(-short // len(order)))[:short]])
     return order[rank::world]
 
 

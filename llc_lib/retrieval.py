@@ -177,36 +177,48 @@ def real_scores(q: np.ndarray, db: np.ndarray, metric: str = "cosine") -> np.nda
 def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric: str = "cosine",
               cutoffs=(), threads: int | None = None) -> dict[str, np.ndarray]:
     """Real-valued retrieval: {'ap' (Q,) AP@R, 'top' (Q, R) indices, 'relevant_at' (Q, len(cutoffs)) relevant
-    items in the top N}. Equal scores (measure zero for real features) are ordered by database index."""
+    items in the top N}. Equal scores (measure zero for real features) are ordered by database index, in the
+    top-R lists and in the counts alike."""
     q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
     if not 1 <= R <= len(db):
         raise ValueError(f"R must lie in 1..{len(db)}, got {R}")
     ap, top = np.empty(len(q)), np.empty((len(q), R), np.int64)
     rel_at = np.empty((len(q), len(cutoffs)))
     cut = np.asarray(cutoffs, np.int64)
+    members = {c: np.flatnonzero(db_labels == c) for c in np.unique(q_labels)}
 
     def block(s, e):
         sc = real_scores(q[s:e], db, metric)
-        part = np.argpartition(-sc, R - 1, axis=1)[:, :R]
-        order = np.lexsort((part, -np.take_along_axis(sc, part, 1)), axis=1)
-        top[s:e] = idx = np.take_along_axis(part, order, 1)
-        ap[s:e] = average_precision(db_labels[idx] == q_labels[s:e, None])
-        if len(cut):
-            rel = db_labels[None, :] == q_labels[s:e, None]
-            srt = np.sort(sc, axis=1)  # ascending
-            for i in range(e - s):  # rank of each relevant item = items scoring strictly higher
-                ranks = len(db) - np.searchsorted(srt[i], sc[i, rel[i]], side="right")
-                rel_at[s + i] = np.searchsorted(np.sort(ranks), cut, side="left")
+        kth = -np.partition(-sc, R - 1, axis=1)[:, R - 1]  # each row's R-th highest score
+        for i in range(e - s):
+            cand = np.flatnonzero(sc[i] >= kth[i])  # in index order, every item tied with the R-th included
+            top[s + i] = cand[np.argsort(-sc[i, cand], kind="stable")[:R]]
+        ap[s:e] = average_precision(db_labels[top[s:e]] == q_labels[s:e, None])
+        if not len(cut):
+            return
+        srt = np.sort(sc, axis=1)
+        for i in range(e - s):  # 0-based position of each relevant item in the ranking
+            rel = members[q_labels[s + i]]
+            v = sc[i, rel]
+            hi = np.searchsorted(srt[i], v, side="right")
+            pos = len(db) - hi  # items scoring strictly higher
+            for j in np.flatnonzero(hi - np.searchsorted(srt[i], v, side="left") > 1):  # ties: lower index first
+                pos[j] += np.count_nonzero(sc[i, :rel[j]] == v[j])
+            rel_at[s + i] = np.searchsorted(np.sort(pos), cut, side="left")
 
     _map_blocks(block, len(q), 64, threads)
     return {"ap": ap, "top": top, "relevant_at": rel_at}
 
 
 def pr_curve(relevant_at: np.ndarray, cutoffs, n_relevant: np.ndarray) -> dict[str, list]:
-    """Mean precision and recall at each cut-off N from (Q, len(cutoffs)) relevant counts."""
+    """Mean precision and recall at each cut-off N from (Q, len(cutoffs)) relevant counts; recall is averaged
+    over the queries that have a relevant item."""
     cut = np.asarray(cutoffs, np.float64)
+    n_rel = np.asarray(n_relevant, np.float64)
+    has = n_rel > 0
+    recall = (relevant_at[has] / n_rel[has, None]).mean(0) if has.any() else np.zeros(len(cut))
     return {"n": [int(c) for c in cut], "precision": (relevant_at / cut[None, :]).mean(0).tolist(),
-            "recall": (relevant_at / np.asarray(n_relevant, np.float64)[:, None]).mean(0).tolist()}
+            "recall": recall.tolist()}
 
 
 def default_cutoffs(m: int, points: int = 40) -> np.ndarray:

@@ -146,3 +146,13 @@ def test_amp_is_off_on_cpu():
     model = build_model("llc", 5, width=4, bits=6)
     train(model, synthetic_dataset(), CFG.replace(epochs=1), device=torch.device("cpu"), progress=False)
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_ddp_shard_pads_to_equal_length_even_for_tiny_data():
+    from llc_lib.data import shard
+
+    parts = [shard(torch.arange(1), r, 4, pad=True) for r in range(4)]
+    assert [len(p) for p in parts] == [1, 1, 1, 1]
+    parts = [shard(torch.arange(10), r, 4, pad=True) for r in range(4)]
+    assert [len(p) for p in parts] == [3, 3, 3, 3] and set(torch.cat(parts).tolist()) == set(range(10))
+    assert sum(len(shard(torch.arange(10), r, 4, pad=False)) for r in range(4)) == 10

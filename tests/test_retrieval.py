@@ -105,3 +105,16 @@ def test_real_ranking_against_sorting():
     rel_e = dl[np.argsort(d2, axis=1, kind="stable")] == ql[:, None]
     assert e["map"] == pytest.approx(rt.average_precision(rel_e[:, :30]).mean())
     assert e["pr"]["recall"][-1] == pytest.approx(1.0)
+
+
+def test_real_ranking_ties_follow_database_index_and_recall_skips_empty_queries():
+    q = np.ones((2, 3))
+    db = np.ones((10, 3))  # every database item has the same score
+    dl = np.array([0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    res = rt.rank_real(q, db, np.array([0, 5]), dl, R=4, cutoffs=[1, 2, 10])
+    assert res["top"].tolist() == [[0, 1, 2, 3]] * 2
+    assert res["relevant_at"][0].tolist() == [1, 1, 5]  # relevant at positions 0, 2, 4, 6, 8
+    assert res["relevant_at"][1].tolist() == [0, 0, 0]  # class 5 has nothing in the database
+    pr = rt.pr_curve(res["relevant_at"], [1, 2, 10], np.array([5, 0]))
+    assert pr["recall"] == pytest.approx([0.2, 0.2, 1.0]) and pr["precision"] == pytest.approx([0.5, 0.25, 0.25])
+
