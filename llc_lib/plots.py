@@ -18,12 +18,15 @@ def style() -> None:
 
 
 def save(fig, name: str, outdir: Path | str) -> list[Path]:
-    """Write ``fig`` as outdir/name.png (150 dpi) and outdir/name.pdf; return both paths."""
+    """Write ``fig`` as outdir/name.png (150 dpi) and outdir/name.pdf; return both paths.
+
+    PDFs carry no creation date, so re-running a notebook on unchanged results leaves them byte-identical.
+    """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})
     return paths
 
 
