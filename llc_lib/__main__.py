@@ -1,6 +1,7 @@
 """Command line: ``python -m llc_lib {reproduce,train,eval,data} ...``.
 
   python -m llc_lib reproduce --profile cpu           # train (cached) + evaluate, writes runs/cpu/results.json
+                                                      # (results_s<seed>.json for --seed > 0)
   python -m llc_lib train --profile cpu --what real   # one model: real | llc | instance
   python -m llc_lib eval --profile cpu                # evaluate cached models, print the table
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             res = P.reproduce(profile, seed=args.seed, device=str(dev))
             if rank == 0:
                 print(P.format_table(res))
-                print(f"\nwrote {P.run_dir(profile) / 'results.json'}; wall time {time.time() - t0:.0f} s")
+                print(f"\nwrote {P.results_path(profile, args.seed)}; wall time {time.time() - t0:.0f} s")
             return 0
         tr, te = P.load_data(profile, args.seed)
         if args.what == "real":

@@ -54,6 +54,17 @@ def train_all(ctx: P.Context) -> dict:
     return out
 
 
+def seed_study(ctx: P.Context, seeds=None) -> dict:
+    """The headline models (real-valued, nested LLC Phase 1 and Phase 2) trained (or loaded) once per seed in
+    ``seeds`` (default: the profile's) and evaluated; ``pipeline.summarize_seeds`` of them plus each seed's
+    full result under "runs". Each seed has its own checkpoints and runs/<profile>/results*.json."""
+    seeds = list(ctx.profile.seeds if seeds is None else seeds)
+    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    runs = {s: P.reproduce(ctx.profile, s, str(ctx.device)) for s in seeds}
+    return {**P.summarize_seeds(runs), "runs": {str(s): r for s, r in runs.items()}}
+
+
 def accuracy_vs_bits(ctx: P.Context, bits) -> dict:
     """Accuracy of LLC, Random/SVD/CCA codebooks and real-valued k-dim features for every k in ``bits``."""
     real, llc, inst = main_models(ctx)

@@ -336,7 +336,7 @@ def write_json(obj, path: Path) -> None:
 
 def reproduce(profile: str | Profile = "auto", seed: int = 0, device: str | None = None) -> dict:
     """Train (cached) and evaluate the real baseline and nested LLC for a profile (name or Profile); write
-    results.json (rank 0 only under torchrun)."""
+    ``results_path(profile, seed)`` (rank 0 only under torchrun)."""
     t0 = time.time()
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     dev = pick_device(device)
@@ -359,8 +359,48 @@ def reproduce(profile: str | Profile = "auto", seed: int = 0, device: str | None
                       "width": profile.width, "backbone": profile.backbone},
            "seconds": timings}
     if dist_info()[0] == 0:
-        write_json(res, run_dir(profile) / "results.json")
+        write_json(res, results_path(profile, seed))
     return res
+
+
+def results_path(profile: Profile, seed: int = 0) -> Path:
+    """runs/<profile>/results.json for seed 0, results_s<seed>.json for any other seed."""
+    return run_dir(profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
+
+
+SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
+
+
+def summarize_seeds(runs: dict[int, dict]) -> dict:
+    """Mean and sample standard deviation (ddof=1; 0 for one seed) over ``{seed: reproduce() result}`` of the
+    real top-1 and of every LLC metric per code length; fractions stay fractions."""
+    seeds = sorted(runs)
+
+    def stat(values) -> dict:
+        v = np.asarray(values, dtype=float)
+        return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                "values": v.tolist()}
+
+    first = runs[seeds[0]]
+    llc = {k: {m: stat([runs[s]["llc"][k][m] for s in seeds]) for m in SEED_METRICS} for k in first["llc"]}
+    return {"profile": first["profile"], "seeds": seeds, "real_top1": stat([runs[s]["real_top1"] for s in seeds]),
+            "llc": llc}
+
+
+def format_seed_table(summary: dict) -> str:
+    """Markdown table (mean ± std over seeds, in %) of a ``summarize_seeds`` result."""
+    def pct(d: dict) -> str:
+        return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
+
+    r = summary["real_top1"]
+    lines = [f"Real-valued top-1: {pct(r)} %  ({summary['profile']} profile, seeds {summary['seeds']})", "",
+             "| bits | class-code acc | MHD (instance) | ED (instance) | unique codes | bits right |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for k, row in summary["llc"].items():
+        lines.append(f"| {k} | {pct(row['class_code_acc'])} | {pct(row['mhd_acc'])} | {pct(row['ed_acc'])} "
+                     f"| {row['unique_codes']['mean']:.1f} ± {row['unique_codes']['std']:.1f} "
+                     f"| {row['bits_right']['mean']:.2f} ± {row['bits_right']['std']:.2f} |")
+    return "\n".join(lines)
 
 
 def format_table(res: dict) -> str:

@@ -73,6 +73,21 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
     return rows
 
 
+def _seed_lines(seeds: dict | None) -> list[str]:
+    """A short section on the spread over seeds, from notebook 01's headline_seeds.json (profiles with several
+    seeds only)."""
+    if not seeds:
+        return []
+
+    def pm(d: dict) -> str:
+        return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
+
+    mhd = ", ".join(f"{k} bits {pm(row['mhd_acc'])}" for k, row in seeds["llc"].items())
+    return ["## Spread over seeds", "",
+            f"Seeds {seeds['seeds']} (mean ± sample standard deviation, %): real-valued top-1 "
+            f"{pm(seeds['real_top1'])}; LLC MHD {mhd}. The tables above use one seed.", ""]
+
+
 def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
     """Markdown report and a list of {claim, paper, ours, holds} rows from the notebooks' results."""
     rows: list[dict] = []
@@ -117,6 +132,7 @@ def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
             if key in acc:
                 rows.append({"claim": paper_txt, "paper": "yes", "ours": acc[key]["summary"],
                              "holds": acc[key].get("holds")})
+    lines += _seed_lines(res.get("headline_seeds"))
     rows += _retrieval_rows(res.get("06_retrieval"))
     for stem, claim in (("07_ood", "zero-sample OOD detection (ED) matches a threshold tuned on many samples"),
                         ("04_taxonomy", "clustering class codes recovers semantic groups"),

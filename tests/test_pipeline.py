@@ -90,3 +90,50 @@ def test_cli_paper_profile_without_data_says_where_to_put_it(capsys, tmp_path, m
     assert main(["train", "--profile", "imagenet", "--what", "llc", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "imagenet/train is missing" in err and "ImageFolder layout" in err
+
+
+def test_summarize_seeds_by_hand():
+    def row(acc, unique):
+        return {"class_code_acc": acc, "mhd_acc": acc / 2, "ed_acc": 0.1, "ed_no_match_rate": 0.5,
+                "unique_codes": unique, "bits_right": 3.0}
+
+    runs = {2: {"profile": "x", "real_top1": 0.5, "llc": {"7": row(0.2, 90)}},
+            0: {"profile": "x", "real_top1": 0.7, "llc": {"7": row(0.4, 100)}}}
+    s = P.summarize_seeds(runs)
+    assert s["seeds"] == [0, 2] and s["real_top1"]["values"] == [0.7, 0.5]
+    assert s["real_top1"]["mean"] == pytest.approx(0.6) and s["real_top1"]["std"] == pytest.approx(0.02 ** 0.5)
+    assert s["llc"]["7"]["unique_codes"]["std"] == pytest.approx(50 ** 0.5)  # sample std of (100, 90)
+    assert s["llc"]["7"]["ed_acc"]["std"] == 0.0
+    one = P.summarize_seeds({0: runs[0]})
+    assert one["real_top1"]["std"] == 0.0 and one["llc"]["7"]["mhd_acc"]["mean"] == 0.2
+    table = P.format_seed_table(s)
+    assert "60.00 ± 14.14" in table and "| 7 | 30.00 ± 14.14 | 15.00 ± 7.07 |" in table
+    from llc_lib.report import paper_vs_reproduction
+    md, _ = paper_vs_reproduction({"headline_seeds": s})
+    assert "## Spread over seeds" in md and "real-valued top-1 60.00 ± 14.14; LLC MHD 7 bits 15.00 ± 7.07" in md
+    assert "Spread over seeds" not in paper_vs_reproduction({})[0]
+
+
+def test_seed_study_trains_each_seed_and_keeps_each_result(monkeypatch):
+    """Two seeds of a cut-down smoke profile: separate checkpoints and results files, summary = the runs."""
+    real_data_or_skip()
+    from llc_lib import experiments as E
+    from llc_lib.config import override
+
+    prof = override(get_profile("smoke"), epochs=1, max_steps=2)
+    tr, te = P.load_data(prof, 0)
+    ctx = P.Context(prof, 0, P.pick_device("cpu"), Path(os.environ["LLC_RUNS_DIR"]) / "fig", tr, te)
+    with pytest.raises(ValueError, match="seeds must be"):
+        E.seed_study(ctx, seeds=[0, -1])
+    s = E.seed_study(ctx, seeds=[0, 1])
+    assert s["seeds"] == [0, 1] and set(s["runs"]) == {"0", "1"}
+    files = {seed: json.loads(P.results_path(prof, seed).read_text()) for seed in (0, 1)}
+    assert P.results_path(prof, 0).name == "results.json" and P.results_path(prof, 1).name == "results_s1.json"
+    assert files[0]["seed"] == 0 and files[1]["seed"] == 1
+    ckpts = sorted(p.name for p in (P.run_dir(prof) / "ckpt").glob("*.pt"))
+    assert any(n.endswith("_s0.pt") for n in ckpts) and any(n.endswith("_s1.pt") for n in ckpts)
+    for k, row in s["llc"].items():
+        for m, st in row.items():
+            assert st["values"] == [files[0]["llc"][k][m], files[1]["llc"][k][m]]
+    assert s["real_top1"]["values"] == [files[0]["real_top1"], files[1]["real_top1"]]
+    assert files[0]["real_top1"] != files[1]["real_top1"] or files[0]["llc"] != files[1]["llc"]
