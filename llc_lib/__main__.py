@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 print(P.format_table(res))
                 print(f"\nwrote {P.results_path(profile, args.seed)}; wall time {time.time() - t0:.0f} s")
             return 0
-        tr, te = P.load_data(profile, args.seed)
+        tr, _ = P.load_data(profile, args.seed)
         if args.what == "real":
             P.get_real(profile, tr, dev, args.seed, resume=args.resume)
         elif args.what == "llc":

@@ -335,7 +335,8 @@ class TrainBatches:
     def __len__(self) -> int:
         if self.loader is not None:
             return len(self.loader)
-        return -(-(-(-len(self.ds) // self.world)) // self.per_rank)
+        shard_len = -(-len(self.ds) // self.world)  # ceil division: padded shards, the same on every rank
+        return -(-shard_len // self.per_rank)
 
     def epoch(self, e: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self.loader is None:

@@ -310,11 +310,12 @@ def get_hashing(profile: Profile, data: ArrayDataset, device, method: str, seed:
     return _fit(model, data, cfg, path, device, profile.workers)
 
 
-def evaluate_llc(llc: CodeNet, inst: CodeNet, data: ArrayDataset, device, bits: tuple[int, ...]) -> dict:
-    """Per prefix length k: class-code accuracy of Phase 1 and code metrics of the Phase 2 instance codes."""
+def evaluate_llc(llc: CodeNet, inst: CodeNet, data, device, bits: tuple[int, ...], workers: int = 0) -> dict:
+    """Per prefix length k: class-code accuracy of Phase 1 and code metrics of the Phase 2 instance codes.
+    ``workers``: DataLoader processes for ImageFolder data (ignored for in-memory data)."""
     codes = class_codes(llc)
-    p1 = outputs(llc, data, device, workers=4 if not isinstance(data, ArrayDataset) else 0)
-    p2 = outputs(inst, data, device, workers=4 if not isinstance(data, ArrayDataset) else 0)
+    p1 = outputs(llc, data, device, workers=workers)
+    p2 = outputs(inst, data, device, workers=workers)
     y = labels_of(data).numpy()
     rows = {}
     for k in bits:
@@ -341,14 +342,13 @@ def reproduce(profile: str | Profile = "auto", seed: int = 0, device: str | None
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     dev = pick_device(device)
     tr, te = load_data(profile, seed)
-    workers = 0 if isinstance(te, ArrayDataset) else profile.workers
     timings = {}
     t = time.time(); real = get_real(profile, tr, dev, seed); timings["real"] = time.time() - t
     t = time.time(); llc = get_llc(profile, tr, dev, seed, real=real); timings["llc_phase1"] = time.time() - t
     t = time.time(); inst = get_instance(profile, tr, dev, seed, llc=llc); timings["llc_phase2"] = time.time() - t
     t = time.time()
-    real_acc = top1(outputs(real, te, dev, workers=workers)["logits"], labels_of(te).numpy())
-    rows = evaluate_llc(llc, inst, te, dev, profile.bits)
+    real_acc = top1(outputs(real, te, dev, workers=profile.workers)["logits"], labels_of(te).numpy())
+    rows = evaluate_llc(llc, inst, te, dev, profile.bits, profile.workers)
     timings["evaluate"] = time.time() - t
     timings["total"] = time.time() - t0
     res = {"profile": profile.name, "seed": seed, "device": str(dev), "torch": torch.__version__,

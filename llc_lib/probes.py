@@ -38,6 +38,7 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
             loss.backward()
             opt.step()
             sched.step()
+
     @torch.no_grad()
     def embed(x) -> np.ndarray:
         z = (torch.as_tensor(x, dtype=torch.float32) - mu) / sd

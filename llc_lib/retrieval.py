@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .decode import _block_rows, _check_packed, _distances, _map_blocks, hamming_topk
+from .decode import _block_rows, _check_packed, _distances, _map_blocks, hamming_topk, pack
 
 
 # ------------------------------------------------------------------------------------------- histograms
@@ -54,6 +54,15 @@ def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_
 
     _map_blocks(block, len(queries), max(8, _block_rows(len(database), 8)), threads)
     return n, r
+
+
+def _group_at(n: np.ndarray, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, (index of the tie group that holds ranked position N (1-based), items ranked before that
+    group), from the (Q, G) group sizes ``n``; a cut-off beyond the database falls in the last group."""
+    cum = np.cumsum(n, 1)
+    g = np.minimum((cum < N).sum(1), n.shape[1] - 1)
+    rows = np.arange(len(n))
+    return g, cum[rows, g] - n[rows, g]
 
 
 def _harmonic(m: int) -> np.ndarray:
@@ -94,11 +103,11 @@ def map_tie_aware(n: np.ndarray, r: np.ndarray, R: int) -> np.ndarray:
     H = _harmonic(int(total.max()))
     cum_n = np.cumsum(n, 1) - n  # items before each group
     cum_r = np.cumsum(r, 1) - r
-    b = (np.cumsum(n, 1) < R).sum(1)  # index of the group that holds position R
+    b, before = _group_at(n, R)  # the group that holds position R
     rows = np.arange(len(n))
     full = np.arange(n.shape[1])[None, :] < b[:, None]  # groups entirely inside the top R
     s_full = (_precision_sums(H, cum_n, n, cum_r, r) * full).sum(1)
-    nb, rb, before, rbefore = n[rows, b], r[rows, b], cum_n[rows, b], cum_r[rows, b]
+    nb, rb, rbefore = n[rows, b], r[rows, b], cum_r[rows, b]
     m = R - before  # positions of the boundary group that make it into the top R (1..nb)
     x = np.arange(int(min(R, rb.max())) + 1)[None, :]  # relevant items drawn from the boundary group
     pmf = _hypergeom_pmf(x, nb[:, None], rb[:, None], m[:, None])
@@ -115,13 +124,12 @@ def map_tie_aware(n: np.ndarray, r: np.ndarray, R: int) -> np.ndarray:
 def expected_relevant_at(n: np.ndarray, r: np.ndarray, cutoffs) -> np.ndarray:
     """(Q, len(cutoffs)) expected number of relevant items in the top N for each N in ``cutoffs``
     (random order within ties: linear inside the tie group that holds position N)."""
-    cum_n, cum_r = np.cumsum(n, 1), np.cumsum(r, 1)
+    cum_r = np.cumsum(r, 1)
     out = np.empty((len(n), len(cutoffs)))
     rows = np.arange(len(n))
     for j, N in enumerate(cutoffs):
-        g = (cum_n < N).sum(1)
-        g = np.minimum(g, n.shape[1] - 1)
-        before_n, before_r = cum_n[rows, g] - n[rows, g], cum_r[rows, g] - r[rows, g]
+        g, before_n = _group_at(n, N)
+        before_r = cum_r[rows, g] - r[rows, g]
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(n[rows, g] > 0, r[rows, g] / n[rows, g], 0.0)
         out[:, j] = before_r + np.clip(N - before_n, 0, n[rows, g]) * frac
@@ -133,10 +141,8 @@ def tie_stats(n: np.ndarray, R: int) -> dict[str, float]:
     'mean_boundary_group' (mean size of the group holding position R), 'mean_open_slots' (mean number of top-R
     positions that group fills, i.e. decided by the tie rule when it is split), 'mean_distinct_distances'
     (distinct distance values among the top R)."""
-    cum = np.cumsum(n, 1)
-    rows = np.arange(len(n))
-    b = (cum < R).sum(1)
-    nb, before = n[rows, b], cum[rows, b] - n[rows, b]
+    b, before = _group_at(n, R)
+    nb = n[np.arange(len(n)), b]
     split = (R - before) < nb
     return {"split_rate": float(split.mean()), "mean_boundary_group": float(nb.mean()),
             "mean_open_slots": float(np.where(split, R - before, 0).mean()),
@@ -232,8 +238,6 @@ def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: 
     statistics, optionally the PR curve (expected under random tie order) and the stable top-R lists.
 
     q_codes (Q, k) and db_codes (M, k) are +-1 / bool codes (not packed)."""
-    from .decode import pack
-
     k = np.asarray(q_codes).shape[1]
     qp, dp = pack(q_codes), pack(db_codes)
     n, r = distance_histograms(qp, dp, q_labels, db_labels, k, threads)
