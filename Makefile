@@ -12,7 +12,6 @@ export PYTHONUNBUFFERED := 1
 
 NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
              06_retrieval 07_ood 99_paper_vs_reproduction
-LIB       := $(wildcard llc_lib/*.py)
 
 .PHONY: setup data test reproduce notebooks lab bench clean-smoke
 
@@ -32,40 +31,36 @@ test: setup
 	$(BIN)/python -m pytest -q tests
 	LLC_PROFILE=smoke $(BIN)/python -m pytest -q --nbval-lax notebooks
 
-# `reproduce` resolves the profile once (auto -> gpu if CUDA else cpu) and lets Make decide which
-# notebooks are out of date: each executed copy depends on its notebook, the library and its inputs.
+# `reproduce` resolves the profile once (auto -> gpu if CUDA else cpu), takes a lock so that two runs in one
+# clone cannot collide, and lets Make decide what is out of date from a manifest generated from the run graph
+# (`python -m llc_lib manifest`): each executed notebook depends on the library modules it imports, the
+# checkpoints of the specs it fits and the notebooks whose JSON it reads; each checkpoint is fitted through
+# the CLI when missing (its file name is a hash of its recipe, so a changed recipe means a missing file).
 reproduce: setup
 	@prof=$$($(BIN)/python -c "from llc_lib.config import resolve_profile; print(resolve_profile('$(PROFILE)'))") \
 	  || { echo "PROFILE=$(PROFILE) is not a profile: use auto, smoke, cpu or gpu"; exit 2; }; \
-	start=$$(date +%s); \
-	$(MAKE) --no-print-directory notebooks PROF=$$prof && \
-	echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"
+	mkdir -p runs; start=$$(date +%s); \
+	flock -n -E 75 runs/.reproduce.lock $(MAKE) --no-print-directory notebooks PROF=$$prof; rc=$$?; \
+	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running in this clone (lock runs/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
+	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; exit $$rc
 
 ifdef PROF
-RUN := runs/$(PROF)/notebooks
-PM  := $(BIN)/papermill --kernel python3 --log-output --progress-bar -p profile $(PROF)
+RUN      := runs/$(PROF)/notebooks
+MANIFEST := $(RUN)/manifest.mk
+PM       := $(BIN)/papermill --kernel python3 --log-output --progress-bar -p profile $(PROF)
 EXECUTED := $(addprefix $(RUN)/,$(addsuffix .ipynb,$(NOTEBOOKS)))
 notebooks: $(EXECUTED)
 
-# papermill writes to a temporary name first, so a failed run never looks up to date
-define run_nb
+$(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
 	@mkdir -p $(RUN)
-	@echo "== $< ($(PROF))"; t=$$(date +%s); \
-	$(PM) $< $@.tmp.ipynb > $(RUN)/$*.log 2>&1 || { tail -40 $(RUN)/$*.log; exit 1; }; \
-	mv $@.tmp.ipynb $@; echo "   done in $$(( $$(date +%s) - t )) s"
-endef
+	@$(BIN)/python -m llc_lib manifest --profile $(PROF) --run-dir $(RUN) --python $(BIN)/python > $@.tmp && mv $@.tmp $@
+include $(MANIFEST)
 
-$(RUN)/01_train_models.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB)
-	$(run_nb)
-$(RUN)/02_accuracy_vs_bits.ipynb $(RUN)/03_code_heatmaps.ipynb $(RUN)/04_taxonomy.ipynb \
-  $(RUN)/06_retrieval.ipynb $(RUN)/07_ood.ipynb: \
-  $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) $(RUN)/01_train_models.ipynb
-	$(run_nb)
-$(RUN)/05_linear_vs_hamming.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) $(RUN)/02_accuracy_vs_bits.ipynb
-	$(run_nb)
-$(RUN)/99_paper_vs_reproduction.ipynb: $(RUN)/%.ipynb: notebooks/%.ipynb $(LIB) \
-  $(filter-out $(RUN)/99_paper_vs_reproduction.ipynb,$(EXECUTED))
-	$(run_nb)
+# papermill writes to a temporary name first, so a failed run never looks up to date
+$(EXECUTED): $(RUN)/%.ipynb:
+	@echo "== notebooks/$*.ipynb ($(PROF))"; t=$$(date +%s); \
+	$(PM) notebooks/$*.ipynb $@.tmp.ipynb > $(RUN)/$*.log 2>&1 || { tail -40 $(RUN)/$*.log; exit 1; }; \
+	mv $@.tmp.ipynb $@; echo "   done in $$(( $$(date +%s) - t )) s"
 endif
 
 # speed goals live here, printed as ratios measured in one run (each script <= 5 min on 2 cores)
@@ -75,7 +70,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_train.py
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean-smoke:
 	rm -rf runs/smoke

@@ -17,9 +17,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from llc_lib.config import get_profile, pick_device
+from llc_lib.config import get_profile
+from llc_lib.device import autocast, pick_device
 from llc_lib.models import build_model
-from llc_lib.train import Objective, _lr_lambda, _param_groups, autocast, train_step
+from llc_lib.train import Objective, _lr_lambda, _param_groups, train_step
 
 
 def _sync(device):

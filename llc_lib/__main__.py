@@ -1,11 +1,17 @@
-"""Command line: ``python -m llc_lib {reproduce,train,eval,data} ...``.
+"""Command line: ``python -m llc_lib {reproduce,train,eval,fit,manifest,data} ...``.
 
-  python -m llc_lib reproduce --profile cpu           # train (cached) + evaluate, writes runs/cpu/results.json
-                                                      # (results_s<seed>.json for --seed > 0)
-  python -m llc_lib train --profile cpu --what real   # one model: real | llc | instance
-  python -m llc_lib eval --profile cpu                # evaluate cached models, print the table
+  python -m llc_lib reproduce --profile cpu           # fit (cached) + evaluate the headline models,
+                                                      # writes runs/cpu/results.json (results_s<seed>.json)
+  python -m llc_lib train --profile cpu --what real   # one model and what it starts from: real | llc | instance
+  python -m llc_lib eval --profile cpu                # evaluate finished checkpoints; never trains
+  python -m llc_lib train --profile cpu --what llc --set llc.lr=0.05 --set width=32   # typed recipe overrides
+  python -m llc_lib manifest --profile cpu            # Make rules: what each notebook depends on
+  python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
+
+Every model is a spec of the run graph (llc_lib/graph.py); its checkpoint is named by a hash of the spec,
+so overrides train under new names and never reuse a checkpoint of another recipe or data subset.
 
 Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs:
 
@@ -16,38 +22,21 @@ Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs
 Under torchrun every process trains its shard (DistributedDataParallel; NCCL on CUDA, gloo on CPU), only
 rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoints are written every epoch;
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
-linearly with it).
+linearly with it). Environment variables: see ``llc_lib.config.ENV``.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
 
 import torch
-
-
-def _init_distributed(device: str | None) -> tuple[torch.device, bool]:
-    """(device, started): joins the torchrun process group when WORLD_SIZE > 1; CUDA device = LOCAL_RANK."""
-    import torch.distributed as dist
-
-    from .config import pick_device
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return pick_device(device), False
-    use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if use_cuda:
-        torch.cuda.set_device(local)
-    dist.init_process_group("nccl" if use_cuda else "gloo")
-    return (torch.device("cuda", local) if use_cuda else torch.device("cpu")), True
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["reproduce", "train", "eval", "data"])
+    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data"])
     ap.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
@@ -61,6 +50,11 @@ def main(argv=None) -> int:
     ap.add_argument("--subset", type=int, help="images per class of train and test (smoke tests)")
     ap.add_argument("--image-size", type=int, help="training crop of ImageFolder data")
     ap.add_argument("--workers", type=int, help="DataLoader workers for ImageFolder data")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32")
+    ap.add_argument("--key", help="`fit`: the spec key (from `manifest`) to fit")
+    ap.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="`manifest`: executed-notebook folder")
+    ap.add_argument("--python", default="python", help="`manifest`: interpreter in the generated rules")
     ap.add_argument("--data-dir", help="data folder (default: data/ or $LLC_DATA_DIR)")
     ap.add_argument("--runs-dir", help="checkpoint/results folder (default: runs/ or $LLC_RUNS_DIR)")
     args = ap.parse_args(argv)
@@ -69,10 +63,14 @@ def main(argv=None) -> int:
     if args.runs_dir:
         os.environ["LLC_RUNS_DIR"] = args.runs_dir
 
-    from . import pipeline as P
-    from .config import get_profile, override
-    from .data import DataError, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders, verify_checksums
-    from .train import CheckpointError, dist_info
+    from . import plan
+    from .ckpt import CheckpointError
+    from .config import apply_sets, get_profile, override
+    from .data import (DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders,
+                       verify_checksums)
+    from .device import dist_info, init_distributed
+    from .graph import Workspace
+    from .studies import Context, figures_dir, runs_root
 
     started = False
     try:
@@ -82,31 +80,51 @@ def main(argv=None) -> int:
                 return 0
             prepare_data(args.shared)
             load_cifar100_arrays()
-            for name, ok in verify_checksums().items():
-                print(f"{name}: {'sha256 OK' if ok else 'sha256 MISMATCH (not the shipped file)'}")
+            sums = verify_checksums()
+            for name, ok in sums.items():
+                print(f"{name}: {'sha256 OK' if ok else 'sha256 MISMATCH'}")
+            bad = [name for name, ok in sums.items() if not ok]
+            if bad:
+                raise DataError(f"{', '.join(bad)} in {data_dir()} differ from the shipped files (sha256); move "
+                                f"them away and run `make data` again")
             return 0
         profile = override(get_profile(args.profile), epochs=args.epochs, batch_size=args.batch_size,
                            max_steps=args.max_steps, subset=args.subset, image_size=args.image_size,
                            workers=args.workers)
-        dev, started = _init_distributed(args.device)
-        rank = dist_info()[0]
-        if args.command in ("reproduce", "eval"):
-            t0 = time.time()
-            res = P.reproduce(profile, seed=args.seed, device=str(dev))
-            if rank == 0:
-                print(P.format_table(res))
-                print(f"\nwrote {P.results_path(profile, args.seed)}; wall time {time.time() - t0:.0f} s")
+        profile = apply_sets(profile, args.set)
+        if args.command == "manifest":
+            from .manifest import make_rules
+
+            ws = Workspace(runs_root(profile), torch.device("cpu"), train=False)
+            print(make_rules(profile, ws, args.run_dir.replace("PROFILE", profile.name), args.python), end="")
             return 0
-        tr, _ = P.load_data(profile, args.seed)
-        if args.what == "real":
-            P.get_real(profile, tr, dev, args.seed, resume=args.resume)
-        elif args.what == "llc":
-            P.get_llc(profile, tr, dev, args.seed, resume=args.resume)
+        dev, started = init_distributed(args.device)
+        rank = dist_info()[0]
+        ws = Workspace(runs_root(profile), dev, train=args.command != "eval", workers=profile.workers)
+        if args.command in ("reproduce", "eval"):
+            from .studies.headline import format_table, reproduce, results_path
+
+            ctx = Context(profile, ws, figures_dir(profile))
+            res = reproduce(ctx, seed=args.seed)
+            if rank == 0:
+                print(format_table(res))
+                print(f"\nwrote {results_path(ctx, args.seed)}")
+            return 0
+        if args.command == "fit":
+            from .manifest import notebook_specs
+
+            known = {s.key: s for specs in notebook_specs(profile, args.seed).values()
+                     for top in specs for s in top.ancestors() + [top]}
+            if args.key not in known:
+                raise ValueError(f"no spec with key {args.key!r} in profile {profile.name!r} (seed {args.seed}); "
+                                 f"`python -m llc_lib manifest --profile {profile.name}` lists them")
+            spec = known[args.key]
         else:
-            P.get_instance(profile, tr, dev, args.seed, resume=args.resume)
+            real_s, llc_s, inst_s = plan.headline(profile, args.seed)
+            spec = {"real": real_s, "llc": llc_s, "instance": inst_s}[args.what]
+        ws.fit(spec, resume=args.resume or args.command == "fit")
         if rank == 0:
-            print(f"trained {args.what} ({profile.name}, {dist_info()[1]} process(es) on {dev}); "
-                  f"checkpoints in {P.run_dir(profile) / 'ckpt'}")
+            print(f"fitted {spec.label} ({profile.name}, {dist_info()[1]} process(es) on {dev}): {ws.ckpt_path(spec)}")
         return 0
     except (DataError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -105,24 +105,6 @@ def random_codebook(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
     return np.where(rng.random((num_classes, bits)) < 0.5, 1, -1).astype(np.int8)
 
 
-def csq_centers(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
-    """CSQ's hash centres (Yuan et al., CVPR 2020), (num_classes, bits) int8 +-1.
-
-    When ``bits`` is a power of two and num_classes <= 2 * bits: the rows of the Hadamard matrix H_bits and
-    of -H_bits (mutually at distance bits/2 or bits), in that order. Otherwise every bit is an i.i.d. fair
-    coin from ``np.random.default_rng(seed)`` (duplicates possible; they are counted), as the paper defines
-    it. (The public CSQ code instead keeps the 2 * bits Hadamard rows and fills the remaining classes with
-    random rows of exactly bits/2 ones, redrawn up to 20 times for a minimum distance; it needs a power of
-    two. At 16 and 32 bits that raises the minimum pairwise distance by about one bit.)
-    """
-    from scipy.linalg import hadamard
-
-    if bits & (bits - 1) == 0 and num_classes <= 2 * bits:
-        h = hadamard(bits)
-        return np.concatenate([h, -h])[:num_classes].astype(np.int8)
-    return random_codebook(num_classes, bits, seed)
-
-
 def _fix_signs(u: np.ndarray, *others: np.ndarray):
     """Flip columns so that each column's largest-magnitude entry of ``u`` is positive (deterministic SVD)."""
     s = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
@@ -189,20 +171,28 @@ def nested_prefix(codes, bits: int) -> np.ndarray:
     return codes[:, :bits]
 
 
-def save_codebook(path: Path | str, reals, class_names=()) -> None:
-    """Write codes (int8 +-1) and the underlying reals (float32) to ``path`` (.npz), atomically."""
+def save_codebook(path: Path | str, reals, class_names=(), proj=None) -> None:
+    """Write codes (int8 +-1), the underlying reals (float32) and optionally the instance projection
+    ``proj`` (k, d) float32 to ``path`` (.npz), atomically. This file is the hand-off from Phase 1 (or a
+    baseline construction) to Phase 2, as the official code's ``--save-codebook`` / ``--load-codebook``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     reals = np.asarray(reals.detach().cpu() if isinstance(reals, torch.Tensor) else reals, dtype=np.float32)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, codes=binarize(reals), reals=reals, class_names=np.array(class_names, dtype=str))
+    extra = {} if proj is None else {"proj": np.asarray(proj, dtype=np.float32)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, codes=binarize(reals), reals=reals, class_names=np.array(class_names, dtype=str), **extra)
     os.replace(tmp, path)
 
 
 def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | None = None) -> dict:
-    """{'codes', 'reals', 'class_names'} from ``save_codebook``; checks the shape when asked."""
-    with np.load(path, allow_pickle=False) as z:
-        out = {k: z[k] for k in z.files}
+    """{'codes' (C, k) int8, 'reals' (C, k) float32, 'class_names', and 'proj' (k, d) when saved} from
+    ``save_codebook``; ValueError for an unreadable file or, when asked, a wrong class count or bit width."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+    except Exception as e:
+        raise ValueError(f"codebook file {path} could not be read ({type(e).__name__}: {e}); delete it and "
+                         f"let it be made again") from e
     c, k = out["codes"].shape
     if (num_classes is not None and c != num_classes) or (bits is not None and k != bits):
         raise ValueError(f"{path} holds a {c}-class {k}-bit codebook, expected "

@@ -12,11 +12,28 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-import torch
+from .methods import hashnet
+
+# Every environment variable the project reads, in one place (name: meaning).
+ENV = {
+    "LLC_PROFILE": "profile that 'auto' resolves to (smoke, cpu, gpu, imagenet, tinyimagenet)",
+    "LLC_RUNS_DIR": "folder of checkpoints, codebooks and results (default <repo>/runs)",
+    "LLC_DATA_DIR": "folder holding cifar100.npz and the OOD sets (default <repo>/data)",
+    "LLC_FIGURES_DIR": "folder the notebooks write figures and JSON to (default figures/, figures/gpu/, runs/smoke/figures)",
+}
+
+
+def env(name: str) -> str | None:
+    """The value of one of the project's environment variables (``ENV``), None when unset or empty."""
+    if name not in ENV:
+        raise KeyError(f"{name} is not one of the project's environment variables {sorted(ENV)}")
+    return os.environ.get(name) or None
+
 
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
 MODES = ("real", "llc", "instance", "hashnet", "csq")
+NUM_CLASSES = {"cifar100": 100, "imagenet": 1000, "tinyimagenet": 200}
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,7 @@ class Profile:
     image_size: training crop of ImageFolder data. scaled_head: LLC logits divided by sqrt(k) (see
     ``codebook.LLCHead``; False = the official formula). workers: DataLoader workers for ImageFolder data.
     per_class: images per class kept from the training split (None = all); test_per_class likewise.
-    bits: code lengths of the headline table (issue-3 numbers); sweep: code lengths of the accuracy-vs-bits
+    bits: code lengths of the headline table; sweep: code lengths of the accuracy-vs-bits
     study. The main LLC model is one nested run at max(sweep) whose prefixes are the sweep, so every k comes
     from it; Phase 2 (instance codes) likewise runs once at max(sweep).
     table_bits: the paper-style table's k = 2 ceil(log2 C).
@@ -131,12 +148,6 @@ class Profile:
         return max(self.sweep)
 
 
-def _hashing(inst: TrainConfig) -> TrainConfig:
-    """HashNet / CSQ recipe: Phase 2's optimiser and epochs, the hash layer at 10x the learning rate (the
-    published HashNet practice for a new layer on a pre-trained backbone), no label smoothing."""
-    return inst.replace(mode="hashnet", bits=64, nested=(8, 10, 16, 32, 64), head_lr_mult=10.0, label_smoothing=0.0)
-
-
 def _make(name: str) -> Profile:
     if name == "smoke":  # tiny real subset: every code path in about a minute
         real = TrainConfig(mode="real", epochs=2, batch_size=128, lr=0.2)
@@ -144,14 +155,14 @@ def _make(name: str) -> Profile:
         inst = TrainConfig(mode="instance", bits=64, epochs=1, batch_size=128, lr=0.01)
         return Profile("smoke", per_class=20, test_per_class=10, width=8, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, sweep=(7, 8, 10, 14, 16, 20, 32, 64),
-                       warm_epochs=1, fast_per_class=10, fast_width=4, hashing=_hashing(inst),
+                       warm_epochs=1, fast_per_class=10, fast_width=4, hashing=hashnet.recipe(inst),
                        ood_bits=(8, 14))
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
         inst = TrainConfig(mode="instance", bits=64, epochs=3, lr=0.01)
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 20),
-                       real=real, llc=llc, instance=inst, warm_epochs=4, hashing=_hashing(inst))
+                       real=real, llc=llc, instance=inst, warm_epochs=4, hashing=hashnet.recipe(inst))
     if name == "gpu":
         # The paper's recipe (official code): SGD lr 0.1 x batch/256, momentum 0.875, wd 2^-15, cosine,
         # label smoothing 0.1; Phase 2 lr 0.01. Epoch counts are scaled to CIFAR-100 (the paper's
@@ -162,7 +173,7 @@ def _make(name: str) -> Profile:
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, **common)
         return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
-                       fast_width=16, seeds=(0, 1, 2), hashing=_hashing(inst))
+                       fast_width=16, seeds=(0, 1, 2), hashing=hashnet.recipe(inst))
     if name in PAPER_PROFILES:
         # The official recipe: SGD lr 0.1 x batch/256 (batch = the global batch over all GPUs), momentum
         # 0.875, wd 2^-15 (not on BatchNorm/bias), cosine, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01,
@@ -219,7 +230,9 @@ def resolve_profile(name: str = "auto") -> str:
     if not isinstance(name, str):
         raise ValueError(f"profile must be a string, got {name!r}")
     if name == "auto":
-        name = os.environ.get("LLC_PROFILE") or ("gpu" if torch.cuda.is_available() else "cpu")
+        import torch
+
+        name = env("LLC_PROFILE") or ("gpu" if torch.cuda.is_available() else "cpu")
     if name not in PROFILES + PAPER_PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
     return name
@@ -230,8 +243,62 @@ def get_profile(name: str = "auto") -> Profile:
     return _make(resolve_profile(name))
 
 
-def pick_device(prefer: str | None = None) -> torch.device:
-    """The one device a run uses: ``prefer`` if given, else CUDA when available, else CPU."""
-    if prefer:
-        return torch.device(prefer)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+# --------------------------------------------------------------------------------- --set key=value
+RUN_SECTIONS = ("real", "llc", "instance", "hashing")
+
+
+def _coerce(text: str, annotation, where: str):
+    """``text`` as a value of the (string) type annotation of a dataclass field."""
+    t = annotation.replace(" ", "")
+    optional = t.endswith("|None")
+    t = t.removesuffix("|None")
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    try:
+        if t == "bool":
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if t == "int":
+            return int(text)
+        if t == "float":
+            return float(text)
+        if t.startswith("tuple[int"):
+            return tuple(int(v) for v in text.strip("()[]").split(",") if v.strip())
+        if t == "str":
+            return text
+    except ValueError:
+        raise ValueError(f"--set {where}: {text!r} is not a {annotation}") from None
+    raise ValueError(f"--set {where}: fields of type {annotation} cannot be set from the command line")
+
+
+def apply_sets(profile: Profile, sets) -> Profile:
+    """``profile`` with typed overrides, nanoGPT style: each item is ``key=value`` where key is a Profile field
+    (``width=32``) or ``<run>.<field>`` with run one of real, llc, instance, hashing (``llc.lr=0.05``,
+    ``instance.epochs=10``, ``real.nested=7,14``). Values are parsed by the field's type; ValueError names a
+    bad key or value. The new values are part of every affected spec, so they train under new keys."""
+    if isinstance(sets, str):
+        sets = [sets]
+    for item in sets or ():
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"--set takes key=value (e.g. llc.lr=0.05), got {item!r}")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if "." in key:
+            run, field = key.split(".", 1)
+            if run not in RUN_SECTIONS:
+                raise ValueError(f"--set {key}: unknown run {run!r}; choose one of {RUN_SECTIONS}")
+            fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+            if field not in fields or field == "mode":
+                raise ValueError(f"--set {key}: TrainConfig has no settable field {field!r}; choose from "
+                                 f"{sorted(n for n in fields if n != 'mode')}")
+            cfg = getattr(profile, run)
+            new = cfg.replace(**{field: _coerce(text.strip(), str(fields[field].type), key)})
+            profile = dataclasses.replace(profile, **{run: new})
+        else:
+            fields = {f.name: f for f in dataclasses.fields(Profile)}
+            if key not in fields or key in RUN_SECTIONS + ("name",):
+                raise ValueError(f"--set {key}: unknown profile field; choose a run field like llc.lr or one of "
+                                 f"{sorted(n for n in fields if n not in RUN_SECTIONS + ('name',))}")
+            profile = dataclasses.replace(profile, **{key: _coerce(text.strip(), str(fields[key].type), key)})
+    return profile

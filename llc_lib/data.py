@@ -60,7 +60,9 @@ class ArrayDataset:
 
 def data_dir() -> Path:
     """``$LLC_DATA_DIR`` if set, else ``<repo>/data``."""
-    return Path(os.environ.get("LLC_DATA_DIR") or REPO_ROOT / "data")
+    from .config import env
+
+    return Path(env("LLC_DATA_DIR") or REPO_ROOT / "data")
 
 
 def sha256(path: Path, chunk: int = 1 << 22) -> str:
@@ -72,6 +74,9 @@ def sha256(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def _open_npz(path: Path, hint: str) -> dict:
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{path} is a link to {os.readlink(path)}, which does not exist. Run `make data` "
+                        f"(it replaces dangling links) or point LLC_DATA_DIR at the files.")
     if not path.exists():
         raise DataError(f"{path} is missing. {hint}")
     try:
@@ -184,13 +189,16 @@ def download_cifar100(root: Path | None = None) -> Path:
 
 
 def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
-    """Symlink every ``*.npz`` of ``shared`` into the data folder (existing files are left alone)."""
+    """Symlink every ``*.npz`` of ``shared`` into the data folder. Existing files are left alone; a dangling
+    link (its target gone) is replaced."""
     root = Path(root or data_dir())
     root.mkdir(parents=True, exist_ok=True)
     made = []
     for src in sorted(Path(shared).glob("*.npz")):
         dst = root / src.name
-        if not dst.exists() and not dst.is_symlink():
+        if dst.is_symlink() and not dst.exists():  # dangling: a link, nothing behind it
+            dst.unlink()
+        if not dst.exists():
             dst.symlink_to(src.resolve())
             made.append(dst)
     return made

@@ -22,11 +22,14 @@ import numpy as np
 
 
 def to_bits(codes) -> np.ndarray:
-    """(N, k) bool array: True where the code value is > 0."""
+    """(N, k) bool array: True where the code value is >= 0 (booleans as they are).
+
+    An instance output of exactly 0 counts as bit +1, as the official code's ``sigmoid(x) >= 0.5``; class
+    codebooks are binarised by ``codebook.binarize`` (0 -> -1, the official sign) before they get here."""
     a = np.asarray(codes)
     if a.ndim != 2:
         raise ValueError(f"codes must be 2-D (N, k), got shape {a.shape}")
-    return a > 0
+    return a if a.dtype == bool else a >= 0
 
 
 def pack(codes) -> np.ndarray:
@@ -97,9 +100,18 @@ def hamming(a: np.ndarray, b: np.ndarray, chunk: int | None = None, threads: int
     return out
 
 
+def _same_length(a, b) -> None:
+    """ValueError unless two unpacked code arrays have the same code length k (packed words cannot tell)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.uint64 and b.dtype != np.uint64 and a.ndim == b.ndim == 2 and a.shape[1] != b.shape[1]:
+        raise ValueError(f"instance codes have {a.shape[1]} bits but class codes {b.shape[1]}; decode prefixes "
+                         f"of the same length")
+
+
 def mhd_decode(instance_codes, class_codes, ties: bool = True, threads: int | None = None) -> dict[str, np.ndarray]:
     """MHD: {'pred' (N,) class index, 'dist' (N,) its Hamming distance, 'n_ties' (N,) classes at that
     distance (only when ``ties``)}. Codes may be +-1 / bool arrays or already packed uint64 words."""
+    _same_length(instance_codes, class_codes)
     inst, cls = (c if c.dtype == np.uint64 else pack(c) for c in map(np.asarray, (instance_codes, class_codes)))
     _check_packed(inst, cls)
     n = len(inst)
@@ -123,6 +135,7 @@ def mhd_decode(instance_codes, class_codes, ties: bool = True, threads: int | No
 
 def ed_decode(instance_codes, class_codes) -> dict[str, np.ndarray]:
     """ED: {'pred' (N,) class index or -1 when no class code matches exactly, 'n_match' (N,) matching classes}."""
+    _same_length(instance_codes, class_codes)
     inst, cls = pack(instance_codes), pack(class_codes)
     # Exact match is a hash look-up: sort the class codes once, binary-search each instance code.
     keys_c = cls.view(np.dtype((np.void, cls.dtype.itemsize * cls.shape[1]))).ravel()

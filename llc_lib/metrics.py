@@ -19,14 +19,12 @@ def top1(logits: np.ndarray, labels) -> float:
     return float((np.asarray(logits).argmax(1) == np.asarray(labels)).mean())
 
 
-def bits_right(instance_codes, class_codes, labels) -> float:
-    """Mean number of bits (out of k) where the instance code equals its true class's code."""
-    return float((to_bits(instance_codes) == to_bits(class_codes)[np.asarray(labels)]).sum(1).mean())
-
-
 def code_metrics(instance_codes, class_codes, labels) -> dict[str, float]:
     """MHD and ED accuracies (all three conventions), ED no-match rate, MHD tie rate, bits right, #unique codes."""
     labels = np.asarray(labels)
+    if np.shape(instance_codes)[1] != np.shape(class_codes)[1]:
+        raise ValueError(f"instance codes have {np.shape(instance_codes)[1]} bits but class codes "
+                         f"{np.shape(class_codes)[1]}")
     inst_bits, cls_bits = to_bits(instance_codes), to_bits(class_codes)
     d_true = (inst_bits != cls_bits[labels]).sum(1)
     mhd, ed = mhd_decode(inst_bits, cls_bits), ed_decode(inst_bits, cls_bits)

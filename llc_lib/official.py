@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .models import CodeNet, build_model
-from .train import CheckpointError, read_checkpoint
+from .ckpt import CheckpointError, read_checkpoint
 
 
 def _state_dict(checkpoint) -> dict[str, torch.Tensor]:
@@ -70,7 +70,11 @@ def import_official(checkpoint, codebook=None, backbone: str = "resnet50") -> Co
                               "checkpoint; pass codebook= the official .npy codebook file")
     codes = _codebook(codebook if codebook is not None else fc, proj.shape[0])
     model = build_model("llc", codes.shape[0], backbone=backbone, bits=proj.shape[0], scaled=False)
-    missing, unexpected = model.backbone.load_state_dict(sd, strict=False)
+    try:
+        missing, unexpected = model.backbone.load_state_dict(sd, strict=False)
+    except RuntimeError as e:  # a tensor of the wrong shape
+        raise CheckpointError(f"the backbone does not match a torchvision {backbone}: "
+                              f"{str(e).splitlines()[-1].strip()}") from e
     if missing or unexpected:
         raise CheckpointError(f"the backbone does not match a torchvision {backbone}: missing {sorted(missing)[:5]}"
                               f"{'...' if len(missing) > 5 else ''}, unexpected {sorted(unexpected)[:5]}"

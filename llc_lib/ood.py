@@ -93,9 +93,3 @@ def split_pool(n: int, n_val: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     """A seeded split of range(n) into (validation indices (n_val,), test indices), both sorted."""
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[:n_val]), np.sort(perm[n_val:])
-
-
-def roc_points(score_in: np.ndarray, score_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(fpr, tpr) of the ROC curve (ID positive)."""
-    fpr, tpr, _ = roc_curve(np.r_[np.ones(len(score_in)), np.zeros(len(score_out))], np.r_[score_in, score_out])
-    return fpr, tpr

@@ -1,6 +1,7 @@
 """Figures: seaborn-styled matplotlib helpers; ``save`` writes PNG + PDF."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # noqa: F401  (re-exported for notebooks)
@@ -21,12 +22,15 @@ def save(fig, name: str, outdir: Path | str) -> list[Path]:
     """Write ``fig`` as outdir/name.png (150 dpi) and outdir/name.pdf; return both paths.
 
     PDFs carry no creation date, so re-running a notebook on unchanged results leaves them byte-identical.
+    Each file is written under a temporary name and renamed, so a failed save never leaves half a figure.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.pdf"]
-    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})
+    for path, kw in zip(paths, ({"dpi": 150}, {"metadata": {"CreationDate": None}})):
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+        fig.savefig(tmp, bbox_inches="tight", **kw)
+        os.replace(tmp, path)
     return paths
 
 

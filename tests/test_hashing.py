@@ -6,7 +6,12 @@ import torch
 from llc_lib import codebook as cb
 from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
-from llc_lib.train import CheckpointError, csq_loss, hashnet_loss, load_checkpoint, outputs, seeded, train
+from llc_lib.ckpt import CheckpointError, load_checkpoint
+from llc_lib.inference import outputs
+from llc_lib.methods.csq import center_loss as csq_loss
+from llc_lib.methods.csq import centers as csq_centers
+from llc_lib.methods.hashnet import pair_loss as hashnet_loss
+from llc_lib.train import train
 
 CPU = torch.device("cpu")
 
@@ -39,21 +44,21 @@ def test_csq_loss_equals_bce_on_tanh():
 
 
 def test_csq_centres():
-    had = cb.csq_centers(100, 64)
+    had = csq_centers(100, 64)
     assert had.shape == (100, 64) and cb.num_unique_codes(had) == 100
     d = (had[:, None, :] != had[None, :, :]).sum(-1)
     assert set(np.unique(d[~np.eye(100, dtype=bool)])) <= {32, 64}  # Hadamard rows and their negations
-    rnd = cb.csq_centers(100, 10, seed=3)  # 10 is no power of two: i.i.d. fair bits, seeded
-    assert np.array_equal(rnd, cb.csq_centers(100, 10, seed=3)) and set(np.unique(rnd)) == {-1, 1}
-    assert cb.csq_centers(100, 32).shape == (100, 32)  # 100 > 2 * 32: random too
+    rnd = csq_centers(100, 10, seed=3)  # 10 is no power of two: i.i.d. fair bits, seeded
+    assert np.array_equal(rnd, csq_centers(100, 10, seed=3)) and set(np.unique(rnd)) == {-1, 1}
+    assert csq_centers(100, 32).shape == (100, 32)  # 100 > 2 * 32: random too
 
 
 @pytest.mark.parametrize("mode", ["hashnet", "csq"])
 def test_hash_training_runs_resumes_and_refuses_other_widths(tiny, tmp_path, mode):
     cfg = TrainConfig(mode=mode, bits=8, nested=(4, 8), epochs=2, batch_size=16, lr=0.05, head_lr_mult=10)
-    seeded(0)
+    torch.manual_seed(0)
     model = build_model("hash", 5, width=4, widths=(4, 8))
-    model.head.centers.copy_(torch.from_numpy(np.concatenate([cb.csq_centers(5, 4), cb.csq_centers(5, 8)], 1)))
+    model.head.centers.copy_(torch.from_numpy(np.concatenate([csq_centers(5, 4), csq_centers(5, 8)], 1)))
     p = tmp_path / "h.pt"
     hist = train(model, tiny, cfg, device=CPU, ckpt=p, progress=False)
     assert len(hist) == 2 and np.isfinite(hist[-1]["loss"]) and "train_acc" not in hist[-1]

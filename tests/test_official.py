@@ -7,7 +7,7 @@ import torchvision
 
 import llc_lib
 from llc_lib.decode import mhd_decode
-from llc_lib.train import CheckpointError
+from llc_lib.ckpt import CheckpointError
 
 K, C = 20, 7
 

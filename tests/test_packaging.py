@@ -15,7 +15,8 @@ def _name_spec(req: str):
 
 def test_pyproject_and_environment_yml_list_the_same_packages():
     proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    py = dict(_name_spec(r) for r in proj["dependencies"] + proj["optional-dependencies"]["dev"])
+    extras = [r for name, reqs in proj["optional-dependencies"].items() if name != "dev" for r in reqs]
+    py = dict(_name_spec(r) for r in proj["dependencies"] + extras)
     conda, section = {}, None
     for line in (REPO / "environment.yml").read_text().splitlines():
         if re.match(r"^\w", line):
@@ -26,3 +27,11 @@ def test_pyproject_and_environment_yml_list_the_same_packages():
             conda[CONDA_NAMES.get(name, name)] = spec
     assert conda == py, f"pyproject.toml and environment.yml drifted: {set(conda.items()) ^ set(py.items())}"
     assert "-e ." in (REPO / "environment.yml").read_text()
+
+
+def test_numpy_floor_admits_the_functions_we_use():
+    """decode.py uses np.bitwise_count (NumPy >= 2.0); the declared floor must say so."""
+    proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    spec = dict(_name_spec(r) for r in proj["dependencies"])["numpy"]
+    assert spec == ">=2.0" and "bitwise_count" in (REPO / "llc_lib" / "decode.py").read_text()
+    assert all("jupyter" not in r and "papermill" not in r and "faiss" not in r for r in proj["dependencies"])

@@ -7,14 +7,15 @@ import torch
 from llc_lib import codebook as cb
 from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
-from llc_lib.train import CheckpointError, load_checkpoint, seeded, train
+from llc_lib.ckpt import CheckpointError, load_checkpoint
+from llc_lib.train import train
 
 CPU = torch.device("cpu")
 LLC = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=16, lr=0.05)
 
 
 def _llc(seed=0, bits=6, classes=5):
-    seeded(seed)
+    torch.manual_seed(seed)
     return build_model("llc", classes, width=4, bits=bits)
 
 
@@ -91,7 +92,7 @@ def test_phase2_needs_codebook_and_keeps_it_frozen(tiny):
 
 
 def test_mode_and_model_must_agree(tiny):
-    seeded(0)
+    torch.manual_seed(0)
     real = build_model("real", 5, width=4)
     with pytest.raises(ValueError, match="LLC model"):
         train(real, tiny, LLC, device=CPU, progress=False)
@@ -101,11 +102,11 @@ def test_mode_and_model_must_agree(tiny):
 
 def test_real_training_learns_something(tiny):
     """On a separable toy problem (class = brightness) the real model must beat chance clearly."""
-    from llc_lib.train import accuracy
+    from llc_lib.inference import accuracy
 
     imgs = (tiny.labels[:, None, None, None] * 50 + torch.randint(0, 20, (40, 32, 32, 3))).to(torch.uint8)
     ds = type(tiny)(imgs, tiny.labels, tiny.class_names)
-    seeded(0)
+    torch.manual_seed(0)
     model = build_model("real", 5, width=4)
     train(model, ds, TrainConfig(mode="real", epochs=15, batch_size=8, lr=0.05), device=CPU, progress=False)
     assert accuracy(model, ds, CPU) >= 0.6

@@ -1,0 +1,53 @@
+"""The device a run uses, mixed precision, and torch.distributed plumbing (rank, world, process group)."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """The one device a run uses: ``prefer`` if given (checked), else CUDA when available, else CPU.
+
+    Raises ValueError for a device that is not there (e.g. ``cuda`` on a machine without a GPU)."""
+    if not prefer:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(prefer)
+    except RuntimeError as e:
+        raise ValueError(f"device {prefer!r} is not a torch device name (use cpu, cuda or cuda:N)") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {prefer!r} asked for, but this machine has no CUDA GPU; use --device cpu "
+                         f"or leave --device out")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {prefer!r} asked for, but only {torch.cuda.device_count()} GPU(s) are visible")
+    return dev
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA GPUs that support bf16; a no-op (float32) elsewhere, the CPU included."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size) of this process; (0, 1) outside torch.distributed."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(device: str | None) -> tuple[torch.device, bool]:
+    """(device, started): joins the torchrun process group when WORLD_SIZE > 1 (NCCL on CUDA, gloo on CPU;
+    the CUDA device is LOCAL_RANK); otherwise ``pick_device(device)`` and no group."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return pick_device(device), False
+    use_cuda = torch.cuda.is_available() and (device is None or device.startswith("cuda"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if use_cuda:
+        torch.cuda.set_device(local)
+    dist.init_process_group("nccl" if use_cuda else "gloo")
+    return (torch.device("cuda", local) if use_cuda else torch.device("cpu")), True

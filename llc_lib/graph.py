@@ -1,0 +1,324 @@
+"""The run graph: every trained artefact is a frozen ``Spec``, and ``Workspace.fit(spec)`` trains or loads it.
+
+A spec says everything that determines the weights: the recipe (``TrainConfig``, seed included), the
+architecture, the training data (``DataSel``), how the weights start (``init`` from ``parent``) and, for
+Phase 2, the frozen codebook (``CodebookSpec``). Its ``key`` is a hash of that content, and the checkpoint
+is ``<runs>/ckpt/<label>-<key>.pt``: a changed recipe, data subset or parent trains under a new key, and a
+checkpoint is only ever used for the exact spec that made it (the key is stored in the file and checked).
+
+Phases hand over explicit files, as the official code's ``--save-codebook`` / ``--load-codebook``: fitting
+a Phase 1 spec writes ``<label>-<key>.codebook.npz`` beside its checkpoint, and Phase 2 reads its frozen
+codes from that file (baseline codebooks are written under ``<runs>/codebooks/``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from . import warmstart as ws_init
+from .ckpt import CheckpointError, load_checkpoint
+from .codebook import binarize, load_codebook, save_codebook
+from .config import TrainConfig
+from .data import (class_subset, labels_of, load_cifar100, load_image_folders, num_classes_of,
+                   per_class_subset, stratified_subset)
+from .device import dist_info
+from .inference import outputs
+from .methods import csq
+from .models import CodeNet, build_model
+from .train import train
+
+INITS = ("scratch", "backbone", "svd", "cca", "phase1", "codebook")
+CODEBOOKS = ("learnt", "random", "svd", "cca")
+
+
+@dataclass(frozen=True)
+class DataSel:
+    """Training images: ``dataset`` ('cifar100' or an ImageFolder set), ``per_class`` images of every class
+    (None = all) chosen with ``seed``, then only the first ``classes`` classes (None = all); ``image_size``
+    is the training crop of ImageFolder data."""
+
+    dataset: str = "cifar100"
+    per_class: int | None = None
+    classes: int | None = None
+    seed: int = 0
+    image_size: int = 32
+
+
+@dataclass(frozen=True)
+class Arch:
+    """Backbone ('resnet9' of ``width``, or torchvision 'resnet18'/'resnet50') and the LLC head scaling."""
+
+    backbone: str = "resnet9"
+    width: int = 16
+    scaled: bool = True
+
+
+@dataclass(frozen=True)
+class CodebookSpec:
+    """The frozen class codes of a Phase 2 run: 'learnt' = the codebook file of the Phase 1 spec ``source``
+    (its first ``bits`` bits); 'svd' / 'cca' of the real-valued spec ``source``; 'random' = i.i.d. bits
+    for ``num_classes`` classes from ``seed``."""
+
+    method: str
+    bits: int
+    source: "Spec | None" = None
+    seed: int = 0
+    num_classes: int = 0
+
+    def __post_init__(self):
+        want = {"learnt": "llc", "svd": "real", "cca": "real", "random": None}
+        if self.method not in want:
+            raise ValueError(f"unknown codebook {self.method!r}; choose one of {CODEBOOKS}")
+        got = None if self.source is None else self.source.mode
+        if got != want[self.method]:
+            raise ValueError(f"a {self.method!r} codebook needs a source of mode {want[self.method]!r}, got {got!r}")
+        if self.method == "random" and self.num_classes < 2:
+            raise ValueError("a random codebook needs num_classes >= 2")
+        if self.method == "learnt" and self.bits > self.source.cfg.bits:
+            raise ValueError(f"{self.bits} bits asked of a {self.source.cfg.bits}-bit Phase 1 codebook")
+
+    def content(self) -> dict:
+        return {"method": self.method, "bits": self.bits, "seed": self.seed, "num_classes": self.num_classes,
+                "source": None if self.source is None else self.source.content()}
+
+    @property
+    def key(self) -> str:
+        return _hash(self.content())
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One trained artefact. ``label`` only names the file; everything else is hashed into ``key``."""
+
+    cfg: TrainConfig
+    arch: Arch
+    data: DataSel
+    init: str = "scratch"
+    parent: "Spec | None" = None
+    codebook: CodebookSpec | None = None
+    label: str = ""
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
+        if (self.init == "scratch") != (self.parent is None):
+            raise ValueError(f"init {self.init!r} {'takes no' if self.init == 'scratch' else 'needs a'} parent")
+        if self.parent is not None:
+            want = "llc" if self.init == "phase1" else "real"
+            if self.parent.mode != want:
+                raise ValueError(f"init {self.init!r} starts from a {want!r} model, got a {self.parent.mode!r} parent")
+            if (self.parent.arch.backbone, self.parent.arch.width) != (self.arch.backbone, self.arch.width):
+                raise ValueError("a parent must have the same backbone and width as the model it initialises")
+        if (self.mode == "instance") != (self.codebook is not None):
+            raise ValueError("Phase 2 ('instance') needs a codebook spec, and only Phase 2 takes one")
+        if self.codebook is not None and self.codebook.bits != self.cfg.bits:
+            raise ValueError(f"codebook of {self.codebook.bits} bits for a {self.cfg.bits}-bit run")
+        if self.init == "codebook" and (self.codebook is None or self.codebook.method == "learnt"):
+            raise ValueError("init 'codebook' starts a Phase 2 run from a random/svd/cca codebook")
+
+    @property
+    def mode(self) -> str:
+        return self.cfg.mode
+
+    @property
+    def seed(self) -> int:
+        return self.cfg.seed
+
+    def content(self) -> dict:
+        """Everything that determines the weights, as plain JSON-ready data (``label`` excluded)."""
+        return {"cfg": dataclasses.asdict(self.cfg), "arch": dataclasses.asdict(self.arch),
+                "data": dataclasses.asdict(self.data), "init": self.init,
+                "parent": None if self.parent is None else self.parent.content(),
+                "codebook": None if self.codebook is None else self.codebook.content()}
+
+    @property
+    def key(self) -> str:
+        """12 hex digits of the SHA-256 of ``content()``."""
+        return _hash(self.content())
+
+    @property
+    def name(self) -> str:
+        return f"{self.label or self.mode}-{self.key}"
+
+    def ancestors(self) -> list["Spec"]:
+        """Every spec this one needs trained first (parents and codebook sources), deepest first, no repeats."""
+        out: list[Spec] = []
+        for dep in (self.parent, None if self.codebook is None else self.codebook.source):
+            if dep is not None:
+                for s in dep.ancestors() + [dep]:
+                    if s not in out:
+                        out.append(s)
+        return out
+
+
+def _hash(content: dict) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class Workspace:
+    """Where runs live and what they share within one process: the checkpoint folder ``root``, the device,
+    loaded data and fitted models. ``fit(spec)`` is the only way a model is made.
+
+    train: False = only load finished checkpoints (CheckpointError naming the missing one instead of
+    training). workers: DataLoader processes for ImageFolder data. progress: show the training bar.
+    """
+
+    def __init__(self, root: Path | str, device: torch.device, *, train: bool = True, workers: int = 0,
+                 progress: bool = True):
+        self.root, self.device, self.train, self.workers, self.progress = Path(root), device, train, workers, progress
+        self._data: dict = {}
+        self._models: dict[str, CodeNet] = {}
+        self._features: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------------------------------ paths
+    def ckpt_path(self, spec: Spec) -> Path:
+        return self.root / "ckpt" / f"{spec.name}.pt"
+
+    def codebook_path(self, book: CodebookSpec) -> Path:
+        if book.method == "learnt":
+            return self.ckpt_path(book.source).with_suffix(".codebook.npz")
+        return self.root / "codebooks" / f"{book.method}-k{book.bits}-{book.key}.npz"
+
+    # ------------------------------------------------------------------------------------------- data
+    def data(self, sel: DataSel, split: str = "train"):
+        """The images of ``sel`` from ``split`` ('train' or 'test'), loaded once per process."""
+        key = (sel, split)
+        if key not in self._data:
+            if sel.dataset == "cifar100":
+                full = self._data.setdefault(("cifar100", split), None) or load_cifar100(split)
+                self._data[("cifar100", split)] = full
+                ds = stratified_subset(full, sel.per_class, sel.seed)
+                if sel.classes is not None:
+                    ds = class_subset(ds, range(sel.classes))
+            else:
+                folders = self._data.get((sel.dataset, sel.image_size)) or load_image_folders(sel.dataset, sel.image_size)
+                self._data[(sel.dataset, sel.image_size)] = folders
+                ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
+            self._data[key] = ds
+        return self._data[key]
+
+    def features(self, spec: Spec) -> np.ndarray:
+        """(N, d) eval-mode backbone features of ``spec``'s model on its own training data (computed once)."""
+        if spec.key not in self._features:
+            self._features[spec.key] = outputs(self.fit(spec), self.data(spec.data), self.device,
+                                               workers=self.workers)["features"]
+        return self._features[spec.key]
+
+    # ---------------------------------------------------------------------------------------- fitting
+    def is_done(self, spec: Spec) -> bool:
+        """True when a finished checkpoint for exactly ``spec`` exists."""
+        path = self.ckpt_path(spec)
+        if not path.exists():
+            return False
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        return ck.get("key") == spec.key and ck["epoch"] >= spec.cfg.epochs
+
+    def history(self, spec: Spec) -> list[dict]:
+        """The per-epoch training history stored in ``spec``'s checkpoint (seconds, loss, accuracy)."""
+        return load_checkpoint(self.ckpt_path(spec))["history"]
+
+    def build(self, spec: Spec) -> CodeNet:
+        """A fresh model for ``spec``, initialised under the spec's seed without touching the global RNG."""
+        cfg, nc = spec.cfg, num_classes_of(self.data(spec.data))
+        kind = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}[cfg.mode]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(spec.seed)
+            model = build_model(kind, nc, width=spec.arch.width, backbone=spec.arch.backbone,
+                                scaled=spec.arch.scaled, bits=cfg.bits if kind != "hash" else None,
+                                aux=cfg.aux_weight > 0, widths=cfg.nested if kind == "hash" else ())
+        if cfg.mode == "csq":
+            centers = np.concatenate([csq.centers(nc, k, spec.seed) for k in cfg.nested], axis=1)
+            model.head.centers.copy_(torch.from_numpy(centers.astype(np.float32)))
+        return model
+
+    def fit(self, spec: Spec, *, resume: bool = True) -> CodeNet:
+        """The trained model of ``spec``, on the workspace's device: loaded from its finished checkpoint,
+        resumed from an unfinished one (``resume=False`` refuses that), or trained after fitting what it
+        starts from. Phase 1 also writes its codebook file; Phase 2 trains against the codebook file it names
+        and is refused if its frozen codes differ from that file."""
+        if spec.key in self._models:
+            return self._models[spec.key]
+        path, cfg = self.ckpt_path(spec), spec.cfg
+        model = self.build(spec)
+        codes = None if spec.codebook is None else self.codebook(spec.codebook)["codes"]
+        done = False
+        if path.exists():
+            ck = load_checkpoint(path, model, mode=cfg.mode)
+            if ck.get("key") != spec.key:
+                raise CheckpointError(f"{path} was written for another spec (key {ck.get('key')}, expected "
+                                      f"{spec.key}); move it away or use another run folder.")
+            done = ck["epoch"] >= cfg.epochs
+            if not done and not resume:
+                raise CheckpointError(f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
+                                      f"--resume to continue it, or delete it / choose another --runs-dir")
+        if not done:
+            if not self.train:
+                raise CheckpointError(f"no finished checkpoint for {spec.label or spec.mode} ({path}); train it "
+                                      f"first (`python -m llc_lib train` or `make reproduce`), evaluation never trains")
+            if not path.exists():
+                self._initialise(model, spec)
+            train(model, self.data(spec.data), cfg, device=self.device, ckpt=path, codebook=codes,
+                  workers=self.workers, progress=self.progress, record={"spec": spec.content(), "key": spec.key,
+                                                             "threads": torch.get_num_threads()})
+        if codes is not None and not np.array_equal(binarize(model.head.codebook), codes):
+            raise CheckpointError(f"{path} was trained against another codebook than "
+                                  f"{self.codebook_path(spec.codebook)}; move it away and train again.")
+        model.to(self.device).eval()
+        self._models[spec.key] = model
+        if spec.mode == "llc":
+            self._write_codebook(CodebookSpec("learnt", cfg.bits, spec), model)
+        return model
+
+    def _initialise(self, model: CodeNet, spec: Spec) -> None:
+        if spec.init == "scratch":
+            return
+        parent = self.fit(spec.parent)
+        if spec.init == "phase1":
+            model.load_state_dict(ws_init.phase1_weights(parent))
+        elif spec.init == "backbone":
+            ws_init.copy_backbone(model, parent)
+        elif spec.init == "svd":
+            ws_init.svd_head(model, parent)
+        else:  # "cca" (Phase 1 warm start) or "codebook" (baseline Phase 2): head from a baseline codebook
+            book = spec.codebook if spec.init == "codebook" else CodebookSpec("cca", spec.cfg.bits, spec.parent)
+            ws_init.codebook_head(model, parent, self.codebook(book), self.features(spec.parent),
+                                  labels_of(self.data(spec.parent.data)).numpy())
+
+    # -------------------------------------------------------------------------------------- codebooks
+    def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
+        path = self.codebook_path(book)
+        rank, world = dist_info()
+        if not path.exists() and rank == 0:
+            data = self.data(book.source.data)
+            save_codebook(path, model.head.codebook, getattr(data, "class_names", ()) or ())
+        if world > 1:
+            dist.barrier()
+
+    def codebook(self, book: CodebookSpec) -> dict:
+        """{'codes' (C, bits) int8, 'reals', 'proj' when the method has one} of ``book``, read from its file
+        (made first when missing: by fitting the Phase 1 source, or by building the baseline codebook)."""
+        path = self.codebook_path(book)
+        if book.method == "learnt":
+            self.fit(book.source)
+            out = load_codebook(path)
+            return {k: (v[:, :book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
+        if not path.exists():
+            real = feats = labels = None
+            nc = book.num_classes
+            if book.source is not None:
+                real = self.fit(book.source)
+                data = self.data(book.source.data)
+                nc, labels = num_classes_of(data), labels_of(data).numpy()
+                feats = self.features(book.source) if book.method == "cca" else None
+            made = ws_init.baseline_codebook(book.method, real, feats, labels, nc, book.bits, book.seed)
+            if dist_info()[0] == 0:
+                save_codebook(path, made["reals"], proj=made["proj"])
+            return made
+        return load_codebook(path, bits=book.bits)

@@ -1,0 +1,62 @@
+"""Eval-mode outputs of a trained model and what is read off them: features, logits, projections, class
+codes, accuracy."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from .codebook import binarize
+from .data import eval_batches, labels_of
+from .device import autocast, dist_info
+from .models import CodeNet
+
+
+@torch.no_grad()
+def outputs(model: CodeNet, data, device: torch.device, batch_size: int = 1000, workers: int = 0,
+            rank: int = 0, world: int = 1) -> dict[str, np.ndarray]:
+    """Eval-mode outputs over ``data`` (this rank's shard when ``world`` > 1): 'features' (N, d) and, by head,
+    LLC: 'logits' (N, C) and 'proj' (N, k) (the real projection; its signs are the instance codes);
+    real: 'logits' and 'embed' (N, d'); hash: 'proj' (N, sum of the head widths). All float32."""
+    model.eval().to(device)
+    kind = model.kind
+    keys = {"llc": ("logits", "proj"), "real": ("logits", "embed"), "hash": ("proj",)}[kind]
+    out: dict[str, list] = {k: [] for k in ("features",) + keys}
+    with autocast(device):
+        for x, _ in eval_batches(data, batch_size, device, rank, world, workers):
+            if device.type == "cuda":
+                x = x.contiguous(memory_format=torch.channels_last)
+            f = model.backbone(x).float()
+            out["features"].append(f)
+            if "logits" in out:
+                out["logits"].append(model.head(f).float())
+            if kind == "real":
+                out["embed"].append(model.head.embed(f).float())
+            else:
+                out["proj"].append(model.head.project(f).float())
+    return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+
+
+def accuracy(model: CodeNet, data, device: torch.device, workers: int = 0) -> float:
+    """Top-1 accuracy of ``model``'s logits on ``data``; under torch.distributed every rank scores its shard
+    and the counts are summed with all-reduce."""
+    rank, world = dist_info()
+    logits = outputs(model, data, device, workers=workers, rank=rank, world=world)["logits"]
+    labels = labels_of(data).numpy()
+    if world > 1:
+        labels = labels[rank::world]
+    counts = torch.tensor([(logits.argmax(1) == labels).sum(), len(labels)], dtype=torch.float64, device=device)
+    if world > 1:
+        dist.all_reduce(counts)
+    return float(counts[0] / counts[1])
+
+
+def class_codes(llc: CodeNet) -> np.ndarray:
+    """(C, k) int8 +-1 class codes of an LLC model (Phase 1, or the frozen codebook of Phase 2)."""
+    return binarize(llc.head.codebook)
+
+
+def head_logits(model: CodeNet, proj: np.ndarray, bits: int | None = None) -> np.ndarray:
+    """(N, C) class-code logits of an LLC model from its projections ``proj`` (N, k), first ``bits`` bits."""
+    codes = torch.from_numpy(class_codes(model).astype(np.float32))
+    return model.head.logits(torch.from_numpy(proj), codes, bits).numpy()

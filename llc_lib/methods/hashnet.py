@@ -1,0 +1,51 @@
+"""HashNet (Cao et al., "HashNet: Deep Learning to Hash by Continuation", ICCV 2017), written from the paper
+and its public code's constants.
+
+h = tanh(beta z) with beta grown by continuation; weighted pairwise likelihood over the pairs of a batch.
+Recipe here: the hash layers (one per code length) on the real-valued model's backbone, at 10x the
+backbone's learning rate (HashNet's practice for a new layer on a pre-trained network), no label smoothing,
+the Phase 2 optimiser and epochs (see ``recipe``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+ALPHA_TIMES_K = 10.0  # alpha = 10 / k: the published code's sigmoid parameter
+BETA_END = 7.0  # continuation beta = sqrt(1 + gamma t) reaches ~7 after the published 10k steps
+HEAD_LR_MULT = 10.0
+
+
+def recipe(phase2, widths=(8, 10, 16, 32, 64)):
+    """The hashing baselines' TrainConfig from the profile's Phase 2 config ``phase2``."""
+    return phase2.replace(mode="hashnet", bits=max(widths), nested=tuple(widths), head_lr_mult=HEAD_LR_MULT,
+                          label_smoothing=0.0)
+
+
+def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
+    """HashNet's weighted maximum-likelihood loss over the pairs of a batch.
+
+    h = tanh(beta z) (B, k); for i != j, s_ij = [y_i == y_j] and the pair loss is
+    log(1 + exp(alpha h_i.h_j)) - alpha s_ij h_i.h_j with alpha = 10/k, weighted by |S|/|S_1| for similar and
+    |S|/|S_0| for dissimilar pairs (the paper's balancing of the rare similar pairs); returns the weighted
+    sum divided by |S|.
+    """
+    h = torch.tanh(beta * z.float())
+    ip = (ALPHA_TIMES_K / h.shape[1]) * h @ h.t()
+    sim = y[:, None] == y[None, :]
+    off = ~torch.eye(len(y), dtype=torch.bool, device=y.device)
+    pos, neg = sim & off, ~sim & off
+    n_pos, n_neg = pos.sum().clamp(min=1), neg.sum().clamp(min=1)
+    n_all = n_pos + n_neg
+    pair = F.softplus(ip) - sim.float() * ip
+    w = torch.where(pos, n_all / n_pos, torch.where(neg, n_all / n_neg, torch.zeros_like(ip)))
+    return (w * pair).sum() / n_all
+
+
+def loss(model, f, y, cfg, progress: float = 0.0):
+    """(mean of ``pair_loss`` over the hash heads, None); ``progress`` in [0, 1] sets beta."""
+    beta = math.sqrt(1 + (BETA_END ** 2 - 1) * progress)
+    parts = model.head.split(model.head.project(f))
+    return torch.stack([pair_loss(zk, y, beta) for zk in parts.values()]).mean(), None

@@ -1,0 +1,103 @@
+"""What a profile trains: one spec builder per kind of artefact the studies use (see ``graph``).
+
+Every builder takes the profile and the seed and returns a ``graph.Spec``; parents are built here too, so
+the whole dependency chain of a model is visible in one call (``spec.ancestors()``).
+"""
+from __future__ import annotations
+
+from .config import NUM_CLASSES, Profile
+from .graph import Arch, CodebookSpec, DataSel, Spec
+
+
+def arch(p: Profile, width: int | None = None) -> Arch:
+    return Arch(p.backbone, width or p.width, p.scaled_head)
+
+
+def train_data(p: Profile, seed: int, classes: int | None = None, per_class: int | None = None) -> DataSel:
+    """The training images of profile ``p`` (``per_class`` overrides the profile's), first ``classes`` only."""
+    return DataSel(p.dataset, per_class or p.per_class, classes, seed, p.image_size)
+
+
+def test_data(p: Profile, seed: int, classes: int | None = None) -> DataSel:
+    return DataSel(p.dataset, p.test_per_class, classes, seed, p.image_size)
+
+
+def real(p: Profile, seed: int, classes: int | None = None) -> Spec:
+    """The real-valued classifier (the accuracy reference and the backbone of every baseline)."""
+    return Spec(p.real.replace(seed=seed), arch(p), train_data(p, seed, classes), label="real")
+
+
+def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ...] | None = None,
+        init: str | None = None, epochs: int | None = None, classes: int | None = None) -> Spec:
+    """Phase 1 (class codes). Default: the main run, nested over ``p.sweep`` at max(sweep) bits, initialised as
+    ``p.llc_init``. ``bits``/``nested`` pick another length (prefixes above ``bits`` dropped; () = one
+    length). init: 'scratch' (with the profile's auxiliary head), 'svd' / 'cca' (backbone and head from the
+    real-valued model's codebook) or 'real' (its backbone, random head)."""
+    init = init or p.llc_init
+    if init not in ("scratch", "svd", "cca", "real"):
+        raise ValueError(f"unknown LLC init {init!r}; choose scratch, svd, cca or real")
+    cfg = p.llc.replace(seed=seed, bits=p.max_bits, nested=p.sweep,
+                        aux_weight=p.aux_weight if init == "scratch" else 0.0)
+    if bits is not None:
+        cfg = cfg.replace(bits=bits, nested=tuple(q for q in (p.sweep if nested is None else nested) if q <= bits))
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
+    parent = None if init == "scratch" else real(p, seed, classes)
+    return Spec(cfg, arch(p), train_data(p, seed, classes), {"real": "backbone"}.get(init, init), parent,
+                label=f"llc-k{cfg.bits}-{init}")
+
+
+def instance(p: Profile, phase1: Spec) -> Spec:
+    """Phase 2 (instance codes) of a Phase 1 spec: its weights, its codebook file frozen, per-bit BCE."""
+    cfg = p.instance.replace(seed=phase1.seed, bits=phase1.cfg.bits)
+    return Spec(cfg, phase1.arch, phase1.data, "phase1", phase1, CodebookSpec("learnt", cfg.bits, phase1),
+                label=f"instance-k{cfg.bits}")
+
+
+def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
+    """(real-valued, main LLC Phase 1, its Phase 2): the models of the headline table."""
+    phase1 = llc(p, seed)
+    return real(p, seed), phase1, instance(p, phase1)
+
+
+def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = None) -> Spec:
+    """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k), from
+    the real-valued backbone with the head set from the codebook (``warmstart.codebook_head``)."""
+    bits = bits or p.instance.bits
+    r = real(p, seed)
+    book = CodebookSpec(method, bits, None if method == "random" else r, seed,
+                        NUM_CLASSES[p.dataset] if method == "random" else 0)
+    return Spec(p.instance.replace(seed=seed, bits=bits), arch(p), train_data(p, seed), "codebook", r, book,
+                label=f"instance-{method}-k{bits}")
+
+
+def fast_codebook(p: Profile, seed: int) -> Spec:
+    """The "faster codebook learning" ablation: a ``p.table_bits`` codebook learnt with a narrow backbone on
+    ``p.fast_per_class`` images per class; the returned Phase 2 spec trains the full model's instance codes
+    against it (real-valued backbone, random projection). Its codebook source is ``.codebook.source``."""
+    k = p.table_bits
+    per_class = min(p.fast_per_class, p.per_class or p.fast_per_class)
+    cheap = Spec(p.llc.replace(seed=seed, bits=k, nested=(), aux_weight=p.aux_weight), arch(p, p.fast_width),
+                 train_data(p, seed, per_class=per_class), label=f"llc-fast-k{k}")
+    return Spec(p.instance.replace(seed=seed, bits=k), arch(p), train_data(p, seed), "backbone", real(p, seed),
+                CodebookSpec("learnt", k, cheap), label=f"instance-fast-k{k}")
+
+
+def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Spec:
+    """HashNet or CSQ: one hash layer per ``p.retrieval_bits`` on the real-valued backbone, fine-tuned with
+    ``p.hashing`` (``epochs`` overrides its length)."""
+    if method not in ("hashnet", "csq"):
+        raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
+    widths = tuple(p.retrieval_bits)
+    cfg = p.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
+    return Spec(cfg, arch(p), train_data(p, seed), "backbone", real(p, seed), label=method)
+
+
+def ood(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
+    """(real-valued, nested LLC Phase 1 over ``p.ood_bits``, its Phase 2), trained on the first
+    ``p.ood_classes`` classes only."""
+    c, bits = p.ood_classes, tuple(p.ood_bits)
+    phase1 = llc(p, seed, bits=max(bits), nested=bits, init="scratch", classes=c)
+    return real(p, seed, classes=c), phase1, instance(p, phase1)

@@ -1,0 +1,100 @@
+"""The computations behind the notebooks, one module per study. Each study function takes a ``Context``
+and the seed, fits (or loads) its models through the run graph (``plan`` + ``graph``), and returns a
+JSON-ready dict with its numbers, its verdicts (``claims``) and the thresholds used; arrays a figure needs
+travel under keys starting with '_' (``public`` drops them before saving)."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import plan
+from ..ckpt import write_json
+from ..config import Profile, env
+from ..data import REPO_ROOT
+from ..graph import Workspace
+
+
+def runs_root(profile: Profile) -> Path:
+    """``$LLC_RUNS_DIR/<profile>`` (default ``<repo>/runs/<profile>``): checkpoints, codebooks, results."""
+    return Path(env("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
+
+
+def figures_dir(profile: Profile) -> Path:
+    """cpu -> figures/, gpu -> figures/gpu/, other profiles -> runs/<profile>/figures ($LLC_FIGURES_DIR wins)."""
+    if env("LLC_FIGURES_DIR"):
+        return Path(env("LLC_FIGURES_DIR"))
+    return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
+        profile.name, runs_root(profile) / "figures")
+
+
+@dataclass
+class Context:
+    """What a study works with: the profile, the workspace that fits its models, and the figure folder.
+
+    A notebook writes its figures and JSON into ``out``, a staging folder inside ``figdir``, and moves them
+    into ``figdir`` with ``publish()`` at its end: a notebook that fails half-way leaves ``figdir`` as it was."""
+
+    profile: Profile
+    ws: Workspace
+    figdir: Path
+
+    @property
+    def out(self) -> Path:
+        path = self.figdir / f".staging-{os.getpid()}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def save_json(self, obj: dict, name: str) -> Path:
+        """Write ``public(obj)`` to ``out/<name>.json``; returns the path."""
+        path = self.out / f"{name}.json"
+        write_json(public(obj), path)
+        return path
+
+    def publish(self) -> list[Path]:
+        """Move everything staged in ``out`` into ``figdir`` (each file by an atomic rename); returns the paths."""
+        staged, moved = self.out, []
+        for f in sorted(staged.iterdir()):
+            os.replace(f, self.figdir / f.name)
+            moved.append(self.figdir / f.name)
+        shutil.rmtree(staged, ignore_errors=True)
+        return moved
+
+    def train(self, seed: int, classes: int | None = None):
+        return self.ws.data(plan.train_data(self.profile, seed, classes), "train")
+
+    def test(self, seed: int, classes: int | None = None):
+        return self.ws.data(plan.test_data(self.profile, seed, classes), "test")
+
+    def fit(self, spec):
+        return self.ws.fit(spec)
+
+
+def public(res: dict) -> dict:
+    """``res`` without the '_'-prefixed entries (arrays for figures)."""
+    return {k: v for k, v in res.items() if not k.startswith("_")}
+
+
+def check_bits(bits, max_bits: int | None = None) -> list[int]:
+    """Validate a list of code lengths (each an int in 1..max_bits); return it sorted. ValueError otherwise."""
+    bits = [bits] if isinstance(bits, int) else list(bits)
+    bad = [k for k in bits if not isinstance(k, int) or isinstance(k, bool) or k < 1
+           or (max_bits is not None and k > max_bits)]
+    if bad or not bits:
+        raise ValueError(f"bit widths must be integers in 1..{max_bits or 'k'}, got {bad or bits}")
+    return sorted(bits)
+
+
+def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """``value`` if it is an int in low..high, else ValueError naming the parameter."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer in {low}..{high if high is not None else ''}, got {value!r}")
+    return value
+
+
+def check_seed(seed) -> int:
+    return check_int("seed", seed, 0)
+
+
+

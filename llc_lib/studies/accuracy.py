@@ -1,0 +1,92 @@
+"""Accuracy vs code length for LLC and the Random / SVD / CCA codebooks, the paper's codebook table, the
+warm-start and nested-codebook ablations, and "faster codebook learning" (notebooks 02 and 05)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import claims, plan
+from ..codebook import num_unique_codes
+from ..inference import class_codes, head_logits, outputs
+from ..metrics import code_metrics, top1
+from ..probes import fit_linear
+from . import Context, check_bits
+
+BASELINES = ("random", "svd", "cca")
+
+
+def _prefix_metrics(proj: np.ndarray, codes: np.ndarray, y: np.ndarray, bits) -> dict:
+    return {str(k): code_metrics(proj[:, :k], codes[:, :k], y) for k in bits}
+
+
+def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
+    """Accuracy of LLC, Random/SVD/CCA codebooks and real-valued k-dim features for every k in ``bits``;
+    plus 'warm_start' and 'nested' with their verdicts and the thresholds used."""
+    prof, ws = ctx.profile, ctx.ws
+    bits = check_bits(bits, prof.max_bits)
+    real_s, llc_s, inst_s = plan.headline(prof, seed)
+    real, llc, inst = ws.fit(real_s), ws.fit(llc_s), ws.fit(inst_s)
+    tr, te = ctx.train(seed), ctx.test(seed)
+    y, ytr = te.labels.numpy(), tr.labels.numpy()
+    codes = class_codes(llc)
+    p1, p2 = outputs(llc, te, ws.device), outputs(inst, te, ws.device)
+    res = {"bits": bits, "table_bits": prof.table_bits,
+           "real_top1": top1(outputs(real, te, ws.device)["logits"], y),
+           "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
+           "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
+           "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits)}
+    base = {}  # name: (test projections (N, max bits), codes (C, max bits))
+    for name in BASELINES:
+        spec = plan.baseline_instance(prof, name, seed)
+        base[name] = outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"]
+        res["methods"][name] = _prefix_metrics(*base[name], y, bits)
+    ftr, fte = ws.features(real_s), outputs(real, te, ws.device)["features"]
+    res["real_bottleneck"] = {str(k): fit_linear(ftr, ytr, fte, y, tr.num_classes, bottleneck=k,
+                                                 seed=seed)["test_acc"] for k in bits}
+    # warm starts: LLC initialised from the SVD / CCA codebook. before: the baseline codebook's Phase 2
+    # instance codes; after: sign(P(f)) of the warm-started Phase 1 model (no Phase 2); MHD at k bits
+    k = prof.table_bits
+    warm = {}
+    for init in ("svd", "cca"):
+        m = ws.fit(plan.llc(prof, seed, bits=k, init=init, epochs=prof.warm_epochs))
+        o, mc = outputs(m, te, ws.device), class_codes(m)
+        before = _prefix_metrics(*base[init], y, [k])[str(k)]
+        warm[init] = {"before_mhd": before["mhd_acc"], "before_unique": before["unique_codes"],
+                      "after_class_code_acc": top1(o["logits"], y),
+                      "after_sign_mhd": code_metrics(o["proj"], mc, y)["mhd_acc"],
+                      "after_unique": num_unique_codes(mc), "epochs": prof.warm_epochs}
+    warm["summary"] = "; ".join(
+        f"{n.upper()} codebook MHD {100 * w['before_mhd']:.1f} ({w['before_unique']} unique) -> LLC warm-started "
+        f"from it, {w['epochs']} epochs: MHD {100 * w['after_sign_mhd']:.1f} ({w['after_unique']} unique)"
+        for n, w in warm.items())
+    warm["holds"] = all(claims.warm_start_helps(w["before_mhd"], w["after_sign_mhd"])
+                        for w in warm.values() if isinstance(w, dict))
+    res["warm_start"] = warm
+    # nested: the main run's 20/25/30-bit prefixes vs a separate single-length 20-bit run
+    s_acc = top1(outputs(ws.fit(plan.llc(prof, seed, bits=20, nested=())), te, ws.device)["logits"], y)
+    nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
+                                        for q in (20, 25, 30) if q <= codes.shape[1]},
+              "single_20_class_code_acc": s_acc,
+              "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
+    n20 = nested["prefix_class_code_acc"].get("20")
+    nested["summary"] = (f"20-bit prefix of the nested {codes.shape[1]}-bit code {100 * n20:.1f} vs separate "
+                         f"20-bit run {100 * s_acc:.1f} (class-code accuracy)") if n20 is not None else "n/a"
+    nested["holds"] = None if n20 is None else claims.nested_is_free(n20, s_acc)
+    res["nested"] = nested
+    return res
+
+
+def fast_codebook(ctx: Context, seed: int) -> dict:
+    """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
+    data, frozen for Phase 2 of the full model (from the real-valued backbone); its test metrics."""
+    prof, ws = ctx.profile, ctx.ws
+    spec = plan.fast_codebook(prof, seed)
+    model, codes = ws.fit(spec), ws.codebook(spec.codebook)["codes"]
+    cheap, k = spec.codebook.source, spec.cfg.bits
+    te = ctx.test(seed)
+    y = te.labels.numpy()
+    m = code_metrics(outputs(model, te, ws.device)["proj"], codes, y)
+    _, llc_s, inst_s = plan.headline(prof, seed)
+    main = code_metrics(outputs(ws.fit(inst_s), te, ws.device)["proj"][:, :k], class_codes(ws.fit(llc_s))[:, :k], y)
+    return {"bits": k, "codebook_images": len(ws.data(cheap.data)), "codebook_width": cheap.arch.width,
+            "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"], "unique_codes": m["unique_codes"],
+            "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"]}

@@ -1,0 +1,40 @@
+"""What the codes look like (notebook 03): the LLC, SVD and Random codebooks at k bits, row orders for the
+heat maps, and the class-by-class Hamming distances within and across superclasses."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import plan
+from .. import taxonomy as tx
+from ..codebook import num_unique_codes, random_codebook, svd_codebook
+from ..inference import class_codes
+from . import Context, check_bits
+
+
+def codebooks(ctx: Context, seed: int, bits: int) -> dict[str, np.ndarray]:
+    """{'LLC', 'SVD', 'Random': (C, bits) int8 +-1}: the main run's prefix, the SVD codebook of the real-valued
+    classifier, i.i.d. bits from ``seed``."""
+    real_s, llc_s, _ = plan.headline(ctx.profile, seed)
+    real, llc = ctx.fit(real_s), ctx.fit(llc_s)
+    return {"LLC": class_codes(llc)[:, :bits],
+            "SVD": svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)[0],
+            "Random": random_codebook(llc.head.num_classes, bits, seed)}
+
+
+def code_study(ctx: Context, seed: int, bits: int) -> dict:
+    """Codebooks, heat-map row orders (LLC taxonomy leaf order; superclass order) and Hamming statistics.
+
+    Returns JSON-ready numbers plus '_books' (the codebooks), '_tax_order', '_sup_order', '_sup' (superclass
+    of each class) and '_distances' (C, C) of the LLC codes in superclass order."""
+    bits = check_bits(bits, ctx.profile.max_bits)[0]
+    tr = ctx.train(seed)
+    books = codebooks(ctx, seed, bits)
+    sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
+    sup_order = np.lexsort((np.arange(len(sup)), sup))
+    full = tx.hamming_matrix(books["LLC"])
+    same, off = sup[:, None] == sup[None, :], ~np.eye(len(sup), dtype=bool)
+    return {"bits": bits, "mean_distance_same_superclass": float(full[same & off].mean()),
+            "mean_distance_other_superclass": float(full[~same].mean()),
+            "unique_codes": {n: num_unique_codes(c) for n, c in books.items()},
+            "_books": books, "_tax_order": tx.leaf_order(tx.linkage(books["LLC"])), "_sup_order": sup_order,
+            "_sup": sup, "_distances": full[np.ix_(sup_order, sup_order)]}

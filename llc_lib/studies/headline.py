@@ -1,0 +1,162 @@
+"""The headline table (real-valued top-1; LLC class-code, MHD, ED, unique codes and bits right per k), its
+spread over seeds, and notebook 01's "train everything" summary."""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+
+import numpy as np
+import torch
+
+from .. import plan
+from ..ckpt import write_json
+from ..data import labels_of, num_classes_of
+from ..device import dist_info
+from ..inference import class_codes, head_logits, outputs
+from ..metrics import code_metrics, top1
+from . import Context, check_seed, runs_root
+from .accuracy import fast_codebook
+
+SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
+
+
+def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
+    """Per prefix length k: class-code accuracy of Phase 1 and code metrics of the Phase 2 instance codes."""
+    codes = class_codes(llc)
+    p1 = outputs(llc, data, device, workers=workers)
+    p2 = outputs(inst, data, device, workers=workers)
+    y = labels_of(data).numpy()
+    rows = {}
+    for k in bits:
+        row = {"class_code_acc": top1(head_logits(llc, p1["proj"], k), y)}
+        row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
+        phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
+        row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
+        rows[k] = row
+    return rows
+
+
+def results_path(ctx: Context, seed: int = 0):
+    """runs/<profile>/results.json for seed 0, results_s<seed>.json for any other seed."""
+    return runs_root(ctx.profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
+
+
+def reproduce(ctx: Context, seed: int = 0) -> dict:
+    """Fit (or load) the headline models of ``seed`` and evaluate them on the test split; write
+    ``results_path`` (rank 0 only under torchrun). 'seconds' holds the training time recorded in each
+    checkpoint (the run that made it), not the time spent loading it."""
+    check_seed(seed)
+    prof, ws = ctx.profile, ctx.ws
+    specs = dict(zip(("real", "llc_phase1", "llc_phase2"), plan.headline(prof, seed)))
+    t0 = time.time()
+    real, llc, inst = (ws.fit(s) for s in specs.values())
+    fitted = time.time() - t0
+    te, tr = ctx.test(seed), ctx.train(seed)
+    t = time.time()
+    real_acc = top1(outputs(real, te, ws.device, workers=ws.workers)["logits"], labels_of(te).numpy())
+    rows = evaluate_llc(llc, inst, te, ws.device, prof.bits, ws.workers)
+    seconds = {name: round(sum(r["seconds"] for r in ws.history(s)), 1) for name, s in specs.items()}
+    seconds.update(evaluate=round(time.time() - t, 1), this_call=round(time.time() - t0, 1),
+                   fit_or_load=round(fitted, 1))
+    main = specs["llc_phase1"].cfg
+    res = {"profile": prof.name, "seed": seed, "device": str(ws.device), "torch": torch.__version__,
+           "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+           "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
+           "real_top1": real_acc, "llc": {str(k): v for k, v in rows.items()},
+           "recipe": {"real": dataclasses.asdict(specs["real"].cfg), "llc": dataclasses.asdict(main),
+                      "instance": dataclasses.asdict(specs["llc_phase2"].cfg), "width": prof.width,
+                      "backbone": prof.backbone, "init": prof.llc_init, "nested": list(main.nested),
+                      "aux_weight": main.aux_weight, "scaled_head": prof.scaled_head},
+           "checkpoints": {name: s.name for name, s in specs.items()},
+           "seconds": seconds}
+    if dist_info()[0] == 0:
+        write_json(res, results_path(ctx, seed))
+    return res
+
+
+def summarize_seeds(runs: dict[int, dict]) -> dict:
+    """Mean and sample standard deviation (ddof=1; 0 for one seed) over ``{seed: reproduce() result}`` of the
+    real top-1 and of every LLC metric per code length; fractions stay fractions."""
+    seeds = sorted(runs)
+
+    def stat(values) -> dict:
+        v = np.asarray(values, dtype=float)
+        return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                "values": v.tolist()}
+
+    first = runs[seeds[0]]
+    llc = {k: {m: stat([runs[s]["llc"][k][m] for s in seeds]) for m in SEED_METRICS} for k in first["llc"]}
+    return {"profile": first["profile"], "seeds": seeds, "real_top1": stat([runs[s]["real_top1"] for s in seeds]),
+            "llc": llc}
+
+
+def seed_study(ctx: Context, seeds=None) -> dict:
+    """The headline models fitted once per seed in ``seeds`` (default: the profile's) and evaluated:
+    ``summarize_seeds`` of them plus each seed's full result under "runs"."""
+    seeds = list(ctx.profile.seeds if seeds is None else seeds)
+    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    runs = {s: reproduce(ctx, s) for s in seeds}
+    return {**summarize_seeds(runs), "runs": {str(s): r for s, r in runs.items()}}
+
+
+def pct(d: dict) -> str:
+    """'mean ± std' in % of a ``summarize_seeds`` statistic."""
+    return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
+
+
+def format_seed_table(summary: dict) -> str:
+    """Markdown table (mean ± std over seeds, in %) of a ``summarize_seeds`` result."""
+    r = summary["real_top1"]
+    lines = [f"Real-valued top-1: {pct(r)} %  ({summary['profile']} profile, seeds {summary['seeds']})", "",
+             "| bits | class-code acc | MHD (instance) | ED (instance) | unique codes | bits right |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for k, row in summary["llc"].items():
+        lines.append(f"| {k} | {pct(row['class_code_acc'])} | {pct(row['mhd_acc'])} | {pct(row['ed_acc'])} "
+                     f"| {row['unique_codes']['mean']:.1f} ± {row['unique_codes']['std']:.1f} "
+                     f"| {row['bits_right']['mean']:.2f} ± {row['bits_right']['std']:.2f} |")
+    return "\n".join(lines)
+
+
+def format_table(res: dict) -> str:
+    """Markdown table of a ``reproduce`` result."""
+    lines = [f"Real-valued top-1: {100 * res['real_top1']:.2f} %  ({res['profile']} profile, seed {res['seed']})", "",
+             "| bits | class-code acc | MHD (instance) | ED (instance) | ED no-match | unique codes | bits right |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for k, r in res["llc"].items():
+        lines.append(f"| {k} | {100 * r['class_code_acc']:.2f} | {100 * r['mhd_acc']:.2f} | {100 * r['ed_acc']:.2f} "
+                     f"| {100 * r['ed_no_match_rate']:.1f} % | {r['unique_codes']} | {r['bits_right']:.2f} / {k} |")
+    t = res["seconds"]
+    lines += ["", f"Training time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
+                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {t['this_call']:.0f}"]
+    return "\n".join(lines)
+
+
+def train_all(ctx: Context, seed: int = 0) -> dict:
+    """Fit (or load) every model the class-code notebooks use and return their test accuracies; the headline
+    result is included under 'headline' (and written by ``reproduce``); with several profile seeds, the seed
+    study under 'seeds'."""
+    prof, ws = ctx.profile, ctx.ws
+    headline = reproduce(ctx, seed)
+    _, llc_spec, _ = plan.headline(prof, seed)
+    te = ctx.test(seed)
+    y = te.labels.numpy()
+
+    def acc(spec) -> float:
+        return top1(outputs(ws.fit(spec), te, ws.device)["logits"], y)
+
+    out = {"real_top1": headline["real_top1"], "llc_class_code_acc": acc(llc_spec)}
+    for name in ("random", "svd", "cca"):
+        spec = plan.baseline_instance(prof, name, seed)
+        proj = outputs(ws.fit(spec), te, ws.device)["proj"]
+        out[f"{name}_mhd_acc"] = code_metrics(proj, ws.codebook(spec.codebook)["codes"], y)["mhd_acc"]
+    for init in ("svd", "cca"):
+        out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
+                                                               epochs=prof.warm_epochs))
+    out["llc_single20_class_code_acc"] = acc(plan.llc(prof, seed, bits=20, nested=()))
+    out.update({f"fast_{k}": v for k, v in fast_codebook(ctx, seed).items() if isinstance(v, float)})
+    res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
+    if len(prof.seeds) > 1:
+        res["seeds"] = seed_study(ctx)
+    return res

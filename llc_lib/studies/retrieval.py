@@ -1,0 +1,96 @@
+"""Image retrieval with instance codes (notebook 06): LLC vs HashNet, CSQ and real-valued k-dim features."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import plan
+from .. import retrieval as rt
+from ..codebook import num_unique_codes
+from ..inference import outputs
+from ..probes import fit_linear
+from . import Context, check_bits, check_int
+
+
+def check_retrieval_bits(profile, bits) -> list[int]:
+    """``bits`` sorted, if every code length is one the profile trains hash heads for (else ValueError)."""
+    bits = check_bits(bits, profile.max_bits)
+    other = [k for k in bits if k not in profile.retrieval_bits]
+    if other:
+        raise ValueError(f"retrieval bits {other} are not trained in profile {profile.name!r}; "
+                         f"choose from {list(profile.retrieval_bits)}")
+    return bits
+
+
+def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
+                    n_examples: int = 6, hash_epochs: int | None = None) -> dict:
+    """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
+
+    Methods at every k in ``bits``: LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
+    CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
+    ``hash_epochs``), real-valued k-dim features (a linear
+    bottleneck trained on the frozen real-valued features; cosine and Euclidean ranking) and the signs of those
+    features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
+    The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
+    Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
+    """
+    prof, ws, dev = ctx.profile, ctx.ws, ctx.ws.device
+    bits = check_retrieval_bits(prof, bits)
+    pr_bits = check_retrieval_bits(prof, pr_bits)
+    R = check_int("R", R)
+    if hash_epochs is not None:
+        check_int("hash_epochs", hash_epochs)
+    example_bits = example_bits if example_bits in bits else bits[0]
+    real_s, _, inst_s = plan.headline(prof, seed)
+    real, inst = ws.fit(real_s), ws.fit(inst_s)
+    tr, te = ctx.train(seed), ctx.test(seed)
+    perm = np.random.default_rng(0).permutation(len(tr))
+    yq, ydb = te.labels.numpy(), tr.labels.numpy()[perm]
+    n_db = len(ydb)
+    R = min(R, n_db)
+
+    def proj(model):  # (query, database) outputs, database in the shuffled order
+        return outputs(model, te, dev)["proj"], outputs(model, tr, dev)["proj"][perm]
+
+    codes = {"LLC": proj(inst)}
+    hashing, centers_unique = {}, {}
+    for method in ("hashnet", "csq"):
+        model = ws.fit(plan.hashing(prof, method, seed, epochs=hash_epochs))
+        q, d = proj(model)
+        hashing[method] = (model.head.split(torch.from_numpy(q)), model.head.split(torch.from_numpy(d)))
+        if method == "csq":
+            centers_unique = {str(k): num_unique_codes(c.numpy()) for k, c in
+                              model.head.split(model.head.centers).items()}
+    ftr = ws.features(real_s)[perm]
+    fte = outputs(real, te, dev)["features"]
+    res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
+           "csq_unique_centers": centers_unique, "example_bits": example_bits,
+           "hash_epochs": hash_epochs or prof.hashing.epochs}
+    examples = {"perm": perm, "queries": yq}
+    for k in bits:
+        pr = k in pr_bits
+        embed = fit_linear(ftr, ydb, fte, yq, tr.num_classes, bottleneck=k, seed=seed)
+        zq, zd = embed["embed"](fte), embed["embed"](ftr)
+        binary = {"LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
+                  "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
+                  "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
+                  "real k-dim, sign": (zq, zd)}
+        for name, (q, d) in binary.items():
+            r = rt.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
+            if "top" in r:
+                examples["LLC"] = r.pop("top")[:, :8]
+            res["methods"].setdefault(name, {})[str(k)] = r
+        for metric in ("cosine", "euclidean"):
+            keep = k == example_bits and metric == "cosine"
+            r = rt.evaluate_real(zq, zd, yq, ydb, R, metric, pr=pr and metric == "cosine", keep_top=keep)
+            if "top" in r:
+                examples["real"] = r.pop("top")[:, :8]
+            res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
+        res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"]}
+    full = rt.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
+    res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}
+    # a few queries with their top retrieved images: one per class group, fixed by the seed
+    rng = np.random.default_rng(seed)
+    examples["query_idx"] = np.sort(rng.choice(len(yq), n_examples, replace=False))
+    res["_examples"] = examples
+    return res

@@ -1,0 +1,64 @@
+"""Linear vs Hamming separability of the LLC projections, and whether single bits are interpretable
+(notebook 05)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import claims, plan
+from .. import taxonomy as tx
+from ..inference import class_codes, head_logits, outputs
+from ..metrics import code_metrics, top1
+from ..probes import fit_linear
+from . import Context, check_bits
+
+
+def separability(ctx: Context, seed: int, bits) -> dict:
+    """Per prefix k and per phase: test accuracy of a linear probe on the real k-dim projection, of a linear
+    probe on its signs, of MHD on the signs, and of the class-code logits; 'summary' and the paper's claim."""
+    bits = check_bits(bits, ctx.profile.max_bits)
+    _, llc_s, inst_s = plan.headline(ctx.profile, seed)
+    llc, inst = ctx.fit(llc_s), ctx.fit(inst_s)
+    codes = class_codes(llc)
+    tr, te, dev = ctx.train(seed), ctx.test(seed), ctx.ws.device
+    y, ytr, c = te.labels.numpy(), tr.labels.numpy(), tr.num_classes
+    out = {"bits": bits, "rows": {}}
+    for name, model in (("phase1", llc), ("phase2", inst)):
+        ptr, pte = outputs(model, tr, dev)["proj"], outputs(model, te, dev)["proj"]
+        for k in bits:
+            out["rows"].setdefault(str(k), {})[name] = {
+                "linear_real": fit_linear(ptr[:, :k], ytr, pte[:, :k], y, c, seed=seed)["test_acc"],
+                "linear_sign": fit_linear(np.sign(ptr[:, :k]), ytr, np.sign(pte[:, :k]), y, c, seed=seed)["test_acc"],
+                "hamming_mhd": code_metrics(pte[:, :k], codes[:, :k], y)["mhd_acc"],
+                "class_code": top1(head_logits(model, pte, k), y)}
+    rows = out["rows"]
+    out["linear_minus_hamming"] = {str(k): rows[str(k)]["phase2"]["linear_real"] - rows[str(k)]["phase2"]["hamming_mhd"]
+                                   for k in bits}
+    out["summary"] = "; ".join(f"k={k}: linear {100 * rows[str(k)]['phase2']['linear_real']:.1f} vs Hamming "
+                               f"{100 * rows[str(k)]['phase2']['hamming_mhd']:.1f}" for k in bits)
+    out["paper"] = "Hamming separability implies linear separability"
+    return out
+
+
+def bit_interpretability(ctx: Context, seed: int, bits: int, which=(0, 1, 2, 3), n_images: int = 8) -> dict:
+    """For a few bits: classes whose code has +1 / -1, how many superclasses the +1 side spans, and the test
+    images with the largest / smallest projection on that bit (Phase 2 model); the verdict and threshold."""
+    bits = check_bits(bits, ctx.profile.max_bits)[0]
+    _, llc_s, inst_s = plan.headline(ctx.profile, seed)
+    codes = class_codes(ctx.fit(llc_s))[:, :bits]
+    te, tr = ctx.test(seed), ctx.train(seed)
+    proj = outputs(ctx.fit(inst_s), te, ctx.ws.device)["proj"]
+    sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
+    out = {"bits": bits, "per_bit": {}}
+    for j in which:
+        order = np.argsort(proj[:, j])
+        pos = np.flatnonzero(codes[:, j] > 0)
+        out["per_bit"][str(j)] = {
+            "plus_classes": [tr.class_names[i] for i in pos], "minus_count": int((codes[:, j] < 0).sum()),
+            "plus_superclasses": int(len(np.unique(sup[pos]))),
+            "top_images": order[::-1][:n_images].tolist(), "bottom_images": order[:n_images].tolist()}
+    spread = [v["plus_superclasses"] for v in out["per_bit"].values()]
+    out["summary"] = f"the +1 side of bits {list(which)} spans {min(spread)}-{max(spread)} of 20 superclasses"
+    out["holds"] = claims.bits_not_interpretable(spread)
+    out["threshold_min_superclasses"] = claims.THRESHOLDS["bits_mixed_min_superclasses"]
+    out["paper"] = "no: a bit mixes unrelated classes"
+    return out

@@ -1,0 +1,152 @@
+"""The run graph: content keys, explicit codebook hand-off, no silent reuse, evaluation that never trains."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, real_data_or_skip, synthetic_dataset
+from llc_lib.ckpt import CheckpointError, load_checkpoint
+from llc_lib.codebook import binarize, save_codebook
+from llc_lib.config import TrainConfig, apply_sets, get_profile
+from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
+
+CPU = torch.device("cpu")
+REAL = TrainConfig(mode="real", epochs=1, batch_size=16, lr=0.05)
+LLC = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=1, batch_size=16, lr=0.05)
+SEL, ARCH = DataSel(), Arch(width=4)
+
+
+def _ws(root, **kw) -> Workspace:
+    ws = Workspace(root, CPU, progress=False, **kw)
+    ws._data[(SEL, "train")] = synthetic_dataset()  # the specs' training data, without reading CIFAR
+    return ws
+
+
+def _phase2(phase1: Spec) -> Spec:
+    cfg = phase1.cfg.replace(mode="instance", nested=(), lr=0.01)
+    return Spec(cfg, ARCH, SEL, "phase1", phase1, CodebookSpec("learnt", cfg.bits, phase1), label="instance")
+
+
+def test_key_is_the_content_and_ignores_the_label():
+    a = Spec(LLC, ARCH, SEL, label="x")
+    assert a.key == Spec(LLC, ARCH, SEL, label="y").key
+    assert a.key != Spec(LLC.replace(lr=0.06), ARCH, SEL).key  # recipe
+    assert a.key != Spec(LLC, ARCH, DataSel(per_class=5)).key  # data subset
+    assert a.key != Spec(LLC.replace(seed=1), ARCH, SEL).key  # seed
+    assert _phase2(a).key != _phase2(Spec(LLC.replace(epochs=2), ARCH, SEL)).key  # parent
+    assert _phase2(a).ancestors() == [a]
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(init="svd"), "needs a parent"),
+    (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a 'llc' model"),
+    (dict(init="backbone", parent=Spec(REAL, Arch(width=8), SEL)), "same backbone and width"),
+    (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only Phase 2 takes one"),
+])
+def test_inconsistent_specs_are_refused(kw, message):
+    with pytest.raises(ValueError, match=message):
+        Spec(LLC, ARCH, SEL, **kw)
+
+
+def test_fit_trains_once_then_loads_and_a_new_recipe_gets_a_new_file(tmp_path):
+    ws = _ws(tmp_path)
+    spec = Spec(LLC, ARCH, SEL, label="llc")
+    model = ws.fit(spec)
+    path = ws.ckpt_path(spec)
+    assert path.exists() and load_checkpoint(path)["key"] == spec.key
+    mtime = path.stat().st_mtime_ns
+    again = _ws(tmp_path).fit(spec)  # a new process: loaded, not trained
+    assert path.stat().st_mtime_ns == mtime
+    assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), again.state_dict().values()))
+    other = Spec(LLC.replace(lr=0.06), ARCH, SEL, label="llc")
+    ws.fit(other)
+    assert ws.ckpt_path(other) != path and ws.ckpt_path(other).exists() and path.stat().st_mtime_ns == mtime
+
+
+def test_phase2_reads_the_phase1_codebook_file_and_refuses_another(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    inst = ws.fit(p2)
+    book = ws.codebook_path(p2.codebook)
+    assert book.exists() and book.name.endswith(".codebook.npz")
+    assert np.array_equal(binarize(inst.head.codebook), np.load(book)["codes"])
+    assert np.array_equal(np.load(book)["codes"], binarize(ws.fit(p1).head.codebook))
+    flipped = -np.load(book)["reals"]  # someone replaces the hand-off file
+    save_codebook(book, flipped)
+    with pytest.raises(CheckpointError, match="trained against another codebook"):
+        _ws(tmp_path).fit(p2)
+
+
+def test_a_phase1_file_in_a_phase2_slot_is_refused(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p1)
+    ws.ckpt_path(p2).write_bytes(ws.ckpt_path(p1).read_bytes())
+    with pytest.raises(CheckpointError, match="holds a 'llc' run"):
+        _ws(tmp_path).fit(p2)
+
+
+def test_evaluation_workspace_never_trains(tmp_path):
+    ws = _ws(tmp_path, train=False)
+    with pytest.raises(CheckpointError, match="evaluation never trains"):
+        ws.fit(Spec(REAL, ARCH, SEL, label="real"))
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+def test_same_spec_same_weights_in_two_workspaces(tmp_path):
+    spec = Spec(LLC, ARCH, SEL)
+    a, b = _ws(tmp_path / "a").fit(spec), _ws(tmp_path / "b").fit(spec)
+    for (n, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), n
+
+
+def test_fit_leaves_the_global_rng_alone(tmp_path):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    _ws(tmp_path).fit(Spec(REAL, ARCH, SEL))
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_set_overrides_are_typed_and_checked():
+    p = apply_sets(get_profile("cpu"), ["llc.lr=0.05", "instance.epochs=7", "width=32", "llc.nested=7,14",
+                                         "real.max_steps_per_epoch=none", "llc.nesterov=false"])
+    assert p.llc.lr == 0.05 and p.instance.epochs == 7 and p.width == 32 and p.llc.nested == (7, 14)
+    assert p.real.max_steps_per_epoch is None and p.llc.nesterov is False
+    for bad, message in (("llc.lr=fast", "is not a float"), ("llc.colour=1", "no settable field"),
+                         ("phase3.lr=1", "unknown run"), ("width", "takes key=value"), ("depth=3", "unknown profile field"),
+                         ("llc.epochs=0", "must be positive")):
+        with pytest.raises(ValueError, match=message):
+            apply_sets(get_profile("cpu"), [bad])
+
+
+# ------------------------------------------------------------- no silent reuse, through the CLI, real data
+
+def _cli(runs, *args):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, "-m", "llc_lib", *args, "--runs-dir", str(runs)], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return json.loads((runs / "smoke" / "results.json").read_text()) if args[0] == "reproduce" else None
+
+
+FAST = ("--profile", "smoke", "--max-steps", "2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("first", [
+    ("train", "--what", "instance", "--epochs", "1"),  # B1: a Phase 2 trained on another Phase 1
+    ("train", "--what", "real", "--subset", "5"),  # B2: a real model trained on a subset
+], ids=["phase2-of-another-phase1", "real-on-a-subset"])
+def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_path, first):
+    real_data_or_skip()
+    clean = _cli(tmp_path / "clean", "reproduce", *FAST)
+    _cli(tmp_path / "polluted", *first, *FAST)
+    polluted = _cli(tmp_path / "polluted", "reproduce", *FAST)
+    assert polluted["real_top1"] == clean["real_top1"] and polluted["llc"] == clean["llc"]
+    assert polluted["checkpoints"] == clean["checkpoints"]
