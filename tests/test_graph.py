@@ -150,3 +150,7 @@ def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_pat
     polluted = _cli(tmp_path / "polluted", "reproduce", *FAST)
     assert polluted["real_top1"] == clean["real_top1"] and polluted["llc"] == clean["llc"]
     assert polluted["checkpoints"] == clean["checkpoints"]
+    for name in clean["checkpoints"].values():  # the very weights, not only numbers near chance
+        a, b = (torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=False)["model"]
+                for r in (tmp_path / "clean", tmp_path / "polluted"))
+        assert all(torch.equal(a[k], b[k]) for k in a), name
