@@ -33,6 +33,7 @@ def env(name: str) -> str | None:
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
 MODES = ("real", "llc", "instance", "hashnet", "csq")
+HEAD_OF_MODE = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}  # model kind
 NUM_CLASSES = {"cifar100": 100, "imagenet": 1000, "tinyimagenet": 200}
 
 

@@ -25,7 +25,7 @@ import torch.distributed as dist
 from . import warmstart as ws_init
 from .ckpt import CheckpointError, load_checkpoint
 from .codebook import binarize, load_codebook, save_codebook
-from .config import TrainConfig
+from .config import HEAD_OF_MODE, TrainConfig
 from .data import (class_subset, labels_of, load_cifar100, load_image_folders, num_classes_of,
                    per_class_subset, stratified_subset)
 from .device import dist_info
@@ -176,6 +176,7 @@ class Workspace:
         self._data: dict = {}
         self._models: dict[str, CodeNet] = {}
         self._features: dict[str, np.ndarray] = {}
+        self._history: dict[str, list[dict]] = {}
 
     # ------------------------------------------------------------------------------------------ paths
     def ckpt_path(self, spec: Spec) -> Path:
@@ -192,16 +193,20 @@ class Workspace:
         key = (sel, split)
         if key not in self._data:
             if sel.dataset == "cifar100":
-                full = self._data.setdefault(("cifar100", split), None) or load_cifar100(split)
-                self._data[("cifar100", split)] = full
-                ds = stratified_subset(full, sel.per_class, sel.seed)
-                if sel.classes is not None:
-                    ds = class_subset(ds, range(sel.classes))
+                ds = stratified_subset(self._once(("cifar100", split), lambda: load_cifar100(split)),
+                                       sel.per_class, sel.seed)
+                ds = ds if sel.classes is None else class_subset(ds, range(sel.classes))
             else:
-                folders = self._data.get((sel.dataset, sel.image_size)) or load_image_folders(sel.dataset, sel.image_size)
-                self._data[(sel.dataset, sel.image_size)] = folders
+                folders = self._once((sel.dataset, sel.image_size),
+                                     lambda: load_image_folders(sel.dataset, sel.image_size))
                 ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
             self._data[key] = ds
+        return self._data[key]
+
+    def _once(self, key, load):
+        """``self._data[key]``, filled by ``load()`` the first time."""
+        if key not in self._data:
+            self._data[key] = load()
         return self._data[key]
 
     def features(self, spec: Spec) -> np.ndarray:
@@ -212,22 +217,16 @@ class Workspace:
         return self._features[spec.key]
 
     # ---------------------------------------------------------------------------------------- fitting
-    def is_done(self, spec: Spec) -> bool:
-        """True when a finished checkpoint for exactly ``spec`` exists."""
-        path = self.ckpt_path(spec)
-        if not path.exists():
-            return False
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-        return ck.get("key") == spec.key and ck["epoch"] >= spec.cfg.epochs
-
     def history(self, spec: Spec) -> list[dict]:
-        """The per-epoch training history stored in ``spec``'s checkpoint (seconds, loss, accuracy)."""
-        return load_checkpoint(self.ckpt_path(spec))["history"]
+        """The per-epoch training history of ``spec``'s run (seconds, loss, accuracy), as in its checkpoint."""
+        if spec.key not in self._history:
+            self._history[spec.key] = load_checkpoint(self.ckpt_path(spec))["history"]
+        return self._history[spec.key]
 
     def build(self, spec: Spec) -> CodeNet:
         """A fresh model for ``spec``, initialised under the spec's seed without touching the global RNG."""
         cfg, nc = spec.cfg, num_classes_of(self.data(spec.data))
-        kind = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}[cfg.mode]
+        kind = HEAD_OF_MODE[cfg.mode]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
             model = build_model(kind, nc, width=spec.arch.width, backbone=spec.arch.backbone,
@@ -255,6 +254,7 @@ class Workspace:
                 raise CheckpointError(f"{path} was written for another spec (key {ck.get('key')}, expected "
                                       f"{spec.key}); move it away or use another run folder.")
             done = ck["epoch"] >= cfg.epochs
+            self._history[spec.key] = ck["history"]
             if not done and not resume:
                 raise CheckpointError(f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
                                       f"--resume to continue it, or delete it / choose another --runs-dir")
@@ -264,9 +264,10 @@ class Workspace:
                                       f"first (`python -m llc_lib train` or `make reproduce`), evaluation never trains")
             if not path.exists():
                 self._initialise(model, spec)
-            train(model, self.data(spec.data), cfg, device=self.device, ckpt=path, codebook=codes,
-                  workers=self.workers, progress=self.progress, record={"spec": spec.content(), "key": spec.key,
-                                                             "threads": torch.get_num_threads()})
+            record = {"spec": spec.content(), "key": spec.key, "threads": torch.get_num_threads()}
+            self._history[spec.key] = train(model, self.data(spec.data), cfg, device=self.device, ckpt=path,
+                                            codebook=codes, workers=self.workers, progress=self.progress,
+                                            record=record)
         if codes is not None and not np.array_equal(binarize(model.head.codebook), codes):
             raise CheckpointError(f"{path} was trained against another codebook than "
                                   f"{self.codebook_path(spec.codebook)}; move it away and train again.")
@@ -292,33 +293,34 @@ class Workspace:
                                   labels_of(self.data(spec.parent.data)).numpy())
 
     # -------------------------------------------------------------------------------------- codebooks
-    def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
-        path = self.codebook_path(book)
+    def _save_once(self, path: Path, make) -> None:
+        """Rank 0 writes ``make()``'s codebook to ``path`` unless it exists; every rank waits for the file."""
         rank, world = dist_info()
         if not path.exists() and rank == 0:
-            data = self.data(book.source.data)
-            save_codebook(path, model.head.codebook, getattr(data, "class_names", ()) or ())
+            made = make()
+            save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"))
         if world > 1:
             dist.barrier()
 
+    def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
+        names = getattr(self.data(book.source.data), "class_names", ()) or ()
+        self._save_once(self.codebook_path(book), lambda: {"reals": model.head.codebook, "class_names": names})
+
     def codebook(self, book: CodebookSpec) -> dict:
-        """{'codes' (C, bits) int8, 'reals', 'proj' when the method has one} of ``book``, read from its file
+        """{'codes' (C, bits) int8, 'reals', and 'proj' when the method has one} of ``book``, read from its file
         (made first when missing: by fitting the Phase 1 source, or by building the baseline codebook)."""
         path = self.codebook_path(book)
         if book.method == "learnt":
-            self.fit(book.source)
+            self.fit(book.source)  # writes the file
             out = load_codebook(path)
             return {k: (v[:, :book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
-        if not path.exists():
-            real = feats = labels = None
-            nc = book.num_classes
-            if book.source is not None:
-                real = self.fit(book.source)
-                data = self.data(book.source.data)
-                nc, labels = num_classes_of(data), labels_of(data).numpy()
-                feats = self.features(book.source) if book.method == "cca" else None
-            made = ws_init.baseline_codebook(book.method, real, feats, labels, nc, book.bits, book.seed)
-            if dist_info()[0] == 0:
-                save_codebook(path, made["reals"], proj=made["proj"])
-            return made
+        self._save_once(path, lambda: self._baseline(book))
         return load_codebook(path, bits=book.bits)
+
+    def _baseline(self, book: CodebookSpec) -> dict:
+        if book.source is None:  # random: needs no model
+            return ws_init.baseline_codebook(book.method, None, None, None, book.num_classes, book.bits, book.seed)
+        data = self.data(book.source.data)
+        feats = self.features(book.source) if book.method == "cca" else None
+        return ws_init.baseline_codebook(book.method, self.fit(book.source), feats, labels_of(data).numpy(),
+                                         num_classes_of(data), book.bits, book.seed)

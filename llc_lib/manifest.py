@@ -35,24 +35,20 @@ def notebook_specs(p: Profile, seed: int = 0) -> dict[str, list[Spec]]:
             "07_ood": list(plan.ood(p, seed)), "99_paper_vs_reproduction": []}
 
 
-def _imports(path: Path, source: str | None = None) -> set[str]:
-    """llc_lib module names imported by a Python file (or ``source``), as dotted names under llc_lib."""
-    tree = ast.parse(source if source is not None else path.read_text())
-    pkg = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts[:-1]) if source is None else "llc_lib"
-    if source is None and path.name == "__init__.py":
-        pkg = ".".join(path.relative_to(REPO_ROOT).parts[:-1])
+def _imports(source: str, package: str) -> set[str]:
+    """llc_lib module names imported by Python ``source`` that lives in ``package`` (for relative imports),
+    as dotted names; ``from x import y`` also yields x.y, which may be a module."""
     out = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.startswith("llc_lib")}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parts = pkg.split(".")[:len(pkg.split(".")) - node.level + 1]
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([node.module] if node.module else []))
             if base.startswith("llc_lib"):
-                out.add(base)
-                out |= {f"{base}.{a.name}" for a in node.names}
+                out |= {base} | {f"{base}.{a.name}" for a in node.names}
     return out
 
 
@@ -77,7 +73,8 @@ def module_closure(mods: set[str]) -> list[Path]:
             if f is None or name in seen:
                 continue
             seen[name] = f
-            todo.extend(_imports(f))
+            package = name if f.name == "__init__.py" else name.rpartition(".")[0]
+            todo.extend(_imports(f.read_text(), package))
     return sorted(set(seen.values()))
 
 
@@ -86,7 +83,7 @@ def notebook_modules(name: str) -> list[Path]:
     nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-    return module_closure(_imports(REPO_ROOT / "notebooks" / f"{name}.ipynb", source=code))
+    return module_closure(_imports(code, "llc_lib"))
 
 
 def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:

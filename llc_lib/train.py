@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .ckpt import CheckpointError, load_checkpoint, model_meta, save_atomic
-from .config import TrainConfig
+from .config import HEAD_OF_MODE, TrainConfig
 from .data import TrainBatches, labels_of
 from .device import autocast, dist_info
 from .inference import accuracy
@@ -84,7 +84,7 @@ def train_step(net: nn.Module, opt, sched, x, y, amp) -> tuple[torch.Tensor, tor
 
 
 def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
-    kind = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}[cfg.mode]
+    kind = HEAD_OF_MODE[cfg.mode]
     if model.kind != kind:
         name = {"real": "a real-valued model (build_model('real', ...))", "llc": "an LLC model (build_model('llc', ...))",
                 "hash": "a hashing model (build_model('hash', ..., widths=...))"}

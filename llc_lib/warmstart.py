@@ -64,7 +64,7 @@ def codebook_head(model: CodeNet, real: CodeNet, book: dict, features: np.ndarra
     row rescaled to unit-std outputs on the training ``features``."""
     copy_backbone(model, real)
     proj = book.get("proj")
-    if proj is None or np.size(proj) == 0:
+    if proj is None:
         target = book["codes"][labels].astype(np.float64)
         proj = np.linalg.lstsq(features.astype(np.float64), target, rcond=None)[0].T.astype(np.float32)
     model.head.load_codebook(book["reals"], unit_projection(proj, features))

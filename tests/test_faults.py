@@ -28,7 +28,6 @@ def test_dangling_data_link_is_named_and_repaired_by_make_data(tmp_path, monkeyp
 
 
 def test_make_data_fails_on_a_checksum_mismatch(tmp_path, monkeypatch, capsys):
-    from llc_lib import data as D
 
     shared = tmp_path / "shared"
     shared.mkdir()

@@ -1,6 +1,5 @@
 """Training really learns: a tiny real CIFAR-100 setting beats chance by a stated margin within seconds, and
 the same check fails when the trainer is broken (wrong labels, no optimiser step)."""
-import numpy as np
 import pytest
 import torch
 
