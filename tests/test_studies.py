@@ -1,0 +1,100 @@
+"""Every study on small synthetic data (random images, 100 classes, one optimiser step per run): the numbers
+are well-formed, the verdicts follow the thresholds in ``claims``, and nothing touches the real files."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from conftest import synthetic_dataset
+
+from llc_lib import claims
+from llc_lib.config import get_profile, override
+from llc_lib.graph import Workspace
+from llc_lib.studies import Context
+
+
+def _with_coarse(ds):
+    names = tuple(f"s{i}" for i in range(20))
+    return replace(ds, coarse_labels=ds.labels // 5, coarse_names=names)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    root = tmp_path_factory.mktemp("studies")
+    data = root / "data"
+    data.mkdir()
+    for name in ("cifar10_test.npz", "tinyimagenet_test32.npz"):  # the OOD sets, synthetic too
+        np.savez(data / name, images=synthetic_dataset(10, 10, seed=7).images.numpy())
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LLC_DATA_DIR", str(data))
+    prof = override(get_profile("smoke"), epochs=1, max_steps=1)
+    ws = Workspace(root / "runs", torch.device("cpu"), progress=False)
+    ws._data[("cifar100", "train")] = _with_coarse(synthetic_dataset(24, 100, seed=1))
+    ws._data[("cifar100", "test")] = _with_coarse(synthetic_dataset(10, 100, seed=2))
+    yield Context(prof, ws, root / "fig")
+    mp.undo()
+
+
+def _frac(x):
+    return 0.0 <= x <= 1.0
+
+
+def test_headline_and_train_all(ctx):
+    from llc_lib.studies import headline
+
+    res = headline.train_all(ctx, 0)
+    h = res["headline"]
+    assert set(h["llc"]) == {str(k) for k in ctx.profile.bits} and _frac(h["real_top1"])
+    assert all(_frac(v) for v in res["accuracies"].values())
+    assert h["recipe"]["nested"] == list(ctx.profile.sweep) and h["seconds"]["real"] >= 0
+    s = headline.summarize_seeds({0: h, 1: {**h, "real_top1": h["real_top1"] + 0.1}})
+    assert s["real_top1"]["std"] == pytest.approx(0.1 / 2 ** 0.5)
+
+
+def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
+    from llc_lib.studies.accuracy import accuracy_vs_bits, fast_codebook
+
+    res = accuracy_vs_bits(ctx, 0, [7, 14])
+    assert set(res["methods"]) == {"llc", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
+    n = res["nested"]
+    assert n["holds"] == (n["prefix_class_code_acc"]["20"] >= n["single_20_class_code_acc"]
+                          - claims.THRESHOLDS["nested_prefix_points"] / 100)
+    w = res["warm_start"]
+    assert w["holds"] == all(w[i]["after_sign_mhd"] > w[i]["before_mhd"] for i in ("svd", "cca"))
+    f = fast_codebook(ctx, 0)
+    assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
+    with pytest.raises(ValueError, match="bit widths"):
+        accuracy_vs_bits(ctx, 0, [65])
+
+
+def test_codes_taxonomy_and_separability(ctx):
+    from llc_lib.studies.codes import code_study
+    from llc_lib.studies.separability import bit_interpretability, separability
+    from llc_lib.studies.taxonomy import taxonomy_study
+
+    c = code_study(ctx, 0, 14)
+    assert c["_books"]["LLC"].shape == (100, 14) and sorted(c["_tax_order"]) == list(range(100))
+    t = taxonomy_study(ctx, 0, 14, 20)
+    assert t["holds"] == (t["methods"]["LLC"]["ari"] > t["methods"]["Random"]["ari"] + t["threshold_ari_over_random"])
+    s = separability(ctx, 0, [7, 14])
+    assert set(s["rows"]["7"]) == {"phase1", "phase2"} and set(s["linear_minus_hamming"]) == {"7", "14"}
+    b = bit_interpretability(ctx, 0, 14)
+    spread = [v["plus_superclasses"] for v in b["per_bit"].values()]
+    assert b["holds"] == (min(spread) >= b["threshold_min_superclasses"])
+    with pytest.raises(ValueError, match="n_clusters"):
+        taxonomy_study(ctx, 0, 14, 1)
+
+
+def test_retrieval_and_ood(ctx):
+    from llc_lib.studies.ood import ood_study
+    from llc_lib.studies.retrieval import retrieval_study
+
+    r = retrieval_study(ctx, 0, [8, 16], R=50, pr_bits=[16])
+    assert {"LLC", "HashNet", "CSQ", "real k-dim, sign", "real k-dim, cosine"} <= set(r["methods"])
+    assert all(_frac(r["methods"]["LLC"][k]["map_tie_aware"]) for k in ("8", "16")) and r["R"] == 50
+    o = ood_study(ctx, 0, ns=[10, 30], repeats=2)
+    assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
+    needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
+    assert o["holds"] == claims.ood_zero_sample_matches(needed)
+    with pytest.raises(ValueError, match="ns must be"):
+        ood_study(ctx, 0, ns=[0])
