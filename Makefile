@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
              06_retrieval 07_ood 99_paper_vs_reproduction
 
-.PHONY: setup data test reproduce notebooks lab bench clean-smoke
+.PHONY: setup data test reproduce notebooks lab bench clean-smoke docs
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ reproduce: setup
 	mkdir -p runs; start=$$(date +%s); \
 	flock -n -E 75 runs/.reproduce.lock $(MAKE) --no-print-directory notebooks PROF=$$prof; rc=$$?; \
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running in this clone (lock runs/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
-	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; exit $$rc
+	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
+	[ $$rc = 0 ] && [ $$prof = cpu ] && $(BIN)/python -m llc_lib docs --profile cpu; exit $$rc
+
+# docs/results.md and the README's headline table, generated from the cpu profile's figures/*.json
+docs: setup
+	$(BIN)/python -m llc_lib docs --profile cpu
 
 ifdef PROF
 RUN      := runs/$(PROF)/notebooks

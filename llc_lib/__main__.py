@@ -8,6 +8,7 @@
   python -m llc_lib manifest --profile cpu            # Make rules: what each notebook depends on
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
+  python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
 
 Every model is a spec of the run graph (llc_lib/graph.py); its checkpoint is named by a hash of the spec,
@@ -36,7 +37,7 @@ import torch
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data"])
+    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs"])
     ap.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
@@ -92,6 +93,13 @@ def main(argv=None) -> int:
                            max_steps=args.max_steps, subset=args.subset, image_size=args.image_size,
                            workers=args.workers)
         profile = apply_sets(profile, args.set)
+        if args.command == "docs":
+            from .data import REPO_ROOT
+            from .report import update_docs
+
+            for path in update_docs(REPO_ROOT, figures_dir(profile)):
+                print(f"wrote {path}")
+            return 0
         if args.command == "manifest":
             from .manifest import make_rules
 
