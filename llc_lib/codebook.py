@@ -57,14 +57,21 @@ class LLCHead(nn.Module):
     at the CPU recipe's learning rate the unscaled head diverges in the first epoch (measured: 1 % accuracy).
     A constant factor 1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax,
     sign(P(f)), MHD and ED are all invariant to it. ``scaled=False`` is the official code's formula.
+    ``init``: the real codebook's initialisation, "uniform" (nn.Linear's default) or "normal" (kaiming
+    normal, the official code's).
     """
 
-    def __init__(self, feature_dim: int, bits: int, num_classes: int, scaled: bool = True):
+    def __init__(self, feature_dim: int, bits: int, num_classes: int, scaled: bool = True, init: str = "uniform"):
         super().__init__()
         self.bits, self.num_classes, self.scaled = bits, num_classes, scaled
         self.proj = nn.Linear(feature_dim, bits, bias=False)
         self.codebook = nn.Parameter(torch.empty(num_classes, bits))
-        nn.init.kaiming_uniform_(self.codebook, a=5 ** 0.5)  # nn.Linear's default init, as the official fc
+        if init == "uniform":
+            nn.init.kaiming_uniform_(self.codebook, a=5 ** 0.5)  # nn.Linear's default init
+        elif init == "normal":
+            nn.init.kaiming_normal_(self.codebook)  # the official code's init of the codebook
+        else:
+            raise ValueError(f"codebook init must be 'uniform' or 'normal', got {init!r}")
 
     def project(self, f: torch.Tensor) -> torch.Tensor:
         return self.proj(f)
@@ -81,6 +88,20 @@ class LLCHead(nn.Module):
         bits = bits or z.shape[1]
         out = z[:, :bits] @ codes[:, :bits].t()
         return out * bits ** -0.5 if self.scaled else out
+
+    def prefix_logits(self, z: torch.Tensor, codes: torch.Tensor, prefixes) -> torch.Tensor:
+        """(n, B, C) logits of every code prefix in ``prefixes`` (n lengths) from one matrix product.
+
+        Row i equals ``logits(z, codes, prefixes[i])``: the projection is masked to its first p_i bits (and
+        scaled by p_i^-1/2 when ``scaled``) for all prefixes at once, so the nested loss costs one (n*B, k) x
+        (k, C) product instead of n products and n cross-entropies.
+        """
+        k = z.shape[1]
+        p = torch.as_tensor(tuple(prefixes), device=z.device)
+        mask = (torch.arange(k, device=z.device)[None, :] < p[:, None]).to(z.dtype)  # (n, k)
+        if self.scaled:
+            mask = mask * p[:, None].to(z.dtype).rsqrt()
+        return (z[None] * mask[:, None]) @ codes.t()
 
     @torch.no_grad()
     def load_codebook(self, reals: np.ndarray | torch.Tensor, proj: np.ndarray | torch.Tensor | None = None):

@@ -55,6 +55,11 @@ class TrainConfig:
     head_lr_mult: learning-rate multiplier of the head's projection (the hash layer of "hashnet"/"csq").
     aux_weight: Phase 1 only: weight of the cross-entropy of an auxiliary real-valued linear classifier on the
     backbone features (the model must be built with ``aux=True``; the aux head is discarded afterwards).
+    codebook_init: Phase 1: "uniform" (nn.Linear's default, kaiming uniform with a = sqrt(5)) or "normal"
+    (kaiming normal, as the official code).
+    bce_bits: Phase 2: the BCE covers the first ``bce_bits`` bits only (None = all k bits).
+    cutout: side in pixels of a random square zeroed in every training image (0 = none; Cutout, DeVries &
+    Taylor 2017), on top of the random crop and flip.
     """
 
     mode: str = "real"
@@ -74,6 +79,9 @@ class TrainConfig:
     head_lr_mult: float = 1.0
     aux_weight: float = 0.0
     max_steps_per_epoch: int | None = None
+    codebook_init: str = "uniform"
+    bce_bits: int | None = None
+    cutout: int = 0
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -88,6 +96,12 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
+        if self.codebook_init not in ("uniform", "normal"):
+            raise ValueError(f"codebook_init must be 'uniform' or 'normal', got {self.codebook_init!r}")
+        if self.bce_bits is not None and not 1 <= self.bce_bits <= (self.bits or 0):
+            raise ValueError(f"bce_bits must lie in 1..bits={self.bits}, got {self.bce_bits}")
+        if self.cutout < 0:
+            raise ValueError(f"cutout must be >= 0 pixels, got {self.cutout}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 or None, got {self.max_steps_per_epoch}")
 

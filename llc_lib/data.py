@@ -269,6 +269,20 @@ def augment(images: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Ten
     return padded[bi, rows[:, :, None], cols[:, None, :]]
 
 
+def cutout(images: torch.Tensor, g: torch.Generator, size: int) -> torch.Tensor:
+    """Zero one random ``size`` x ``size`` square (its centre anywhere in the image, clipped at the border)
+    of every image of a uint8 NHWC batch."""
+    b, h, w, _ = images.shape
+    cy = torch.randint(0, h, (b,), generator=g).to(images.device)
+    cx = torch.randint(0, w, (b,), generator=g).to(images.device)
+    ys = torch.arange(h, device=images.device)[None, :]
+    xs = torch.arange(w, device=images.device)[None, :]
+    in_y = (ys >= (cy - size // 2)[:, None]) & (ys < (cy - size // 2 + size)[:, None])  # (b, h)
+    in_x = (xs >= (cx - size // 2)[:, None]) & (xs < (cx - size // 2 + size)[:, None])  # (b, w)
+    keep = ~(in_y[:, :, None] & in_x[:, None, :])
+    return images * keep[..., None].to(images.dtype)
+
+
 def shard(order: torch.Tensor, rank: int, world: int, pad: bool) -> torch.Tensor:
     """This rank's share of ``order``: every world-th index from ``rank``. ``pad`` repeats indices from the
     start so that every rank gets the same count (training: all ranks must take the same number of steps);
@@ -282,7 +296,7 @@ def shard(order: torch.Tensor, rank: int, world: int, pad: bool) -> torch.Tensor
 
 
 def batches(ds: ArrayDataset, batch_size: int, device: torch.device, *, shuffle: bool = False,
-            train_aug: bool = False, seed: int = 0, rank: int = 0, world: int = 1
+            train_aug: bool = False, seed: int = 0, rank: int = 0, world: int = 1, cutout_size: int = 0
             ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (x float NCHW normalised, y int64) batches on ``device``; order and augmentation follow ``seed``.
     With ``world`` > 1, only this ``rank``'s shard (padded when shuffling, i.e. training)."""
@@ -294,6 +308,8 @@ def batches(ds: ArrayDataset, batch_size: int, device: torch.device, *, shuffle:
         imgs = ds.images[idx].to(device, non_blocking=True)
         if train_aug:
             imgs = augment(imgs, g)
+            if cutout_size:
+                imgs = cutout(imgs, g, cutout_size)
         yield normalise(imgs), ds.labels[idx].to(device, non_blocking=True)
 
 
@@ -328,8 +344,9 @@ class TrainBatches:
     """
 
     def __init__(self, ds, batch_size: int, device: torch.device, seed: int = 0, rank: int = 0, world: int = 1,
-                 workers: int = 0):
+                 workers: int = 0, cutout: int = 0):
         self.ds, self.device, self.seed, self.rank, self.world = ds, device, seed, rank, world
+        self.cutout = cutout
         self.per_rank = max(1, batch_size // world)
         self.loader = None
         if not isinstance(ds, ArrayDataset):
@@ -349,7 +366,7 @@ class TrainBatches:
     def epoch(self, e: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self.loader is None:
             return batches(self.ds, self.per_rank, self.device, shuffle=True, train_aug=True,
-                           seed=self.seed * 100_003 + e, rank=self.rank, world=self.world)
+                           seed=self.seed * 100_003 + e, rank=self.rank, world=self.world, cutout_size=self.cutout)
         self.sampler.set_epoch(e)
         return ((x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)) for x, y in self.loader)
 

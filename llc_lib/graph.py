@@ -231,7 +231,8 @@ class Workspace:
             torch.manual_seed(spec.seed)
             model = build_model(kind, nc, width=spec.arch.width, backbone=spec.arch.backbone,
                                 scaled=spec.arch.scaled, bits=cfg.bits if kind != "hash" else None,
-                                aux=cfg.aux_weight > 0, widths=cfg.nested if kind == "hash" else ())
+                                aux=cfg.aux_weight > 0, widths=cfg.nested if kind == "hash" else (),
+                                codebook_init=cfg.codebook_init)
         if cfg.mode == "csq":
             centers = np.concatenate([csq.centers(nc, k, spec.seed) for k in cfg.nested], axis=1)
             model.head.centers.copy_(torch.from_numpy(centers.astype(np.float32)))

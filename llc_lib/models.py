@@ -131,9 +131,9 @@ class CodeNet(nn.Module):
 
 def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str = "resnet9",
                 bits: int | None = None, aux: bool = False, scaled: bool = True,
-                widths: tuple[int, ...] = ()) -> CodeNet:
+                widths: tuple[int, ...] = (), codebook_init: str = "uniform") -> CodeNet:
     """A CodeNet. kind: 'real' (bits = optional bottleneck width), 'llc' (bits = code length k; ``scaled``
-    see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True`` adds an auxiliary
+    and ``codebook_init`` see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True`` adds an auxiliary
     real-valued classifier (see TrainConfig.aux_weight)."""
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
@@ -143,7 +143,7 @@ def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str =
     elif kind in ("llc", "instance"):
         if not bits or bits < 1:
             raise ValueError(f"an LLC model needs bits >= 1, got {bits!r}")
-        head = LLCHead(body.feature_dim, bits, num_classes, scaled=scaled)
+        head = LLCHead(body.feature_dim, bits, num_classes, scaled=scaled, init=codebook_init)
     elif kind == "hash":
         head = HashHead(body.feature_dim, tuple(widths), num_classes)
     else:

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .ckpt import CheckpointError, load_checkpoint, model_meta, save_atomic
 from .config import HEAD_OF_MODE, TrainConfig
-from .data import TrainBatches, labels_of
+from .data import ArrayDataset, TrainBatches, labels_of
 from .device import autocast, dist_info
 from .inference import accuracy
 from .methods import loss_fn
@@ -127,7 +127,9 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         model.to(memory_format=torch.channels_last)
     objective = Objective(model, cfg)
     opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
-    tb = TrainBatches(data, cfg.batch_size, device, cfg.seed, rank, world, workers)
+    if cfg.cutout and not isinstance(data, ArrayDataset):
+        raise ValueError("cutout is implemented for in-memory (CIFAR) data only; set cutout=0")
+    tb = TrainBatches(data, cfg.batch_size, device, cfg.seed, rank, world, workers, cutout=cfg.cutout)
     steps_per_epoch = min(len(tb), cfg.max_steps_per_epoch or len(tb))
     total = cfg.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
