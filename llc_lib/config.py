@@ -179,13 +179,14 @@ def _make(name: str) -> Profile:
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=4, hashing=hashnet.recipe(inst))
     if name == "gpu":
-        # The paper's recipe (official code): SGD lr 0.1 x batch/256, momentum 0.875, wd 2^-15, cosine,
-        # label smoothing 0.1; Phase 2 lr 0.01. Epoch counts are scaled to CIFAR-100 (the paper's
-        # 100 + 25 are for ImageNet); a wider ResNet-9; three seeds.
-        common = dict(momentum=0.875, nesterov=False, weight_decay=2 ** -15, schedule="cosine", warmup=0.02)
-        real = TrainConfig(mode="real", epochs=60, lr=0.1, **common)
-        llc = TrainConfig(mode="llc", bits=64, epochs=60, lr=0.1, **common)
-        inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, **common)
+        # A CIFAR recipe, not ImageNet's: the cpu profile's (SGD lr 0.2 at batch 256, Nesterov momentum 0.9,
+        # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64. With the
+        # official ImageNet recipe (wd 2^-15, cosine) both models memorised the training set (99.9 % train
+        # accuracy), which left Phase 2 nothing to learn from (docs/deviations.md). Phase 2: 15 epochs,
+        # lr 0.01, cosine without warm-up. Three seeds.
+        real = TrainConfig(mode="real", epochs=60, lr=0.2)
+        llc = TrainConfig(mode="llc", bits=64, epochs=60, lr=0.2)
+        inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, schedule="cosine", warmup=0.0)
         return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
                        fast_width=16, seeds=(0, 1, 2), hashing=hashnet.recipe(inst))

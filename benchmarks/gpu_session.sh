@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One GPU session on a lent machine (no internet; torch preinstalled): rebuild CIFAR-100 from the JPEG-q95
+# transport copy in .devdata/ (git-ignored, carried), benchmark training, then run independent trainings
+# concurrently on the one GPU. Everything lands in $OUT; a deadline keeps the whole call inside its limit.
+#   usage (device tool): bash benchmarks/gpu_session.sh DEADLINE_SECONDS
+set -u
+deadline=$(( $(date +%s) + ${1:-540} ))
+out=${OUT:-/tmp/out}; mkdir -p "$out"
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4 LLC_RUNS_DIR=/tmp/llc-runs
+rm -f data/cifar100.npz  # a dangling link to ../shared here
+python3 .devdata/decode_q95.py .devdata/cifar100_q95.jpg .devdata/cifar100_meta.npz data/cifar100.npz
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt"
+t=$(date +%s); python3 benchmarks/bench_train.py --rounds 3 > "$out/bench_train.txt" 2>&1
+echo "bench_train: $(( $(date +%s) - t )) s" >> "$out/times.txt"
+jobs=(
+  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && cp $LLC_RUNS_DIR/gpu/results.json $out/gpu_results.json && python3 -m llc_lib.studies.instance --profile gpu --variants profile p2-k-bits p2-cutout --out $out/inst_gpu.json"
+  "inst_cpu_p2|python3 -m llc_lib.studies.instance --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 p2-cutout-5x p2-wd5e-3 p2-cutout --out $out/inst_cpu_p2.json"
+  "inst_cpu_p1|python3 -m llc_lib.studies.instance --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head p1-cutout --out $out/inst_cpu_p1.json"
+)
+pids=()
+for j in "${jobs[@]}"; do
+  name=${j%%|*}; cmd=${j#*|}
+  ( t=$(date +%s); bash -c "$cmd" > "$out/$name.log" 2>&1; echo "$name: rc $? after $(( $(date +%s) - t )) s" >> "$out/times.txt" ) &
+  pids+=($!)
+done
+while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "${pids[@]}" 2>/dev/null; do sleep 5; done
+for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && echo "still running at the deadline: pid $p" >> "$out/times.txt"; done
+pkill -f "llc_lib" || true
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1
+cp -r "$LLC_RUNS_DIR"/*/results*.json "$out/" 2>/dev/null || true
+cat "$out/times.txt"

@@ -1,0 +1,110 @@
+"""Why the instance codes are weak, and which recipe change fixes them: Phase 2 (and Phase 1) variants of one
+profile, each scored at the headline code lengths on the test split and on training images (to see
+memorisation: a code that is right on the training images and wrong on the test images).
+
+    python -m llc_lib.studies.instance --profile cpu [--variants NAME ...] [--out FILE] [--device cuda]
+
+Every variant is a set of ``--set`` overrides (``config.apply_sets``) of the profile, so each one trains under
+its own key and shares every model it does not change (Phase-2-only variants reuse the profile's Phase 1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from .. import plan
+from ..ckpt import write_json
+from ..config import apply_sets, get_profile
+from ..data import labels_of
+from ..device import pick_device
+from ..graph import DataSel, Workspace
+from ..inference import class_codes, head_logits, outputs
+from ..metrics import code_metrics, top1
+from . import runs_root
+
+# name: (what it changes, overrides). Phase-2-only variants first: they share the profile's Phase 1.
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "profile": ("the profile's recipe", ()),
+    "p2-cosine-5x": ("Phase 2: 5x the epochs, cosine, no warm-up",
+                     ("instance.epochs=*5", "instance.schedule=cosine", "instance.warmup=0")),
+    "p2-lr0.05": ("Phase 2: lr 0.05 (5x)", ("instance.lr=0.05",)),
+    "p2-k-bits": ("Phase 2: BCE on the first 20 bits only (the evaluated ones), not all k", ("instance.bce_bits=20",)),
+    "p2-wd5e-3": ("Phase 2: weight decay 5e-3 (10x)", ("instance.weight_decay=0.005",)),
+    "p2-cutout": ("Phase 2: Cutout 16 px on top of crop + flip", ("instance.cutout=16",)),
+    "p2-cutout-5x": ("Phase 2: Cutout 16 px, 5x the epochs, cosine, no warm-up",
+                     ("instance.cutout=16", "instance.epochs=*5", "instance.schedule=cosine", "instance.warmup=0")),
+    "p1-cutout": ("Phase 1 and 2 with Cutout 16 px", ("llc.cutout=16", "instance.cutout=16")),
+    "p1-no-aux": ("Phase 1 without the auxiliary real-valued head", ("aux_weight=0",)),
+    "p1-normal-init": ("Phase 1 codebook initialised kaiming normal (official)", ("llc.codebook_init=normal",)),
+    "p1-official-head": ("Phase 1 unscaled logits (official formula), lr 0.1 x batch/256, normal init",
+                         ("scaled_head=false", "llc.lr=0.1", "llc.codebook_init=normal")),
+    "p1-k20": ("one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up", ("sweep=20",)),
+}
+
+
+def _expand(p, sets):
+    """Overrides with ``field=*m`` (m times the profile's value) made concrete."""
+    out = []
+    for s in sets:
+        key, value = s.split("=", 1)
+        if value.startswith("*"):
+            run, field = key.split(".")
+            value = str(getattr(getattr(p, run), field) * int(value[1:]))
+        out.append(f"{key}={value}")
+    return out
+
+
+def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
+    """Fit (or load) one variant's Phase 1 and Phase 2 and score them. Returns {variant, what, sets, 'test'
+    and 'train': {k: class-code accuracy, MHD, ED, bits right, ...}, 'seconds': training seconds}."""
+    what, sets = VARIANTS[name]
+    sets = _expand(base, sets)
+    p = apply_sets(base, sets)
+    _, p1, p2 = plan.headline(p, seed)
+    llc, inst = ws.fit(p1), ws.fit(p2)
+    test = ws.data(plan.test_data(p, seed), "test")
+    train = ws.data(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
+    row = {"variant": name, "what": what, "sets": sets, "seed": seed,
+           "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)}}
+    codes = class_codes(llc)
+    for split, data in (("test", test), ("train", train)):
+        y = labels_of(data).numpy()
+        o1, o2 = outputs(llc, data, ws.device), outputs(inst, data, ws.device)
+        row[split] = {}
+        for k in bits:
+            m = code_metrics(o2["proj"][:, :k], codes[:, :k], y)
+            row[split][str(k)] = {"class_code_acc": top1(head_logits(llc, o1["proj"], k), y),
+                                  **{key: m[key] for key in ("mhd_acc", "ed_acc", "bits_right", "ed_no_match_rate",
+                                                             "unique_codes")}}
+    return row
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--set", action="append", default=[], help="overrides applied to every variant")
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--out", default=None, help="JSON file (default runs/<profile>/instance_variants.json)")
+    args = ap.parse_args(argv)
+    base = apply_sets(get_profile(args.profile), args.set)
+    ws = Workspace(runs_root(base), pick_device(args.device), progress=False)
+    out = Path(args.out or runs_root(base) / "instance_variants.json")
+    rows = json.loads(out.read_text()) if out.exists() else {}
+    for name in args.variants:
+        t = time.time()
+        rows[name] = run_variant(ws, base, name, args.seed)
+        rows[name]["wall_seconds"] = round(time.time() - t, 1)
+        write_json(rows, out)
+        r = rows[name]["test"]["20"]
+        print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
+              f"bits right {r['bits_right']:.2f} | train bits right {rows[name]['train']['20']['bits_right']:.2f} "
+              f"({rows[name]['wall_seconds']:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
