@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from llc_lib.config import get_profile
 from llc_lib.device import autocast, pick_device
-from llc_lib.models import build_model
 from llc_lib.methods import llc as llc_method
+from llc_lib.models import build_model
 from llc_lib.train import Objective, _lr_lambda, _param_groups, train_step
 
 
