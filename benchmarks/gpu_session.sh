@@ -2,20 +2,21 @@
 # One GPU session on a lent machine (no internet; torch preinstalled): rebuild CIFAR-100 from the JPEG-q95
 # transport copy in .devdata/ (git-ignored, carried), benchmark training, then run independent trainings
 # concurrently on the one GPU. Everything lands in $OUT; a deadline keeps the whole call inside its limit.
-#   usage (device tool): bash benchmarks/gpu_session.sh DEADLINE_SECONDS
+#   usage (device tool): bash benchmarks/gpu_session.sh DEADLINE_SECONDS ['name|command' ...]
 set -u
-deadline=$(( $(date +%s) + ${1:-540} ))
-out=${OUT:-/tmp/out}; mkdir -p "$out"
-export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4 LLC_RUNS_DIR=/tmp/llc-runs
+deadline=$(( $(date +%s) + ${1:-540} )); shift
+out=/tmp/gpu-session; mkdir -p "$out"  # packed into $OUT/gpu-session.tgz at the end (one file travels back)
+export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4 LLC_RUNS_DIR=/tmp/llc-runs PYTHONPATH=$PWD
 rm -f data/cifar100.npz  # a dangling link to ../shared here
 python3 .devdata/decode_q95.py .devdata/cifar100_q95.jpg .devdata/cifar100_meta.npz data/cifar100.npz
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt"
 t=$(date +%s); python3 benchmarks/bench_train.py --rounds 3 > "$out/bench_train.txt" 2>&1
 echo "bench_train: $(( $(date +%s) - t )) s" >> "$out/times.txt"
-jobs=(
-  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && cp $LLC_RUNS_DIR/gpu/results.json $out/gpu_results.json && python3 -m llc_lib.studies.instance --profile gpu --variants profile p2-k-bits p2-cutout --out $out/inst_gpu.json"
-  "inst_cpu_p2|python3 -m llc_lib.studies.instance --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 p2-cutout-5x p2-wd5e-3 p2-cutout --out $out/inst_cpu_p2.json"
-  "inst_cpu_p1|python3 -m llc_lib.studies.instance --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head p1-cutout --out $out/inst_cpu_p1.json"
+jobs=("$@")  # each "name|command"; default: the gpu headline and the instance-code variants
+[ ${#jobs[@]} -gt 0 ] || jobs=(
+  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && python3 -m llc_lib.studies.instance --profile gpu --variants profile p2-k-bits --out $out/inst_gpu.json"
+  "inst_cpu_p2|python3 -m llc_lib.studies.instance --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 --out $out/inst_cpu_p2.json"
+  "inst_cpu_p1|python3 -m llc_lib.studies.instance --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head --out $out/inst_cpu_p1.json"
 )
 pids=()
 for j in "${jobs[@]}"; do
@@ -27,5 +28,6 @@ while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "${pids[@]}" 2>/dev/null; do 
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && echo "still running at the deadline: pid $p" >> "$out/times.txt"; done
 pkill -f "llc_lib" || true
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-cp -r "$LLC_RUNS_DIR"/*/results*.json "$out/" 2>/dev/null || true
+for f in "$LLC_RUNS_DIR"/*/results*.json; do [ -e "$f" ] && cp "$f" "$out/$(basename "$(dirname "$f")")_$(basename "$f")"; done
 cat "$out/times.txt"
+tar czf "${OUT:-/tmp}/gpu-session.tgz" -C "$out" .

@@ -14,6 +14,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .. import plan
 from ..ckpt import write_json
 from ..config import apply_sets, get_profile
@@ -40,6 +42,8 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "p1-normal-init": ("Phase 1 codebook initialised kaiming normal (official)", ("llc.codebook_init=normal",)),
     "p1-official-head": ("Phase 1 unscaled logits (official formula), lr 0.1 x batch/256, normal init",
                          ("scaled_head=false", "llc.lr=0.1", "llc.codebook_init=normal")),
+    "all-cutout": ("every model (real, Phase 1, Phase 2) with Cutout 16 px",
+                   ("real.cutout=16", "llc.cutout=16", "instance.cutout=16")),
     "p1-k20": ("one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up", ("sweep=20",)),
 }
 
@@ -75,9 +79,13 @@ def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), tr
         row[split] = {}
         for k in bits:
             m = code_metrics(o2["proj"][:, :k], codes[:, :k], y)
+            right = (np.where(o2["proj"][:, :k] > 0, 1, -1) == codes[y, :k]).sum(1)
+            hit = head_logits(llc, o1["proj"], k).argmax(1) == y
             row[split][str(k)] = {"class_code_acc": top1(head_logits(llc, o1["proj"], k), y),
                                   **{key: m[key] for key in ("mhd_acc", "ed_acc", "bits_right", "ed_no_match_rate",
-                                                             "unique_codes")}}
+                                                             "unique_codes")},
+                                  "bits_right_if_class_code_right": float(right[hit].mean()),
+                                  "bits_right_if_class_code_wrong": float(right[~hit].mean())}
     return row
 
 
@@ -101,7 +109,8 @@ def main(argv=None) -> int:
         write_json(rows, out)
         r = rows[name]["test"]["20"]
         print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
-              f"bits right {r['bits_right']:.2f} | train bits right {rows[name]['train']['20']['bits_right']:.2f} "
+              f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, "
+              f"wrong {r['bits_right_if_class_code_wrong']:.2f}) | train bits right {rows[name]['train']['20']['bits_right']:.2f} "
               f"({rows[name]['wall_seconds']:.0f} s)", flush=True)
     return 0
 
