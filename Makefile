@@ -1,6 +1,7 @@
 # LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
 #   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
 #   make test                                       unit tests + smoke end-to-end + nbval of every notebook
+#   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
 #   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
 #   make lab                                        JupyterLab on notebooks/ in the same environment
 PYTHON  ?= python3
@@ -13,7 +14,8 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
              06_retrieval 07_ood 99_paper_vs_reproduction
 
-.PHONY: setup data test reproduce notebooks lab bench clean-smoke docs
+SEEDS   ?= 0 1 2
+.PHONY: setup data test reproduce notebooks lab bench clean-smoke docs seeds
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +46,11 @@ reproduce: setup
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running in this clone (lock runs/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
 	[ $$rc = 0 ] && [ $$prof = cpu ] && $(BIN)/python -m llc_lib docs --profile cpu; exit $$rc
+
+# mean ± std over SEEDS of the headline and codebook numbers (outside `reproduce`: on the cpu profile each
+# extra seed trains about 55 min); the paper-vs-reproduction report reads figures/seeds.json when present
+seeds: setup
+	$(BIN)/python -m llc_lib seeds --profile $(PROFILE) --seeds $(SEEDS)
 
 # docs/results.md and the README's headline table, generated from the cpu profile's figures/*.json
 docs: setup

@@ -4,6 +4,7 @@
                                                       # writes runs/cpu/results.json (results_s<seed>.json)
   python -m llc_lib train --profile cpu --what real   # one model and what it starts from: real | llc | instance
   python -m llc_lib eval --profile cpu                # evaluate finished checkpoints; never trains
+  python -m llc_lib seeds --profile cpu --seeds 0 1 2 # headline + codebook numbers per seed -> figures/seeds.json
   python -m llc_lib train --profile cpu --what llc --set llc.lr=0.05 --set width=32   # typed recipe overrides
   python -m llc_lib manifest --profile cpu            # Make rules: what each notebook depends on
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
@@ -37,9 +38,10 @@ import torch
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs"])
+    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs", "seeds"])
     ap.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="`seeds`: the seeds to train and compare")
     ap.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
     ap.add_argument("--shared", default=None, help="folder with the shipped *.npz files (for `data`)")
     ap.add_argument("--tinyimagenet-val", action="store_true", help="`data`: make Tiny ImageNet's val class folders")
@@ -117,6 +119,19 @@ def main(argv=None) -> int:
             if rank == 0:
                 print(format_table(res))
                 print(f"\nwrote {results_path(ctx, args.seed)}")
+            return 0
+        if args.command == "seeds":
+            from .ckpt import write_json
+            from .studies.headline import seeds_study
+
+            ctx = Context(profile, ws, figures_dir(profile))
+            res = seeds_study(ctx, args.seeds)
+            if rank == 0:
+                path = ctx.figdir / "seeds.json"
+                write_json(res, path)
+                for name, s in res["numbers"].items():
+                    print(f"{name:28s} {s['mean']:.4f} ± {s['std']:.4f}  {s['values']}")
+                print(f"wrote {path}")
             return 0
         if args.command == "fit":
             from .manifest import notebook_specs

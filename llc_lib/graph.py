@@ -120,8 +120,8 @@ class Spec:
             raise ValueError("Phase 2 ('instance') needs a codebook spec, and only Phase 2 takes one")
         if self.codebook is not None and self.codebook.bits != self.cfg.bits:
             raise ValueError(f"codebook of {self.codebook.bits} bits for a {self.cfg.bits}-bit run")
-        if self.init == "codebook" and (self.codebook is None or self.codebook.method == "learnt"):
-            raise ValueError("init 'codebook' starts a Phase 2 run from a random/svd/cca codebook")
+        if self.init == "codebook" and self.codebook is None:
+            raise ValueError("init 'codebook' starts a Phase 2 run from its codebook spec, and this has none")
 
     @property
     def mode(self) -> str:
@@ -290,7 +290,10 @@ class Workspace:
             ws_init.svd_head(model, parent)
         else:  # "cca" (Phase 1 warm start) or "codebook" (baseline Phase 2): head from a baseline codebook
             book = spec.codebook if spec.init == "codebook" else CodebookSpec("cca", spec.cfg.bits, spec.parent)
-            ws_init.codebook_head(model, parent, self.codebook(book), self.features(spec.parent),
+            codes = self.codebook(book)
+            if book.method == "learnt":  # its projection belongs to the Phase-1 backbone, not to this one
+                codes = {k: v for k, v in codes.items() if k != "proj"}
+            ws_init.codebook_head(model, parent, codes, self.features(spec.parent),
                                   labels_of(self.data(spec.parent.data)).numpy())
 
     # -------------------------------------------------------------------------------------- codebooks

@@ -23,7 +23,7 @@ READS = {"99_paper_vs_reproduction": NOTEBOOKS[:-1]}
 def notebook_specs(p: Profile, seed: int = 0) -> dict[str, list[Spec]]:
     """{notebook: the specs it fits} (default parameters; notebook 01 also fits every profile seed)."""
     head = list(plan.headline(p, seed))
-    baselines = [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca")]
+    baselines = [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
     ablations = [plan.llc(p, seed, bits=p.table_bits, init=i, epochs=p.warm_epochs) for i in ("svd", "cca")]
     ablations.append(plan.llc(p, seed, bits=20, nested=()))
     fast = plan.fast_codebook(p, seed)

@@ -46,6 +46,17 @@ def threshold_free(score_in: np.ndarray, score_out: np.ndarray) -> dict[str, flo
     return {"auroc": float(roc_auc_score(y, s)), "fpr_at_95_tpr": float(fpr[np.searchsorted(tpr, 0.95, side="left")])}
 
 
+def tpr_at_fpr(score_in: np.ndarray, score_out: np.ndarray, fpr: float) -> float:
+    """The fraction of ID samples kept (score >= t) at the lowest threshold t that accepts at most a fraction
+    ``fpr`` of the OOD samples: a score's TPR at a given operating point (ID positive), threshold on test."""
+    s_out = np.sort(np.asarray(score_out))[::-1]
+    allowed = int(np.floor(fpr * len(s_out) + 1e-9))  # OOD samples that may be accepted
+    t = s_out[0] + 1.0 if allowed == 0 else s_out[allowed - 1]
+    if allowed < len(s_out) and allowed > 0 and s_out[allowed] == t:  # ties at t would accept too many
+        t = np.nextafter(t, np.inf)
+    return float((np.asarray(score_in) >= t).mean())
+
+
 def best_threshold(score_in: np.ndarray, score_out: np.ndarray) -> float:
     """The threshold t (call ID when score >= t) of highest balanced accuracy on the given samples; among
     equally good thresholds the lowest."""

@@ -61,12 +61,16 @@ def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
 
 
 def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = None) -> Spec:
-    """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k), from
-    the real-valued backbone with the head set from the codebook (``warmstart.codebook_head``)."""
+    """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k) or
+    with LLC's learnt codebook ("llc", from the main Phase 1 run), from the real-valued backbone with the head
+    set from the codebook (``warmstart.codebook_head``): the same path for every codebook."""
     bits = bits or p.instance.bits
     r = real(p, seed)
-    book = CodebookSpec(method, bits, None if method == "random" else r, seed,
-                        NUM_CLASSES[p.dataset] if method == "random" else 0)
+    if method == "llc":
+        book = CodebookSpec("learnt", bits, llc(p, seed))
+    else:
+        book = CodebookSpec(method, bits, None if method == "random" else r, seed,
+                            NUM_CLASSES[p.dataset] if method == "random" else 0)
     return Spec(p.instance.replace(seed=seed, bits=bits), arch(p), train_data(p, seed), "codebook", r, book,
                 label=f"instance-{method}-k{bits}")
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt  # noqa: F401  (re-exported for notebooks)
 import numpy as np
 import seaborn as sns
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm
 
 from .codebook import binarize
 
-BIT_CMAP = ListedColormap(["#2166ac", "#f7f7f7", "#b2182b"])  # -1 blue, +1 red (0 unused)
+BIT_CMAP = ListedColormap(["#2166ac", "#b2182b"])  # -1 blue, +1 red: two colours, nothing in between
+BIT_NORM = BoundaryNorm([-2, 0, 2], BIT_CMAP.N)
 
 
 def style() -> None:
@@ -37,7 +38,7 @@ def save(fig, name: str, outdir: Path | str) -> list[Path]:
 def code_heatmap(codes, ax, row_labels=None, title: str = "", label_every: int = 1, cbar: bool = True):
     """Classes x bits heat map of a +-1 codebook (red +1, blue -1)."""
     c = binarize(codes)
-    im = ax.imshow(c, cmap=BIT_CMAP, vmin=-1.5, vmax=1.5, aspect="auto", interpolation="nearest")
+    im = ax.imshow(c, cmap=BIT_CMAP, norm=BIT_NORM, aspect="auto", interpolation="nearest")
     ax.set_xlabel("bit")
     ax.set_xticks(range(c.shape[1]))
     ax.set_xticklabels([str(j + 1) if (j + 1) % 5 == 0 or j == 0 else "" for j in range(c.shape[1])])
@@ -53,6 +54,60 @@ def code_heatmap(codes, ax, row_labels=None, title: str = "", label_every: int =
         cb = ax.figure.colorbar(im, ax=ax, ticks=[-1, 1], fraction=0.04, pad=0.02)
         cb.ax.set_yticklabels(["-1", "+1"])
     return im
+
+
+def real_heatmap(values, ax, title: str = "", cbar_label: str = "value"):
+    """Classes x dimensions heat map of real values (blue negative, red positive, white at 0), symmetric
+    colour limits at the largest magnitude; the real-valued counterpart of ``code_heatmap``."""
+    v = np.asarray(values, dtype=np.float64)
+    m = float(np.abs(v).max()) or 1.0
+    im = ax.imshow(v, cmap="RdBu_r", norm=TwoSlopeNorm(0.0, -m, m), aspect="auto", interpolation="nearest")
+    ax.set_xlabel("dimension")
+    ax.set_xticks(range(v.shape[1]))
+    ax.set_xticklabels([str(j + 1) if (j + 1) % 5 == 0 or j == 0 else "" for j in range(v.shape[1])])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=cbar_label)
+    return im
+
+
+def cluster_link_colors(z: np.ndarray, n_clusters: int, above: str = "#555555"):
+    """``link_color_func`` for scipy's dendrogram: each of the ``n_clusters`` clusters of linkage ``z`` (cut
+    by maxclust) in its own colour (tab20 without its greys, then tab20b), links above the cut in ``above``.
+    Returns (func, the cluster id of every leaf (C,), {cluster id: colour})."""
+    from matplotlib.colors import to_hex
+    from scipy.cluster.hierarchy import fcluster
+
+    n = len(z) + 1
+    labels = fcluster(z, n_clusters, criterion="maxclust")
+    tab20 = sns.color_palette("tab20", 20)
+    colours = [c for i, c in enumerate(tab20) if i not in (14, 15)] + sns.color_palette("tab20b", 20)
+    cmap = {c: to_hex(colours[i % len(colours)]) for i, c in enumerate(sorted(set(labels)))}
+    members = {i: {labels[i]} for i in range(n)}
+    for j, (a, b, _, _) in enumerate(z):
+        members[n + j] = members[int(a)] | members[int(b)]
+
+    def func(node: int) -> str:
+        m = members[node]
+        return cmap[next(iter(m))] if len(m) == 1 else above
+    return func, labels, cmap
+
+
+def bits_axis(ax, bits, min_gap: float = 0.12) -> None:
+    """Log-2 x axis for code lengths ``bits`` with tick labels that do not overlap: a length is labelled only
+    when it lies at least ``min_gap`` (in log2 units of the axis span) from the last labelled one."""
+    bits = sorted(bits)
+    ax.set_xscale("log", base=2)
+    span = max(np.log2(bits[-1] / bits[0]), 1e-9)
+    labelled, last = [], None
+    for k in bits:
+        if last is None or np.log2(k / last) / span >= min_gap:
+            labelled.append(k)
+            last = k
+    ax.set_xticks(bits)
+    ax.set_xticklabels([str(k) if k in labelled else "" for k in bits])
+    ax.minorticks_off()
 
 
 def distance_heatmap(d: np.ndarray, ax, labels=None, title: str = "", cbar_label: str = "Hamming distance (bits)"):

@@ -232,6 +232,15 @@ def default_cutoffs(m: int, points: int = 40) -> np.ndarray:
     return np.unique(np.round(np.logspace(0, np.log10(m), points)).astype(np.int64))
 
 
+def class_index_codes(pred, num_classes: int) -> np.ndarray:
+    """(N, ceil(log2 C)) int8 +-1 codes: the binary expansion of each predicted class index ``pred`` (N,).
+    Retrieval with them ranks the items predicted as the query's predicted class first (Sablayrolles et al.,
+    "How should we evaluate supervised hashing?", ICASSP 2017: the baseline any supervised hash must beat)."""
+    bits = max(1, int(np.ceil(np.log2(num_classes))))
+    pred = np.asarray(pred, dtype=np.int64)
+    return np.where((pred[:, None] >> np.arange(bits)[::-1]) & 1, 1, -1).astype(np.int8)
+
+
 def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: bool = True,
                      keep_top: bool = False, threads: int | None = None) -> dict:
     """Everything the retrieval notebook reports for one binary code: tie-aware and stable MAP@R, tie

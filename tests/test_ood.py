@@ -47,3 +47,12 @@ def test_tuned_curve_improves_with_samples_and_skips_impossible_n():
 def test_split_pool():
     v, t = ood.split_pool(10, 4, seed=1)
     assert len(v) == 4 and len(t) == 6 and set(v) | set(t) == set(range(10)) and not set(v) & set(t)
+
+
+def test_tpr_at_fpr_is_the_id_fraction_kept_at_that_ood_acceptance():
+    from llc_lib.ood import tpr_at_fpr
+    s_out = np.arange(10.0)  # accepting 2 of 10 OOD samples means t = 8
+    s_in = np.array([7.5, 8.0, 8.5, 9.5])
+    assert tpr_at_fpr(s_in, s_out, 0.2) == 0.75
+    assert tpr_at_fpr(s_in, s_out, 0.0) == 0.0  # nothing accepted: t above every OOD score
+    assert tpr_at_fpr(s_in, np.full(10, 8.0), 0.2) == 0.5  # ties: accepting all ten would exceed 20 %

@@ -118,3 +118,11 @@ def test_real_ranking_ties_follow_database_index_and_recall_skips_empty_queries(
     pr = rt.pr_curve(res["relevant_at"], [1, 2, 10], np.array([5, 0]))
     assert pr["recall"] == pytest.approx([0.2, 0.2, 1.0]) and pr["precision"] == pytest.approx([0.5, 0.25, 0.25])
 
+
+
+def test_class_index_codes_are_the_binary_class_index():
+    from llc_lib.retrieval import class_index_codes
+    c = class_index_codes(np.array([0, 5, 99]), 100)
+    assert c.shape == (3, 7) and c.dtype == np.int8
+    assert c[1].tolist() == [-1, -1, -1, -1, 1, -1, 1]  # 5 = 0000101
+    assert len({tuple(r) for r in class_index_codes(np.arange(100), 100)}) == 100

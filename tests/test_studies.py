@@ -55,7 +55,7 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
     from llc_lib.studies.accuracy import accuracy_vs_bits, fast_codebook
 
     res = accuracy_vs_bits(ctx, 0, [7, 14])
-    assert set(res["methods"]) == {"llc", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
+    assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
     n = res["nested"]
     assert n["holds"] == (n["prefix_class_code_acc"]["20"] >= n["single_20_class_code_acc"]
                           - claims.THRESHOLDS["nested_prefix_points"] / 100)

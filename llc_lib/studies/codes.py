@@ -25,10 +25,12 @@ def code_study(ctx: Context, seed: int, bits: int) -> dict:
     """Codebooks, heat-map row orders (LLC taxonomy leaf order; superclass order) and Hamming statistics.
 
     Returns JSON-ready numbers plus '_books' (the codebooks), '_tax_order', '_sup_order', '_sup' (superclass
-    of each class) and '_distances' (C, C) of the LLC codes in superclass order."""
+    of each class), '_reals' (C, bits) the LLC codebook's real values before the sign, and '_distances'
+    (C, C) of the LLC codes in superclass order."""
     bits = check_bits(bits, ctx.profile.max_bits)[0]
     tr = ctx.train(seed)
     books = codebooks(ctx, seed, bits)
+    reals = ctx.fit(plan.headline(ctx.profile, seed)[1]).head.codebook.detach().cpu().numpy()[:, :bits]
     sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
     sup_order = np.lexsort((np.arange(len(sup)), sup))
     full = tx.hamming_matrix(books["LLC"])
@@ -37,4 +39,4 @@ def code_study(ctx: Context, seed: int, bits: int) -> dict:
             "mean_distance_other_superclass": float(full[~same].mean()),
             "unique_codes": {n: num_unique_codes(c) for n, c in books.items()},
             "_books": books, "_tax_order": tx.leaf_order(tx.linkage(books["LLC"])), "_sup_order": sup_order,
-            "_sup": sup, "_distances": full[np.ix_(sup_order, sup_order)]}
+            "_sup": sup, "_reals": reals, "_distances": full[np.ix_(sup_order, sup_order)]}

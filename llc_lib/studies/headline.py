@@ -101,6 +101,41 @@ def seed_study(ctx: Context, seeds=None) -> dict:
     return {**summarize_seeds(runs), "runs": {str(s): r for s, r in runs.items()}}
 
 
+def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
+    """The numbers of one seed behind the headline and the codebook claims: 'real_top1', 'llc_<metric>@<k>'
+    for the headline metrics at every headline k, and '<codebook>_mhd@<k>' / '<codebook>_ed@<k>' at
+    k = table_bits for the Random, SVD, CCA and LLC ('llc_same_path') codebooks after the same Phase 2."""
+    prof, ws = ctx.profile, ctx.ws
+    res = reproduce(ctx, seed)
+    out = {"real_top1": res["real_top1"]}
+    for k, row in res["llc"].items():
+        out.update({f"llc_{m}@{k}": float(row[m]) for m in SEED_METRICS})
+    te, k = ctx.test(seed), prof.table_bits
+    y = labels_of(te).numpy()
+    for name in ("random", "svd", "cca", "llc"):
+        spec = plan.baseline_instance(prof, name, seed)
+        proj = outputs(ws.fit(spec), te, ws.device, workers=ws.workers)["proj"][:, :k]
+        m = code_metrics(proj, ws.codebook(spec.codebook)["codes"][:, :k], y)
+        key = "llc_same_path" if name == "llc" else name
+        out[f"{key}_mhd@{k}"], out[f"{key}_ed@{k}"] = m["mhd_acc"], m["ed_acc"]
+    return out
+
+
+def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
+    """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
+    (sample, ddof=1), 'values' (one per seed)}}}. Fractions stay fractions."""
+    seeds = list(seeds)
+    if len(seeds) < 2 or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ValueError(f"seeds must list at least two non-negative integers, got {seeds!r}")
+    runs = {s: claim_numbers(ctx, s) for s in seeds}
+    names = list(runs[seeds[0]])
+    numbers = {}
+    for n in names:
+        v = np.array([runs[s][n] for s in seeds], dtype=float)
+        numbers[n] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist()}
+    return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers}
+
+
 def pct(d: dict) -> str:
     """'mean ± std' in % of a ``summarize_seeds`` statistic."""
     return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
@@ -147,10 +182,10 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
         return top1(outputs(ws.fit(spec), te, ws.device)["logits"], y)
 
     out = {"real_top1": headline["real_top1"], "llc_class_code_acc": acc(llc_spec)}
-    for name in ("random", "svd", "cca"):
+    for name in ("random", "svd", "cca", "llc"):
         spec = plan.baseline_instance(prof, name, seed)
         proj = outputs(ws.fit(spec), te, ws.device)["proj"]
-        out[f"{name}_mhd_acc"] = code_metrics(proj, ws.codebook(spec.codebook)["codes"], y)["mhd_acc"]
+        out[f"{name}_same_path_mhd_acc" if name == "llc" else f"{name}_mhd_acc"] = code_metrics(proj, ws.codebook(spec.codebook)["codes"], y)["mhd_acc"]
     for init in ("svd", "cca"):
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))

@@ -81,7 +81,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     for name, (val, test) in d["ood"].items():
         s_val_out, s_test_out = scores(val), scores(test)
         row = {"val": len(val), "test": len(test), "llc_ed": {}, "threshold_free": {}, "tuned": {},
-               "id_val_tpr95": {}, "samples_to_match": {}}
+               "id_val_tpr95": {}, "samples_to_match": {}, "tpr_at_llc_fpr": {}}
         for k in bits:
             key = f"LLC {k} bits"
             row["llc_ed"][str(k)] = O.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
@@ -94,6 +94,11 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
             row["id_val_tpr95"][base] = O.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
             row["samples_to_match"][base] = {str(k): O.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
                                              for k in bits}
+            # the baseline at LLC's operating point: its TPR where it accepts as much OOD as LLC's ED does
+            row["tpr_at_llc_fpr"][base] = {
+                str(k): {"llc_tpr": row["llc_ed"][str(k)]["tpr"], "fpr": 1 - row["llc_ed"][str(k)]["tnr"],
+                         "baseline_tpr": O.tpr_at_fpr(s_test_in[base], s_test_out[base],
+                                                      1 - row["llc_ed"][str(k)]["tnr"])} for k in bits}
         res["sets"][name] = row
         kept[name] = {k: v for k, v in s_test_out.items() if k.startswith("LLC")}
     kept["ID test"] = {k: v for k, v in s_test_in.items() if k.startswith("LLC")}

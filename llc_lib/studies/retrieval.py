@@ -26,7 +26,8 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
                     n_examples: int = 6, hash_epochs: int | None = None) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
-    Methods at every k in ``bits``: LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
+    Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
+    every k; Sablayrolles et al. 2017), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
     CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
     ``hash_epochs``), real-valued k-dim features (a linear
     bottleneck trained on the frozen real-valued features; cosine and Euclidean ranking) and the signs of those
@@ -62,10 +63,17 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
             centers_unique = {str(k): num_unique_codes(c.numpy()) for k, c in
                               model.head.split(model.head.centers).items()}
     ftr = ws.features(real_s)[perm]
-    fte = outputs(real, te, dev)["features"]
+    out_te = outputs(real, te, dev)
+    fte = out_te["features"]
+    # the predicted-class baseline: the real model's predicted class as a ceil(log2 C)-bit code
+    pred_q = out_te["logits"].argmax(1)
+    pred_db = outputs(real, tr, dev)["logits"].argmax(1)[perm]
+    class_q, class_db = (rt.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
+    class_name = f"predicted class ({class_q.shape[1]} bits)"
+    class_res = {pr: rt.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
            "csq_unique_centers": centers_unique, "example_bits": example_bits,
-           "hash_epochs": hash_epochs or prof.hashing.epochs}
+           "hash_epochs": hash_epochs or prof.hashing.epochs, "predicted_class_method": class_name}
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         pr = k in pr_bits
@@ -86,6 +94,7 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
             if "top" in r:
                 examples["real"] = r.pop("top")[:, :8]
             res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
+        res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
         res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"]}
     full = rt.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
     res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}
