@@ -9,11 +9,16 @@ import torch.distributed as dist
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
-    """The one device a run uses: ``prefer`` if given (checked), else CUDA when available, else CPU.
+    """The one device a run uses: ``prefer`` if given (checked), else CUDA when available, else CPU. With
+    several GPUs visible and no preference, GPU number (process id mod GPU count), so that the trainings
+    ``make -j`` starts together spread over the GPUs (one model over several GPUs: torchrun).
 
     Raises ValueError for a device that is not there (e.g. ``cuda`` on a machine without a GPU)."""
     if not prefer:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        n = torch.cuda.device_count()
+        return torch.device("cuda", os.getpid() % n) if n > 1 else torch.device("cuda")
     try:
         dev = torch.device(prefer)
     except RuntimeError as e:
