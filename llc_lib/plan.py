@@ -27,6 +27,12 @@ def real(p: Profile, seed: int, classes: int | None = None) -> Spec:
     return Spec(p.real.replace(seed=seed), arch(p), train_data(p, seed, classes), label="real")
 
 
+def real_bottleneck(p: Profile, seed: int, k: int) -> Spec:
+    """A real-valued network trained end to end with a k-dim linear bottleneck before its classifier (the
+    paper's "real-valued k-dim representation")."""
+    return Spec(p.real.replace(seed=seed, bits=k), arch(p), train_data(p, seed), label=f"real-k{k}")
+
+
 def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ...] | None = None,
         init: str | None = None, epochs: int | None = None, classes: int | None = None) -> Spec:
     """Phase 1 (class codes). Default: the main run, nested over ``p.sweep`` at max(sweep) bits, initialised as

@@ -8,8 +8,8 @@ from .. import claims, plan
 from ..codebook import num_unique_codes
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
-from ..probes import fit_linear
 from . import Context, check_bits
+from .realk import real_kdim
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -30,8 +30,8 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     bits = check_bits(bits, prof.max_bits)
     real_s, llc_s, inst_s = plan.headline(prof, seed)
     real, llc, inst = ws.fit(real_s), ws.fit(llc_s), ws.fit(inst_s)
-    tr, te = ctx.train(seed), ctx.test(seed)
-    y, ytr = te.labels.numpy(), tr.labels.numpy()
+    te = ctx.test(seed)
+    y = te.labels.numpy()
     codes = class_codes(llc)
     p1, p2 = outputs(llc, te, ws.device), outputs(inst, te, ws.device)
     res = {"bits": bits, "table_bits": prof.table_bits,
@@ -44,9 +44,9 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
         spec = plan.baseline_instance(prof, name, seed)
         base[name] = outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"]
         res["methods"]["llc_same_path" if name == "llc" else name] = _prefix_metrics(*base[name], y, bits)
-    ftr, fte = ws.features(real_s), outputs(real, te, ws.device)["features"]
-    res["real_bottleneck"] = {str(k): fit_linear(ftr, ytr, fte, y, tr.num_classes, bottleneck=k,
-                                                 seed=seed)["test_acc"] for k in bits}
+    kdim = {k: real_kdim(ctx, seed, k) for k in bits}
+    res["real_bottleneck"] = {str(k): r["test_acc"] for k, r in kdim.items()}
+    res["real_bottleneck_kind"] = kdim[bits[0]]["kind"]
     # warm starts: LLC initialised from the SVD / CCA codebook. before: the baseline codebook's Phase 2
     # instance codes; after: sign(P(f)) of the warm-started Phase 1 model (no Phase 2); MHD at k bits
     k = prof.table_bits

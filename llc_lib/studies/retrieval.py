@@ -8,8 +8,8 @@ from .. import plan
 from .. import retrieval as rt
 from ..codebook import num_unique_codes
 from ..inference import outputs
-from ..probes import fit_linear
 from . import Context, check_bits, check_int
+from .realk import real_kdim
 
 
 def check_retrieval_bits(profile, bits) -> list[int]:
@@ -77,8 +77,8 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         pr = k in pr_bits
-        embed = fit_linear(ftr, ydb, fte, yq, tr.num_classes, bottleneck=k, seed=seed)
-        zq, zd = embed["embed"](fte), embed["embed"](ftr)
+        embed = real_kdim(ctx, seed, k, with_train=True)
+        zq, zd = embed["embed_test"], embed["embed_train"][perm]
         binary = {"LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
                   "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
                   "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
@@ -95,7 +95,7 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
                 examples["real"] = r.pop("top")[:, :8]
             res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
         res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
-        res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"]}
+        res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"], "kind": embed["kind"]}
     full = rt.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
     res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}
     # a few queries with their top retrieved images: one per class group, fixed by the seed
