@@ -78,6 +78,12 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
         rows.append({"claim": "10-bit LLC about as good as 10-dim real-valued features",
                      "paper": f"{p['llc'][10]} vs {p['real'][10]}", "ours": f"{llc10:.1f} vs {r10:.1f}",
                      "holds": llc10 >= r10 - THRESHOLDS["retrieval_llc_vs_real_points"]})
+    pc = ret.get("predicted_class_method")
+    pc16 = binary(pc, 16) if pc else None
+    if llc16 is not None and pc16 is not None:
+        rows.append({"claim": "16-bit LLC beats the real model's predicted class used as a code (Sablayrolles et al. "
+                              "2017; a reviewer's check, not in the paper)", "paper": "not reported",
+                     "ours": f"{llc16:.1f} vs {pc16:.1f} ({pc})", "holds": llc16 > pc16})
     llc64, r64 = binary("LLC", 64), real(64)
     if llc64 is not None and r64 is not None:
         p = PAPER["retrieval"]
