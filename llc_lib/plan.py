@@ -29,8 +29,10 @@ def real(p: Profile, seed: int, classes: int | None = None) -> Spec:
 
 def real_bottleneck(p: Profile, seed: int, k: int) -> Spec:
     """A real-valued network trained end to end with a k-dim linear bottleneck before its classifier (the
-    paper's "real-valued k-dim representation")."""
-    return Spec(p.real.replace(seed=seed, bits=k), arch(p), train_data(p, seed), label=f"real-k{k}")
+    paper's "real-valued k-dim representation"). Its head (bottleneck and classifier) trains at half the
+    profile's lr: two stacked linear layers at the full lr diverge (smoke profile, k=8: loss NaN in 20 steps)."""
+    cfg = p.real.replace(seed=seed, bits=k, head_lr_mult=0.5 * p.real.head_lr_mult)
+    return Spec(cfg, arch(p), train_data(p, seed), label=f"real-k{k}")
 
 
 def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ...] | None = None,

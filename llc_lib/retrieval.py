@@ -188,6 +188,8 @@ def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric
     q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
     if not 1 <= R <= len(db):
         raise ValueError(f"R must lie in 1..{len(db)}, got {R}")
+    if not (np.isfinite(q).all() and np.isfinite(db).all()):
+        raise ValueError("real-valued features contain NaN or infinite values: the model that made them diverged")
     ap, top = np.empty(len(q)), np.empty((len(q), R), np.int64)
     rel_at = np.empty((len(q), len(cutoffs)))
     cut = np.asarray(cutoffs, np.int64)

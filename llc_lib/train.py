@@ -60,6 +60,9 @@ def _param_groups(model: CodeNet, cfg: TrainConfig):
     return [{"params": ps, "weight_decay": wd, "lr": cfg.lr * mult} for (wd, mult), ps in groups.items()]
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss or the weights became NaN or infinite."""
+
 
 class Objective(nn.Module):
     """``model`` plus the loss of ``cfg.mode``: forward(x, y) -> (loss, logits or None). DDP wraps this."""
@@ -175,6 +178,12 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             for buf in model.buffers():  # BatchNorm statistics are per process: use rank 0's everywhere
                 dist.broadcast(buf, 0)
         loss_sum, correct, seen = stats.tolist()
+        weights_ok = bool(torch.isfinite(torch.stack([q.detach().float().sum() for q in model.parameters()])).all())
+        if not (math.isfinite(loss_sum) and weights_ok):
+            raise TrainingDiverged(
+                f"{cfg.mode} k={cfg.bits}: training diverged in epoch {epoch + 1} (mean loss {loss_sum / seen}, "
+                f"weights {'finite' if weights_ok else 'NaN or infinite'}); "
+                f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
         row = {"epoch": epoch + 1, "loss": loss_sum / seen, "seconds": round(time.time() - t0, 1)}
         if cfg.mode not in ("hashnet", "csq"):
             row["train_acc"] = correct / seen

@@ -119,6 +119,12 @@ def test_real_ranking_ties_follow_database_index_and_recall_skips_empty_queries(
     assert pr["recall"] == pytest.approx([0.2, 0.2, 1.0]) and pr["precision"] == pytest.approx([0.5, 0.25, 0.25])
 
 
+def test_real_ranking_refuses_non_finite_features():
+    db = np.ones((10, 3))
+    db[4, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        rt.rank_real(np.ones((2, 3)), db, np.array([0, 1]), np.arange(10) % 2, R=4)
+
 
 def test_class_index_codes_are_the_binary_class_index():
     from llc_lib.retrieval import class_index_codes

@@ -8,7 +8,7 @@ from llc_lib import codebook as cb
 from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
 from llc_lib.ckpt import CheckpointError, load_checkpoint
-from llc_lib.train import train
+from llc_lib.train import TrainingDiverged, train
 
 CPU = torch.device("cpu")
 LLC = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=16, lr=0.05)
@@ -70,6 +70,17 @@ def test_changed_settings_on_existing_checkpoint_are_refused(tiny, tmp_path):
     with pytest.raises(CheckpointError, match="other settings"):
         train(_llc(), tiny, LLC.replace(epochs=1, lr=0.1), device=CPU, ckpt=p, progress=False)
     assert _digest(p) == before
+
+
+def test_diverged_run_stops_and_keeps_the_last_good_checkpoint(tiny, tmp_path):
+    p = tmp_path / "m.pt"
+    cfg = LLC.replace(epochs=3, lr=1e12)
+    with pytest.raises(TrainingDiverged, match="lower lr"):
+        train(_llc(), tiny, cfg, device=CPU, ckpt=p, progress=False)
+    if p.exists():  # epochs before the divergence may be saved, never a non-finite one
+        ck = load_checkpoint(p)
+        assert ck["epoch"] < 3 and all(np.isfinite(r["loss"]) for r in ck["history"])
+        assert all(torch.isfinite(v).all() for v in ck["model"].values() if v.is_floating_point())
 
 
 def test_corrupt_checkpoint(tmp_path):
