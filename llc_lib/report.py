@@ -108,6 +108,30 @@ def _seed_lines(seeds: dict | None) -> list[str]:
             f"{pm(seeds['real_top1'])}; LLC MHD {mhd}. The tables above use one seed.", ""]
 
 
+def seeds_markdown(seeds: dict) -> str:
+    """Mean ± sample std (%, bits right in bits) over the seeds of a ``seeds.json`` (``studies.headline.seeds_study``):
+    the LLC headline at every k, the real model, and the codebooks after the same Phase 2 at the table's k."""
+    n = seeds["numbers"]
+
+    def pm(name: str, scale: float = 100.0) -> str:
+        return f"{scale * n[name]['mean']:.2f} ± {scale * n[name]['std']:.2f}"
+
+    ks = sorted({int(name.split("@")[1]) for name in n if name.startswith("llc_mhd_acc@")})
+    lines = [f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
+             f"deviation). Real-valued top-1: {pm('real_top1')} %.", "",
+             "| bits | class-code acc | MHD (instance) | ED (instance) | bits right |", "|---:|---:|---:|---:|---:|"]
+    lines += [f"| {k} | {pm(f'llc_class_code_acc@{k}')} | {pm(f'llc_mhd_acc@{k}')} | {pm(f'llc_ed_acc@{k}')} "
+              f"| {pm(f'llc_bits_right@{k}', 1.0)} / {k} |" for k in ks]
+    k = seeds["table_bits"]
+    books = [(label, key) for label, key in (("LLC", "llc_same_path"), ("SVD", "svd"), ("Random", "random"),
+                                             ("CCA", "cca")) if f"{key}_mhd@{k}" in n]
+    if books:
+        lines += ["", f"Codebooks after the same Phase 2 from the real-valued backbone, {k} bits:", "",
+                  "| codebook | MHD | ED |", "|---|---:|---:|"]
+        lines += [f"| {label} | {pm(f'{key}_mhd@{k}')} | {pm(f'{key}_ed@{k}')} |" for label, key in books]
+    return "\n".join(lines)
+
+
 def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
     """Markdown report and a list of {claim, paper, ours, holds} rows from the notebooks' results."""
     rows: list[dict] = []
@@ -191,6 +215,8 @@ def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
     lines += ["## Claims", "", "| claim | paper (ImageNet-1K) | ours (CIFAR-100) | holds on CIFAR-100? |",
               "|---|---|---|---|"]
     lines += [f"| {r['claim']} | {r['paper']} | {r['ours']} | {_holds(r['holds'])} |" for r in rows]
+    if seeds:
+        lines += ["", "## Spread over seeds (`make seeds`)", "", seeds_markdown(seeds)]
     return "\n".join(lines) + "\n", rows
 
 
@@ -282,7 +308,11 @@ def readme_with_headline(readme: str, figdir: Path | str) -> str:
     """``readme`` with the text between the headline markers replaced by ``headline_markdown``."""
     a, b = readme.index(README_START) + len(README_START), readme.index(README_END)
     h = json.loads((Path(figdir) / "headline_results.json").read_text())
-    return readme[:a] + "\n" + headline_markdown(h) + "\n" + readme[b:]
+    block = headline_markdown(h)
+    seeds = Path(figdir) / "seeds.json"
+    if seeds.exists():
+        block += "\n\nOver several seeds (`figures/seeds.json`, `make seeds`):\n\n" + seeds_markdown(json.loads(seeds.read_text()))
+    return readme[:a] + "\n" + block + "\n" + readme[b:]
 
 
 def update_docs(repo: Path | str, figdir: Path | str) -> list[Path]:

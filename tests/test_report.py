@@ -30,3 +30,21 @@ def test_missing_numbers_and_combination():
     assert combine([True, False, "within noise"]) is False
     assert combine([True, True]) is True
     assert combine([True, None]) is None
+
+
+def test_seeds_table_shows_mean_and_spread_of_every_headline_length():
+    from llc_lib.report import seeds_markdown
+
+    def stat(*v):
+        import numpy as np
+        return {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)), "values": list(v)}
+
+    numbers = {"real_top1": stat(0.60, 0.62, 0.64)}
+    for k in (7, 14):
+        numbers.update({f"llc_{m}@{k}": stat(0.3, 0.4, 0.5) for m in ("class_code_acc", "mhd_acc", "ed_acc")})
+        numbers[f"llc_bits_right@{k}"] = stat(k - 2, k - 1, k)
+    numbers.update({"svd_mhd@14": stat(0.2, 0.2, 0.2), "svd_ed@14": stat(0.1, 0.1, 0.1)})
+    md = seeds_markdown({"profile": "cpu", "seeds": [0, 1, 2], "table_bits": 14, "numbers": numbers})
+    assert "Real-valued top-1: 62.00 ± 2.00 %" in md
+    assert "| 7 | 40.00 ± 10.00 | 40.00 ± 10.00 | 40.00 ± 10.00 | 6.00 ± 1.00 / 7 |" in md
+    assert "| 14 |" in md and "| SVD | 20.00 ± 0.00 | 10.00 ± 0.00 |" in md and "CCA" not in md
