@@ -47,7 +47,8 @@ class TrainConfig:
     bits: code length k ("llc"/"instance"; the longest head for "hashnet"/"csq") or bottleneck width
     ("real"; None = no bottleneck).
     nested: "llc": code prefixes that each get a cross-entropy term (the paper's nested codebooks; () means
-    only the full k bits). "hashnet"/"csq": the code lengths of the hash heads trained together.
+    only the full k bits). "real" with a bottleneck: the bottleneck prefixes that each get a cross-entropy
+    term (``methods.real``). "hashnet"/"csq": the code lengths of the hash heads trained together.
     max_steps_per_epoch: cap on optimiser steps per epoch (None = whole epoch), for smoke-testing the
     paper-scale profiles; the learning-rate schedule follows the capped length.
     schedule: "onecycle" (linear warm-up for ``warmup`` of the steps, then linear decay to 0) or "cosine"
@@ -90,6 +91,8 @@ class TrainConfig:
             raise ValueError(f"mode {self.mode!r} needs bits >= 1, got {self.bits!r}")
         if self.bits is not None and self.bits < 1:
             raise ValueError(f"bits must be >= 1, got {self.bits}")
+        if self.mode == "real" and self.nested and self.bits is None:
+            raise ValueError("a nested real-valued bottleneck needs bits (its width) >= max(nested)")
         if any(p < 1 or (self.bits is not None and p > self.bits) for p in self.nested):
             raise ValueError(f"nested prefixes {self.nested} must lie in 1..bits={self.bits}")
         if self.schedule not in ("onecycle", "cosine"):
@@ -130,8 +133,9 @@ class Profile:
     hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
     ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
     seeds: the seeds the gpu profile's notebooks repeat the main models with.
-    bottleneck_models: the real-valued k-dim baseline of accuracy-vs-bits and retrieval: True = a network
-    trained end to end per k (``plan.real_bottleneck``), False = a linear probe with a k-dim bottleneck on the
+    bottleneck_models: the real-valued k-dim baseline of accuracy-vs-bits and retrieval: True = one network
+    trained end to end with a nested max(sweep)-dim bottleneck, its k-dim prefixes (``plan.real_bottleneck``),
+    False = a linear probe with a k-dim bottleneck on the
     frozen real-valued features (one cheap fit per k; the cpu budget's choice).
     """
 

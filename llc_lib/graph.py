@@ -193,18 +193,19 @@ class Workspace:
         key = (sel, split)
         if key not in self._data:
             if sel.dataset == "cifar100":
-                ds = stratified_subset(self._once(("cifar100", split), lambda: load_cifar100(split)),
+                ds = stratified_subset(self.memo(("cifar100", split), lambda: load_cifar100(split)),
                                        sel.per_class, sel.seed)
                 ds = ds if sel.classes is None else class_subset(ds, range(sel.classes))
             else:
-                folders = self._once((sel.dataset, sel.image_size),
-                                     lambda: load_image_folders(sel.dataset, sel.image_size))
+                folders = self.memo((sel.dataset, sel.image_size),
+                                    lambda: load_image_folders(sel.dataset, sel.image_size))
                 ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
             self._data[key] = ds
         return self._data[key]
 
-    def _once(self, key, load):
-        """``self._data[key]``, filled by ``load()`` the first time."""
+    def memo(self, key, load):
+        """The value cached under ``key`` in this workspace (for the life of the process), made by ``load()`` the
+        first time."""
         if key not in self._data:
             self._data[key] = load()
         return self._data[key]

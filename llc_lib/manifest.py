@@ -28,12 +28,12 @@ def notebook_specs(p: Profile, seed: int = 0) -> dict[str, list[Spec]]:
     ablations.append(plan.llc(p, seed, bits=20, nested=()))
     fast = plan.fast_codebook(p, seed)
     seeds = [s for extra in p.seeds if extra != seed for s in plan.headline(p, extra)] if len(p.seeds) > 1 else []
-    kdim = (lambda bits: [plan.real_bottleneck(p, seed, k) for k in bits]) if p.bottleneck_models else (lambda bits: [])
+    kdim = [plan.real_bottleneck(p, seed)] if p.bottleneck_models else []
     return {"01_train_models": head + baselines + ablations + [fast] + seeds,
-            "02_accuracy_vs_bits": head + baselines + ablations + kdim(p.sweep),
+            "02_accuracy_vs_bits": head + baselines + ablations + kdim,
             "03_code_heatmaps": head[:2], "04_taxonomy": head[:2], "05_linear_vs_hamming": head[1:] + [fast],
             "06_retrieval": [head[0], head[2]] + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")]
-            + kdim(p.retrieval_bits),
+            + kdim,
             "07_ood": list(plan.ood(p, seed)), "99_paper_vs_reproduction": []}
 
 

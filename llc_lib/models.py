@@ -78,6 +78,14 @@ class RealHead(nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.fc(self.embed(f))
 
+    def prefix_logits(self, e: torch.Tensor, prefixes) -> torch.Tensor:
+        """(n, B, C) logits of the first p_i bottleneck dims of ``e`` (B, d') for each of the n ``prefixes``:
+        the classifier restricted to those dims (weights shared across prefixes), from one matrix product."""
+        d = e.shape[1]
+        p = torch.as_tensor(tuple(prefixes), device=e.device)
+        mask = (torch.arange(d, device=e.device)[None, :] < p[:, None]).to(e.dtype)  # (n, d')
+        return (e[None] * mask[:, None]) @ self.fc.weight.t().to(e.dtype) + self.fc.bias.to(e.dtype)
+
 
 class HashHead(nn.Module):
     """Hash layers of the deep-hashing baselines: one Linear(d, k) (with bias) per code length k in

@@ -27,12 +27,15 @@ def real(p: Profile, seed: int, classes: int | None = None) -> Spec:
     return Spec(p.real.replace(seed=seed), arch(p), train_data(p, seed, classes), label="real")
 
 
-def real_bottleneck(p: Profile, seed: int, k: int) -> Spec:
-    """A real-valued network trained end to end with a k-dim linear bottleneck before its classifier (the
-    paper's "real-valued k-dim representation"). Its head (bottleneck and classifier) trains at half the
-    profile's lr: two stacked linear layers at the full lr diverge (smoke profile, k=8: loss NaN in 20 steps)."""
-    cfg = p.real.replace(seed=seed, bits=k, head_lr_mult=0.5 * p.real.head_lr_mult)
-    return Spec(cfg, arch(p), train_data(p, seed), label=f"real-k{k}")
+def real_bottleneck(p: Profile, seed: int) -> Spec:
+    """The real-valued k-dim representations (the paper's "real-valued k-dim" baseline) for every k of the
+    sweep: one network trained end to end with a linear bottleneck of max(sweep) dims before its classifier,
+    nested over the sweep like LLC's main run, so its first k dims are a k-dim representation trained to
+    classify on their own, and the comparison with LLC's nested k-bit prefixes is like for like. Its head
+    (bottleneck and classifier) trains at half the profile's lr: two stacked linear layers at the full lr
+    diverge (smoke profile, one 8-dim bottleneck: loss NaN in 20 steps)."""
+    cfg = p.real.replace(seed=seed, bits=p.max_bits, nested=p.sweep, head_lr_mult=0.5 * p.real.head_lr_mult)
+    return Spec(cfg, arch(p), train_data(p, seed), label=f"real-nested{p.max_bits}")
 
 
 def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ...] | None = None,

@@ -42,3 +42,23 @@ def test_prefix_logits_rows_are_the_prefix_logits():
     stacked = head.prefix_logits(z, codes, (1, 4, 12))
     for i, p in enumerate((1, 4, 12)):
         assert torch.allclose(stacked[i], head.logits(z, codes, p), atol=1e-6)
+
+
+def test_nested_real_bottleneck_loss_is_the_mean_of_the_prefix_losses():
+    """The real-valued analogue: CE of the classifier restricted to the first p bottleneck dims, averaged."""
+    import torch.nn.functional as F
+
+    from llc_lib.methods import real
+
+    torch.manual_seed(2)
+    model = build_model("real", 10, width=4, bits=16).double()
+    f = torch.randn(12, model.head.bottleneck.in_features, dtype=torch.float64)
+    y = torch.randint(0, 10, (12,))
+    cfg = TrainConfig(mode="real", bits=16, nested=(3, 7, 16))
+    loss, logits = real.loss(model, f, y, cfg)
+    e, w, b = model.head.embed(f), model.head.fc.weight, model.head.fc.bias
+    ref = [F.cross_entropy(e[:, :p] @ w[:, :p].t() + b, y, label_smoothing=cfg.label_smoothing) for p in (3, 7, 16)]
+    assert torch.allclose(loss, torch.stack(ref).mean(), rtol=1e-12)
+    assert torch.allclose(logits, model.head(f), rtol=1e-12)
+    with pytest.raises(ValueError, match="needs bits"):
+        TrainConfig(mode="real", nested=(3,))
