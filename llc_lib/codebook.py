@@ -45,6 +45,12 @@ def binarize(x) -> np.ndarray:
     return np.where(x > 0, 1, -1).astype(np.int8)
 
 
+def prefix_mask(z: torch.Tensor, prefixes) -> torch.Tensor:
+    """(n, d) 0/1 mask in ``z``'s dtype and device: row i keeps the first prefixes[i] of the d columns of ``z``."""
+    p = torch.as_tensor(tuple(prefixes), device=z.device)
+    return (torch.arange(z.shape[1], device=z.device)[None, :] < p[:, None]).to(z.dtype)
+
+
 class LLCHead(nn.Module):
     """Projection P: R^d -> R^k (no bias) and learnable real codebook C (num_classes x k).
 
@@ -96,11 +102,9 @@ class LLCHead(nn.Module):
         scaled by p_i^-1/2 when ``scaled``) for all prefixes at once, so the nested loss costs one (n*B, k) x
         (k, C) product instead of n products and n cross-entropies.
         """
-        k = z.shape[1]
-        p = torch.as_tensor(tuple(prefixes), device=z.device)
-        mask = (torch.arange(k, device=z.device)[None, :] < p[:, None]).to(z.dtype)  # (n, k)
+        mask = prefix_mask(z, prefixes)  # (n, k)
         if self.scaled:
-            mask = mask * p[:, None].to(z.dtype).rsqrt()
+            mask = mask * mask.sum(1, keepdim=True).rsqrt()
         return (z[None] * mask[:, None]) @ codes.t()
 
     @torch.no_grad()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .codebook import LLCHead
+from .codebook import LLCHead, prefix_mask
 
 
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:
@@ -81,9 +81,7 @@ class RealHead(nn.Module):
     def prefix_logits(self, e: torch.Tensor, prefixes) -> torch.Tensor:
         """(n, B, C) logits of the first p_i bottleneck dims of ``e`` (B, d') for each of the n ``prefixes``:
         the classifier restricted to those dims (weights shared across prefixes), from one matrix product."""
-        d = e.shape[1]
-        p = torch.as_tensor(tuple(prefixes), device=e.device)
-        mask = (torch.arange(d, device=e.device)[None, :] < p[:, None]).to(e.dtype)  # (n, d')
+        mask = prefix_mask(e, prefixes)  # (n, d')
         return (e[None] * mask[:, None]) @ self.fc.weight.t().to(e.dtype) + self.fc.bias.to(e.dtype)
 
 

@@ -93,19 +93,20 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
     return rows
 
 
+def mean_std(stat: dict, scale: float = 100.0) -> str:
+    """'mean ± std' of a {'mean', 'std'} statistic over seeds, times ``scale`` (100: fractions in %)."""
+    return f"{scale * stat['mean']:.2f} ± {scale * stat['std']:.2f}"
+
+
 def _seed_lines(seeds: dict | None) -> list[str]:
     """A short section on the spread over seeds, from notebook 01's headline_seeds.json (profiles with several
     seeds only)."""
     if not seeds:
         return []
-
-    def pm(d: dict) -> str:
-        return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
-
-    mhd = ", ".join(f"{k} bits {pm(row['mhd_acc'])}" for k, row in seeds["llc"].items())
+    mhd = ", ".join(f"{k} bits {mean_std(row['mhd_acc'])}" for k, row in seeds["llc"].items())
     return ["## Spread over seeds", "",
             f"Seeds {seeds['seeds']} (mean ± sample standard deviation, %): real-valued top-1 "
-            f"{pm(seeds['real_top1'])}; LLC MHD {mhd}. The tables above use one seed.", ""]
+            f"{mean_std(seeds['real_top1'])}; LLC MHD {mhd}. The tables above use one seed.", ""]
 
 
 def seeds_markdown(seeds: dict) -> str:
@@ -114,7 +115,7 @@ def seeds_markdown(seeds: dict) -> str:
     n = seeds["numbers"]
 
     def pm(name: str, scale: float = 100.0) -> str:
-        return f"{scale * n[name]['mean']:.2f} ± {scale * n[name]['std']:.2f}"
+        return mean_std(n[name], scale)
 
     ks = sorted({int(name.split("@")[1]) for name in n if name.startswith("llc_mhd_acc@")})
     lines = [f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
@@ -311,7 +312,8 @@ def readme_with_headline(readme: str, figdir: Path | str) -> str:
     block = headline_markdown(h)
     seeds = Path(figdir) / "seeds.json"
     if seeds.exists():
-        block += "\n\nOver several seeds (`figures/seeds.json`, `make seeds`):\n\n" + seeds_markdown(json.loads(seeds.read_text()))
+        block += ("\n\nOver several seeds (`figures/seeds.json`, `make seeds`):\n\n"
+                  + seeds_markdown(json.loads(seeds.read_text())))
     return readme[:a] + "\n" + block + "\n" + readme[b:]
 
 

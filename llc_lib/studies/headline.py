@@ -11,6 +11,7 @@ import torch
 
 from .. import plan
 from ..ckpt import write_json
+from ..report import mean_std as pct
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
@@ -134,11 +135,6 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
         v = np.array([runs[s][n] for s in seeds], dtype=float)
         numbers[n] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist()}
     return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers}
-
-
-def pct(d: dict) -> str:
-    """'mean ± std' in % of a ``summarize_seeds`` statistic."""
-    return f"{100 * d['mean']:.2f} ± {100 * d['std']:.2f}"
 
 
 def format_seed_table(summary: dict) -> str:

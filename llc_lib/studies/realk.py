@@ -3,6 +3,8 @@ to end with a nested bottleneck (``profile.bottleneck_models``, ``plan.real_bott
 with a k-dim bottleneck on frozen features."""
 from __future__ import annotations
 
+import torch
+
 from .. import plan
 from ..data import labels_of
 from ..inference import outputs
@@ -27,9 +29,10 @@ def real_kdim(ctx: Context, seed: int, k: int, with_train: bool = False) -> dict
         def embed(data, split):  # (N, max(sweep)), computed once per process
             return ws.memo(("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"])
 
-        e = embed(te, "test")[:, :k]
-        w, b = (t.detach().cpu().numpy() for t in (model.head.fc.weight, model.head.fc.bias))
-        out = {"kind": "end to end, nested", "test_acc": top1(e @ w[:, :k].T + b, y), "embed_test": e}
+        e = embed(te, "test")
+        with torch.no_grad():
+            logits = model.head.prefix_logits(torch.as_tensor(e, device=model.head.fc.weight.device), (k,))[0]
+        out = {"kind": "end to end, nested", "test_acc": top1(logits.cpu().numpy(), y), "embed_test": e[:, :k]}
         if with_train:
             out["embed_train"] = embed(tr, "train")[:, :k]
         return out
