@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from llc_lib.decode import ed_decode, hamming, mhd_decode, pack
-from llc_lib.metrics import code_metrics
+from llc_lib.metrics import bits_right_split, code_metrics
 
 
 def brute(inst, cls):
@@ -75,3 +75,15 @@ def test_mhd_without_ties_and_on_packed_codes():
     assert np.array_equal(fast["pred"], full["pred"]) and np.array_equal(fast["dist"], full["dist"])
     assert hamming(pack(inst), pack(cls)).dtype == np.uint8
     assert hamming(pack(rng.random((3, 300)) < 0.5), pack(rng.random((4, 300)) < 0.5)).dtype == np.uint16
+
+
+def test_bits_right_split_by_whether_the_class_is_right():
+    codes = np.array([[1, 1, 1, 1], [-1, -1, 1, 1], [-1, -1, -1, -1]])
+    labels, predicted = np.array([0, 1, 2, 0]), np.array([0, 1, 0, 2])
+    inst = np.array([[1, 1, 1, -1],     # class 0, predicted right: 3 bits right
+                     [-1, -1, 1, 1],    # class 1, right: 4
+                     [1, -1, -1, -1],   # class 2, predicted 0: 3
+                     [-1, -1, -1, -1]])  # class 0, predicted 2: 0
+    s = bits_right_split(inst, codes, labels, predicted)
+    assert s == {"if_class_right": 3.5, "if_class_wrong": 1.5, "of_predicted_class_code": 2.0}
+    assert np.isnan(bits_right_split(inst, codes, labels, labels)["if_class_wrong"])

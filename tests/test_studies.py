@@ -98,3 +98,16 @@ def test_retrieval_and_ood(ctx):
     assert o["holds"] == claims.ood_zero_sample_matches(needed)
     with pytest.raises(ValueError, match="ns must be"):
         ood_study(ctx, 0, ns=[0])
+
+
+def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_codes(ctx):
+    from llc_lib.studies.instance import accuracy_needed, run_variant
+    row = run_variant(ctx.ws, ctx.profile, "profile", bits=(20,), train_per_class=5)
+    t = row["test"]["20"]
+    a, right, wrong = t["class_code_acc"], t["bits_right_if_class_code_right"], t["bits_right_if_class_code_wrong"]
+    assert 0 < a < 1 and 0 <= wrong <= 20 and 0 <= right <= 20
+    assert t["bits_right"] == pytest.approx(a * right + (1 - a) * wrong, abs=1e-6)
+    assert accuracy_needed(t["bits_right"], right, wrong) == pytest.approx(a, abs=1e-6)
+    assert row["goal"]["class_code_acc_needed"] == pytest.approx(accuracy_needed(18.5, right, wrong))
+    # the predicted class's own code is right on every bit exactly when the prediction is right
+    assert t["bits_right_of_predicted_class_code"] >= 20 * a

@@ -15,7 +15,7 @@ from ..report import mean_std as pct
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
-from ..metrics import code_metrics, top1
+from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_seed, runs_root
 from .accuracy import fast_codebook
 
@@ -23,15 +23,19 @@ SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "uniq
 
 
 def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
-    """Per prefix length k: class-code accuracy of Phase 1 and code metrics of the Phase 2 instance codes."""
+    """Per prefix length k: class-code accuracy of Phase 1, code metrics of the Phase 2 instance codes, and
+    their bits right split by whether Phase 1's class-code prediction is right (``metrics.bits_right_split``)."""
     codes = class_codes(llc)
     p1 = outputs(llc, data, device, workers=workers)
     p2 = outputs(inst, data, device, workers=workers)
     y = labels_of(data).numpy()
     rows = {}
     for k in bits:
-        row = {"class_code_acc": top1(head_logits(llc, p1["proj"], k), y)}
+        logits = head_logits(llc, p1["proj"], k)
+        row = {"class_code_acc": top1(logits, y)}
         row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
+        split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
+        row["bits_right_if_class_right"], row["bits_right_if_class_wrong"] = split["if_class_right"], split["if_class_wrong"]
         phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
         row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
         rows[k] = row
