@@ -11,11 +11,11 @@ import torch
 
 from .. import plan
 from ..ckpt import write_json
-from ..report import mean_std as pct
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
+from ..report import mean_std as pct
 from . import Context, check_seed, runs_root
 from .accuracy import fast_codebook
 
@@ -35,7 +35,7 @@ def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
         row = {"class_code_acc": top1(logits, y)}
         row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
         split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
-        row["bits_right_if_class_right"], row["bits_right_if_class_wrong"] = split["if_class_right"], split["if_class_wrong"]
+        row.update({f"bits_right_{key}": value for key, value in split.items()})
         phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
         row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
         rows[k] = row
