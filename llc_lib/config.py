@@ -133,10 +133,6 @@ class Profile:
     hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
     ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
     seeds: the seeds the gpu profile's notebooks repeat the main models with.
-    bottleneck_models: the real-valued k-dim baseline of accuracy-vs-bits and retrieval: True = one network
-    trained end to end with a nested max(sweep)-dim bottleneck, its k-dim prefixes (``plan.real_bottleneck``),
-    False = a linear probe with a k-dim bottleneck on the
-    frozen real-valued features (one cheap fit per k; the cpu budget's choice).
     """
 
     name: str
@@ -159,7 +155,6 @@ class Profile:
     ood_classes: int = 75
     ood_bits: tuple[int, ...] = (8, 10, 12, 14)
     seeds: tuple[int, ...] = (0,)
-    bottleneck_models: bool = False
     dataset: str = "cifar100"
     backbone: str = "resnet9"
     image_size: int = 32
@@ -179,7 +174,7 @@ def _make(name: str) -> Profile:
         return Profile("smoke", per_class=20, test_per_class=10, width=8, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, sweep=(7, 8, 10, 14, 16, 20, 32, 64),
                        warm_epochs=1, fast_per_class=10, fast_width=4, hashing=hashnet.recipe(inst),
-                       ood_bits=(8, 14), bottleneck_models=True)
+                       ood_bits=(8, 14))
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
@@ -199,7 +194,7 @@ def _make(name: str) -> Profile:
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, schedule="cosine", warmup=0.0)
         return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
-                       fast_width=16, seeds=(0, 1, 2), hashing=hashnet.recipe(inst), bottleneck_models=True)
+                       fast_width=16, seeds=(0, 1, 2), hashing=hashnet.recipe(inst))
     if name in PAPER_PROFILES:
         # The official recipe: SGD lr 0.1 x batch/256 (batch = the global batch over all GPUs), momentum
         # 0.875, wd 2^-15 (not on BatchNorm/bias), cosine, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01,

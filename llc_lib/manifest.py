@@ -28,7 +28,7 @@ def notebook_specs(p: Profile, seed: int = 0) -> dict[str, list[Spec]]:
     ablations.append(plan.llc(p, seed, bits=20, nested=()))
     fast = plan.fast_codebook(p, seed)
     seeds = [s for extra in p.seeds if extra != seed for s in plan.headline(p, extra)] if len(p.seeds) > 1 else []
-    kdim = [plan.real_bottleneck(p, seed)] if p.bottleneck_models else []
+    kdim = [plan.real_bottleneck(p, seed)]
     return {"01_train_models": head + baselines + ablations + [fast] + seeds,
             "02_accuracy_vs_bits": head + baselines + ablations + kdim,
             "03_code_heatmaps": head[:2], "04_taxonomy": head[:2], "05_linear_vs_hamming": head[1:] + [fast],

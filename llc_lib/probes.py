@@ -1,4 +1,4 @@
-"""Linear probes on frozen features (real-valued k-dim baselines and linear-separability checks)."""
+"""Linear probes on frozen features (linear-separability checks)."""
 from __future__ import annotations
 
 import numpy as np

@@ -251,11 +251,18 @@ def headline_markdown(h: dict) -> str:
              f"top-1. LLC: one nested {r['llc']['bits']}-bit run ({r['init']}, {r['llc']['epochs']} epochs, auxiliary "
              f"head weight {r['aux_weight']}), then Phase 2 ({r['instance']['epochs']} epochs); k-bit codes are prefixes "
              f"(`headline_results.json`, {h['profile']} profile, seed {h['seed']}).", "",
-             "| bits | class-code acc | MHD (instance codes) | ED (instance codes) | unique class codes | bits right |",
-             "|---:|---:|---:|---:|---:|---:|"]
+             "| bits | class-code acc | MHD (instance codes) | ED (instance codes) | unique class codes | bits right "
+             "| bits right, class code right / wrong |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def split(row):  # absent from results written before the split was recorded
+        if "bits_right_if_class_code_right" not in row:
+            return "—"
+        return f"{row['bits_right_if_class_code_right']:.2f} / {row['bits_right_if_class_code_wrong']:.2f}"
+
     for k, row in h["llc"].items():
         lines.append(f"| {k} | {100 * row['class_code_acc']:.2f} | {100 * row['mhd_acc']:.2f} | {100 * row['ed_acc']:.2f} "
-                     f"| {row['unique_codes']} / {h['num_classes']} | {row['bits_right']:.2f} / {k} |")
+                     f"| {row['unique_codes']} / {h['num_classes']} | {row['bits_right']:.2f} / {k} | {split(row)} |")
     return "\n".join(lines)
 
 

@@ -29,8 +29,8 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
     every k; Sablayrolles et al. 2017), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
     CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
-    ``hash_epochs``), real-valued k-dim features (``realk.real_kdim``: a network trained end to end with a k-dim
-    bottleneck, or a linear probe on the cpu budget; cosine and Euclidean ranking) and the signs of those
+    ``hash_epochs``), real-valued k-dim features (``realk.real_kdim``: the first k dims of a network trained end
+    to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those
     features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
     Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
