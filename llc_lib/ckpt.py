@@ -1,12 +1,19 @@
 """Checkpoint and result files: atomic writes, reading with one clear error, and the fit checks.
 
 A training checkpoint is a dict written by ``train.train`` after every epoch:
-``{"model", "optimizer", "scheduler", "epoch", "config", "meta", "history", "rng", "spec", "key"}``.
+``{"model", "optimizer", "scheduler", "epoch", "config", "meta", "history", "rng", "weights_sha256",
+"provenance"}`` plus what the run graph records (``spec``, ``key``, ``data_sha256``, ``inputs``).
 ``meta`` says what the model is (head type, class count, bits, feature dim) so that a file can be refused
-with a message before torch raises a raw shape error.
+with a message before torch raises a raw shape error. ``weights_sha256`` is ``state_digest`` of the
+weights: a file whose weights no longer hash to it (bytes flipped on disk, an edited tensor) is refused,
+and so is one holding NaN or infinite weights or buffers.
+
+Every file is read with ``torch.load(weights_only=True)``: tensors and plain containers only, so a crafted
+file cannot run code when it is loaded.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,6 +43,25 @@ def model_meta(model: CodeNet) -> dict:
     return meta
 
 
+def state_digest(state: dict) -> str:
+    """SHA-256 (hex) of a state dict: every entry's name, dtype, shape and raw bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name]
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"state entry {name!r} is a {type(t).__name__}, not a tensor")
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}|{t.dtype}|{tuple(state[name].shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def non_finite(state: dict) -> list[str]:
+    """Names of the floating-point entries of a state dict (weights and buffers) that hold NaN or inf."""
+    return [n for n, t in state.items() if isinstance(t, torch.Tensor) and t.is_floating_point()
+            and not bool(torch.isfinite(t).all())]
+
+
 def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
@@ -60,21 +86,43 @@ def write_json(obj, path: Path | str) -> None:
 
 def read_checkpoint(path: Path | str, missing: str = "train it first (`python -m llc_lib train`)",
                     unreadable: str = "delete it and train again") -> dict:
-    """torch.load of a checkpoint file onto the CPU; CheckpointError (with the given advice) if it is missing
-    or unreadable."""
+    """``torch.load(weights_only=True)`` of a file onto the CPU (tensors and plain containers only: unpickling
+    can run no code); CheckpointError (with the given advice) if it is missing, unreadable or holds objects
+    of other types. Checks no content hash: ``load_checkpoint`` does, for the project's own checkpoints."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; {missing}.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise CheckpointError(f"checkpoint {path} could not be read ({e}); {unreadable}.") from e
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+        first = next((ln for ln in lines if "Unsupported global" in ln), lines[0])[:200]
+        raise CheckpointError(f"checkpoint {path} could not be read safely ({first}); {unreadable}.") from e
+
+
+def verify_weights(ck: dict, path: Path | str) -> None:
+    """CheckpointError unless ``ck["model"]`` is finite and hashes to the ``weights_sha256`` stored with it."""
+    if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
+        raise CheckpointError(f"{path} is not a checkpoint of this project (no 'model' state dict); move it away.")
+    if "weights_sha256" not in ck:
+        raise CheckpointError(f"{path} has no content hash (written by an older version of llc_lib, or not by "
+                              f"it); delete it and train again.")
+    bad = non_finite(ck["model"])
+    if bad:
+        raise CheckpointError(f"{path} holds NaN or infinite values in {len(bad)} tensor(s) ({', '.join(bad[:3])}"
+                              f"{', ...' if len(bad) > 3 else ''}): a diverged run; delete it and train with a "
+                              f"lower lr.")
+    if state_digest(ck["model"]) != ck["weights_sha256"]:
+        raise CheckpointError(f"{path} is corrupt: its weights do not match the content hash stored with them "
+                              f"(changed on disk after it was written); delete it and train again.")
 
 
 def load_checkpoint(path: Path | str, model: CodeNet | None = None, mode: str | None = None) -> dict:
-    """Load a checkpoint; with ``model``, check that it fits (else CheckpointError) and load its weights.
-    ``mode``: the training mode the file must come from (e.g. "instance" refuses a Phase 1 file)."""
+    """Load one of the project's checkpoints, verified (``verify_weights``); with ``model``, check that it
+    fits (else CheckpointError) and load its weights. ``mode``: the training mode the file must come from
+    (e.g. "instance" refuses a Phase 1 file)."""
     ck = read_checkpoint(path)
+    verify_weights(ck, path)
     if mode is not None and ck.get("config", {}).get("mode") != mode:
         raise CheckpointError(f"checkpoint {path} holds a {ck.get('config', {}).get('mode')!r} run, but a "
                               f"{mode!r} run is expected here; move it away or use another run folder.")

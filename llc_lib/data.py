@@ -119,6 +119,26 @@ def load_cifar100_arrays(root: Path | None = None) -> dict:
     return z
 
 
+def dataset_digest(ds) -> str:
+    """SHA-256 (hex) of what a model sees of a dataset: for in-memory data the image bytes, the labels and
+    the coarse labels; for an ImageFolder (or a Subset of one) each sample's path relative to its root and
+    its label, in order (the image files themselves are not read)."""
+    h = hashlib.sha256()
+    if isinstance(ds, ArrayDataset):
+        for t in (ds.images, ds.labels, ds.coarse_labels):
+            if t is not None:
+                a = t.contiguous().numpy()
+                h.update(f"{a.dtype.str}|{a.shape}|".encode())
+                h.update(a.tobytes())
+        return h.hexdigest()
+    base, idx = (ds.dataset, ds.indices) if hasattr(ds, "indices") else (ds, range(len(ds)))
+    root = Path(base.root)
+    for i in idx:
+        path, label = base.samples[i]
+        h.update(f"{Path(path).relative_to(root).as_posix()}|{label}\n".encode())
+    return h.hexdigest()
+
+
 def load_cifar100(split: str = "train", root: Path | None = None) -> ArrayDataset:
     """CIFAR-100 ``split`` ('train' = split 0, 'test' = split 1) with fine and coarse labels."""
     if split not in ("train", "test"):

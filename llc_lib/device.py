@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 
 import torch
 import torch.distributed as dist
@@ -56,3 +57,31 @@ def init_distributed(device: str | None) -> tuple[torch.device, bool]:
         torch.cuda.set_device(local)
     dist.init_process_group("nccl" if use_cuda else "gloo")
     return (torch.device("cuda", local) if use_cuda else torch.device("cpu")), True
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
+    try:
+        text = open("/proc/cpuinfo").read().split("\n\n")[0]
+    except OSError:
+        return {}
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if k.strip()}
+
+
+def provenance(device: torch.device | None = None) -> dict:
+    """What decides whether two runs can be bit-identical: the CPU model (vendor, name, family/model/stepping),
+    the instruction set torch's CPU kernels dispatch to (``torch.backends.cpu.get_cpu_capability()``), the
+    thread count, the torch version and, on CUDA, the GPU's name. Same seed and same provenance give the same
+    numbers; a different CPU model or capability can change float rounding and so the trained weights."""
+    info = _cpuinfo()
+    cpu = " ".join(x for x in (info.get("vendor_id"), info.get("model name") or platform.processor(),
+                               "family {} model {} stepping {}".format(info.get("cpu family"), info.get("model"),
+                                                                       info.get("stepping"))
+                               if "cpu family" in info else None) if x)
+    out = {"cpu": cpu or platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+           "machine": platform.machine(), "threads": torch.get_num_threads(), "torch": str(torch.__version__)}
+    if device is not None:
+        out["device"] = str(device)
+        if device.type == "cuda":
+            out["gpu"] = torch.cuda.get_device_name(device)
+    return out

@@ -9,6 +9,12 @@ checkpoint is only ever used for the exact spec that made it (the key is stored 
 Phases hand over explicit files, as the official code's ``--save-codebook`` / ``--load-codebook``: fitting
 a Phase 1 spec writes ``<label>-<key>.codebook.npz`` beside its checkpoint, and Phase 2 reads its frozen
 codes from that file (baseline codebooks are written under ``<runs>/codebooks/``).
+
+What is on disk is verified, never trusted: a checkpoint carries the hash of its weights (``ckpt``), of its
+training data (``data_sha256``) and of what it started from (``inputs``: the parent's weights, the codebook
+file's content); a codebook file carries the hash of the weights it was made from. A codebook made from other
+weights than its source's current checkpoint is rebuilt; a checkpoint whose data or inputs changed since it
+was trained is refused with the file to delete.
 """
 from __future__ import annotations
 
@@ -23,12 +29,12 @@ import torch
 import torch.distributed as dist
 
 from . import warmstart as ws_init
-from .ckpt import CheckpointError, load_checkpoint
+from .ckpt import CheckpointError, load_checkpoint, state_digest
 from .codebook import binarize, load_codebook, save_codebook
 from .config import HEAD_OF_MODE, TrainConfig
-from .data import (class_subset, labels_of, load_cifar100, load_image_folders, num_classes_of,
+from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,
                    per_class_subset, stratified_subset)
-from .device import dist_info
+from .device import dist_info, provenance
 from .inference import outputs
 from .methods import csq
 from .models import CodeNet, build_model
@@ -177,6 +183,8 @@ class Workspace:
         self._models: dict[str, CodeNet] = {}
         self._features: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] = {}
+        self._weights: dict[str, str] = {}  # spec key -> state_digest of its fitted weights
+        self._digests: dict[tuple, str] = {}  # (DataSel, split) -> dataset_digest
 
     # ------------------------------------------------------------------------------------------ paths
     def ckpt_path(self, spec: Spec) -> Path:
@@ -202,6 +210,18 @@ class Workspace:
                 ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
             self._data[key] = ds
         return self._data[key]
+
+    def data_digest(self, sel: DataSel, split: str = "train") -> str:
+        """``data.dataset_digest`` of ``self.data(sel, split)``, computed once per process."""
+        if (sel, split) not in self._digests:
+            self._digests[(sel, split)] = dataset_digest(self.data(sel, split))
+        return self._digests[(sel, split)]
+
+    def data_used(self) -> dict[str, str]:
+        """{'<dataset>/<split>/<selection>': sha256} of every dataset this workspace has served so far, for the
+        results files (what a number was computed on)."""
+        return {f"{sel.dataset}/{split}/per_class={sel.per_class},classes={sel.classes},seed={sel.seed}":
+                self.data_digest(sel, split) for sel, split in [k for k in self._data if isinstance(k[0], DataSel)]}
 
     def memo(self, key, load):
         """The value cached under ``key`` in this workspace (for the life of the process), made by ``load()`` the
@@ -248,13 +268,16 @@ class Workspace:
             return self._models[spec.key]
         path, cfg = self.ckpt_path(spec), spec.cfg
         model = self.build(spec)
-        codes = None if spec.codebook is None else self.codebook(spec.codebook)["codes"]
+        book = None if spec.codebook is None else self.codebook(spec.codebook)
+        codes = None if book is None else book["codes"]
+        inputs = self._inputs(spec, book)
         done = False
         if path.exists():
             ck = load_checkpoint(path, model, mode=cfg.mode)
             if ck.get("key") != spec.key:
                 raise CheckpointError(f"{path} was written for another spec (key {ck.get('key')}, expected "
                                       f"{spec.key}); move it away or use another run folder.")
+            self._check_provenance(spec, path, ck, inputs)
             done = ck["epoch"] >= cfg.epochs
             self._history[spec.key] = ck["history"]
             if not done and not resume:
@@ -266,7 +289,8 @@ class Workspace:
                                       f"first (`python -m llc_lib train` or `make reproduce`), evaluation never trains")
             if not path.exists():
                 self._initialise(model, spec)
-            record = {"spec": spec.content(), "key": spec.key, "threads": torch.get_num_threads()}
+            record = {"spec": spec.content(), "key": spec.key, "threads": torch.get_num_threads(),
+                      "data_sha256": self.data_digest(spec.data), "inputs": inputs}
             self._history[spec.key] = train(model, self.data(spec.data), cfg, device=self.device, ckpt=path,
                                             codebook=codes, workers=self.workers, progress=self.progress,
                                             record=record)
@@ -275,9 +299,38 @@ class Workspace:
                                   f"{self.codebook_path(spec.codebook)}; move it away and train again.")
         model.to(self.device).eval()
         self._models[spec.key] = model
+        self._weights[spec.key] = state_digest(model.state_dict())
         if spec.mode == "llc":
             self._write_codebook(CodebookSpec("learnt", cfg.bits, spec), model)
         return model
+
+    def weights_digest(self, spec: Spec) -> str:
+        """``ckpt.state_digest`` of ``spec``'s fitted weights (fitting or loading it first)."""
+        self.fit(spec)
+        return self._weights[spec.key]
+
+    def _inputs(self, spec: Spec, book: dict | None) -> dict[str, str]:
+        """What ``spec``'s weights start from, by hash: the parent's weights and the codebook file's content."""
+        out = {}
+        if spec.parent is not None:
+            out["parent_sha256"] = self.weights_digest(spec.parent)
+        if book is not None:
+            out["codebook_sha256"] = book["content_sha256"]
+        return out
+
+    def _check_provenance(self, spec: Spec, path: Path, ck: dict, inputs: dict) -> None:
+        """CheckpointError unless the checkpoint was trained on this spec's data and from its current inputs."""
+        if ck.get("data_sha256") != self.data_digest(spec.data):
+            raise CheckpointError(f"{path} was trained on other data than the {spec.data.dataset} images it gets "
+                                  f"now from {data_dir()} (dataset hash differs); delete it to train on this "
+                                  f"data, or point LLC_DATA_DIR / --data-dir at the data it was trained on.")
+        changed = [k.removesuffix("_sha256") for k in inputs if ck.get("inputs", {}).get(k) != inputs[k]]
+        if changed:
+            what = {"parent": f"its parent model ({self.ckpt_path(spec.parent).name})",
+                    "codebook": f"its codebook file ({self.codebook_path(spec.codebook).name})"}
+            raise CheckpointError(f"{path} was trained from another version of {' and '.join(what[c] for c in changed)}"
+                                  f", which has been re-fitted since; delete {path} to train it again from the "
+                                  f"current one.")
 
     def _initialise(self, model: CodeNet, spec: Spec) -> None:
         if spec.init == "scratch":
@@ -298,29 +351,42 @@ class Workspace:
                                   labels_of(self.data(spec.parent.data)).numpy())
 
     # -------------------------------------------------------------------------------------- codebooks
-    def _save_once(self, path: Path, make) -> None:
-        """Rank 0 writes ``make()``'s codebook to ``path`` unless it exists; every rank waits for the file."""
+    def _codebook_file(self, book: CodebookSpec, make, source_sha256: str) -> dict:
+        """``book``'s file, read and verified; rank 0 (re)writes it with ``make()`` when it is missing or was made
+        from other weights than ``source_sha256`` (a codebook never outlives the model it came from)."""
+        path = self.codebook_path(book)
         rank, world = dist_info()
-        if not path.exists() and rank == 0:
-            made = make()
-            save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"))
+        if rank == 0:
+            stale = path.exists() and load_codebook(path)["source_sha256"] != source_sha256
+            if stale:
+                print(f"{path} was made from other weights than its model's current checkpoint; rebuilding it")
+            if stale or not path.exists():
+                made = make()
+                save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"),
+                              source_sha256=source_sha256)
         if world > 1:
             dist.barrier()
+        return load_codebook(path)
 
     def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
         names = getattr(self.data(book.source.data), "class_names", ()) or ()
-        self._save_once(self.codebook_path(book), lambda: {"reals": model.head.codebook, "class_names": names})
+        self._codebook_file(book, lambda: {"reals": model.head.codebook, "class_names": names},
+                            self._weights[book.source.key])
 
     def codebook(self, book: CodebookSpec) -> dict:
-        """{'codes' (C, bits) int8, 'reals', and 'proj' when the method has one} of ``book``, read from its file
-        (made first when missing: by fitting the Phase 1 source, or by building the baseline codebook)."""
-        path = self.codebook_path(book)
+        """{'codes' (C, bits) int8, 'reals', 'content_sha256' (the file's), and 'proj' when the method has one}
+        of ``book``, read from its file (made first when missing or stale: by fitting the Phase 1 source, or by
+        building the baseline codebook from its source model)."""
         if book.method == "learnt":
-            self.fit(book.source)  # writes the file
-            out = load_codebook(path)
+            self.fit(book.source)  # writes or checks the file
+            out = load_codebook(self.codebook_path(book))
             return {k: (v[:, :book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
-        self._save_once(path, lambda: self._baseline(book))
-        return load_codebook(path, bits=book.bits)
+        source = "" if book.source is None else self.weights_digest(book.source)
+        out = self._codebook_file(book, lambda: self._baseline(book), source)
+        if out["codes"].shape[1] != book.bits:
+            raise CheckpointError(f"{self.codebook_path(book)} holds {out['codes'].shape[1]} bits, {book.bits} "
+                                  f"expected; delete it and let it be made again")
+        return out
 
     def _baseline(self, book: CodebookSpec) -> dict:
         if book.source is None:  # random: needs no model

@@ -24,10 +24,10 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from .ckpt import CheckpointError, load_checkpoint, model_meta, save_atomic
+from .ckpt import CheckpointError, load_checkpoint, model_meta, non_finite, save_atomic, state_digest
 from .config import HEAD_OF_MODE, TrainConfig
 from .data import ArrayDataset, TrainBatches, labels_of
-from .device import autocast, dist_info
+from .device import autocast, dist_info, provenance
 from .inference import accuracy
 from .methods import loss_fn
 from .models import CodeNet
@@ -61,7 +61,7 @@ def _param_groups(model: CodeNet, cfg: TrainConfig):
 
 
 class TrainingDiverged(RuntimeError):
-    """The training loss or the weights became NaN or infinite."""
+    """The training loss, the weights or a buffer (BatchNorm statistics) became NaN or infinite."""
 
 
 class Objective(nn.Module):
@@ -178,11 +178,12 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             for buf in model.buffers():  # BatchNorm statistics are per process: use rank 0's everywhere
                 dist.broadcast(buf, 0)
         loss_sum, correct, seen = stats.tolist()
-        weights_ok = bool(torch.isfinite(torch.stack([q.detach().float().sum() for q in model.parameters()])).all())
-        if not (math.isfinite(loss_sum) and weights_ok):
+        state = model.state_dict()
+        bad = non_finite(state)  # parameters and buffers: BatchNorm's running_var can overflow on its own
+        if not math.isfinite(loss_sum) or bad:
             raise TrainingDiverged(
                 f"{cfg.mode} k={cfg.bits}: training diverged in epoch {epoch + 1} (mean loss {loss_sum / seen}, "
-                f"weights {'finite' if weights_ok else 'NaN or infinite'}); "
+                f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
                 f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
         row = {"epoch": epoch + 1, "loss": loss_sum / seen, "seconds": round(time.time() - t0, 1)}
         if cfg.mode not in ("hashnet", "csq"):
@@ -195,9 +196,10 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
                   " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
                            if k != "epoch"), flush=True)
         if ckpt is not None and rank == 0:
-            save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            save_atomic({"model": state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                          "epoch": epoch + 1, "config": cfg_dict, "meta": model_meta(model), "history": history,
-                         "rng": {"torch": torch.get_rng_state()}, **(record or {})}, ckpt)
+                         "rng": {"torch": torch.get_rng_state()}, "weights_sha256": state_digest(state),
+                         "provenance": provenance(device), **(record or {})}, ckpt)
         if world > 1:
             dist.barrier()
     return history

@@ -46,7 +46,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str):
 
 def test_ddp_two_processes_gloo(tmp_path):
     torch.multiprocessing.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
-    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1))
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for (name, a), b in zip(r0["state"].items(), r1["state"].values()):  # all-reduced gradients, synced buffers
         assert torch.equal(a, b), name
     assert r0["history"] == r1["history"]  # loss/accuracy summed over both shards, the same on every rank
@@ -120,7 +120,7 @@ def test_torchrun_cli_on_image_folders(tmp_path):
     assert r.stdout.count("fitted llc") == 1 and "2 process(es)" in r.stdout  # rank 0 alone reports
     ck = list((tmp_path / "runs" / "tinyimagenet" / "ckpt").glob("llc-k16-*.pt"))
     assert len(ck) == 1
-    c = torch.load(ck[0], weights_only=False)
+    c = torch.load(ck[0], weights_only=True)
     assert c["epoch"] == 1 and c["config"]["max_steps_per_epoch"] == 2 and c["meta"]["scaled"] is False
     assert c["meta"]["feature_dim"] == 2048 and c["meta"]["num_classes"] == 3
 
@@ -134,7 +134,7 @@ def test_unfinished_run_continues_only_with_resume(tmp_path):
     spec = Spec(CFG, Arch(width=4), DataSel(), label="llc")
     path = ws.ckpt_path(spec)
     train(ws.build(spec), synthetic_dataset(), CFG, device=torch.device("cpu"), ckpt=path, progress=False,
-          stop_after_steps=7, record={"key": spec.key})  # 5 steps per epoch: killed during epoch 2
+          stop_after_steps=7, record={"key": spec.key, "data_sha256": ws.data_digest(spec.data), "inputs": {}})  # 5 steps per epoch: killed during epoch 2
     assert load_checkpoint(path)["epoch"] == 1
     with pytest.raises(CheckpointError, match="pass --resume"):
         ws.fit(spec, resume=False)

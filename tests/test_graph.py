@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import REPO, real_data_or_skip, synthetic_dataset
-from llc_lib.ckpt import CheckpointError, load_checkpoint
+from llc_lib.ckpt import CheckpointError, load_checkpoint, state_digest
 from llc_lib.codebook import binarize, save_codebook
 from llc_lib.config import TrainConfig, apply_sets, get_profile
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
@@ -67,7 +67,7 @@ def test_fit_trains_once_then_loads_and_a_new_recipe_gets_a_new_file(tmp_path):
     assert ws.ckpt_path(other) != path and ws.ckpt_path(other).exists() and path.stat().st_mtime_ns == mtime
 
 
-def test_phase2_reads_the_phase1_codebook_file_and_refuses_another(tmp_path):
+def test_phase2_reads_the_phase1_codebook_file(tmp_path):
     ws = _ws(tmp_path)
     p1 = Spec(LLC, ARCH, SEL, label="llc")
     p2 = _phase2(p1)
@@ -76,10 +76,88 @@ def test_phase2_reads_the_phase1_codebook_file_and_refuses_another(tmp_path):
     assert book.exists() and book.name.endswith(".codebook.npz")
     assert np.array_equal(binarize(inst.head.codebook), np.load(book)["codes"])
     assert np.array_equal(np.load(book)["codes"], binarize(ws.fit(p1).head.codebook))
-    flipped = -np.load(book)["reals"]  # someone replaces the hand-off file
-    save_codebook(book, flipped)
-    with pytest.raises(CheckpointError, match="trained against another codebook"):
+    assert str(np.load(book)["source_sha256"]) == load_checkpoint(ws.ckpt_path(p1))["weights_sha256"]
+
+
+def _edit_npz(path, **arrays):
+    """Rewrite some arrays of an .npz in place, keeping the others (and the stored hash) as they are."""
+    with np.load(path) as z:
+        out = {k: z[k] for k in z.files}
+    out.update(arrays)
+    np.savez(path, **out)
+
+
+def test_an_edited_codebook_file_is_refused_before_phase2_trains(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p1)
+    book = ws.codebook_path(p2.codebook)
+    with np.load(book) as z:
+        codes, reals = z["codes"].copy(), z["reals"].copy()
+    reals[0, :3] *= -1  # flip three bits of class 0, codes and reals alike
+    _edit_npz(book, codes=binarize(reals), reals=reals)
+    with pytest.raises(ValueError, match="corrupt or was edited"):
         _ws(tmp_path).fit(p2)
+    assert not ws.ckpt_path(p2).exists()
+
+
+def test_a_codebook_from_other_weights_is_rebuilt_from_its_model(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p2)
+    book = ws.codebook_path(p2.codebook)
+    good = np.load(book)["codes"].copy()
+    save_codebook(book, -np.load(book)["reals"])  # a valid file, but not made from this Phase 1 model
+    inst = _ws(tmp_path).fit(p2)
+    assert np.array_equal(np.load(book)["codes"], good)
+    assert np.array_equal(binarize(inst.head.codebook), good)
+
+
+def _refit_with_other_weights(path, prefix="head."):
+    """What re-fitting a spec on another machine or thread count does: a valid checkpoint, other weights
+    (the floating-point head tensors shifted and scaled)."""
+    ck = load_checkpoint(path)
+    ck["model"] = {k: (v * 1.5 + 0.25 if k.startswith(prefix) and v.is_floating_point() else v)
+                   for k, v in ck["model"].items()}
+    ck["weights_sha256"] = state_digest(ck["model"])
+    torch.save(ck, path)
+
+
+def test_phase2_of_a_refitted_phase1_is_refused_and_names_the_file(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p2)
+    _refit_with_other_weights(ws.ckpt_path(p1))
+    with pytest.raises(CheckpointError, match=f"re-fitted since; delete .*{ws.ckpt_path(p2).name}"):
+        _ws(tmp_path).fit(p2)
+    again = _ws(tmp_path)
+    again.fit(p1)  # the codebook follows the Phase 1 checkpoint it came from
+    assert str(np.load(ws.codebook_path(p2.codebook))["source_sha256"]) == again.weights_digest(p1)
+    ws.ckpt_path(p2).unlink()
+    _ws(tmp_path).fit(p2)  # trained again from the current Phase 1
+
+
+def test_a_baseline_phase2_of_a_refitted_real_model_is_refused(tmp_path):
+    ws = _ws(tmp_path)
+    r = Spec(REAL, ARCH, SEL, label="real")
+    p2 = Spec(LLC.replace(mode="instance", bits=4, nested=(), lr=0.01), ARCH, SEL, "codebook", r,
+              CodebookSpec("svd", 4, r), label="instance-svd")
+    ws.fit(p2)
+    _refit_with_other_weights(ws.ckpt_path(r))
+    with pytest.raises(CheckpointError, match="re-fitted since"):
+        _ws(tmp_path).fit(p2)
+
+
+def test_a_checkpoint_trained_on_other_data_is_refused(tmp_path):
+    spec = Spec(REAL, ARCH, SEL, label="real")
+    _ws(tmp_path).fit(spec)
+    other = _ws(tmp_path)
+    other._data[(SEL, "train")] = synthetic_dataset(seed=1)  # same shapes, another split or file
+    with pytest.raises(CheckpointError, match="trained on other data"):
+        other.fit(spec)
 
 
 def test_a_phase1_file_in_a_phase2_slot_is_refused(tmp_path):
@@ -151,6 +229,6 @@ def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_pat
     assert polluted["real_top1"] == clean["real_top1"] and polluted["llc"] == clean["llc"]
     assert polluted["checkpoints"] == clean["checkpoints"]
     for name in clean["checkpoints"].values():  # the very weights, not only numbers near chance
-        a, b = (torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=False)["model"]
+        a, b = (torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=True)["model"]
                 for r in (tmp_path / "clean", tmp_path / "polluted"))
         assert all(torch.equal(a[k], b[k]) for k in a), name

@@ -121,3 +121,61 @@ def test_real_training_learns_something(tiny):
     model = build_model("real", 5, width=4)
     train(model, ds, TrainConfig(mode="real", epochs=15, batch_size=8, lr=0.05), device=CPU, progress=False)
     assert accuracy(model, ds, CPU) >= 0.6
+
+
+def test_a_non_finite_buffer_stops_training(tiny, tmp_path):
+    """BatchNorm's running_var can overflow while the parameters and the (batch-statistics) loss stay finite."""
+    model = _llc()
+    bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    bn.running_var.fill_(float("inf"))
+    with pytest.raises(TrainingDiverged, match="running_var"):
+        train(model, tiny, LLC.replace(epochs=1), device=CPU, ckpt=tmp_path / "m.pt", progress=False)
+    assert not (tmp_path / "m.pt").exists()
+
+
+def _trained(tiny, path):
+    train(_llc(), tiny, LLC.replace(epochs=1), device=CPU, ckpt=path, progress=False)
+    return torch.load(path, weights_only=True)
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_at_load(tiny, tmp_path):
+    from llc_lib.ckpt import state_digest
+
+    ck = _trained(tiny, tmp_path / "m.pt")
+    name = next(k for k, v in ck["model"].items() if v.is_floating_point() and v.ndim > 1)
+    ck["model"][name][0] = float("nan")
+    ck["weights_sha256"] = state_digest(ck["model"])  # hashed after the damage: only the finiteness check helps
+    torch.save(ck, tmp_path / "m.pt")
+    with pytest.raises(CheckpointError, match="NaN or infinite"):
+        load_checkpoint(tmp_path / "m.pt", _llc())
+
+
+def test_bytes_flipped_inside_a_weight_tensor_are_detected(tiny, tmp_path):
+    ck = _trained(tiny, tmp_path / "m.pt")
+    weight = next(v for v in ck["model"].values() if v.is_floating_point() and v.numel() >= 64)
+    raw = bytearray((tmp_path / "m.pt").read_bytes())
+    at = bytes(raw).find(weight.contiguous().view(torch.uint8).numpy().tobytes()[:64])
+    assert at > 0
+    raw[at:at + 16] = bytes(b ^ 0x5A for b in raw[at:at + 16])
+    (tmp_path / "m.pt").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(tmp_path / "m.pt", _llc())
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # unpickling this calls open(marker, "w"): any code could stand here
+        return (open, (str(self.marker), "w"))
+
+
+def test_loading_a_checkpoint_never_runs_code_from_the_file(tmp_path):
+    from llc_lib.official import import_official
+
+    marker, path = tmp_path / "ran", tmp_path / "evil.pt"
+    torch.save({"model": {}, "payload": _RunsCode(marker), "state_dict": {}}, path)
+    for load in (load_checkpoint, lambda p: import_official(p, backbone="resnet18")):
+        with pytest.raises(CheckpointError, match="could not be read safely"):
+            load(path)
+    assert not marker.exists()
