@@ -1,10 +1,15 @@
 """Bit-packed codes, the Hamming kernels and the two decoders.
 
-Codes are (N, k) arrays of +-1 (or booleans; a bit is 1 where the value is > 0). ``pack`` stores them as
-(N, ceil(k/64)) uint64 words; the Hamming distance is popcount(a XOR b) summed over words
-(``np.bitwise_count``, one hardware popcount per word). The kernels work on row blocks sized to stay in
-cache and spread the blocks over a thread pool (numpy releases the GIL inside ufuncs and sorts), so there
-is no Python loop per item.
+Codes are (N, k) arrays of +-1, booleans, or real values (a real codebook, an instance projection z). All
+are read by one rule, that of ``codebook.binarize``: bit +1 where the value is > 0, -1 where it is <= 0
+(zero included), for class codes and instance outputs alike. The official code reads a codebook and, in its
+MHD, an output the same way (sign with 0 -> -1); its ED reads sigmoid(z) >= 0.5, i.e. z = 0 as +1, so our
+ED differs from the official one only on an output of exactly 0 (a measure-zero event for float outputs).
+
+``pack`` stores codes as (N, ceil(k/64)) uint64 words; the Hamming distance is popcount(a XOR b) summed over
+words (``np.bitwise_count``, one hardware popcount per word). Packed words do not record the code length k:
+compare lengths before packing. The kernels work on row blocks sized to stay in cache and spread the blocks
+over a thread pool (numpy releases the GIL inside ufuncs and sorts), so there is no Python loop per item.
 
 - MHD (minimum Hamming decoding): the class whose code is nearest in Hamming distance. Tie rule: the
   lowest class index among the nearest (deterministic); ``n_ties`` says how many classes shared the minimum.
@@ -22,14 +27,12 @@ import numpy as np
 
 
 def to_bits(codes) -> np.ndarray:
-    """(N, k) bool array: True where the code value is >= 0 (booleans as they are).
-
-    An instance output of exactly 0 counts as bit +1, as the official code's ``sigmoid(x) >= 0.5``; class
-    codebooks are binarised by ``codebook.binarize`` (0 -> -1, the official sign) before they get here."""
+    """(N, k) bool array: True where the code value is > 0, so 0 is bit -1 (booleans as they are); the same
+    bits as ``codebook.binarize(codes) > 0``, for codebooks and instance outputs alike."""
     a = np.asarray(codes)
     if a.ndim != 2:
         raise ValueError(f"codes must be 2-D (N, k), got shape {a.shape}")
-    return a if a.dtype == bool else a >= 0
+    return a if a.dtype == bool else a > 0
 
 
 def pack(codes) -> np.ndarray:

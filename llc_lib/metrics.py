@@ -1,5 +1,9 @@
 """Accuracy of real-valued classifiers and of binary codes.
 
+Codes may be +-1, booleans or real values; class codes and instance outputs are both read as bit +1 where
+> 0 and -1 where <= 0 (``decode.to_bits``, the rule of ``codebook.binarize``; see ``decode`` for how this
+compares with the official code).
+
 Tie conventions (baseline codebooks can hold duplicate codes, and MHD can tie at low k):
 - ``*_acc``: the decoders' deterministic rule (lowest class index wins a tie).
 - ``*_acc_expected``: a tie between m classes that includes the true one counts 1/m (the accuracy a

@@ -47,14 +47,30 @@ def threshold_free(score_in: np.ndarray, score_out: np.ndarray) -> dict[str, flo
 
 
 def tpr_at_fpr(score_in: np.ndarray, score_out: np.ndarray, fpr: float) -> float:
-    """The fraction of ID samples kept (score >= t) at the lowest threshold t that accepts at most a fraction
-    ``fpr`` of the OOD samples: a score's TPR at a given operating point (ID positive), threshold on test."""
-    s_out = np.sort(np.asarray(score_out))[::-1]
-    allowed = int(np.floor(fpr * len(s_out) + 1e-9))  # OOD samples that may be accepted
-    t = s_out[0] + 1.0 if allowed == 0 else s_out[allowed - 1]
-    if allowed < len(s_out) and allowed > 0 and s_out[allowed] == t:  # ties at t would accept too many
-        t = np.nextafter(t, np.inf)
-    return float((np.asarray(score_in) >= t).mean())
+    """The ROC curve's TPR at a given FPR (ID positive, call ID when score >= t, threshold set on these samples).
+
+    The ROC operating points are the thresholds t at every distinct score (plus t = +inf, which accepts
+    nothing), as in ``sklearn.metrics.roc_curve(..., drop_intermediate=False)``. Returns the largest TPR among
+    the points whose FPR is <= ``fpr`` (up to 1e-12, so that an FPR computed as 1 - TNR reaches its own
+    point): a step function of ``fpr``, not interpolated between thresholds. Tied scores move together, so a
+    point is reachable only if all OOD samples tied at its threshold fit under ``fpr``. At ``fpr`` = 0 this is
+    the fraction of ID scores above every OOD score; at ``fpr`` = 1 it is 1.
+
+    score_in (N_in,), score_out (N_out,): finite scores, both non-empty; ``fpr`` in [0, 1]. Returns a
+    fraction in [0, 1].
+    """
+    s_in, s_out = np.asarray(score_in, np.float64), np.asarray(score_out, np.float64)
+    if s_in.ndim != 1 or s_out.ndim != 1 or not len(s_in) or not len(s_out):
+        raise ValueError(f"scores must be non-empty 1-D arrays, got shapes {s_in.shape} and {s_out.shape}")
+    if not (np.isfinite(s_in).all() and np.isfinite(s_out).all()):
+        raise ValueError("scores contain NaN or infinite values")
+    if not 0 <= fpr <= 1:
+        raise ValueError(f"fpr must lie in [0, 1], got {fpr}")
+    s_in, s_out = np.sort(s_in), np.sort(s_out)
+    t = np.unique(np.r_[s_in, s_out])  # every operating point except t = +inf (TPR 0, FPR 0)
+    fp = (len(s_out) - np.searchsorted(s_out, t, side="left")) / len(s_out)
+    tp = (len(s_in) - np.searchsorted(s_in, t, side="left")) / len(s_in)
+    return float(tp[fp <= fpr + 1e-12].max(initial=0.0))
 
 
 def best_threshold(score_in: np.ndarray, score_out: np.ndarray) -> float:

@@ -30,17 +30,46 @@ from scipy.special import gammaln
 from .decode import _block_rows, _check_packed, _distances, _map_blocks, hamming_topk, pack
 
 
+# ------------------------------------------------------------------------------------------- input checks
+
+def _check_pair(queries, database, q_labels, db_labels, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """(q_labels, db_labels) as arrays; ValueError unless queries (Q, w) and database (M, w) are 2-D with the
+    same width w (``unit``: what a column is) and the label vectors have Q and M entries."""
+    q, db = np.asarray(queries), np.asarray(database)
+    q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
+    if q.ndim != 2 or db.ndim != 2:
+        raise ValueError(f"queries and database must be 2-D, got shapes {q.shape} and {db.shape}")
+    if q.shape[1] != db.shape[1]:
+        raise ValueError(f"queries have {q.shape[1]} {unit} but the database has {db.shape[1]}")
+    if q_labels.shape != (len(q),) or db_labels.shape != (len(db),):
+        raise ValueError(f"{len(q)} queries and {len(db)} database items need as many labels, got label shapes "
+                         f"{q_labels.shape} and {db_labels.shape}")
+    return q_labels, db_labels
+
+
+def _check_bits(packed: np.ndarray, bits: int) -> None:
+    """ValueError unless packed codes (N, W) can hold ``bits``-bit codes: W = ceil(bits / 64) and no bit at
+    position >= ``bits`` is set (a longer code with only -1 beyond ``bits`` cannot be told apart)."""
+    words = packed.shape[1]
+    if not (words - 1) * 64 < bits <= words * 64:
+        raise ValueError(f"bits={bits} does not match packed codes of {words} 64-bit words")
+    if bits % 64 and (packed[:, -1] >> np.uint64(bits % 64)).any():
+        raise ValueError(f"packed codes have bits set beyond bit {bits}: they are longer than bits={bits}")
+
+
 # ------------------------------------------------------------------------------------------- histograms
 
 def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, bits: int,
                         threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per query, how many database items (and how many relevant ones) lie at each Hamming distance.
 
-    queries (Q, W), database (M, W): packed codes of ``bits`` bits. Returns (n, r), both int64 (Q, bits + 1):
-    n[q, d] = items at distance d, r[q, d] = items of the query's class at distance d.
+    queries (Q, W), database (M, W): packed codes of ``bits`` bits; labels (Q,) and (M,). Returns (n, r), both
+    int64 (Q, bits + 1): n[q, d] = items at distance d, r[q, d] = items of the query's class at distance d.
     """
     _check_packed(queries, database)
-    q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
+    q_labels, db_labels = _check_pair(queries, database, q_labels, db_labels, "words")
+    _check_bits(queries, bits)
+    _check_bits(database, bits)
     nb = bits + 1
     n = np.zeros((len(queries), nb), np.int64)
     r = np.zeros((len(queries), nb), np.int64)
@@ -162,9 +191,14 @@ def average_precision(relevance: np.ndarray) -> np.ndarray:
 
 def map_stable(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, R: int,
                threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """((Q,) AP@R, (Q, R) retrieved indices) of the Hamming ranking with ties ordered by database index."""
+    """((Q,) AP@R, (Q, R) retrieved indices) of the Hamming ranking with ties ordered by database index.
+
+    queries (Q, W), database (M, W): packed codes (their bit length is not checked: compare it before packing,
+    as ``evaluate_hamming`` does); labels (Q,) and (M,)."""
+    _check_packed(queries, database)
+    q_labels, db_labels = _check_pair(queries, database, q_labels, db_labels, "words")
     idx, _ = hamming_topk(queries, database, R, threads)
-    rel = np.asarray(db_labels)[idx] == np.asarray(q_labels)[:, None]
+    rel = db_labels[idx] == q_labels[:, None]
     return average_precision(rel), idx
 
 
@@ -184,8 +218,8 @@ def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric
               cutoffs=(), threads: int | None = None) -> dict[str, np.ndarray]:
     """Real-valued retrieval: {'ap' (Q,) AP@R, 'top' (Q, R) indices, 'relevant_at' (Q, len(cutoffs)) relevant
     items in the top N}. Equal scores (measure zero for real features) are ordered by database index, in the
-    top-R lists and in the counts alike."""
-    q_labels, db_labels = np.asarray(q_labels), np.asarray(db_labels)
+    top-R lists and in the counts alike. q (Q, d), db (M, d); labels (Q,) and (M,)."""
+    q_labels, db_labels = _check_pair(q, db, q_labels, db_labels, "dimensions")
     if not 1 <= R <= len(db):
         raise ValueError(f"R must lie in 1..{len(db)}, got {R}")
     if not (np.isfinite(q).all() and np.isfinite(db).all()):
@@ -248,7 +282,9 @@ def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: 
     """Everything the retrieval notebook reports for one binary code: tie-aware and stable MAP@R, tie
     statistics, optionally the PR curve (expected under random tie order) and the stable top-R lists.
 
-    q_codes (Q, k) and db_codes (M, k) are +-1 / bool codes (not packed)."""
+    q_codes (Q, k) and db_codes (M, k) are +-1 / bool codes (not packed) of the same length k; labels (Q,)
+    and (M,)."""
+    _check_pair(q_codes, db_codes, q_labels, db_labels, "bits")
     k = np.asarray(q_codes).shape[1]
     qp, dp = pack(q_codes), pack(db_codes)
     n, r = distance_histograms(qp, dp, q_labels, db_labels, k, threads)

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from llc_lib.decode import ed_decode, hamming, mhd_decode, pack
+from llc_lib.codebook import binarize
+from llc_lib.decode import ed_decode, hamming, mhd_decode, pack, to_bits
 from llc_lib.metrics import bits_right_split, code_metrics
+from llc_lib.taxonomy import hamming_matrix
 
 
 def brute(inst, cls):
@@ -87,3 +89,28 @@ def test_bits_right_split_by_whether_the_class_is_right():
     s = bits_right_split(inst, codes, labels, predicted)
     assert s == {"if_class_code_right": 3.5, "if_class_code_wrong": 1.5, "of_predicted_class_code": 2.0}
     assert np.isnan(bits_right_split(inst, codes, labels, labels)["if_class_code_wrong"])
+
+
+def test_real_codebook_with_exact_zeros_is_read_as_binarize_reads_it():
+    reals = np.array([[0.0, 1.0, -1.0], [0.5, 0.0, 0.0], [-0.0, -2.0, 3.0], [0.0, 0.0, 0.0]])
+    codes = binarize(reals)  # 0 -> -1
+    assert codes.tolist() == [[-1, 1, -1], [1, -1, -1], [-1, -1, 1], [-1, -1, -1]]
+    assert np.array_equal(to_bits(reals), codes > 0) and np.array_equal(pack(reals), pack(codes))
+    inst, y = np.r_[codes, -codes], np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    for key in ("pred", "dist", "n_ties"):
+        assert np.array_equal(mhd_decode(inst, reals)[key], mhd_decode(inst, codes)[key])
+    assert ed_decode(inst, reals)["pred"].tolist() == [0, 1, 2, 3, -1, -1, -1, -1]
+    assert code_metrics(inst, reals, y) == code_metrics(inst, codes, y)
+    assert code_metrics(inst, reals, y)["unique_codes"] == 4
+    pred = np.array([0, 1, 2, 3, 1, 2, 3, 0])
+    assert bits_right_split(inst, reals, y, pred) == bits_right_split(inst, codes, y, pred)
+    assert np.array_equal(hamming_matrix(reals), hamming_matrix(codes))
+
+
+def test_instance_output_of_exactly_zero_is_bit_minus_one():
+    z = np.array([[0.0, -0.5], [0.0, 0.7], [-0.0, 0.0], [1e-30, -1e-30]])
+    cls = np.array([[1, -1], [-1, -1], [-1, 1]])
+    assert ed_decode(z, cls)["pred"].tolist() == [1, 2, 1, 0]  # z > 0 -> +1, z <= 0 -> -1
+    assert mhd_decode(z, cls)["dist"].tolist() == [0, 0, 0, 0]
+    assert np.array_equal(pack(z), pack(binarize(z)))
+    assert code_metrics(z, cls, [1, 2, 1, 0])["ed_acc"] == 1.0

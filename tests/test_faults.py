@@ -90,11 +90,11 @@ def test_decoders_refuse_codes_of_another_length():
             fn(inst, cls)
 
 
-def test_exact_zero_output_is_bit_plus_one_as_the_official_sigmoid_rule():
+def test_exact_zero_output_is_bit_minus_one_as_binarize_reads_codebooks():
     from llc_lib.decode import ed_decode
 
     cls = np.array([[1, -1], [-1, -1]])
-    assert ed_decode(np.array([[0.0, -0.5]]), cls)["pred"].tolist() == [0]  # sigmoid(0) >= 0.5 -> +1
+    assert ed_decode(np.array([[0.0, -0.5]]), cls)["pred"].tolist() == [1]  # 0 -> -1, as codebook.binarize
 
 
 def test_make_lab_allows_root():

@@ -1,6 +1,7 @@
 """OOD scores, thresholds and metrics on hand-made cases."""
 import numpy as np
 import pytest
+from sklearn.metrics import roc_curve
 
 from llc_lib import ood
 
@@ -49,10 +50,45 @@ def test_split_pool():
     assert len(v) == 4 and len(t) == 6 and set(v) | set(t) == set(range(10)) and not set(v) & set(t)
 
 
-def test_tpr_at_fpr_is_the_id_fraction_kept_at_that_ood_acceptance():
-    from llc_lib.ood import tpr_at_fpr
-    s_out = np.arange(10.0)  # accepting 2 of 10 OOD samples means t = 8
+def roc_tpr_at(s_in, s_out, fpr):
+    """Reference: the largest TPR on sklearn's ROC curve (every threshold) among the points with FPR <= fpr."""
+    y = np.r_[np.ones(len(s_in)), np.zeros(len(s_out))]
+    f, t, _ = roc_curve(y, np.r_[s_in, s_out], drop_intermediate=False)
+    return t[f <= fpr].max()
+
+
+def test_tpr_at_fpr_is_the_roc_curve_tpr_at_that_fpr():
+    s_out = np.arange(10.0)
     s_in = np.array([7.5, 8.0, 8.5, 9.5])
-    assert tpr_at_fpr(s_in, s_out, 0.2) == 0.75
-    assert tpr_at_fpr(s_in, s_out, 0.0) == 0.0  # nothing accepted: t above every OOD score
-    assert tpr_at_fpr(s_in, np.full(10, 8.0), 0.2) == 0.5  # ties: accepting all ten would exceed 20 %
+    assert ood.tpr_at_fpr(s_in, s_out, 0.2) == 1.0  # t = 7.5 accepts OOD 8 and 9 only
+    assert ood.tpr_at_fpr(s_in, s_out, 0.1) == 0.5  # t = 8.5 accepts OOD 9
+    assert ood.tpr_at_fpr(s_in, s_out, 1 - 0.9) == 0.5  # 1 - 0.9 is 2e-17 below 0.1 in floats: still that point
+    assert ood.tpr_at_fpr(s_in, s_out, 0.0) == 0.25  # t = 9.5: above every OOD score
+    assert ood.tpr_at_fpr(s_in, np.full(10, 8.0), 0.2) == 0.5  # ties: accepting all ten would exceed 20 %
+    assert ood.tpr_at_fpr(np.full(4, 0.5), np.full(3, 0.5), 0.99) == 0.0  # one tie group: all or nothing
+    assert ood.tpr_at_fpr(np.zeros(4), np.ones(3), 1.0) == 1.0  # fpr 1 accepts everything
+    msp_in, msp_out = np.array([1.0, 1.0, 0.9, 0.6]), np.array([0.95, 0.7, 0.5])
+    assert ood.tpr_at_fpr(msp_in, msp_out, 0.0) == 0.5  # saturated MSP = 1 beats every OOD score
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_tpr_at_fpr_matches_sklearn_roc_curve_on_continuous_and_tied_scores(trial):
+    rng = np.random.default_rng(trial)
+    if trial % 2:  # minus Hamming distances of 8-bit codes, heavily tied; OOD at distances 1..6 only
+        s_in, s_out = -rng.binomial(8, 0.5, 300).astype(float), -1.0 - rng.binomial(5, 0.5, 200)
+    else:
+        s_in, s_out = rng.normal(1, 1, 300), rng.normal(0, 1, 200)
+    y = np.r_[np.ones(len(s_in)), np.zeros(len(s_out))]
+    points = roc_curve(y, np.r_[s_in, s_out], drop_intermediate=False)[0]
+    for f in np.r_[0.0, 1.0, 0.05, 0.1, 0.37, 0.5, 0.93, points]:
+        assert ood.tpr_at_fpr(s_in, s_out, f) == pytest.approx(roc_tpr_at(s_in, s_out, f), abs=1e-15)
+    assert ood.tpr_at_fpr(s_in, s_out, 1.0) == 1.0
+
+
+def test_tpr_at_fpr_refuses_bad_input():
+    ok = np.arange(5.0)
+    for s_in, s_out, f in [(ok, ok, -0.1), (ok, ok, 1.5), (ok, ok, float("nan")), (np.array([]), ok, 0.1),
+                           (ok, np.array([]), 0.1), (np.array([1.0, np.nan]), ok, 0.1), (ok, np.r_[ok, np.inf], 0.1),
+                           (ok[None], ok, 0.1)]:
+        with pytest.raises(ValueError):
+            ood.tpr_at_fpr(s_in, s_out, f)

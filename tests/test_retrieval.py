@@ -132,3 +132,32 @@ def test_class_index_codes_are_the_binary_class_index():
     assert c.shape == (3, 7) and c.dtype == np.int8
     assert c[1].tolist() == [-1, -1, -1, -1, 1, -1, 1]  # 5 = 0000101
     assert len({tuple(r) for r in class_index_codes(np.arange(100), 100)}) == 100
+
+
+def test_retrieval_refuses_mismatched_code_lengths_and_label_counts():
+    rng = np.random.default_rng(3)
+    q5, db6 = rng.random((4, 5)) < 0.5, rng.random((9, 6)) < 0.5
+    ql, dl = np.arange(4) % 2, np.arange(9) % 2
+    with pytest.raises(ValueError, match="5 bits.*6"):
+        rt.evaluate_hamming(q5, db6, ql, dl, R=3)
+    db5 = db6[:, :5]
+    for bad_q, bad_db in [(ql[:3], dl), (ql, dl[:8]), (ql[:, None], dl)]:
+        with pytest.raises(ValueError, match="labels"):
+            rt.evaluate_hamming(q5, db5, bad_q, bad_db, R=3)
+        with pytest.raises(ValueError, match="labels"):
+            rt.map_stable(pack(q5), pack(db5), bad_q, bad_db, R=3)
+        with pytest.raises(ValueError, match="labels"):
+            rt.distance_histograms(pack(q5), pack(db5), bad_q, bad_db, 5)
+        with pytest.raises(ValueError, match="labels"):
+            rt.evaluate_real(q5 * 1.0, db5 * 1.0, bad_q, bad_db, R=3)
+    # packed 6-bit codes read as 5-bit ones would put distance-6 counts into the next query's histogram
+    with pytest.raises(ValueError, match="beyond bit 5"):
+        rt.distance_histograms(pack(np.ones((4, 6))), pack(db6), ql, dl, 5)
+    with pytest.raises(ValueError, match="bits=70"):
+        rt.distance_histograms(pack(q5), pack(db5), ql, dl, 70)
+    with pytest.raises(ValueError):
+        rt.map_stable(pack(q5), pack(np.ones((9, 70))), ql, dl, R=3)
+    with pytest.raises(ValueError, match="5 dimensions.*6"):
+        rt.evaluate_real(q5 * 1.0, db6 * 1.0, ql, dl, R=3)
+    n, _ = rt.distance_histograms(pack(q5), pack(db5), ql, dl, 5)  # consistent inputs still work
+    assert n.shape == (4, 6) and (n.sum(1) == 9).all()

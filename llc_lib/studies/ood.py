@@ -94,7 +94,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
             row["id_val_tpr95"][base] = O.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
             row["samples_to_match"][base] = {str(k): O.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
                                              for k in bits}
-            # the baseline at LLC's operating point: its TPR where it accepts as much OOD as LLC's ED does
+            # the baseline at LLC's operating point: its ROC TPR at an FPR no higher than LLC's ED (ood.tpr_at_fpr)
             row["tpr_at_llc_fpr"][base] = {
                 str(k): {"llc_tpr": row["llc_ed"][str(k)]["tpr"], "fpr": 1 - row["llc_ed"][str(k)]["tnr"],
                          "baseline_tpr": O.tpr_at_fpr(s_test_in[base], s_test_out[base],
