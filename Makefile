@@ -11,6 +11,11 @@ PROFILE ?= auto
 SHARED  ?= ../shared/datasets
 JOBS    ?= auto
 export PYTHONUNBUFFERED := 1
+# runs folder (checkpoints, executed notebooks, manifest, lock): $LLC_RUNS_DIR, else runs/. Paths may hold
+# spaces: recipes quote them, and names Make parses as targets or prerequisites go through $(call esc,...)
+RUNS    := $(or $(LLC_RUNS_DIR),runs)
+space   := $(subst ,, )
+esc      = $(subst $(space),\$(space),$1)
 
 NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
              06_retrieval 07_ood 99_paper_vs_reproduction
@@ -22,84 +27,87 @@ ifeq ($(strip $(VENV)),)
 # `make … VENV=`: use $(PYTHON) as it is, install nothing (offline machines whose Python has the packages);
 # a missing package is named, with how to bring it
 PY    := $(PYTHON)
-STAMP := runs/.deps$(subst /,_,$(PYTHON))
+STAMP := runs/.deps$(subst $(space),_,$(subst /,_,$(PYTHON)))
 $(STAMP): pyproject.toml
-	$(PY) -m llc_lib.deps core notebooks test
-	@mkdir -p runs && touch $@
+	"$(PY)" -m llc_lib.deps core notebooks test
+	@mkdir -p runs && touch "$@"
 else
 PY    := $(VENV)/bin/python
-STAMP := $(VENV)/bin/.installed
+STAMP := $(call esc,$(VENV))/bin/.installed
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	touch $@
+	test -x "$(PY)" || "$(PYTHON)" -m venv "$(VENV)"
+	"$(PY)" -m pip install -q --upgrade pip
+	"$(PY)" -m pip install -q -e '.[dev]'
+	"$(PY)" -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch "$@"
 endif
 
 setup: $(STAMP) data
 
 data: $(STAMP)
-	$(PY) -m llc_lib data --shared $(SHARED)
+	"$(PY)" -m llc_lib data --shared "$(SHARED)"
 
 test: setup
-	$(PY) -m pytest -q tests
-	LLC_PROFILE=smoke $(PY) -m pytest -q --nbval-lax notebooks
+	"$(PY)" -m pytest -q tests
+	LLC_PROFILE=smoke "$(PY)" -m pytest -q --nbval-lax notebooks
 
-# `reproduce` resolves the profile once (auto -> gpu if CUDA else cpu), takes a lock so that two runs in one
-# clone cannot collide, and lets Make decide what is out of date from a manifest generated from the run graph
-# (`python -m llc_lib manifest`): each executed notebook depends on the library modules it imports, the
-# checkpoints of the specs it fits and the notebooks whose JSON it reads; each checkpoint is fitted through
-# the CLI when missing (its file name is a hash of its recipe, so a changed recipe means a missing file).
+# `reproduce` resolves the profile once (auto -> gpu if CUDA else cpu), takes a lock in the runs folder so
+# that two runs on one folder cannot collide, and lets Make decide what is out of date from a manifest
+# generated from the run graph (`python -m llc_lib manifest`): each executed notebook depends on the library
+# modules it imports, the checkpoints of the specs it fits and the notebooks whose JSON it reads; each
+# checkpoint is fitted through the CLI when missing (its file name is a hash of its recipe, so a changed
+# recipe means a missing file).
 # JOBS: independent checkpoints and notebooks run concurrently (auto = 4 on the gpu profile, where small
 # models leave most of one GPU idle, else 1: on a CPU, parallel trainings only split the cores and the
 # thread count is part of what makes a checkpoint reproducible).
 reproduce: setup
-	@prof=$$($(PY) -c "from llc_lib.config import resolve_profile; print(resolve_profile('$(PROFILE)'))") \
-	  || { echo "PROFILE=$(PROFILE) is not a profile: use auto, smoke, cpu or gpu"; exit 2; }; \
-	mkdir -p runs; start=$$(date +%s); \
+	@prof=$$("$(PY)" -c "import sys; from llc_lib.config import resolve_profile; print(resolve_profile(sys.argv[1]))" \
+	  "$(PROFILE)") || { echo "PROFILE=$(PROFILE) is not a profile: use auto, smoke, cpu or gpu"; exit 2; }; \
+	mkdir -p "$(RUNS)"; start=$$(date +%s); \
 	jobs=$(JOBS); [ "$$jobs" = auto ] && { [ $$prof = gpu ] && jobs=4 || jobs=1; }; \
-	flock -n -E 75 runs/.reproduce.lock $(MAKE) --no-print-directory -j$$jobs notebooks PROF=$$prof; rc=$$?; \
-	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running in this clone (lock runs/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
+	flock -n -E 75 "$(RUNS)/.reproduce.lock" $(MAKE) --no-print-directory -j$$jobs notebooks PROF=$$prof; rc=$$?; \
+	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running on this runs folder (lock $(RUNS)/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
-	[ $$rc = 0 ] && [ $$prof = cpu ] && $(PY) -m llc_lib docs --profile cpu; exit $$rc
+	[ $$rc = 0 ] && [ $$prof = cpu ] && "$(PY)" -m llc_lib docs --profile cpu; exit $$rc
 
 # mean ± std over SEEDS of the headline and codebook numbers (outside `reproduce`: on the cpu profile each
 # extra seed trains about 55 min); the paper-vs-reproduction report reads figures/seeds.json when present
 seeds: setup
-	$(PY) -m llc_lib seeds --profile $(PROFILE) --seeds $(SEEDS)
+	"$(PY)" -m llc_lib seeds --profile "$(PROFILE)" --seeds $(SEEDS)
 
 # docs/results.md and the README's headline table, generated from the cpu profile's figures/*.json
 docs: setup
-	$(PY) -m llc_lib docs --profile cpu
+	"$(PY)" -m llc_lib docs --profile cpu
 
 ifdef PROF
-RUN      := runs/$(PROF)/notebooks
-MANIFEST := $(RUN)/manifest.mk
-PM       := $(PY) -m papermill --kernel python3 --log-output --progress-bar -p profile $(PROF)
-EXECUTED := $(addprefix $(RUN)/,$(addsuffix .ipynb,$(NOTEBOOKS)))
+RUN      := $(RUNS)/$(PROF)/notebooks
+MANIFEST := $(call esc,$(RUN))/manifest.mk
+PM       := "$(PY)" -m papermill --kernel python3 --log-output --progress-bar -p profile $(PROF)
+EXECUTED := $(addprefix $(call esc,$(RUN))/,$(addsuffix .ipynb,$(NOTEBOOKS)))
 notebooks: $(EXECUTED)
 
+# the manifest names every file with its spaces escaped (see llc_lib/manifest.py)
 $(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
-	@mkdir -p $(RUN)
-	@$(PY) -m llc_lib manifest --profile $(PROF) --run-dir $(RUN) --python $(PY) > $@.tmp && mv $@.tmp $@
+	@mkdir -p "$(RUN)"
+	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" && mv "$@.tmp" "$@"
 include $(MANIFEST)
 
-# papermill writes to a temporary name first, so a failed run never looks up to date
-$(EXECUTED): $(RUN)/%.ipynb:
+# papermill writes to a temporary name first, so a failed run never looks up to date. A plain pattern rule
+# (the manifest names its targets): a static one gets $* wrong when the folder has an escaped space
+$(call esc,$(RUN))/%.ipynb:
 	@echo "== notebooks/$*.ipynb ($(PROF))"; t=$$(date +%s); \
-	$(PM) notebooks/$*.ipynb $@.tmp.ipynb > $(RUN)/$*.log 2>&1 || { tail -40 $(RUN)/$*.log; exit 1; }; \
-	mv $@.tmp.ipynb $@; echo "   done in $$(( $$(date +%s) - t )) s"
+	$(PM) notebooks/$*.ipynb "$@.tmp.ipynb" > "$(RUN)/$*.log" 2>&1 || { tail -40 "$(RUN)/$*.log"; exit 1; }; \
+	mv "$@.tmp.ipynb" "$@"; echo "   done in $$(( $$(date +%s) - t )) s"
 endif
 
 # speed goals live here, printed as ratios measured in one run (each script <= 5 min on 2 cores)
 bench: setup
-	$(PY) benchmarks/bench_decode.py
-	$(PY) benchmarks/bench_retrieval.py
-	$(PY) benchmarks/bench_train.py
+	"$(PY)" benchmarks/bench_decode.py
+	"$(PY)" benchmarks/bench_retrieval.py
+	"$(PY)" benchmarks/bench_train.py
 
 lab: setup
-	$(PY) -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	"$(PY)" -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean-smoke:
-	rm -rf runs/smoke
+	rm -rf "$(RUNS)/smoke"

@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     from .device import dist_info, init_distributed
     from .graph import Workspace
     from .studies import Context, figures_dir, runs_root
+    from .train import TrainingDiverged
 
     started = False
     try:
@@ -95,10 +96,19 @@ def main(argv=None) -> int:
                            max_steps=args.max_steps, subset=args.subset, image_size=args.image_size,
                            workers=args.workers)
         profile = apply_sets(profile, args.set)
+        if profile.dataset == "cifar100":  # every model the profile trains is a valid spec, before anything trains
+            from .manifest import notebook_specs
+
+            notebook_specs(profile, args.seed)
+        else:
+            plan.headline(profile, args.seed)
         if args.command == "docs":
             from .data import REPO_ROOT
             from .report import update_docs
 
+            if profile.overrides:
+                raise ValueError(f"docs are generated from the profile as defined only, not from overrides "
+                                 f"{list(profile.overrides)}")
             for path in update_docs(REPO_ROOT, figures_dir(profile)):
                 print(f"wrote {path}")
             return 0
@@ -149,9 +159,13 @@ def main(argv=None) -> int:
         if rank == 0:
             print(f"fitted {spec.label} ({profile.name}, {dist_info()[1]} process(es) on {dev}): {ws.ckpt_path(spec)}")
         return 0
-    except (DataError, CheckpointError, ValueError) as e:
+    except (DataError, CheckpointError, ValueError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: every finished epoch is saved; run the same command with --resume to continue",
+              file=sys.stderr)
+        return 130
     finally:
         if started:
             torch.distributed.destroy_process_group()

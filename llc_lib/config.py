@@ -9,7 +9,10 @@ CLI (``python -m llc_lib train``, also under ``torchrun``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import math
 import os
+import re
 from dataclasses import dataclass
 
 from .methods import hashnet
@@ -35,6 +38,13 @@ PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
 MODES = ("real", "llc", "instance", "hashnet", "csq")
 HEAD_OF_MODE = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}  # model kind
 NUM_CLASSES = {"cifar100": 100, "imagenet": 1000, "tinyimagenet": 200}
+BACKBONES = ("resnet9", "resnet18", "resnet50")
+LLC_INITS = ("scratch", "svd", "cca", "real")
+
+
+_RANGES = {"lr": (0, math.inf), "momentum": (0, 1), "weight_decay": (0, math.inf), "label_smoothing": (0, 1),
+           "warmup": (0, 1), "codebook_lr_mult": (0, math.inf), "head_lr_mult": (0, math.inf),
+           "aux_weight": (0, math.inf)}
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,14 @@ class TrainConfig:
             raise ValueError(f"cutout must be >= 0 pixels, got {self.cutout}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 or None, got {self.max_steps_per_epoch}")
+        for name, (low, high) in _RANGES.items():  # [low, high), warmup [0, 1]
+            v = getattr(self, name)
+            inside = low <= v < high or (name == "warmup" and v == high)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not inside:
+                raise ValueError(f"{name} must be a finite number in [{low}, {high}{']' if name == 'warmup' else ')'}"
+                                 f", got {v!r}")
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov needs momentum > 0")
 
     def replace(self, **kw) -> "TrainConfig":
         return dataclasses.replace(self, **kw)
@@ -133,6 +151,8 @@ class Profile:
     hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
     ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
     seeds: the seeds the gpu profile's notebooks repeat the main models with.
+    overrides: every change made to the profile as defined (``apply_sets``, ``override``), as canonical
+    ``key=value`` strings; empty for the profile as defined, the only one whose results are published.
     """
 
     name: str
@@ -160,10 +180,54 @@ class Profile:
     image_size: int = 32
     scaled_head: bool = True
     workers: int = 0
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        def ints(name, values, low=1, high=None):
+            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < low
+                   or (high is not None and v > high)]
+            if bad or not values:
+                span = f"in {low}..{high}" if high is not None else f">= {low}"
+                raise ValueError(f"{name} must be integers {span}, got {bad or values!r}")
+
+        ints("sweep", self.sweep)
+        top, classes = max(self.sweep), NUM_CLASSES.get(self.dataset, 2)
+        ints("bits (the headline's code lengths, prefixes of the main code)", self.bits, 1, top)
+        ints("retrieval_bits (prefixes of the main code)", self.retrieval_bits, 1, top)
+        ints("table_bits (the ablations' code length; SVD/CCA give at most C - 1)", (self.table_bits,), 1,
+             min(top, classes - 1))
+        ints("ood_bits", self.ood_bits)
+        ints("ood_classes", (self.ood_classes,), 2, classes - 1)
+        ints("seeds", self.seeds, 0)
+        ints("width", (self.width,))
+        ints("fast_width", (self.fast_width,))
+        ints("fast_per_class", (self.fast_per_class,))
+        ints("warm_epochs", (self.warm_epochs,))
+        ints("image_size", (self.image_size,))
+        ints("workers", (self.workers,), 0)
+        for name in ("per_class", "test_per_class"):
+            if getattr(self, name) is not None:
+                ints(name, (getattr(self, name),))
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.llc_init not in LLC_INITS:
+            raise ValueError(f"llc_init must be one of {LLC_INITS}, got {self.llc_init!r}")
+        if isinstance(self.aux_weight, bool) or not (isinstance(self.aux_weight, (int, float))
+                                                     and math.isfinite(self.aux_weight) and self.aux_weight >= 0):
+            raise ValueError(f"aux_weight must be a finite number >= 0, got {self.aux_weight!r}")
 
     @property
     def max_bits(self) -> int:
         return max(self.sweep)
+
+    @property
+    def variant(self) -> str:
+        """'' for the profile as defined; else a folder name made of its overrides (readable part + hash)."""
+        if not self.overrides:
+            return ""
+        text = "+".join(self.overrides)
+        readable = re.sub(r"[^A-Za-z0-9.,_-]+", "-", text.replace("=", "-").replace("+", "_"))[:60]
+        return f"{readable}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def _make(name: str) -> Profile:
@@ -220,7 +284,8 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
              workers: int | None = None) -> Profile:
     """``profile`` with command-line overrides. epochs: Phase 1 and real runs (Phase 2 keeps its ratio to
     them, at least 1); batch_size: the global batch, the learning rates scaled linearly with it;
-    max_steps: optimiser steps per epoch at most; subset: images per class (train and test)."""
+    max_steps: optimiser steps per epoch at most; subset: images per class (train and test). Each one given
+    is recorded in ``overrides``; workers (DataLoader processes) changes no number and is not."""
     def run(cfg: TrainConfig, phase2: bool = False) -> TrainConfig:
         kw = {}
         if epochs is not None:
@@ -238,12 +303,16 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
+    made = tuple(f"{name}={v}" for name, v in (("epochs", epochs), ("batch_size", batch_size),
+                                                 ("max_steps", max_steps), ("subset", subset),
+                                                 ("image_size", image_size)) if v is not None)
     return dataclasses.replace(
         profile, real=run(profile.real), llc=run(profile.llc), instance=run(profile.instance, phase2=True),
         hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
         per_class=subset if subset is not None else profile.per_class,
         test_per_class=subset if subset is not None else profile.test_per_class,
-        image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers)
+        image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers,
+        overrides=profile.overrides + made)
 
 
 def resolve_profile(name: str = "auto") -> str:
@@ -266,6 +335,30 @@ def get_profile(name: str = "auto") -> Profile:
 
 # --------------------------------------------------------------------------------- --set key=value
 RUN_SECTIONS = ("real", "llc", "instance", "hashing")
+_COMMON = ("epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup",
+           "max_steps_per_epoch", "head_lr_mult", "cutout")
+# the TrainConfig fields each run's recipe reads and the run graph leaves as the profile says
+SETTABLE = {"real": _COMMON + ("label_smoothing", "bits", "nested"),
+            "llc": _COMMON + ("label_smoothing", "codebook_lr_mult", "codebook_init"),
+            "instance": _COMMON + ("bce_bits",),
+            "hashing": _COMMON}
+# fields the run graph sets itself, and what to change instead
+SET_ELSEWHERE = {"seed": "the seed (--seed, or a notebook's seed parameter)",
+                 "mode": "nothing: each run has its mode",
+                 "llc.bits": "sweep=... (the main run is nested over the sweep, k = max(sweep))",
+                 "llc.nested": "sweep=...", "llc.aux_weight": "aux_weight=...",
+                 "instance.bits": "sweep=... (Phase 2 takes its Phase 1's length)",
+                 "instance.nested": "nothing: Phase 2 trains every bit of its codebook",
+                 "hashing.bits": "retrieval_bits=...", "hashing.nested": "retrieval_bits=..."}
+PROFILE_SETTABLE = ("per_class", "test_per_class", "width", "bits", "sweep", "table_bits", "llc_init", "aux_weight",
+                    "warm_epochs", "fast_per_class", "fast_width", "retrieval_bits", "ood_classes", "ood_bits",
+                    "seeds", "backbone", "image_size", "scaled_head", "workers")
+
+
+def settable_keys(profile: Profile) -> list[str]:
+    """Every key ``apply_sets`` takes for ``profile``."""
+    runs = [f"{run}.{f}" for run in RUN_SECTIONS if getattr(profile, run) is not None for f in SETTABLE[run]]
+    return runs + list(PROFILE_SETTABLE)
 
 
 def _coerce(text: str, annotation, where: str):
@@ -296,30 +389,36 @@ def _coerce(text: str, annotation, where: str):
 def apply_sets(profile: Profile, sets) -> Profile:
     """``profile`` with typed overrides, nanoGPT style: each item is ``key=value`` where key is a Profile field
     (``width=32``) or ``<run>.<field>`` with run one of real, llc, instance, hashing (``llc.lr=0.05``,
-    ``instance.epochs=10``, ``real.nested=7,14``). Values are parsed by the field's type; ValueError names a
-    bad key or value. The new values are part of every affected spec, so they train under new keys."""
+    ``instance.epochs=10``). Values are parsed by the field's type and checked (finite, in range) before
+    anything trains; a key the run graph would overwrite or the run's recipe does not read is refused, with
+    the valid keys listed (``settable_keys``). Each override is recorded in ``overrides``, and its new value
+    is part of every affected spec, so it trains under new keys."""
     if isinstance(sets, str):
         sets = [sets]
+    valid = settable_keys(profile)
     for item in sets or ():
         if not isinstance(item, str) or "=" not in item:
             raise ValueError(f"--set takes key=value (e.g. llc.lr=0.05), got {item!r}")
-        key, text = item.split("=", 1)
-        key = key.strip()
-        if "." in key:
-            run, field = key.split(".", 1)
-            if run not in RUN_SECTIONS:
-                raise ValueError(f"--set {key}: unknown run {run!r}; choose one of {RUN_SECTIONS}")
-            fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-            if field not in fields or field == "mode":
-                raise ValueError(f"--set {key}: TrainConfig has no settable field {field!r}; choose from "
-                                 f"{sorted(n for n in fields if n != 'mode')}")
-            cfg = getattr(profile, run)
-            new = cfg.replace(**{field: _coerce(text.strip(), str(fields[field].type), key)})
-            profile = dataclasses.replace(profile, **{run: new})
-        else:
-            fields = {f.name: f for f in dataclasses.fields(Profile)}
-            if key not in fields or key in RUN_SECTIONS + ("name",):
-                raise ValueError(f"--set {key}: unknown profile field; choose a run field like llc.lr or one of "
-                                 f"{sorted(n for n in fields if n not in RUN_SECTIONS + ('name',))}")
-            profile = dataclasses.replace(profile, **{key: _coerce(text.strip(), str(fields[key].type), key)})
+        key, text = (x.strip() for x in item.split("=", 1))
+        field = key.rpartition(".")[2]
+        elsewhere = SET_ELSEWHERE.get(key) or (SET_ELSEWHERE.get(field) if field in ("seed", "mode") else None)
+        if elsewhere:
+            raise ValueError(f"--set {key}: the run graph sets this itself; change {elsewhere}")
+        if key not in valid:
+            raise ValueError(f"--set {key}: not a setting of profile {profile.name!r}; valid keys: {', '.join(valid)}")
+        try:
+            if "." in key:
+                run = key.split(".")[0]
+                ftype = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}[field]
+                new = getattr(profile, run).replace(**{field: _coerce(text, ftype, key)})
+                profile = dataclasses.replace(profile, **{run: new})
+                value = getattr(new, field)
+            else:
+                ftype = {f.name: str(f.type) for f in dataclasses.fields(Profile)}[key]
+                profile = dataclasses.replace(profile, **{key: _coerce(text, ftype, key)})
+                value = getattr(profile, key)
+        except ValueError as e:
+            raise ValueError(str(e) if str(e).startswith("--set") else f"--set {key}={text}: {e}") from None
+        canon = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        profile = dataclasses.replace(profile, overrides=profile.overrides + (f"{key}={canon}",))
     return profile

@@ -58,9 +58,15 @@ def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ..
                 label=f"llc-k{cfg.bits}-{init}")
 
 
+def _phase2(p: Profile, seed: int, bits: int):
+    """The profile's Phase 2 recipe at ``bits`` (a BCE restricted to more bits than the code has covers all)."""
+    bce = p.instance.bce_bits
+    return p.instance.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce)
+
+
 def instance(p: Profile, phase1: Spec) -> Spec:
     """Phase 2 (instance codes) of a Phase 1 spec: its weights, its codebook file frozen, per-bit BCE."""
-    cfg = p.instance.replace(seed=phase1.seed, bits=phase1.cfg.bits)
+    cfg = _phase2(p, phase1.seed, phase1.cfg.bits)
     return Spec(cfg, phase1.arch, phase1.data, "phase1", phase1, CodebookSpec("learnt", cfg.bits, phase1),
                 label=f"instance-k{cfg.bits}")
 
@@ -82,7 +88,7 @@ def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = Non
     else:
         book = CodebookSpec(method, bits, None if method == "random" else r, seed,
                             NUM_CLASSES[p.dataset] if method == "random" else 0)
-    return Spec(p.instance.replace(seed=seed, bits=bits), arch(p), train_data(p, seed), "codebook", r, book,
+    return Spec(_phase2(p, seed, bits), arch(p), train_data(p, seed), "codebook", r, book,
                 label=f"instance-{method}-k{bits}")
 
 
@@ -94,7 +100,7 @@ def fast_codebook(p: Profile, seed: int) -> Spec:
     per_class = min(p.fast_per_class, p.per_class or p.fast_per_class)
     cheap = Spec(p.llc.replace(seed=seed, bits=k, nested=(), aux_weight=p.aux_weight), arch(p, p.fast_width),
                  train_data(p, seed, per_class=per_class), label=f"llc-fast-k{k}")
-    return Spec(p.instance.replace(seed=seed, bits=k), arch(p), train_data(p, seed), "backbone", real(p, seed),
+    return Spec(_phase2(p, seed, k), arch(p), train_data(p, seed), "backbone", real(p, seed),
                 CodebookSpec("learnt", k, cheap), label=f"instance-fast-k{k}")
 
 

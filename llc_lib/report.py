@@ -226,11 +226,14 @@ REPORT_INPUTS = ("02_accuracy_vs_bits", "04_taxonomy", "05_linear_vs_hamming", "
 
 def write_report(ctx) -> tuple[str, dict]:
     """Read every notebook's JSON from ``ctx.figdir``, write paper_vs_reproduction.md and results.json into it
-    (staged, then published); returns (markdown, the notebooks' results). Missing notebooks are named."""
+    (staged, then published); returns (markdown, the notebooks' results). FileNotFoundError, before anything is
+    written, when a notebook's JSON is missing: it names the files and the command that makes them."""
     res = load_results(ctx.figdir)
-    missing = [n for n in REPORT_INPUTS if n not in res]
+    missing = [f"{n}.json" for n in REPORT_INPUTS if n not in res]
     if missing:
-        print("not yet run (their claims are left out):", missing)
+        raise FileNotFoundError(
+            f"the paper-vs-reproduction report needs {', '.join(missing)} in {ctx.figdir}, written by the notebooks "
+            f"of the same name; run them first: make reproduce PROFILE={ctx.profile.name}")
     md, rows = paper_vs_reproduction(res)
     (ctx.out / "paper_vs_reproduction.md").write_text(md)
     write_json({"profile": ctx.profile.name, "claims": rows, "thresholds": THRESHOLDS, "notebooks": res},

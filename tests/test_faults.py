@@ -1,4 +1,5 @@
 """Bad input gets one clear error and never destroys data; each fault found by hand has a test here."""
+import json
 import os
 import subprocess
 import sys
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, real_data_or_skip
 from llc_lib.__main__ import main
 
 
@@ -102,14 +103,113 @@ def test_make_lab_allows_root():
     assert "jupyter lab notebooks/" in r.stdout and "--allow-root" in r.stdout
 
 
-def test_second_make_reproduce_in_one_clone_stops_with_a_message(tmp_path):
-    import fcntl
+# ------------------------------------------------------------------ --set: honoured or refused, never ignored
 
-    (REPO / "runs").mkdir(exist_ok=True)
-    with open(REPO / "runs" / ".reproduce.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another `make reproduce` holds it
-        r = subprocess.run(["make", "-s", "-C", str(REPO), "reproduce", "PROFILE=smoke", f"VENV={sys.prefix}",
-                            "SHARED=/nonexistent"], capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "LLC_RUNS_DIR": str(tmp_path)})
-    assert r.returncode != 0, r.stdout + r.stderr  # make reports the recipe's exit status 75 as 2
-    assert "another 'make reproduce' is running in this clone" in r.stdout
+def _all_keys(profile) -> set[str]:
+    from llc_lib.manifest import notebook_specs
+
+    return {s.key for specs in notebook_specs(profile).values() for top in specs for s in top.ancestors() + [top]}
+
+
+def _changed(value, key):
+    """A valid value other than ``value`` for the field ``key``."""
+    special = {"real.bits": "16", "real.nested": None, "schedule": "cosine", "codebook_init": "normal",
+               "max_steps_per_epoch": "3", "bce_bits": "5"}
+    field = key.rpartition(".")[2]
+    if key in special or field in special:
+        return special.get(key, special.get(field))
+    if isinstance(value, bool):
+        return str(not value)
+    if isinstance(value, int):
+        return str(value + 1)
+    return str(value * 0.5 if value > 0 else 0.1)
+
+
+def test_every_run_key_set_reaches_a_spec():
+    """Each settable recipe field changes at least one model the profile trains (else it would be ignored)."""
+    from llc_lib.config import apply_sets, get_profile, settable_keys
+
+    base = get_profile("smoke")
+    before = _all_keys(base)
+    for key in (k for k in settable_keys(base) if "." in k):
+        run, field = key.split(".")
+        new = _changed(getattr(getattr(base, run), field), key)
+        sets = ["real.bits=16", "real.nested=8,16"] if key == "real.nested" else [f"{key}={new}"]
+        assert _all_keys(apply_sets(base, sets)) != before, f"--set {sets} changed no spec"
+
+
+@pytest.mark.parametrize("key", ["llc.bits=20", "llc.nested=7,14", "llc.seed=1", "llc.aux_weight=0",
+                                 "instance.bits=20", "hashing.nested=8", "real.seed=2", "real.mode=llc"])
+def test_keys_the_run_graph_sets_itself_are_refused(key):
+    from llc_lib.config import apply_sets, get_profile
+
+    with pytest.raises(ValueError, match="sets this itself; change"):
+        apply_sets(get_profile("smoke"), [key])
+
+
+@pytest.mark.parametrize("profile,item,message", [
+    ("cpu", "bits=100", r"must be integers in 1\.\.64"), ("cpu", "llc.lr=nan", "finite"),
+    ("cpu", "llc.lr=inf", "finite"), ("cpu", "llc.momentum=1.5", r"finite number in \[0, 1\)"),
+    ("cpu", "instance.warmup=-0.1", "warmup"), ("cpu", "width=0", "width must be"),
+    ("cpu", "ood_classes=100", "ood_classes"), ("cpu", "retrieval_bits=8,128", "retrieval_bits"),
+    ("imagenet", "hashing.lr=0.1", "valid keys"), ("cpu", "llc.bce_bits=5", "valid keys"),
+    ("cpu", "real.codebook_init=normal", "valid keys"), ("smoke", "table_bits=100", "table_bits"),
+])
+def test_out_of_range_values_and_unread_keys_are_refused(profile, item, message):
+    from llc_lib.config import apply_sets, get_profile
+
+    with pytest.raises(ValueError, match=message):
+        apply_sets(get_profile(profile), [item])
+
+
+def test_a_bad_set_stops_the_cli_before_anything_trains(tmp_path, capsys):
+    assert main(["train", "--profile", "smoke", "--set", "bits=100", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set bits=100") and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+# ------------------------------------------------------------ only the profile as defined publishes
+
+def test_overrides_write_to_a_variant_folder_and_are_recorded(tmp_path, monkeypatch):
+    from llc_lib.config import apply_sets, get_profile, override
+    from llc_lib.studies import Context, figures_dir, output_root, runs_root
+
+    monkeypatch.delenv("LLC_FIGURES_DIR", raising=False)
+    cpu = get_profile("cpu")
+    assert figures_dir(cpu) == REPO / "figures" and output_root(cpu) == runs_root(cpu)
+    for variant in (apply_sets(cpu, ["llc.lr=0.1"]), override(cpu, subset=5), override(cpu, epochs=1)):
+        assert variant.overrides and figures_dir(variant) != figures_dir(cpu)
+        assert REPO / "figures" not in figures_dir(variant).parents
+        assert output_root(variant).parent == runs_root(cpu) / "variants"
+    monkeypatch.setenv("LLC_FIGURES_DIR", str(tmp_path / "mine"))
+    assert figures_dir(cpu) == tmp_path / "mine"
+    assert figures_dir(apply_sets(cpu, ["llc.lr=0.1"])) != tmp_path / "mine"
+    ctx = Context(apply_sets(get_profile("smoke"), ["llc.lr=0.1"]), None, tmp_path / "fig")
+    ctx.save_json({"x": 1}, "a")
+    ctx.publish()
+    run = json.loads((tmp_path / "fig" / "a.json").read_text())["run"]
+    assert run["overrides"] == ["llc.lr=0.1"] and run["profile"] == "smoke"
+    assert {"cpu", "cpu_capability", "threads", "torch"} <= set(run["provenance"])
+
+
+def test_cli_reproduce_with_overrides_leaves_the_published_results_alone(tmp_path):
+    real_data_or_skip()
+    assert main(["reproduce", "--profile", "smoke", "--epochs", "1", "--max-steps", "1",
+                 "--runs-dir", str(tmp_path)]) == 0
+    assert not (tmp_path / "smoke" / "results.json").exists()
+    (found,) = (tmp_path / "smoke" / "variants").glob("*/results.json")
+    run = json.loads(found.read_text())["run"]
+    assert run["overrides"] == ["epochs=1", "max_steps=1"]
+    assert run["data_sha256"] and all(len(v) == 64 for v in run["data_sha256"].values())
+
+
+def test_a_spec_the_profile_cannot_build_stops_the_cli_before_anything_trains(tmp_path, monkeypatch, capsys):
+    from llc_lib import plan
+
+    def broken(*a, **k):
+        raise ValueError("a spec of this profile is inconsistent")
+
+    monkeypatch.setattr(plan, "fast_codebook", broken)  # built for notebook 01 only, not for `train --what real`
+    assert main(["train", "--profile", "smoke", "--what", "real", "--runs-dir", str(tmp_path)]) == 2
+    assert "inconsistent" in capsys.readouterr().err and not list(tmp_path.rglob("*.pt"))

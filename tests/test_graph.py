@@ -191,13 +191,15 @@ def test_fit_leaves_the_global_rng_alone(tmp_path):
     assert torch.equal(before, torch.get_rng_state())
 
 
-def test_set_overrides_are_typed_and_checked():
-    p = apply_sets(get_profile("cpu"), ["llc.lr=0.05", "instance.epochs=7", "width=32", "llc.nested=7,14",
-                                         "real.max_steps_per_epoch=none", "llc.nesterov=false"])
-    assert p.llc.lr == 0.05 and p.instance.epochs == 7 and p.width == 32 and p.llc.nested == (7, 14)
+def test_set_overrides_are_typed_checked_and_recorded():
+    p = apply_sets(get_profile("cpu"), ["llc.lr=0.05", "instance.epochs=7", "width=32", "real.bits=16",
+                                         "real.nested=7,14", "real.max_steps_per_epoch=none", "llc.nesterov=false"])
+    assert p.llc.lr == 0.05 and p.instance.epochs == 7 and p.width == 32 and p.real.nested == (7, 14)
     assert p.real.max_steps_per_epoch is None and p.llc.nesterov is False
-    for bad, message in (("llc.lr=fast", "is not a float"), ("llc.colour=1", "no settable field"),
-                         ("phase3.lr=1", "unknown run"), ("width", "takes key=value"), ("depth=3", "unknown profile field"),
+    assert p.overrides == ("llc.lr=0.05", "instance.epochs=7", "width=32", "real.bits=16", "real.nested=7,14",
+                           "real.max_steps_per_epoch=None", "llc.nesterov=False")
+    for bad, message in (("llc.lr=fast", "is not a float"), ("llc.colour=1", "valid keys: real.epochs"),
+                         ("phase3.lr=1", "valid keys"), ("width", "takes key=value"), ("depth=3", "valid keys"),
                          ("llc.epochs=0", "must be positive")):
         with pytest.raises(ValueError, match=message):
             apply_sets(get_profile("cpu"), [bad])
@@ -210,7 +212,10 @@ def _cli(runs, *args):
     r = subprocess.run([sys.executable, "-m", "llc_lib", *args, "--runs-dir", str(runs)], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    return json.loads((runs / "smoke" / "results.json").read_text()) if args[0] == "reproduce" else None
+    if args[0] != "reproduce":
+        return None
+    (found,) = (runs / "smoke" / "variants").glob("*/results.json")  # --max-steps: a variant, not the profile
+    return json.loads(found.read_text())
 
 
 FAST = ("--profile", "smoke", "--max-steps", "2")

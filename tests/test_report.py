@@ -48,3 +48,20 @@ def test_seeds_table_shows_mean_and_spread_of_every_headline_length():
     assert "Real-valued top-1: 62.00 ± 2.00 %" in md
     assert "| 7 | 40.00 ± 10.00 | 40.00 ± 10.00 | 40.00 ± 10.00 | 6.00 ± 1.00 / 7 |" in md
     assert "| 14 |" in md and "| SVD | 20.00 ± 0.00 | 10.00 ± 0.00 |" in md and "CCA" not in md
+
+
+def test_report_without_the_notebooks_json_names_what_is_missing_and_writes_nothing(tmp_path):
+    """Notebook 99 on a figure folder that the other notebooks have not filled: one clear error, no report."""
+    import pytest
+
+    from llc_lib.config import get_profile
+    from llc_lib.report import REPORT_INPUTS, write_report
+    from llc_lib.studies import Context
+
+    ctx = Context(get_profile("smoke"), ws=None, figdir=tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        write_report(ctx)
+    msg = str(e.value)
+    assert all(f"{name}.json" in msg for name in REPORT_INPUTS) and str(tmp_path) in msg
+    assert "make reproduce PROFILE=smoke" in msg
+    assert list(tmp_path.iterdir()) == []  # no report, no results.json, no staging folder

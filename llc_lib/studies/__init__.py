@@ -17,16 +17,39 @@ from ..graph import Workspace
 
 
 def runs_root(profile: Profile) -> Path:
-    """``$LLC_RUNS_DIR/<profile>`` (default ``<repo>/runs/<profile>``): checkpoints, codebooks, results."""
+    """``$LLC_RUNS_DIR/<profile>`` (default ``<repo>/runs/<profile>``): checkpoints and codebooks, shared by
+    the profile as defined and its variants (their file names are content hashes, so they never mix)."""
     return Path(env("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
 
 
+def output_root(profile: Profile) -> Path:
+    """Where results files go: ``runs_root`` for the profile as defined, ``runs_root/variants/<overrides>``
+    for a profile with overrides (``Profile.variant``), so that an experiment never writes the published
+    results."""
+    return runs_root(profile) / "variants" / profile.variant if profile.variant else runs_root(profile)
+
+
 def figures_dir(profile: Profile) -> Path:
-    """cpu -> figures/, gpu -> figures/gpu/, other profiles -> runs/<profile>/figures ($LLC_FIGURES_DIR wins)."""
+    """Where the notebooks write: cpu -> figures/, gpu -> figures/gpu/, smoke -> runs/smoke/figures
+    ($LLC_FIGURES_DIR wins); a profile with overrides always -> ``output_root(profile)/figures``: only the
+    profile as defined publishes."""
+    if profile.variant:
+        return output_root(profile) / "figures"
     if env("LLC_FIGURES_DIR"):
         return Path(env("LLC_FIGURES_DIR"))
     return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
         profile.name, runs_root(profile) / "figures")
+
+
+def run_record(profile: Profile, ws: Workspace | None) -> dict:
+    """What every results file records about the run that made it: the profile, its overrides (none for
+    published results), the machine (``device.provenance``: CPU model, kernel instruction set, threads,
+    torch) and the hash of every dataset the workspace served."""
+    from ..device import provenance
+
+    return {"profile": profile.name, "overrides": list(profile.overrides),
+            "provenance": provenance(None if ws is None else ws.device),
+            "data_sha256": {} if ws is None else ws.data_used()}
 
 
 @dataclass
@@ -47,9 +70,9 @@ class Context:
         return path
 
     def save_json(self, obj: dict, name: str) -> Path:
-        """Write ``public(obj)`` to ``out/<name>.json``; returns the path."""
+        """Write ``public(obj)`` with the ``run_record`` under 'run' to ``out/<name>.json``; returns the path."""
         path = self.out / f"{name}.json"
-        write_json(public(obj), path)
+        write_json({**public(obj), "run": run_record(self.profile, self.ws)}, path)
         return path
 
     def publish(self) -> list[Path]:

@@ -3,11 +3,9 @@ spread over seeds, and notebook 01's "train everything" summary."""
 from __future__ import annotations
 
 import dataclasses
-import platform
 import time
 
 import numpy as np
-import torch
 
 from .. import plan
 from ..ckpt import write_json
@@ -16,7 +14,7 @@ from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from ..report import mean_std as pct
-from . import Context, check_seed, runs_root
+from . import Context, check_seed, output_root, run_record
 from .accuracy import fast_codebook
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
@@ -43,8 +41,8 @@ def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
 
 
 def results_path(ctx: Context, seed: int = 0):
-    """runs/<profile>/results.json for seed 0, results_s<seed>.json for any other seed."""
-    return runs_root(ctx.profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
+    """``output_root``/results.json for seed 0, results_s<seed>.json for any other seed."""
+    return output_root(ctx.profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
 
 
 def reproduce(ctx: Context, seed: int = 0) -> dict:
@@ -65,16 +63,14 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
     seconds.update(evaluate=round(time.time() - t, 1), this_call=round(time.time() - t0, 1),
                    fit_or_load=round(fitted, 1))
     main = specs["llc_phase1"].cfg
-    res = {"profile": prof.name, "seed": seed, "device": str(ws.device), "torch": torch.__version__,
-           "machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
-           "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
+    res = {"profile": prof.name, "seed": seed, "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
            "real_top1": real_acc, "llc": {str(k): v for k, v in rows.items()},
            "recipe": {"real": dataclasses.asdict(specs["real"].cfg), "llc": dataclasses.asdict(main),
                       "instance": dataclasses.asdict(specs["llc_phase2"].cfg), "width": prof.width,
                       "backbone": prof.backbone, "init": prof.llc_init, "nested": list(main.nested),
                       "aux_weight": main.aux_weight, "scaled_head": prof.scaled_head},
            "checkpoints": {name: s.name for name, s in specs.items()},
-           "seconds": seconds}
+           "seconds": seconds, "run": run_record(prof, ws)}
     if dist_info()[0] == 0:
         write_json(res, results_path(ctx, seed))
     return res
@@ -138,7 +134,8 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     for n in names:
         v = np.array([runs[s][n] for s in seeds], dtype=float)
         numbers[n] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist()}
-    return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers}
+    return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers,
+            "run": run_record(ctx.profile, ctx.ws)}
 
 
 def format_seed_table(summary: dict) -> str:

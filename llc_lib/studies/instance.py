@@ -45,7 +45,8 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
                          ("scaled_head=false", "llc.lr=0.1", "llc.codebook_init=normal")),
     "all-cutout": ("every model (real, Phase 1, Phase 2) with Cutout 16 px",
                    ("real.cutout=16", "llc.cutout=16", "instance.cutout=16")),
-    "p1-k20": ("one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up", ("sweep=20",)),
+    "p1-k20": ("one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up",
+               ("sweep=20", "retrieval_bits=8,10,16,20")),
 }
 
 

@@ -1,0 +1,94 @@
+"""`make reproduce` decides what to rebuild from the runs folder ($LLC_RUNS_DIR, else runs/), also when that
+folder or the clone has a space in its path. Make runs dry (-n) or as a question (-q) on stub runs folders whose
+files are empty and only dated: nothing is trained or executed."""
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make(*args, cwd=REPO, runs=None, python=sys.executable):
+    """``make`` in ``cwd`` with ``python`` as it is (``VENV=``: no venv, no pip), on the runs folder ``runs``
+    ($LLC_RUNS_DIR; None: the default runs/)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LLC_RUNS_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    if runs is not None:
+        env["LLC_RUNS_DIR"] = str(runs)
+    return subprocess.run(["make", "--no-print-directory", *args, "VENV=", f"PYTHON={python}"], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def fake_build(manifest: Path, cwd: Path = REPO) -> int:
+    """Create every target of a generated manifest as an empty file, each newer than what it depends on, as a
+    finished `make reproduce` leaves them; returns how many."""
+    assert manifest.exists(), f"no manifest at {manifest}"
+    rules = {}
+    for line in manifest.read_text().splitlines():
+        if line and not line.startswith(("#", "\t")):
+            names = [n.replace("\\ ", " ") for n in re.findall(r"(?:\\ |\S)+", line)]
+            rules[names[0].removesuffix(":")] = names[1:]
+    sources = {d for deps in rules.values() for d in deps if d not in rules}
+    base = max((cwd / s).stat().st_mtime for s in sources) + 1
+
+    def depth(t):
+        return 1 + max((depth(d) for d in rules[t] if d in rules), default=0)
+
+    for t in rules:
+        path = cwd / t
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        os.utime(path, (base + depth(t), base + depth(t)))
+    return len(rules)
+
+
+def test_a_finished_runs_folder_with_a_space_is_up_to_date_and_a_new_one_is_not(tmp_path):
+    built, fresh = tmp_path / "sp ace" / "runs", tmp_path / "new runs"
+    assert make("-q", "notebooks", "PROF=smoke", runs=built).returncode == 1  # writes the manifest, nothing else
+    assert fake_build(built / "smoke" / "notebooks" / "manifest.mk") > 8  # notebooks and checkpoints
+    r = make("-q", "notebooks", "PROF=smoke", runs=built)
+    assert r.returncode == 0, r.stdout + r.stderr  # with spaces split, every call would re-run everything
+
+    r = make("-n", "notebooks", "PROF=smoke", runs=fresh)  # LLC_RUNS_DIR decides what is missing
+    assert r.returncode == 0, r.stderr
+    assert f'"{fresh}/smoke/notebooks/01_train_models.ipynb.tmp.ipynb"' in r.stdout
+    assert f'"{fresh}/smoke/notebooks/99_paper_vs_reproduction.ipynb"' in r.stdout
+    assert "-m llc_lib fit --profile smoke" in r.stdout and str(built) not in r.stdout
+
+
+def test_a_clone_and_an_interpreter_with_spaces_in_their_paths(tmp_path):
+    clone = tmp_path / "my clone"
+    clone.mkdir()
+    for name in ("llc_lib", "notebooks"):
+        shutil.copytree(REPO / name, clone / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(REPO / name, clone / name)
+    python = clone / "py thon"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    r = make("-q", "notebooks", "PROF=smoke", cwd=clone, python=python)
+    assert r.returncode == 1, r.stdout + r.stderr  # not built yet; the manifest is written
+    manifest = clone / "runs" / "smoke" / "notebooks" / "manifest.mk"
+    assert "my clone/llc_lib" not in manifest.read_text()  # names relative to the clone
+    assert f"'{python}' -m llc_lib fit --profile smoke" in manifest.read_text()
+    fake_build(manifest, clone)
+    r = make("-q", "notebooks", "PROF=smoke", cwd=clone, python=python)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_reproduce_locks_the_runs_folder_it_writes_to(tmp_path):
+    """`make -n reproduce` still runs its recipe (it calls $(MAKE)), whose inner make only prints."""
+    runs = tmp_path / "sp ace" / "runs"
+    r = make("-n", "reproduce", "PROFILE=smoke", runs=runs)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (runs / ".reproduce.lock").exists()
+    assert f'"{runs}/smoke/notebooks/07_ood.ipynb"' in r.stdout
+
+    with open(runs / ".reproduce.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another `make reproduce` on this runs folder
+        r = make("-n", "reproduce", "PROFILE=smoke", runs=runs)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert f"another 'make reproduce' is running on this runs folder (lock {runs}/.reproduce.lock)" in r.stdout
