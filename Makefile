@@ -96,7 +96,7 @@ include $(MANIFEST)
 # (the manifest names its targets): a static one gets $* wrong when the folder has an escaped space
 $(call esc,$(RUN))/%.ipynb:
 	@echo "== notebooks/$*.ipynb ($(PROF))"; t=$$(date +%s); \
-	$(PM) notebooks/$*.ipynb "$@.tmp.ipynb" > "$(RUN)/$*.log" 2>&1 || { tail -40 "$(RUN)/$*.log"; exit 1; }; \
+	$(PM) notebooks/$*.ipynb "$@.tmp.ipynb" > "$(RUN)/$*.log" 2>&1 || { tail -40 "$(RUN)/$*.log"; rm -f "$@.tmp.ipynb"; exit 1; }; \
 	mv "$@.tmp.ipynb" "$@"; echo "   done in $$(( $$(date +%s) - t )) s"
 endif
 

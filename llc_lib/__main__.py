@@ -10,6 +10,8 @@
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
   python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
+  python -m llc_lib compare --profile cpu             # figures/*.json now vs committed: bit-identical on the
+                                                      # same machine, else each difference in seed sds
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
 
 Every model is a spec of the run graph (llc_lib/graph.py); its checkpoint is named by a hash of the spec,
@@ -38,7 +40,8 @@ import torch
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs", "seeds"])
+    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs", "seeds",
+                                        "compare"])
     ap.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="`seeds`: the seeds to train and compare")
@@ -56,6 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32")
     ap.add_argument("--key", help="`fit`: the spec key (from `manifest`) to fit")
+    ap.add_argument("--reference", help="`compare`: folder of reference JSON (default: the committed figures)")
     ap.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="`manifest`: executed-notebook folder")
     ap.add_argument("--python", default="python", help="`manifest`: interpreter in the generated rules")
     ap.add_argument("--data-dir", help="data folder (default: data/ or $LLC_DATA_DIR)")
@@ -112,6 +116,21 @@ def main(argv=None) -> int:
             for path in update_docs(REPO_ROOT, figures_dir(profile)):
                 print(f"wrote {path}")
             return 0
+        if args.command == "compare":
+            from .compare import committed, compare, format_report
+            from .data import REPO_ROOT
+
+            fresh = figures_dir(profile)
+            if args.reference:
+                reference = args.reference
+            elif fresh.resolve().is_relative_to(REPO_ROOT):
+                reference = lambda name: committed(REPO_ROOT, fresh, name)  # noqa: E731
+            else:
+                raise ValueError(f"{fresh} is not in the repository, so it has no committed version; give "
+                                 f"--reference FOLDER")
+            res = compare(fresh, reference)
+            print(format_report(res))
+            return 0 if res["ok"] else 1
         if args.command == "manifest":
             from .manifest import make_rules
 

@@ -29,7 +29,7 @@ import torch
 import torch.distributed as dist
 
 from . import warmstart as ws_init
-from .ckpt import CheckpointError, load_checkpoint, state_digest
+from .ckpt import CheckpointError, load_checkpoint, state_digest, sweep_leftovers
 from .codebook import binarize, load_codebook, save_codebook
 from .config import HEAD_OF_MODE, TrainConfig
 from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,
@@ -185,6 +185,8 @@ class Workspace:
         self._history: dict[str, list[dict]] = {}
         self._weights: dict[str, str] = {}  # spec key -> state_digest of its fitted weights
         self._digests: dict[tuple, str] = {}  # (DataSel, split) -> dataset_digest
+        for folder in (self.root, self.root / "ckpt", self.root / "codebooks"):
+            sweep_leftovers(folder)
 
     # ------------------------------------------------------------------------------------------ paths
     def ckpt_path(self, spec: Spec) -> Path:

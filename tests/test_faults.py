@@ -213,3 +213,34 @@ def test_a_spec_the_profile_cannot_build_stops_the_cli_before_anything_trains(tm
     monkeypatch.setattr(plan, "fast_codebook", broken)  # built for notebook 01 only, not for `train --what real`
     assert main(["train", "--profile", "smoke", "--what", "real", "--runs-dir", str(tmp_path)]) == 2
     assert "inconsistent" in capsys.readouterr().err and not list(tmp_path.rglob("*.pt"))
+
+
+def _dead_pid() -> int:
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
+
+
+def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
+    from llc_lib.config import get_profile
+    from llc_lib.graph import Workspace
+    from llc_lib.studies import Context
+
+    dead, me = _dead_pid(), os.getpid()
+    ckpt, fig = tmp_path / "runs" / "ckpt", tmp_path / "fig"
+    for folder in (ckpt, fig):
+        folder.mkdir(parents=True)
+    old = [ckpt / f".real-abc.pt.{dead}.tmp", ckpt / f".llc-abc.codebook.npz.{dead}.tmp.npz",
+           tmp_path / "runs" / f".results.json.{dead}.tmp", fig / f".staging-{dead}"]
+    live = [ckpt / f".real-abc.pt.{me}.tmp", fig / f".staging-{me}", ckpt / "real-abc.pt"]
+    for p in old + live:
+        p.mkdir() if p.name.startswith(".staging") else p.write_bytes(b"x")
+    ws = Workspace(tmp_path / "runs", torch.device("cpu"))
+    Context(get_profile("smoke"), ws, fig)
+    assert not any(p.exists() for p in old) and all(p.exists() for p in live)

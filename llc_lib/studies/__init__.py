@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import plan
-from ..ckpt import write_json
+from ..ckpt import sweep_leftovers, write_json
 from ..config import Profile, env
 from ..data import REPO_ROOT
 from ..graph import Workspace
@@ -62,6 +62,9 @@ class Context:
     profile: Profile
     ws: Workspace
     figdir: Path
+
+    def __post_init__(self):
+        sweep_leftovers(self.figdir)  # staging folders and temporary files of interrupted notebooks
 
     @property
     def out(self) -> Path:
