@@ -101,6 +101,9 @@ def compare(fresh: Path, reference) -> dict:
         files[n] = compare_files(ref, new(n), spread)
         faults += [f"{n}:{r['path']}" for r in files[n]
                    if machine or r["diff"] is None or (r["sd"] is not None and abs(r["sd"]) > MAX_SD)]
+    if not files:
+        raise ValueError(f"nothing to compare: no JSON in {fresh} has a reference version; run the notebooks "
+                         f"first, or give the reference folder")
     return {"machine": machine, "files": files, "missing": missing, "faults": faults, "ok": not faults}
 
 

@@ -48,3 +48,10 @@ def test_cli_compare_names_the_verdict_and_fails_on_a_fault(tmp_path, monkeypatc
     assert main(["compare", "--profile", "smoke", "--reference", str(tmp_path / "ref")]) == 1
     out = capsys.readouterr().out
     assert "must be bit-identical" in out and "real_top1: 0.6345 -> 0.634" in out and "1 fault(s)" in out
+
+
+def test_nothing_to_compare_is_an_error_not_a_pass(tmp_path, monkeypatch, capsys):
+    (tmp_path / "new").mkdir()
+    monkeypatch.setenv("LLC_FIGURES_DIR", str(tmp_path / "new"))
+    assert main(["compare", "--profile", "smoke", "--reference", str(tmp_path)]) == 2
+    assert "nothing to compare" in capsys.readouterr().err
