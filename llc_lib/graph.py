@@ -138,9 +138,10 @@ class Spec:
         return self.cfg.seed
 
     def content(self) -> dict:
-        """Everything that determines the weights, as plain JSON-ready data (``label`` excluded)."""
-        return {"cfg": dataclasses.asdict(self.cfg), "arch": dataclasses.asdict(self.arch),
-                "data": dataclasses.asdict(self.data), "init": self.init,
+        """Everything that determines the weights, as plain JSON-ready data (``label`` excluded), in the
+        canonical form of ``canonical``."""
+        return {"cfg": canonical("cfg", self.cfg), "arch": canonical("arch", self.arch),
+                "data": canonical("data", self.data), "init": self.init,
                 "parent": None if self.parent is None else self.parent.content(),
                 "codebook": None if self.codebook is None else self.codebook.content()}
 
@@ -162,6 +163,25 @@ class Spec:
                     if s not in out:
                         out.append(s)
         return out
+
+
+# The fields of each part of a spec when content keys were introduced: they are always hashed. A field added
+# since enters the key only when it differs from its default, so a new knob with a default keeps every key.
+KEYED_FIELDS = {
+    "cfg": ("mode", "bits", "nested", "epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay",
+            "label_smoothing", "schedule", "warmup", "seed", "codebook_lr_mult", "head_lr_mult", "aux_weight",
+            "max_steps_per_epoch", "codebook_init", "bce_bits", "cutout"),
+    "arch": ("backbone", "width", "scaled"),
+    "data": ("dataset", "per_class", "classes", "seed", "image_size"),
+}
+
+
+def canonical(part: str, obj) -> dict:
+    """``obj`` (a TrainConfig, Arch or DataSel) as the dict its key hashes: the ``KEYED_FIELDS`` of ``part``
+    always, any other field only when it is not at its default."""
+    base = KEYED_FIELDS[part]
+    return {f.name: dataclasses.asdict(obj)[f.name] for f in dataclasses.fields(obj)
+            if f.name in base or getattr(obj, f.name) != f.default}
 
 
 def _hash(content: dict) -> str:

@@ -41,6 +41,21 @@ def test_key_is_the_content_and_ignores_the_label():
     assert _phase2(a).ancestors() == [a]
 
 
+def test_keys_are_stable_and_a_new_knob_at_its_default_keeps_them():
+    """Checkpoint names outlive code changes: the same content gives the same key as when keys were made, and a
+    field added later with a default changes no key until it is set."""
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class WithKnob(TrainConfig):
+        new_knob: float = 0.0
+
+    a = Spec(LLC, ARCH, SEL)
+    assert (a.key, _phase2(a).key) == ("2644597822e3", "ef8a9b67327c")  # the keys of the files on disk
+    assert Spec(WithKnob(**dataclasses.asdict(LLC)), ARCH, SEL).key == a.key
+    assert Spec(WithKnob(**dataclasses.asdict(LLC), new_knob=0.5), ARCH, SEL).key != a.key
+
+
 @pytest.mark.parametrize("kw,message", [
     (dict(init="svd"), "needs a parent"),
     (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a 'llc' model"),
