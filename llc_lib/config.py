@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .methods import hashnet
+from .methods import hashnet, method
 
 # Every environment variable the project reads, in one place (name: meaning).
 ENV = {
@@ -35,8 +35,6 @@ def env(name: str) -> str | None:
 
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
-MODES = ("real", "llc", "instance", "hashnet", "csq")
-HEAD_OF_MODE = {"real": "real", "llc": "llc", "instance": "llc", "hashnet": "hash", "csq": "hash"}  # model kind
 NUM_CLASSES = {"cifar100": 100, "imagenet": 1000, "tinyimagenet": 200}
 BACKBONES = ("resnet9", "resnet18", "resnet50")
 LLC_INITS = ("scratch", "svd", "cca", "real")
@@ -95,8 +93,7 @@ class TrainConfig:
     cutout: int = 0
 
     def __post_init__(self):
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        method(self.mode)  # a registered method, else ValueError
         if self.mode != "real" and (self.bits is None or self.bits < 1):
             raise ValueError(f"mode {self.mode!r} needs bits >= 1, got {self.bits!r}")
         if self.bits is not None and self.bits < 1:

@@ -31,12 +31,12 @@ import torch.distributed as dist
 from . import warmstart as ws_init
 from .ckpt import CheckpointError, load_checkpoint, state_digest, sweep_leftovers
 from .codebook import binarize, load_codebook, save_codebook
-from .config import HEAD_OF_MODE, TrainConfig
+from .config import TrainConfig
 from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,
                    per_class_subset, stratified_subset)
 from .device import dist_info, provenance
 from .inference import outputs
-from .methods import csq
+from .methods import method
 from .models import CodeNet, build_model
 from .train import train
 
@@ -122,8 +122,9 @@ class Spec:
                 raise ValueError(f"init {self.init!r} starts from a {want!r} model, got a {self.parent.mode!r} parent")
             if (self.parent.arch.backbone, self.parent.arch.width) != (self.arch.backbone, self.arch.width):
                 raise ValueError("a parent must have the same backbone and width as the model it initialises")
-        if (self.mode == "instance") != (self.codebook is not None):
-            raise ValueError("Phase 2 ('instance') needs a codebook spec, and only Phase 2 takes one")
+        if method(self.mode).frozen_codebook != (self.codebook is not None):
+            raise ValueError(f"mode {self.mode!r}: a method that trains against a frozen codebook (Phase 2) needs "
+                             f"a codebook spec, and only such a method takes one")
         if self.codebook is not None and self.codebook.bits != self.cfg.bits:
             raise ValueError(f"codebook of {self.codebook.bits} bits for a {self.cfg.bits}-bit run")
         if self.init == "codebook" and self.codebook is None:
@@ -268,17 +269,15 @@ class Workspace:
 
     def build(self, spec: Spec) -> CodeNet:
         """A fresh model for ``spec``, initialised under the spec's seed without touching the global RNG."""
-        cfg, nc = spec.cfg, num_classes_of(self.data(spec.data))
-        kind = HEAD_OF_MODE[cfg.mode]
+        cfg, nc, m = spec.cfg, num_classes_of(self.data(spec.data)), method(spec.mode)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
-            model = build_model(kind, nc, width=spec.arch.width, backbone=spec.arch.backbone,
-                                scaled=spec.arch.scaled, bits=cfg.bits if kind != "hash" else None,
-                                aux=cfg.aux_weight > 0, widths=cfg.nested if kind == "hash" else (),
+            model = build_model(m.head, nc, width=spec.arch.width, backbone=spec.arch.backbone,
+                                scaled=spec.arch.scaled, bits=cfg.bits if m.head != "hash" else None,
+                                aux=cfg.aux_weight > 0, widths=cfg.nested if m.head == "hash" else (),
                                 codebook_init=cfg.codebook_init)
-        if cfg.mode == "csq":
-            centers = np.concatenate([csq.centers(nc, k, spec.seed) for k in cfg.nested], axis=1)
-            model.head.centers.copy_(torch.from_numpy(centers.astype(np.float32)))
+            if m.init_head is not None:
+                m.init_head(model, cfg, nc)
         return model
 
     def fit(self, spec: Spec, *, resume: bool = True) -> CodeNet:

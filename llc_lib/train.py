@@ -25,11 +25,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .ckpt import CheckpointError, load_checkpoint, model_meta, non_finite, save_atomic, state_digest
-from .config import HEAD_OF_MODE, TrainConfig
+from .config import TrainConfig
 from .data import ArrayDataset, TrainBatches, labels_of
 from .device import autocast, dist_info, provenance
 from .inference import accuracy
-from .methods import loss_fn
+from .methods import loss_fn, method
 from .models import CodeNet
 
 
@@ -87,19 +87,21 @@ def train_step(net: nn.Module, opt, sched, x, y, amp) -> tuple[torch.Tensor, tor
 
 
 def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
-    kind = HEAD_OF_MODE[cfg.mode]
+    m = method(cfg.mode)
+    kind = m.head
     if model.kind != kind:
         name = {"real": "a real-valued model (build_model('real', ...))", "llc": "an LLC model (build_model('llc', ...))",
                 "hash": "a hashing model (build_model('hash', ..., widths=...))"}
         raise ValueError(f"mode {cfg.mode!r} needs {name[kind]}, got {name[model.kind].split(' (')[0]}")
-    if cfg.aux_weight > 0 and (cfg.mode != "llc" or model.aux is None):
-        raise ValueError("aux_weight > 0 needs mode 'llc' and a model built with aux=True")
+    if cfg.aux_weight > 0 and (not m.aux_head or model.aux is None):
+        raise ValueError(f"aux_weight > 0 needs a method with an auxiliary head (mode 'llc'), got "
+                         f"{cfg.mode!r}, and a model built with aux=True")
     if model.is_llc and model.head.bits != cfg.bits:
         raise ValueError(f"model has {model.head.bits} bits but the config asks for {cfg.bits}")
     if kind == "hash" and tuple(model.head.widths) != tuple(cfg.nested):
         raise ValueError(f"hash heads {model.head.widths} differ from the config's code lengths {cfg.nested}")
-    if cfg.mode == "instance" and codebook is None:
-        raise ValueError("Phase 2 (mode 'instance') needs the Phase-1 codebook: pass codebook=(C, k) +-1 "
+    if m.frozen_codebook and codebook is None:
+        raise ValueError(f"mode {cfg.mode!r} (Phase 2) needs the Phase-1 codebook: pass codebook=(C, k) +-1 "
                          "codes, e.g. from llc_lib.codebook.load_codebook or a Phase-1 model.")
     labels, c = labels_of(data), model.head.num_classes
     if labels.min() < 0 or labels.max() >= c:
@@ -114,14 +116,15 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
 
     data: an ArrayDataset or an ImageFolder-style dataset (``workers`` DataLoader processes). ckpt:
     checkpoint path, written atomically after every epoch by rank 0; if it exists the run resumes from it
-    (a finished run returns at once). codebook: required for mode "instance": the (C, k) +-1 class codes
-    (e.g. from Phase 1) that are loaded into the head and frozen. eval_data: also report its top-1 accuracy
+    (a finished run returns at once). codebook: required by a method with a frozen codebook (Phase 2): the
+    (C, k) +-1 class codes (e.g. from Phase 1) that are loaded into the head and frozen. eval_data: also
+    report its top-1 accuracy
     per epoch (summed over processes). stop_after_steps: stop (without saving) after that many optimiser
     steps, to simulate a killed run in tests. record: extra entries written into every checkpoint (the
     run graph's spec and key).
     """
     _check_run(model, data, cfg, codebook)
-    if cfg.mode == "instance":
+    if method(cfg.mode).frozen_codebook:
         model.head.load_codebook(np.asarray(codebook, dtype=np.float32))
         model.head.codebook.requires_grad_(False)
     rank, world = dist_info()
@@ -157,7 +160,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     for epoch in range(start, cfg.epochs):
         model.train()
         t0 = time.time()
-        stats = torch.zeros(3, dtype=torch.float64, device=device)  # loss sum, correct, seen
+        stats = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, correct, seen, seen with logits
         bar = tqdm(tb.epoch(epoch), total=steps_per_epoch, desc=f"{cfg.mode} k={cfg.bits} ep {epoch + 1}/{cfg.epochs}",
                    disable=not show, leave=False, mininterval=5)
         for i, (x, y) in enumerate(bar):
@@ -168,6 +171,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             stats[0] += loss.detach().double() * len(y)  # kept on the device: no synchronisation per step
             if logits is not None:
                 stats[1] += (logits.argmax(1) == y).sum()
+                stats[3] += len(y)
             stats[2] += len(y)
             steps += 1
             if stop_after_steps is not None and steps >= stop_after_steps:
@@ -177,7 +181,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             dist.all_reduce(stats)
             for buf in model.buffers():  # BatchNorm statistics are per process: use rank 0's everywhere
                 dist.broadcast(buf, 0)
-        loss_sum, correct, seen = stats.tolist()
+        loss_sum, correct, seen, scored = stats.tolist()
         state = model.state_dict()
         bad = non_finite(state)  # parameters and buffers: BatchNorm's running_var can overflow on its own
         if not math.isfinite(loss_sum) or bad:
@@ -186,8 +190,8 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
                 f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
                 f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
         row = {"epoch": epoch + 1, "loss": loss_sum / seen, "seconds": round(time.time() - t0, 1)}
-        if cfg.mode not in ("hashnet", "csq"):
-            row["train_acc"] = correct / seen
+        if scored:  # methods whose loss gives class logits
+            row["train_acc"] = correct / scored
         if eval_data is not None:
             row["test_acc"] = accuracy(model, eval_data, device, workers=workers)
         history.append(row)

@@ -60,7 +60,7 @@ def test_keys_are_stable_and_a_new_knob_at_its_default_keeps_them():
     (dict(init="svd"), "needs a parent"),
     (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a 'llc' model"),
     (dict(init="backbone", parent=Spec(REAL, Arch(width=8), SEL)), "same backbone and width"),
-    (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only Phase 2 takes one"),
+    (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only such a method takes one"),
 ])
 def test_inconsistent_specs_are_refused(kw, message):
     with pytest.raises(ValueError, match=message):
@@ -252,3 +252,21 @@ def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_pat
         a, b = (torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=True)["model"]
                 for r in (tmp_path / "clean", tmp_path / "polluted"))
         assert all(torch.equal(a[k], b[k]) for k in a), name
+
+
+def test_a_new_method_is_one_registry_line(tmp_path, monkeypatch):
+    """A method registered in ``methods.METHODS`` trains through the run graph and the loop unchanged."""
+    from llc_lib import methods
+    from llc_lib.methods import llc
+
+    def full_length_only(model, f, y, cfg, progress=0.0):  # Phase 1 without nesting, whatever cfg.nested says
+        return llc.phase1_loss(model, f, y, cfg.replace(nested=()), progress)
+
+    monkeypatch.setitem(methods.METHODS, "llc-full", methods.Method("llc", full_length_only))
+    spec = Spec(LLC.replace(mode="llc-full"), ARCH, SEL, label="llc-full")
+    ws = _ws(tmp_path)
+    ws.fit(spec)
+    assert load_checkpoint(ws.ckpt_path(spec))["history"][0]["train_acc"] >= 0
+    for name in ("graph.py", "train.py"):  # the loop and the graph name no method
+        source = (REPO / "llc_lib" / name).read_text()
+        assert not any(f'"{m}"' in source for m in ("csq", "hashnet", "instance")), name

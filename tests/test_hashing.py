@@ -85,3 +85,17 @@ def test_hash_head_gets_its_learning_rate():
         ids = {id(p) for p in g["params"]}
         assert ids <= head or not ids & head
         assert g["lr"] == pytest.approx(0.1 if ids <= head else 0.01)
+
+
+def test_csq_models_built_by_the_run_graph_hold_their_hash_centres(tmp_path):
+    from conftest import synthetic_dataset
+    from llc_lib.config import TrainConfig
+    from llc_lib.graph import Arch, DataSel, Spec, Workspace
+    from llc_lib.methods import csq
+
+    ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
+    ws._data[(DataSel(), "train")] = synthetic_dataset()
+    cfg = TrainConfig(mode="csq", bits=16, nested=(4, 16), epochs=1, seed=3)
+    model = ws.build(Spec(cfg, Arch(width=4), DataSel()))
+    want = np.concatenate([csq.centers(5, 4, 3), csq.centers(5, 16, 3)], axis=1)
+    assert np.array_equal(model.head.centers.numpy(), want)

@@ -42,6 +42,13 @@ def center_loss(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     return center + QUANT_WEIGHT * quant
 
 
+def init_head(model, cfg, num_classes: int) -> None:
+    """Set the fixed hash centres of every head of a freshly built hashing model (one ``centers`` per code
+    length in ``cfg.nested``, from ``cfg.seed``)."""
+    book = np.concatenate([centers(num_classes, k, cfg.seed) for k in cfg.nested], axis=1)
+    model.head.centers.copy_(torch.from_numpy(book.astype(np.float32)))
+
+
 def loss(model, f, y, cfg, progress: float = 0.0):
     """(mean of ``center_loss`` over the hash heads, None)."""
     parts = model.head.split(model.head.project(f))
