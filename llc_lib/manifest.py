@@ -5,11 +5,11 @@ checkpoints whose spec (and key) changed."""
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import shlex
 from pathlib import Path
 
-from . import plan
 from .config import Profile
 from .data import REPO_ROOT
 from .graph import Spec, Workspace
@@ -21,21 +21,57 @@ NOTEBOOKS = ("01_train_models", "02_accuracy_vs_bits", "03_code_heatmaps", "04_t
 READS = {"99_paper_vs_reproduction": NOTEBOOKS[:-1]}
 
 
+def _notebook_code(name: str) -> str:
+    """The code cells of notebook ``name``, IPython magics and shell lines left out."""
+    nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def _resolve(dotted: str):
+    """The llc_lib module or attribute named ``dotted`` (None when there is none)."""
+    try:
+        return importlib.import_module(dotted)
+    except ImportError:
+        module, _, attr = dotted.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module), attr, None)
+        except ImportError:
+            return None
+
+
+def notebook_studies(name: str) -> list:
+    """The study functions notebook ``name`` calls: the llc_lib functions it calls (by an imported name or as
+    ``module.function``) that declare their models with ``studies.fits``."""
+    tree = ast.parse(_notebook_code(name))
+    names = {}  # name in the notebook -> dotted llc_lib path
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("llc_lib"):
+            names.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            names.update({a.asname or a.name: a.name for a in node.names if a.name.startswith("llc_lib")})
+    found = []
+    for node in ast.walk(tree):
+        f = node.func if isinstance(node, ast.Call) else None
+        if isinstance(f, ast.Name) and f.id in names:
+            obj = _resolve(names[f.id])
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in names:
+            obj = _resolve(f"{names[f.value.id]}.{f.attr}")
+        else:
+            continue
+        if hasattr(obj, "specs") and obj not in found:
+            found.append(obj)
+    return found
+
+
 def notebook_specs(p: Profile, seed: int = 0) -> dict[str, list[Spec]]:
-    """{notebook: the specs it fits} (default parameters; notebook 01 also fits every profile seed)."""
-    head = list(plan.headline(p, seed))
-    baselines = [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
-    ablations = [plan.llc(p, seed, bits=p.table_bits, init=i, epochs=p.warm_epochs) for i in ("svd", "cca")]
-    ablations.append(plan.llc(p, seed, bits=20, nested=()))
-    fast = plan.fast_codebook(p, seed)
-    seeds = [s for extra in p.seeds if extra != seed for s in plan.headline(p, extra)] if len(p.seeds) > 1 else []
-    kdim = [plan.real_bottleneck(p, seed)]
-    return {"01_train_models": head + baselines + ablations + [fast] + seeds,
-            "02_accuracy_vs_bits": head + baselines + ablations + kdim,
-            "03_code_heatmaps": head[:2], "04_taxonomy": head[:2], "05_linear_vs_hamming": head[1:] + [fast],
-            "06_retrieval": [head[0], head[2]] + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")]
-            + kdim,
-            "07_ood": list(plan.ood(p, seed)), "99_paper_vs_reproduction": []}
+    """{notebook: the specs it fits}, from the declarations of the studies it calls (``studies.fits``), at
+    their default parameters."""
+    out = {}
+    for nb in NOTEBOOKS:
+        specs = [s for study in notebook_studies(nb) for s in study.specs(p, seed)]
+        out[nb] = list(dict.fromkeys(specs))
+    return out
 
 
 def _imports(source: str, package: str) -> set[str]:
@@ -83,10 +119,7 @@ def module_closure(mods: set[str]) -> list[Path]:
 
 def notebook_modules(name: str) -> list[Path]:
     """Library files notebook ``name`` depends on: what its code cells import, transitively."""
-    nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
-    return module_closure(_imports(code, "llc_lib"))
+    return module_closure(_imports(_notebook_code(name), "llc_lib"))
 
 
 def make_name(path) -> str:

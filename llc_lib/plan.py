@@ -92,6 +92,13 @@ def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = Non
                 label=f"instance-{method}-k{bits}")
 
 
+def ablations(p: Profile, seed: int) -> list[Spec]:
+    """The Phase 1 ablations: warm starts from the SVD and CCA codebooks at ``p.table_bits`` (``p.warm_epochs``)
+    and one unnested 20-bit code."""
+    warm = [llc(p, seed, bits=p.table_bits, init=i, epochs=p.warm_epochs) for i in ("svd", "cca")]
+    return warm + [llc(p, seed, bits=20, nested=())]
+
+
 def fast_codebook(p: Profile, seed: int) -> Spec:
     """The "faster codebook learning" ablation: a ``p.table_bits`` codebook learnt with a narrow backbone on
     ``p.fast_per_class`` images per class; the returned Phase 2 spec trains the full model's instance codes

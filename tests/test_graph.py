@@ -270,3 +270,16 @@ def test_a_new_method_is_one_registry_line(tmp_path, monkeypatch):
     for name in ("graph.py", "train.py"):  # the loop and the graph name no method
         source = (REPO / "llc_lib" / name).read_text()
         assert not any(f'"{m}"' in source for m in ("csq", "hashnet", "instance")), name
+
+
+def test_the_manifest_lists_what_each_notebook_fits():
+    """Built from the studies' declarations: the notebooks' study calls are found in their code."""
+    from llc_lib import plan
+    from llc_lib.manifest import notebook_specs, notebook_studies
+
+    assert [f.__name__ for f in notebook_studies("05_linear_vs_hamming")] == ["separability", "fast_codebook",
+                                                                              "bit_interpretability"]
+    p = get_profile("cpu")
+    specs = notebook_specs(p)
+    assert plan.fast_codebook(p, 0) in specs["05_linear_vs_hamming"] and specs["99_paper_vs_reproduction"] == []
+    assert set(specs["07_ood"]) == set(plan.ood(p, 0))

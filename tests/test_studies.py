@@ -35,6 +35,32 @@ def ctx(tmp_path_factory):
     mp.undo()
 
 
+def _run(ctx, study, seed, *args, **kw):
+    """``study(ctx, seed, ...)``; fails if the study fits a model that its ``specs`` declaration (which the
+    Make manifest is built from) does not name, its ancestors included."""
+    fitted, fit = [], ctx.ws.fit
+    ctx.ws.fit = lambda spec, **k: (fitted.append(spec), fit(spec, **k))[1]
+    try:
+        res = study(ctx, seed, *args, **kw)
+    finally:
+        del ctx.ws.fit
+    declared = {a.key for s in study.specs(ctx.profile, seed) for a in s.ancestors() + [s]}
+    assert fitted and not [s.label for s in fitted if s.key not in declared], study.__name__
+    return res
+
+
+def test_a_study_that_fits_an_undeclared_model_fails_the_check(ctx):
+    from llc_lib import plan
+    from llc_lib.studies import fits
+
+    @fits(lambda p, seed: [plan.real(p, seed)])
+    def sneaky(ctx, seed):
+        return ctx.fit(plan.real(ctx.profile, seed)), ctx.fit(plan.real_bottleneck(ctx.profile, seed))
+
+    with pytest.raises(AssertionError, match="sneaky"):
+        _run(ctx, sneaky, 0)
+
+
 def _frac(x):
     return 0.0 <= x <= 1.0
 
@@ -42,7 +68,7 @@ def _frac(x):
 def test_headline_and_train_all(ctx):
     from llc_lib.studies import headline
 
-    res = headline.train_all(ctx, 0)
+    res = _run(ctx, headline.train_all, 0)
     h = res["headline"]
     assert set(h["llc"]) == {str(k) for k in ctx.profile.bits} and _frac(h["real_top1"])
     assert all(_frac(v) for v in res["accuracies"].values())
@@ -54,14 +80,14 @@ def test_headline_and_train_all(ctx):
 def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
     from llc_lib.studies.accuracy import accuracy_vs_bits, fast_codebook
 
-    res = accuracy_vs_bits(ctx, 0, [7, 14])
+    res = _run(ctx, accuracy_vs_bits, 0, [7, 14])
     assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
     n = res["nested"]
     assert n["holds"] == (n["prefix_class_code_acc"]["20"] >= n["single_20_class_code_acc"]
                           - claims.THRESHOLDS["nested_prefix_points"] / 100)
     w = res["warm_start"]
     assert w["holds"] == all(w[i]["after_sign_mhd"] > w[i]["before_mhd"] for i in ("svd", "cca"))
-    f = fast_codebook(ctx, 0)
+    f = _run(ctx, fast_codebook, 0)
     assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
     with pytest.raises(ValueError, match="bit widths"):
         accuracy_vs_bits(ctx, 0, [65])
@@ -72,13 +98,13 @@ def test_codes_taxonomy_and_separability(ctx):
     from llc_lib.studies.separability import bit_interpretability, separability
     from llc_lib.studies.taxonomy import taxonomy_study
 
-    c = code_study(ctx, 0, 14)
+    c = _run(ctx, code_study, 0, 14)
     assert c["_books"]["LLC"].shape == (100, 14) and sorted(c["_tax_order"]) == list(range(100))
-    t = taxonomy_study(ctx, 0, 14, 20)
+    t = _run(ctx, taxonomy_study, 0, 14, 20)
     assert t["holds"] == (t["methods"]["LLC"]["ari"] > t["methods"]["Random"]["ari"] + t["threshold_ari_over_random"])
-    s = separability(ctx, 0, [7, 14])
+    s = _run(ctx, separability, 0, [7, 14])
     assert set(s["rows"]["7"]) == {"phase1", "phase2"} and set(s["linear_minus_hamming"]) == {"7", "14"}
-    b = bit_interpretability(ctx, 0, 14)
+    b = _run(ctx, bit_interpretability, 0, 14)
     spread = [v["plus_superclasses"] for v in b["per_bit"].values()]
     assert b["holds"] == (min(spread) >= b["threshold_min_superclasses"])
     with pytest.raises(ValueError, match="n_clusters"):
@@ -89,10 +115,10 @@ def test_retrieval_and_ood(ctx):
     from llc_lib.studies.ood import ood_study
     from llc_lib.studies.retrieval import retrieval_study
 
-    r = retrieval_study(ctx, 0, [8, 16], R=50, pr_bits=[16])
+    r = _run(ctx, retrieval_study, 0, [8, 16], R=50, pr_bits=[16])
     assert {"LLC", "HashNet", "CSQ", "real k-dim, sign", "real k-dim, cosine"} <= set(r["methods"])
     assert all(_frac(r["methods"]["LLC"][k]["map_tie_aware"]) for k in ("8", "16")) and r["R"] == 50
-    o = ood_study(ctx, 0, ns=[10, 30], repeats=2)
+    o = _run(ctx, ood_study, 0, ns=[10, 30], repeats=2)
     assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
     needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
     assert o["holds"] == claims.ood_zero_sample_matches(needed)

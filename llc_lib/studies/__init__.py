@@ -97,6 +97,17 @@ class Context:
         return self.ws.fit(spec)
 
 
+def fits(declare):
+    """Decorator: the study fits the models ``declare(profile, seed)`` returns (a list of specs; their
+    ancestors are fitted with them) at its default parameters. The Make manifest is built from these
+    declarations (``manifest.notebook_specs``), and the tests fail when a study fits a model it did not
+    declare."""
+    def mark(study):
+        study.specs = declare
+        return study
+    return mark
+
+
 def public(res: dict) -> dict:
     """``res`` without the '_'-prefixed entries (arrays for figures)."""
     return {k: v for k, v in res.items() if not k.startswith("_")}

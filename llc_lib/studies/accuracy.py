@@ -8,7 +8,7 @@ from .. import claims, plan
 from ..codebook import num_unique_codes
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
-from . import Context, check_bits
+from . import Context, check_bits, fits
 from .realk import real_kdim
 
 BASELINES = ("random", "svd", "cca")
@@ -19,6 +19,8 @@ def _prefix_metrics(proj: np.ndarray, codes: np.ndarray, y: np.ndarray, bits) ->
     return {str(k): code_metrics(proj[:, :k], codes[:, :k], y) for k in bits}
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in SAME_PATH]
+      + plan.ablations(p, seed) + [plan.real_bottleneck(p, seed)])
 def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     """Accuracy of LLC, Random/SVD/CCA codebooks and real-valued k-dim features for every k in ``bits``;
     plus 'warm_start' and 'nested' with their verdicts and the thresholds used.
@@ -80,6 +82,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     return res
 
 
+@fits(lambda p, seed: [plan.fast_codebook(p, seed)] + list(plan.headline(p, seed))[1:])
 def fast_codebook(ctx: Context, seed: int) -> dict:
     """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
     data, frozen for Phase 2 of the full model (from the real-valued backbone); its test metrics."""

@@ -8,7 +8,7 @@ from .. import plan
 from .. import taxonomy as tx
 from ..codebook import num_unique_codes, random_codebook, svd_codebook
 from ..inference import class_codes
-from . import Context, check_bits
+from . import Context, check_bits, fits
 
 
 def codebooks(ctx: Context, seed: int, bits: int) -> dict[str, np.ndarray]:
@@ -21,6 +21,7 @@ def codebooks(ctx: Context, seed: int, bits: int) -> dict[str, np.ndarray]:
             "Random": random_codebook(llc.head.num_classes, bits, seed)}
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed))[:2])
 def code_study(ctx: Context, seed: int, bits: int) -> dict:
     """Codebooks, heat-map row orders (LLC taxonomy leaf order; superclass order) and Hamming statistics.
 

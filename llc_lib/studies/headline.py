@@ -14,7 +14,7 @@ from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from ..report import mean_std as pct
-from . import Context, check_seed, output_root, run_record
+from . import Context, check_seed, fits, output_root, run_record
 from .accuracy import fast_codebook
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
@@ -45,6 +45,7 @@ def results_path(ctx: Context, seed: int = 0):
     return output_root(ctx.profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed)))
 def reproduce(ctx: Context, seed: int = 0) -> dict:
     """Fit (or load) the headline models of ``seed`` and evaluate them on the test split; write
     ``results_path`` (rank 0 only under torchrun). 'seconds' holds the training time recorded in each
@@ -165,6 +166,13 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _all_class_code_models(p, seed: int) -> list:
+    extra = [s for other in p.seeds if other != seed for s in plan.headline(p, other)] if len(p.seeds) > 1 else []
+    return (list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
+            + plan.ablations(p, seed) + [plan.fast_codebook(p, seed)] + extra)
+
+
+@fits(_all_class_code_models)
 def train_all(ctx: Context, seed: int = 0) -> dict:
     """Fit (or load) every model the class-code notebooks use and return their test accuracies; the headline
     result is included under 'headline' (and written by ``reproduce``); with several profile seeds, the seed

@@ -12,7 +12,7 @@ from ..data import class_subset, load_ood, stratified_indices
 from ..decode import mhd_decode
 from ..inference import class_codes, outputs
 from ..metrics import top1
-from . import Context
+from . import Context, fits
 
 
 def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
@@ -42,6 +42,7 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
             "test_in": test_in.take(torch.nonzero(keep).flatten()), "ood": ood}
 
 
+@fits(lambda p, seed: list(plan.ood(p, seed)))
 def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeats: int = 20) -> dict:
     """LLC's zero-tuning OOD detector against MSP / energy thresholds tuned on n samples.
 

@@ -8,7 +8,7 @@ from .. import plan
 from .. import retrieval as rt
 from ..codebook import num_unique_codes
 from ..inference import outputs
-from . import Context, check_bits, check_int
+from . import Context, check_bits, check_int, fits
 from .realk import real_kdim
 
 
@@ -22,6 +22,8 @@ def check_retrieval_bits(profile, bits) -> list[int]:
     return bits
 
 
+@fits(lambda p, seed: [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
+      + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")])
 def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
                     n_examples: int = 6, hash_epochs: int | None = None) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.

@@ -9,9 +9,10 @@ from .. import taxonomy as tx
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
 from ..probes import fit_linear
-from . import Context, check_bits
+from . import Context, check_bits, fits
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed))[1:])
 def separability(ctx: Context, seed: int, bits) -> dict:
     """Per prefix k and per phase: test accuracy of a linear probe on the real k-dim projection, of a linear
     probe on its signs, of MHD on the signs, and of the class-code logits; 'summary' and the paper's claim."""
@@ -39,6 +40,7 @@ def separability(ctx: Context, seed: int, bits) -> dict:
     return out
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed))[1:])
 def bit_interpretability(ctx: Context, seed: int, bits: int, which=(0, 1, 2, 3), n_images: int = 8) -> dict:
     """For a few bits: classes whose code has +1 / -1, how many superclasses the +1 side spans, and the test
     images with the largest / smallest projection on that bit (Phase 2 model); the verdict and threshold."""

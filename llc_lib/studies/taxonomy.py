@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from .. import claims, plan
 from .. import taxonomy as tx
-from . import Context, check_bits, check_int
+from . import Context, check_bits, check_int, fits
 from .codes import codebooks
 
 
+@fits(lambda p, seed: list(plan.headline(p, seed))[:2])
 def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> dict:
     """ARI / purity against the superclasses for LLC, SVD and Random codes (Hamming, average linkage) and the
     real-valued classifier weights (cosine); the named LLC clusters; the verdict and its threshold.
