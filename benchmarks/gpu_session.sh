@@ -4,6 +4,7 @@
 # concurrently on the one GPU. Everything lands in $OUT; a deadline keeps the whole call inside its limit.
 #   usage (device tool): bash benchmarks/gpu_session.sh DEADLINE_SECONDS ['name|command' ...]
 set -u
+set -m  # job control: every background job gets a process group of its own, which the end stops
 deadline=$(( $(date +%s) + ${1:-540} )); shift
 out=/tmp/gpu-session; mkdir -p "$out"  # packed into $OUT/gpu-session.tgz at the end (one file travels back)
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4 LLC_RUNS_DIR=/tmp/llc-runs PYTHONPATH=$PWD
@@ -26,7 +27,7 @@ for j in "${jobs[@]}"; do
 done
 while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "${pids[@]}" 2>/dev/null; do sleep 5; done
 for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && echo "still running at the deadline: pid $p" >> "$out/times.txt"; done
-pkill -f "llc_lib" || true
+for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || true; done  # only the jobs this script started
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 for f in "$LLC_RUNS_DIR"/*/results*.json; do [ -e "$f" ] && cp "$f" "$out/$(basename "$(dirname "$f")")_$(basename "$f")"; done
 cat "$out/times.txt"

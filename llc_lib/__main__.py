@@ -26,7 +26,7 @@ Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs
 Under torchrun every process trains its shard (DistributedDataParallel; NCCL on CUDA, gloo on CPU), only
 rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoints are written every epoch;
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
-linearly with it). Environment variables: see ``llc_lib.config.ENV``.
+linearly with it). Environment variables: see ``llc_lib.env.ENV``.
 """
 from __future__ import annotations
 

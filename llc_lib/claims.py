@@ -15,7 +15,6 @@ PAPER = {
         "SVD": (969, 65.12, 69.18),
         "LLC": (1000, 68.82, 74.57),
     },
-    "bits_right": {20: 19.2},
     # ImageNet-100 retrieval, ResNet50, MAP@1000 (talk slides); the HashNet comparison used AlexNet
     "retrieval": {"llc": {10: 64.07, 64: 67.73}, "real": {10: 66.57, 64: 77.94}},
 }

@@ -61,8 +61,7 @@ class LLCHead(nn.Module):
 
     Why ``scaled``: every row of P receives gradient from all classes through the +-1 codebook, so an SGD
     step moves the logits about k times further than for a linear classifier with the same learning rate;
-    at the CPU recipe's learning rate the unscaled head diverges in the first epoch (measured: 1 % accuracy).
-    A constant factor 1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax,
+    at the CPU recipe's learning rate the unscaled head diverges (docs/deviations.md). A constant factor 1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax,
     sign(P(f)), MHD and ED are all invariant to it. ``scaled=False`` is the official code's formula.
     ``init``: the real codebook's initialisation, "uniform" (nn.Linear's default) or "normal" (kaiming
     normal, the official code's).
@@ -187,14 +186,6 @@ def cca_codebook(features: np.ndarray, labels: np.ndarray, num_classes: int, bit
 def num_unique_codes(codes) -> int:
     """Number of distinct rows of a (C, k) codebook."""
     return len(np.unique(binarize(codes), axis=0))
-
-
-def nested_prefix(codes, bits: int) -> np.ndarray:
-    """The first ``bits`` bits of every class code (a nested codebook read at a shorter length)."""
-    codes = binarize(codes)
-    if not 1 <= bits <= codes.shape[1]:
-        raise ValueError(f"prefix length must lie in 1..{codes.shape[1]}, got {bits}")
-    return codes[:, :bits]
 
 
 def _content_sha256(arrays: dict) -> str:

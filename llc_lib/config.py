@@ -11,26 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import os
 import re
 from dataclasses import dataclass
 
 from .methods import hashnet, method
 
-# Every environment variable the project reads, in one place (name: meaning).
-ENV = {
-    "LLC_PROFILE": "profile that 'auto' resolves to (smoke, cpu, gpu, imagenet, tinyimagenet)",
-    "LLC_RUNS_DIR": "folder of checkpoints, codebooks and results (default <repo>/runs)",
-    "LLC_DATA_DIR": "folder holding cifar100.npz and the OOD sets (default <repo>/data)",
-    "LLC_FIGURES_DIR": "folder the notebooks write figures and JSON to (default figures/, figures/gpu/, runs/smoke/figures)",
-}
-
-
-def env(name: str) -> str | None:
-    """The value of one of the project's environment variables (``ENV``), None when unset or empty."""
-    if name not in ENV:
-        raise KeyError(f"{name} is not one of the project's environment variables {sorted(ENV)}")
-    return os.environ.get(name) or None
+from .env import env
 
 
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
@@ -239,17 +225,15 @@ def _make(name: str) -> Profile:
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
-        # Phase 2 lr 0.05: at 3 epochs it gives what 15 epochs at 0.01 give (20 bits, one seed on an H100 with
-        # this recipe: ED 5.6 -> 10.2 %, bits right 15.81 -> 16.08; docs/instance-codes.md)
+        # Phase 2 at lr 0.05 for 3 epochs (the budget); why, in docs/deviations.md
         inst = TrainConfig(mode="instance", bits=64, epochs=3, lr=0.05)
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=4, hashing=hashnet.recipe(inst))
     if name == "gpu":
         # A CIFAR recipe, not ImageNet's: the cpu profile's (SGD lr 0.2 at batch 256, Nesterov momentum 0.9,
-        # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64. With the
-        # official ImageNet recipe (wd 2^-15, cosine) both models memorised the training set (99.9 % train
-        # accuracy), which left Phase 2 nothing to learn from (docs/deviations.md). Phase 2: 15 epochs,
-        # lr 0.01, cosine without warm-up. Three seeds.
+        # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64; why not
+        # the official ImageNet recipe, in docs/deviations.md. Phase 2: 15 epochs, lr 0.01, cosine without
+        # warm-up. Three seeds.
         real = TrainConfig(mode="real", epochs=60, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=60, lr=0.2)
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.01, schedule="cosine", warmup=0.0)

@@ -60,7 +60,7 @@ class ArrayDataset:
 
 def data_dir() -> Path:
     """``$LLC_DATA_DIR`` if set, else ``<repo>/data``."""
-    from .config import env
+    from .env import env
 
     return Path(env("LLC_DATA_DIR") or REPO_ROOT / "data")
 

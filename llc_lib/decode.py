@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .env import env
+
 
 def to_bits(codes) -> np.ndarray:
     """(N, k) bool array: True where the code value is > 0, so 0 is bit -1 (booleans as they are); the same
@@ -47,11 +49,15 @@ def pack(codes) -> np.ndarray:
 
 def default_threads() -> int:
     """Worker threads of the kernels: ``$LLC_THREADS`` if set, else the CPUs this process may use."""
-    env = os.environ.get("LLC_THREADS")
-    return int(env) if env else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = env("LLC_THREADS")
+    if threads is not None:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"LLC_THREADS must be a positive integer, got {threads!r}")
+        return int(threads)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def _check_packed(a: np.ndarray, b: np.ndarray) -> None:
+def check_packed(a: np.ndarray, b: np.ndarray) -> None:
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or a.dtype != np.uint64 or b.dtype != np.uint64:
         raise ValueError("Hamming kernels expect packed uint64 codes of the same word count; use decode.pack first")
 
@@ -60,12 +66,12 @@ def _dist_dtype(words: int):
     return np.uint8 if words * 64 <= 255 else np.uint16
 
 
-def _block_rows(m: int, words: int, budget: int = 1 << 21) -> int:
+def block_rows(m: int, words: int, budget: int = 1 << 21) -> int:
     """Rows per block so that one block's (rows, m) uint64 XOR buffer holds about ``budget`` bytes."""
     return max(1, budget // (8 * max(1, m * words)))
 
 
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(len(a), len(b)) Hamming distances of one block, in the smallest unsigned dtype that holds them."""
     x = a[:, None, 0] ^ b[None, :, 0]
     d = np.bitwise_count(x)  # uint8 per word
@@ -78,7 +84,7 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return d
 
 
-def _map_blocks(fn, n: int, rows: int, threads: int | None):
+def map_blocks(fn, n: int, rows: int, threads: int | None):
     """[fn(start, stop) for each row block of range(n)], the blocks run on a thread pool."""
     spans = [(s, min(n, s + rows)) for s in range(0, n, rows)]
     threads = min(threads or default_threads(), len(spans))
@@ -93,13 +99,13 @@ def hamming(a: np.ndarray, b: np.ndarray, chunk: int | None = None, threads: int
 
     dtype uint8 when k <= 192 bits fit (W <= 3), else uint16. ``chunk`` fixes the rows per block.
     """
-    _check_packed(a, b)
+    check_packed(a, b)
     out = np.empty((len(a), len(b)), dtype=_dist_dtype(a.shape[1]))
 
     def block(s, e):
-        out[s:e] = _distances(a[s:e], b)
+        out[s:e] = distances(a[s:e], b)
 
-    _map_blocks(block, len(a), chunk or _block_rows(len(b), a.shape[1]), threads)
+    map_blocks(block, len(a), chunk or block_rows(len(b), a.shape[1]), threads)
     return out
 
 
@@ -116,20 +122,20 @@ def mhd_decode(instance_codes, class_codes, ties: bool = True, threads: int | No
     distance (only when ``ties``)}. Codes may be +-1 / bool arrays or already packed uint64 words."""
     _same_length(instance_codes, class_codes)
     inst, cls = (c if c.dtype == np.uint64 else pack(c) for c in map(np.asarray, (instance_codes, class_codes)))
-    _check_packed(inst, cls)
+    check_packed(inst, cls)
     n = len(inst)
     pred, dist = np.empty(n, np.int64), np.empty(n, _dist_dtype(inst.shape[1]))
     n_ties = np.empty(n, np.int64) if ties else None
 
     def block(s, e):
-        d = _distances(inst[s:e], cls)
+        d = distances(inst[s:e], cls)
         p = d.argmin(1)  # argmin returns the first, i.e. lowest class index among ties
         pred[s:e] = p
         dist[s:e] = m = d[np.arange(e - s), p]
         if ties:
             n_ties[s:e] = (d == m[:, None]).sum(1)
 
-    _map_blocks(block, n, _block_rows(len(cls), inst.shape[1], 1 << 20), threads)
+    map_blocks(block, n, block_rows(len(cls), inst.shape[1], 1 << 20), threads)
     out = {"pred": pred, "dist": dist}
     if ties:
         out["n_ties"] = n_ties
@@ -160,7 +166,7 @@ def hamming_topk(queries: np.ndarray, database: np.ndarray, k: int, threads: int
     database index. The selection is a stable sort of each row's small-integer distances (numpy uses a
     linear-time radix sort for 8- and 16-bit keys).
     """
-    _check_packed(queries, database)
+    check_packed(queries, database)
     m = len(database)
     if not 1 <= k <= m:
         raise ValueError(f"k must lie in 1..{m} (database size), got {k}")
@@ -168,10 +174,10 @@ def hamming_topk(queries: np.ndarray, database: np.ndarray, k: int, threads: int
     dist = np.empty((len(queries), k), _dist_dtype(queries.shape[1]))
 
     def block(s, e):
-        d = _distances(queries[s:e], database)
+        d = distances(queries[s:e], database)
         order = np.argsort(d, axis=1, kind="stable")[:, :k]
         idx[s:e] = order
         dist[s:e] = np.take_along_axis(d, order, 1)
 
-    _map_blocks(block, len(queries), _block_rows(m, queries.shape[1]), threads)
+    map_blocks(block, len(queries), block_rows(m, queries.shape[1]), threads)
     return idx, dist

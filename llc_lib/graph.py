@@ -34,7 +34,7 @@ from .codebook import binarize, load_codebook, save_codebook
 from .config import TrainConfig
 from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,
                    per_class_subset, stratified_subset)
-from .device import dist_info, provenance
+from .device import dist_info
 from .inference import outputs
 from .methods import method
 from .models import CodeNet, build_model

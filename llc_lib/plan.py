@@ -33,7 +33,7 @@ def real_bottleneck(p: Profile, seed: int) -> Spec:
     nested over the sweep like LLC's main run, so its first k dims are a k-dim representation trained to
     classify on their own, and the comparison with LLC's nested k-bit prefixes is like for like. Its head
     (bottleneck and classifier) trains at half the profile's lr: two stacked linear layers at the full lr
-    diverge (smoke profile, one 8-dim bottleneck: loss NaN in 20 steps)."""
+    diverge (docs/deviations.md)."""
     cfg = p.real.replace(seed=seed, bits=p.max_bits, nested=p.sweep, head_lr_mult=0.5 * p.real.head_lr_mult)
     return Spec(cfg, arch(p), train_data(p, seed), label=f"real-nested{p.max_bits}")
 

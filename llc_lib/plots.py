@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib.pyplot as plt  # noqa: F401  (re-exported for notebooks)
 import numpy as np
 import seaborn as sns
 from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from .decode import _block_rows, _check_packed, _distances, _map_blocks, hamming_topk, pack
+from .decode import block_rows, check_packed, distances, map_blocks, hamming_topk, pack
 
 
 # ------------------------------------------------------------------------------------------- input checks
@@ -66,7 +66,7 @@ def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_
     queries (Q, W), database (M, W): packed codes of ``bits`` bits; labels (Q,) and (M,). Returns (n, r), both
     int64 (Q, bits + 1): n[q, d] = items at distance d, r[q, d] = items of the query's class at distance d.
     """
-    _check_packed(queries, database)
+    check_packed(queries, database)
     q_labels, db_labels = _check_pair(queries, database, q_labels, db_labels, "words")
     _check_bits(queries, bits)
     _check_bits(database, bits)
@@ -75,13 +75,13 @@ def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_
     r = np.zeros((len(queries), nb), np.int64)
 
     def block(s, e):
-        d = _distances(queries[s:e], database).astype(np.int64)
+        d = distances(queries[s:e], database).astype(np.int64)
         d += (np.arange(e - s) * nb)[:, None]
         n[s:e] = np.bincount(d.ravel(), minlength=(e - s) * nb).reshape(e - s, nb)
         rel = db_labels[None, :] == q_labels[s:e, None]
         r[s:e] = np.bincount(d[rel], minlength=(e - s) * nb).reshape(e - s, nb)
 
-    _map_blocks(block, len(queries), max(8, _block_rows(len(database), 8)), threads)
+    map_blocks(block, len(queries), max(8, block_rows(len(database), 8)), threads)
     return n, r
 
 
@@ -195,7 +195,7 @@ def map_stable(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, R
 
     queries (Q, W), database (M, W): packed codes (their bit length is not checked: compare it before packing,
     as ``evaluate_hamming`` does); labels (Q,) and (M,)."""
-    _check_packed(queries, database)
+    check_packed(queries, database)
     q_labels, db_labels = _check_pair(queries, database, q_labels, db_labels, "words")
     idx, _ = hamming_topk(queries, database, R, threads)
     rel = db_labels[idx] == q_labels[:, None]
@@ -248,7 +248,7 @@ def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric
                 pos[j] += np.count_nonzero(sc[i, :rel[j]] == v[j])
             rel_at[s + i] = np.searchsorted(np.sort(pos), cut, side="left")
 
-    _map_blocks(block, len(q), 64, threads)
+    map_blocks(block, len(q), 64, threads)
     return {"ap": ap, "top": top, "relevant_at": rel_at}
 
 

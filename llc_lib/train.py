@@ -8,8 +8,9 @@ writes checkpoints. On CUDA the model runs in channels_last with bf16 autocast (
 CPU in float32.
 
 Determinism: the caller builds (and so initialises) the model under its seed (``graph.fit``); the order and
-augmentation of epoch e come from a generator seeded with (cfg.seed, e), so a run resumed from the
-checkpoint of epoch e reproduces the uninterrupted run exactly on CPU.
+augmentation of epoch e come from a generator seeded with (cfg.seed, e), and nothing draws from torch's global
+RNG, so a run resumed from the checkpoint of epoch e reproduces the uninterrupted run exactly on CPU (no RNG
+state needs saving).
 """
 from __future__ import annotations
 
@@ -150,7 +151,6 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         history, start = ck["history"], ck["epoch"]
-        torch.set_rng_state(ck["rng"]["torch"])
     net = objective
     if world > 1:
         net = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
@@ -202,7 +202,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         if ckpt is not None and rank == 0:
             save_atomic({"model": state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                          "epoch": epoch + 1, "config": cfg_dict, "meta": model_meta(model), "history": history,
-                         "rng": {"torch": torch.get_rng_state()}, "weights_sha256": state_digest(state),
+                         "weights_sha256": state_digest(state),
                          "provenance": provenance(device), **(record or {})}, ckpt)
         if world > 1:
             dist.barrier()

@@ -70,12 +70,9 @@ def test_cca_codebook_shapes_and_determinism():
         cb.cca_codebook(x, y, 10, 10)  # at most C-1 = 9 directions
 
 
-def test_nested_prefix_and_unique():
+def test_unique_codes_of_a_codebook_and_of_its_prefix():
     codes = np.array([[1, 1, -1], [1, -1, 1], [1, 1, 1]])
-    assert cb.nested_prefix(codes, 2).tolist() == [[1, 1], [1, -1], [1, 1]]
-    assert cb.num_unique_codes(codes) == 3 and cb.num_unique_codes(cb.nested_prefix(codes, 2)) == 2
-    with pytest.raises(ValueError):
-        cb.nested_prefix(codes, 4)
+    assert cb.num_unique_codes(codes) == 3 and cb.num_unique_codes(codes[:, :2]) == 2
 
 
 def test_save_load_roundtrip_and_shape_check(tmp_path):

@@ -109,7 +109,7 @@ def test_an_edited_codebook_file_is_refused_before_phase2_trains(tmp_path):
     ws.fit(p1)
     book = ws.codebook_path(p2.codebook)
     with np.load(book) as z:
-        codes, reals = z["codes"].copy(), z["reals"].copy()
+        reals = z["reals"].copy()
     reals[0, :3] *= -1  # flip three bits of class 0, codes and reals alike
     _edit_npz(book, codes=binarize(reals), reals=reals)
     with pytest.raises(ValueError, match="corrupt or was edited"):
@@ -283,3 +283,12 @@ def test_the_manifest_lists_what_each_notebook_fits():
     specs = notebook_specs(p)
     assert plan.fast_codebook(p, 0) in specs["05_linear_vs_hamming"] and specs["99_paper_vs_reproduction"] == []
     assert set(specs["07_ood"]) == set(plan.ood(p, 0))
+
+
+def test_a_checkpoint_renamed_to_another_spec_is_refused(tmp_path):
+    ws = _ws(tmp_path)
+    a, b = Spec(LLC, ARCH, SEL, label="llc"), Spec(LLC.replace(lr=0.06), ARCH, SEL, label="llc")
+    ws.fit(a)
+    ws.ckpt_path(a).rename(ws.ckpt_path(b))
+    with pytest.raises(CheckpointError, match="written for another spec"):
+        _ws(tmp_path).fit(b)

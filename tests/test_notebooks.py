@@ -13,7 +13,7 @@ NB = Path(__file__).resolve().parent.parent / "notebooks"
     ("03_code_heatmaps", {"profile": "fastest"}, "unknown profile 'fastest'"),
     ("04_taxonomy", {"profile": "smoke", "n_clusters": 1}, "n_clusters must be an integer in 2..100"),
     ("06_retrieval", {"profile": "smoke", "bits": [12]}, "retrieval bits [12] are not trained"),
-    ("07_ood", {"profile": "smoke", "ns": [0, 10]}, "ns must be a list of positive integers"),
+    ("07_ood", {"profile": "smoke", "ns": [0, 10]}, "ns must be an integer in 1.."),
     ("01_train_models", {"profile": "imagenet"}, "trains on ImageFolder data through the command line"),
     ("05_linear_vs_hamming", {"profile": "smoke", "seed": -1}, "seed must be an integer"),
 ])

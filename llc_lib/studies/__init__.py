@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .. import plan
 from ..ckpt import sweep_leftovers, write_json
-from ..config import Profile, env
+from ..config import Profile
+from ..env import env
 from ..data import REPO_ROOT
 from ..graph import Workspace
 
@@ -121,6 +122,20 @@ def check_bits(bits, max_bits: int | None = None) -> list[int]:
     if bad or not bits:
         raise ValueError(f"bit widths must be integers in 1..{max_bits or 'k'}, got {bad or bits}")
     return sorted(bits)
+
+
+def check_length(bits, max_bits: int | None = None) -> int:
+    """Validate one code length (an int in 1..max_bits); return it. ValueError otherwise."""
+    return check_int("the code length", bits, 1, max_bits)
+
+
+def check_ints(name: str, values, low: int = 1) -> list[int]:
+    """``values`` as a list if it is a non-empty list or tuple of ints >= low, else ValueError naming it."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name} must be a non-empty list of integers >= {low}, got {values!r}")
+    for v in values:
+        check_int(name, v, low)
+    return list(values)
 
 
 def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import plan
-from .. import taxonomy as tx
+from .. import taxonomy
 from ..codebook import num_unique_codes, random_codebook, svd_codebook
 from ..inference import class_codes
-from . import Context, check_bits, fits
+from . import Context, check_length, fits
 
 
 def codebooks(ctx: Context, seed: int, bits: int) -> dict[str, np.ndarray]:
@@ -28,16 +28,16 @@ def code_study(ctx: Context, seed: int, bits: int) -> dict:
     Returns JSON-ready numbers plus '_books' (the codebooks), '_tax_order', '_sup_order', '_sup' (superclass
     of each class), '_reals' (C, bits) the LLC codebook's real values before the sign, and '_distances'
     (C, C) of the LLC codes in superclass order."""
-    bits = check_bits(bits, ctx.profile.max_bits)[0]
+    bits = check_length(bits, ctx.profile.max_bits)
     tr = ctx.train(seed)
     books = codebooks(ctx, seed, bits)
     reals = ctx.fit(plan.headline(ctx.profile, seed)[1]).head.codebook.detach().cpu().numpy()[:, :bits]
-    sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
+    sup = taxonomy.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
     sup_order = np.lexsort((np.arange(len(sup)), sup))
-    full = tx.hamming_matrix(books["LLC"])
+    full = taxonomy.hamming_matrix(books["LLC"])
     same, off = sup[:, None] == sup[None, :], ~np.eye(len(sup), dtype=bool)
     return {"bits": bits, "mean_distance_same_superclass": float(full[same & off].mean()),
             "mean_distance_other_superclass": float(full[~same].mean()),
             "unique_codes": {n: num_unique_codes(c) for n, c in books.items()},
-            "_books": books, "_tax_order": tx.leaf_order(tx.linkage(books["LLC"])), "_sup_order": sup_order,
+            "_books": books, "_tax_order": taxonomy.leaf_order(taxonomy.linkage(books["LLC"])), "_sup_order": sup_order,
             "_sup": sup, "_reals": reals, "_distances": full[np.ix_(sup_order, sup_order)]}

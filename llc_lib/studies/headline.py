@@ -14,7 +14,7 @@ from ..device import dist_info
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from ..report import mean_std as pct
-from . import Context, check_seed, fits, output_root, run_record
+from . import Context, check_ints, check_seed, fits, output_root, run_record
 from .accuracy import fast_codebook
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
@@ -96,9 +96,7 @@ def summarize_seeds(runs: dict[int, dict]) -> dict:
 def seed_study(ctx: Context, seeds=None) -> dict:
     """The headline models fitted once per seed in ``seeds`` (default: the profile's) and evaluated:
     ``summarize_seeds`` of them plus each seed's full result under "runs"."""
-    seeds = list(ctx.profile.seeds if seeds is None else seeds)
-    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    seeds = check_ints("seeds", list(ctx.profile.seeds if seeds is None else seeds), 0)
     runs = {s: reproduce(ctx, s) for s in seeds}
     return {**summarize_seeds(runs), "runs": {str(s): r for s, r in runs.items()}}
 
@@ -126,9 +124,9 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
 def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
     (sample, ddof=1), 'values' (one per seed)}}}. Fractions stay fractions."""
-    seeds = list(seeds)
-    if len(seeds) < 2 or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must list at least two non-negative integers, got {seeds!r}")
+    seeds = check_ints("seeds", list(seeds), 0)
+    if len(seeds) < 2:
+        raise ValueError(f"a spread needs at least two seeds, got {seeds!r}")
     runs = {s: claim_numbers(ctx, s) for s in seeds}
     names = list(runs[seeds[0]])
     numbers = {}

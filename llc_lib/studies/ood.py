@@ -6,13 +6,13 @@ import numpy as np
 import torch
 
 from .. import claims, plan
-from .. import ood as O
+from .. import ood
 from ..codebook import num_unique_codes
 from ..data import class_subset, load_ood, stratified_indices
 from ..decode import mhd_decode
 from ..inference import class_codes, outputs
 from ..metrics import top1
-from . import Context, fits
+from . import Context, check_int, check_ints, fits
 
 
 def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
@@ -31,15 +31,15 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
     keep[val_idx] = False
     near_val = class_subset(tr, range(c_in, c_all))
     near_test = class_subset(te, range(c_in, c_all))
-    ood = {"CIFAR-100 held-out classes (near)": (near_val, near_test)}
+    sets = {"CIFAR-100 held-out classes (near)": (near_val, near_test)}
     for name, key in (("CIFAR-10 (far)", "cifar10"), ("TinyImageNet (far)", "tinyimagenet")):
         full = load_ood(key)
         if ctx.profile.per_class is not None:  # smoke: a small random part
             full = full.take(np.sort(np.random.default_rng(seed).permutation(len(full))[:len(te)]))
-        v, t = O.split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=seed)
-        ood[name] = (full.take(v), full.take(t))
+        v, t = ood.split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=seed)
+        sets[name] = (full.take(v), full.take(t))
     return {"train_in": class_subset(tr, range(c_in)), "val_in": test_in.take(val_idx),
-            "test_in": test_in.take(torch.nonzero(keep).flatten()), "ood": ood}
+            "test_in": test_in.take(torch.nonzero(keep).flatten()), "ood": sets}
 
 
 @fits(lambda p, seed: list(plan.ood(p, seed)))
@@ -51,11 +51,8 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves.
     Returns the JSON-ready results plus '_scores' (arrays for the histogram figure; drop before saving).
     """
-    if not isinstance(ns, (list, tuple)) or not ns or any(not isinstance(n, int) or isinstance(n, bool) or n < 1
-                                                          for n in ns):
-        raise ValueError(f"ns must be a list of positive integers, got {ns!r}")
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    check_ints("ns", ns)
+    check_int("repeats", repeats)
     prof, dev = ctx.profile, ctx.ws.device
     d = ood_data(ctx, seed, n_val=max(ns))
     c_in, bits = prof.ood_classes, tuple(prof.ood_bits)
@@ -64,7 +61,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
 
     def scores(ds) -> dict[str, np.ndarray]:
         logits, proj = outputs(real, ds, dev)["logits"], outputs(inst, ds, dev)["proj"]
-        out = {"MSP": O.msp_score(logits), "energy": O.energy_score(logits), "_logits": logits}
+        out = {"MSP": ood.msp_score(logits), "energy": ood.energy_score(logits), "_logits": logits}
         for k in bits:  # graded LLC score: minus the Hamming distance to the nearest class code (0 = ED match)
             m = mhd_decode(proj[:, :k], codes[:, :k], ties=False)
             out[f"LLC {k} bits"] = -m["dist"].astype(np.float64)
@@ -85,20 +82,20 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
                "id_val_tpr95": {}, "samples_to_match": {}, "tpr_at_llc_fpr": {}}
         for k in bits:
             key = f"LLC {k} bits"
-            row["llc_ed"][str(k)] = O.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
-            row["threshold_free"][key] = O.threshold_free(s_test_in[key], s_test_out[key])
+            row["llc_ed"][str(k)] = ood.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
+            row["threshold_free"][key] = ood.threshold_free(s_test_in[key], s_test_out[key])
         for base in ("MSP", "energy"):
-            row["threshold_free"][base] = O.threshold_free(s_test_in[base], s_test_out[base])
-            row["tuned"][base] = O.tuned_threshold_curve(s_val_in[base], s_val_out[base], s_test_in[base],
+            row["threshold_free"][base] = ood.threshold_free(s_test_in[base], s_test_out[base])
+            row["tuned"][base] = ood.tuned_threshold_curve(s_val_in[base], s_val_out[base], s_test_in[base],
                                                           s_test_out[base], ns, repeats, seed)
             t95 = np.quantile(s_val_in[base], 0.05)  # 95 % of ID validation kept: needs no OOD sample
-            row["id_val_tpr95"][base] = O.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
-            row["samples_to_match"][base] = {str(k): O.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
+            row["id_val_tpr95"][base] = ood.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
+            row["samples_to_match"][base] = {str(k): ood.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
                                              for k in bits}
             # the baseline at LLC's operating point: its ROC TPR at an FPR no higher than LLC's ED (ood.tpr_at_fpr)
             row["tpr_at_llc_fpr"][base] = {
                 str(k): {"llc_tpr": row["llc_ed"][str(k)]["tpr"], "fpr": 1 - row["llc_ed"][str(k)]["tnr"],
-                         "baseline_tpr": O.tpr_at_fpr(s_test_in[base], s_test_out[base],
+                         "baseline_tpr": ood.tpr_at_fpr(s_test_in[base], s_test_out[base],
                                                       1 - row["llc_ed"][str(k)]["tnr"])} for k in bits}
         res["sets"][name] = row
         kept[name] = {k: v for k, v in s_test_out.items() if k.startswith("LLC")}

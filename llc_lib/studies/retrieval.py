@@ -5,11 +5,14 @@ import numpy as np
 import torch
 
 from .. import plan
-from .. import retrieval as rt
+from .. import retrieval
 from ..codebook import num_unique_codes
 from ..inference import outputs
 from . import Context, check_bits, check_int, fits
 from .realk import real_kdim
+
+
+EXAMPLE_QUERIES = 6  # queries shown in the retrieval examples figure
 
 
 def check_retrieval_bits(profile, bits) -> list[int]:
@@ -25,7 +28,7 @@ def check_retrieval_bits(profile, bits) -> list[int]:
 @fits(lambda p, seed: [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
       + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")])
 def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
-                    n_examples: int = 6, hash_epochs: int | None = None) -> dict:
+                    hash_epochs: int | None = None) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
@@ -70,9 +73,9 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     # the predicted-class baseline: the real model's predicted class as a ceil(log2 C)-bit code
     pred_q = out_te["logits"].argmax(1)
     pred_db = outputs(real, tr, dev)["logits"].argmax(1)[perm]
-    class_q, class_db = (rt.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
+    class_q, class_db = (retrieval.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
     class_name = f"predicted class ({class_q.shape[1]} bits)"
-    class_res = {pr: rt.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
+    class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
            "csq_unique_centers": centers_unique, "example_bits": example_bits,
            "hash_epochs": hash_epochs or prof.hashing.epochs, "predicted_class_method": class_name}
@@ -86,22 +89,22 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
                   "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
                   "real k-dim, sign": (zq, zd)}
         for name, (q, d) in binary.items():
-            r = rt.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
+            r = retrieval.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
             if "top" in r:
                 examples["LLC"] = r.pop("top")[:, :8]
             res["methods"].setdefault(name, {})[str(k)] = r
         for metric in ("cosine", "euclidean"):
             keep = k == example_bits and metric == "cosine"
-            r = rt.evaluate_real(zq, zd, yq, ydb, R, metric, pr=pr and metric == "cosine", keep_top=keep)
+            r = retrieval.evaluate_real(zq, zd, yq, ydb, R, metric, pr=pr and metric == "cosine", keep_top=keep)
             if "top" in r:
                 examples["real"] = r.pop("top")[:, :8]
             res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
         res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
         res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"], "kind": embed["kind"]}
-    full = rt.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
+    full = retrieval.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
     res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}
     # a few queries with their top retrieved images: one per class group, fixed by the seed
     rng = np.random.default_rng(seed)
-    examples["query_idx"] = np.sort(rng.choice(len(yq), n_examples, replace=False))
+    examples["query_idx"] = np.sort(rng.choice(len(yq), EXAMPLE_QUERIES, replace=False))
     res["_examples"] = examples
     return res

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import claims, plan
-from .. import taxonomy as tx
+from .. import taxonomy
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
 from ..probes import fit_linear
-from . import Context, check_bits, fits
+from . import Context, check_bits, check_length, fits
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[1:])
@@ -40,26 +40,29 @@ def separability(ctx: Context, seed: int, bits) -> dict:
     return out
 
 
+SHOWN_BITS, SHOWN_IMAGES = (0, 1, 2, 3), 8  # the bits the figure shows, and its images per side
+
+
 @fits(lambda p, seed: list(plan.headline(p, seed))[1:])
-def bit_interpretability(ctx: Context, seed: int, bits: int, which=(0, 1, 2, 3), n_images: int = 8) -> dict:
+def bit_interpretability(ctx: Context, seed: int, bits: int) -> dict:
     """For a few bits: classes whose code has +1 / -1, how many superclasses the +1 side spans, and the test
     images with the largest / smallest projection on that bit (Phase 2 model); the verdict and threshold."""
-    bits = check_bits(bits, ctx.profile.max_bits)[0]
+    bits = check_length(bits, ctx.profile.max_bits)
     _, llc_s, inst_s = plan.headline(ctx.profile, seed)
     codes = class_codes(ctx.fit(llc_s))[:, :bits]
     te, tr = ctx.test(seed), ctx.train(seed)
     proj = outputs(ctx.fit(inst_s), te, ctx.ws.device)["proj"]
-    sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
+    sup = taxonomy.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
     out = {"bits": bits, "per_bit": {}}
-    for j in which:
+    for j in SHOWN_BITS:
         order = np.argsort(proj[:, j])
         pos = np.flatnonzero(codes[:, j] > 0)
         out["per_bit"][str(j)] = {
             "plus_classes": [tr.class_names[i] for i in pos], "minus_count": int((codes[:, j] < 0).sum()),
             "plus_superclasses": int(len(np.unique(sup[pos]))),
-            "top_images": order[::-1][:n_images].tolist(), "bottom_images": order[:n_images].tolist()}
+            "top_images": order[::-1][:SHOWN_IMAGES].tolist(), "bottom_images": order[:SHOWN_IMAGES].tolist()}
     spread = [v["plus_superclasses"] for v in out["per_bit"].values()]
-    out["summary"] = f"the +1 side of bits {list(which)} spans {min(spread)}-{max(spread)} of 20 superclasses"
+    out["summary"] = f"the +1 side of bits {list(SHOWN_BITS)} spans {min(spread)}-{max(spread)} of 20 superclasses"
     out["holds"] = claims.bits_not_interpretable(spread)
     out["threshold_min_superclasses"] = claims.THRESHOLDS["bits_mixed_min_superclasses"]
     out["paper"] = "no: a bit mixes unrelated classes"

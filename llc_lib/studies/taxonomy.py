@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from .. import claims, plan
-from .. import taxonomy as tx
-from . import Context, check_bits, check_int, fits
+from .. import taxonomy
+from . import Context, check_int, check_length, fits
 from .codes import codebooks
 
 
@@ -12,10 +12,10 @@ def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> 
     """ARI / purity against the superclasses for LLC, SVD and Random codes (Hamming, average linkage) and the
     real-valued classifier weights (cosine); the named LLC clusters; the verdict and its threshold.
     '_linkage' holds the LLC codes' linkage matrix for the dendrogram."""
-    bits = check_bits(bits, ctx.profile.max_bits)[0]
+    bits = check_length(bits, ctx.profile.max_bits)
     tr = ctx.train(seed)
     n_clusters = check_int("n_clusters", n_clusters, 2, tr.num_classes)
-    sup = tx.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
+    sup = taxonomy.superclass_of_class(tr.labels.numpy(), tr.coarse_labels.numpy(), tr.num_classes)
     books = codebooks(ctx, seed, bits)
     real = ctx.fit(plan.real(ctx.profile, seed))
     vecs = {"LLC": (books["LLC"], "hamming"), "SVD": (books["SVD"], "hamming"),
@@ -23,16 +23,16 @@ def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> 
             "real-valued weights": (real.head.fc.weight.detach().cpu().numpy(), "cosine")}
     out = {"bits": bits, "n_clusters": n_clusters, "methods": {}}
     for name, (v, metric) in vecs.items():
-        r = tx.compare_with_superclasses(v, sup, n_clusters, metric)
+        r = taxonomy.compare_with_superclasses(v, sup, n_clusters, metric)
         out["methods"][name] = {"ari": r["ari"], "purity": r["purity"], "metric": metric,
                                 "clusters": r["clusters"].tolist()}
     out["superclass_of_class"] = sup.tolist()
-    out["named_clusters"] = tx.name_clusters(out["methods"]["LLC"]["clusters"], tr.class_names, tr.coarse_names,
+    out["named_clusters"] = taxonomy.name_clusters(out["methods"]["LLC"]["clusters"], tr.class_names, tr.coarse_names,
                                              sup)[:8]
     llc_r, rnd = out["methods"]["LLC"], out["methods"]["Random"]
     out["summary"] = f"ARI {llc_r['ari']:.2f} (purity {llc_r['purity']:.2f}) vs Random {rnd['ari']:.2f} at {bits} bits"
     out["holds"] = claims.taxonomy_recovered(llc_r["ari"], rnd["ari"])
     out["threshold_ari_over_random"] = claims.THRESHOLDS["taxonomy_ari_over_random"]
     out["paper"] = "qualitative (an intuitive hierarchy)"
-    out["_linkage"] = tx.linkage(books["LLC"])
+    out["_linkage"] = taxonomy.linkage(books["LLC"])
     return out
