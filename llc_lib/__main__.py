@@ -150,7 +150,7 @@ def main(argv=None) -> int:
                 print(f"\nwrote {results_path(ctx, args.seed)}")
             return 0
         if args.command == "seeds":
-            from .ckpt import write_json
+            from .files import write_json
             from .studies.headline import seeds_study
 
             ctx = Context(profile, ws, figures_dir(profile))

@@ -29,7 +29,8 @@ import torch
 import torch.distributed as dist
 
 from . import warmstart as ws_init
-from .ckpt import CheckpointError, load_checkpoint, state_digest, sweep_leftovers
+from .ckpt import CheckpointError, load_checkpoint, state_digest
+from .files import sweep_leftovers
 from .codebook import binarize, load_codebook, save_codebook
 from .config import TrainConfig
 from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ckpt import write_json
+from .files import write_json
 from .claims import PAPER, THRESHOLDS
 
 def load_results(folder: Path | str) -> dict[str, dict]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import plan
-from ..ckpt import sweep_leftovers, write_json
+from ..files import sweep_leftovers, write_json
 from ..config import Profile
 from ..env import env
 from ..data import REPO_ROOT

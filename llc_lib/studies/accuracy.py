@@ -9,7 +9,7 @@ from ..codebook import num_unique_codes
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
 from . import Context, check_bits, fits
-from .realk import real_kdim
+from ..evaluation import fast_codebook_metrics, real_kdim
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -84,17 +84,5 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
 
 @fits(lambda p, seed: [plan.fast_codebook(p, seed)] + list(plan.headline(p, seed))[1:])
 def fast_codebook(ctx: Context, seed: int) -> dict:
-    """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
-    data, frozen for Phase 2 of the full model (from the real-valued backbone); its test metrics."""
-    prof, ws = ctx.profile, ctx.ws
-    spec = plan.fast_codebook(prof, seed)
-    model, codes = ws.fit(spec), ws.codebook(spec.codebook)["codes"]
-    cheap, k = spec.codebook.source, spec.cfg.bits
-    te = ctx.test(seed)
-    y = te.labels.numpy()
-    m = code_metrics(outputs(model, te, ws.device)["proj"], codes, y)
-    _, llc_s, inst_s = plan.headline(prof, seed)
-    main = code_metrics(outputs(ws.fit(inst_s), te, ws.device)["proj"][:, :k], class_codes(ws.fit(llc_s))[:, :k], y)
-    return {"bits": k, "codebook_images": len(ws.data(cheap.data)), "codebook_width": cheap.arch.width,
-            "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"], "unique_codes": m["unique_codes"],
-            "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"]}
+    """The paper's "faster codebook learning" (``evaluation.fast_codebook_metrics``)."""
+    return fast_codebook_metrics(ctx, seed)

@@ -6,19 +6,9 @@ import numpy as np
 
 from .. import plan
 from .. import taxonomy
-from ..codebook import num_unique_codes, random_codebook, svd_codebook
-from ..inference import class_codes
+from ..codebook import num_unique_codes
+from ..evaluation import codebooks
 from . import Context, check_length, fits
-
-
-def codebooks(ctx: Context, seed: int, bits: int) -> dict[str, np.ndarray]:
-    """{'LLC', 'SVD', 'Random': (C, bits) int8 +-1}: the main run's prefix, the SVD codebook of the real-valued
-    classifier, i.i.d. bits from ``seed``."""
-    real_s, llc_s, _ = plan.headline(ctx.profile, seed)
-    real, llc = ctx.fit(real_s), ctx.fit(llc_s)
-    return {"LLC": class_codes(llc)[:, :bits],
-            "SVD": svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)[0],
-            "Random": random_codebook(llc.head.num_classes, bits, seed)}
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[:2])

@@ -8,36 +8,16 @@ import time
 import numpy as np
 
 from .. import plan
-from ..ckpt import write_json
+from ..files import write_json
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
-from ..inference import class_codes, head_logits, outputs
-from ..metrics import bits_right_split, code_metrics, top1
+from ..evaluation import evaluate_llc, fast_codebook_metrics
+from ..inference import outputs
+from ..metrics import code_metrics, top1
 from ..report import mean_std as pct
 from . import Context, check_ints, check_seed, fits, output_root, run_record
-from .accuracy import fast_codebook
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
-
-
-def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
-    """Per prefix length k: class-code accuracy of Phase 1, code metrics of the Phase 2 instance codes, and
-    their bits right split by whether Phase 1's class-code prediction is right (``metrics.bits_right_split``)."""
-    codes = class_codes(llc)
-    p1 = outputs(llc, data, device, workers=workers)
-    p2 = outputs(inst, data, device, workers=workers)
-    y = labels_of(data).numpy()
-    rows = {}
-    for k in bits:
-        logits = head_logits(llc, p1["proj"], k)
-        row = {"class_code_acc": top1(logits, y)}
-        row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
-        split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
-        row.update({f"bits_right_{key}": value for key, value in split.items()})
-        phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
-        row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
-        rows[k] = row
-    return rows
 
 
 def results_path(ctx: Context, seed: int = 0):
@@ -193,7 +173,7 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))
     out["llc_single20_class_code_acc"] = acc(plan.llc(prof, seed, bits=20, nested=()))
-    out.update({f"fast_{k}": v for k, v in fast_codebook(ctx, seed).items() if isinstance(v, float)})
+    out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items() if isinstance(v, float)})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
     if len(prof.seeds) > 1:
         res["seeds"] = seed_study(ctx)

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from .. import plan
-from ..ckpt import write_json
+from ..files import write_json
 from ..config import apply_sets, get_profile
 from ..device import pick_device
 from ..graph import DataSel, Workspace
 from . import runs_root
-from .headline import evaluate_llc
+from ..evaluation import evaluate_llc
 
 # The project's goal for the mean bits right of 20-bit instance codes per profile (the paper, ImageNet-1K: 19.2).
 GOALS = {"cpu": {"bits_right": 18.5}, "gpu": {"bits_right": 19.0}}
@@ -72,7 +72,7 @@ def _expand(p, sets):
 
 def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
     """Fit (or load) one variant's Phase 1 and Phase 2 and score them. Returns {variant, what, sets, 'test'
-    and 'train': {k: ``headline.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits right, bits right split
+    and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits right, bits right split
     by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the profile's 20-bit bits-right goal and the class-code
     accuracy it needs at this variant's split (``accuracy_needed``)}."""
     what, sets = VARIANTS[name]

@@ -9,7 +9,7 @@ from .. import retrieval
 from ..codebook import num_unique_codes
 from ..inference import outputs
 from . import Context, check_bits, check_int, fits
-from .realk import real_kdim
+from ..evaluation import real_kdim
 
 
 EXAMPLE_QUERIES = 6  # queries shown in the retrieval examples figure
@@ -34,7 +34,7 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
     every k; Sablayrolles et al. 2017), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
     CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
-    ``hash_epochs``), real-valued k-dim features (``realk.real_kdim``: the first k dims of a network trained end
+    ``hash_epochs``), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
     to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those
     features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import claims, plan
 from .. import taxonomy
 from . import Context, check_int, check_length, fits
-from .codes import codebooks
+from ..evaluation import codebooks
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[:2])

@@ -1,0 +1,83 @@
+"""Evaluations of fitted models that several studies share (below the studies, which never import each other).
+``ctx`` is a ``studies.Context``: the profile, the workspace that fits models, and the data splits."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import plan
+from .codebook import random_codebook, svd_codebook
+from .data import labels_of
+from .inference import class_codes, head_logits, outputs
+from .metrics import bits_right_split, code_metrics, top1
+
+
+def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
+    """Per prefix length k: class-code accuracy of Phase 1, code metrics of the Phase 2 instance codes, and
+    their bits right split by whether Phase 1's class-code prediction is right (``metrics.bits_right_split``)."""
+    codes = class_codes(llc)
+    p1 = outputs(llc, data, device, workers=workers)
+    p2 = outputs(inst, data, device, workers=workers)
+    y = labels_of(data).numpy()
+    rows = {}
+    for k in bits:
+        logits = head_logits(llc, p1["proj"], k)
+        row = {"class_code_acc": top1(logits, y)}
+        row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
+        split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
+        row.update({f"bits_right_{key}": value for key, value in split.items()})
+        phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
+        row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
+        rows[k] = row
+    return rows
+
+
+def real_kdim(ctx, seed: int, k: int, with_train: bool = False) -> dict:
+    """{'kind': 'end to end, nested', 'test_acc', 'embed_test' (N_test, k) and, with ``with_train``,
+    'embed_train' (N_train, k)} of the real-valued k-dim baseline, on the context's test and training splits
+    (dataset order). test_acc is that of the network's classifier restricted to the first k dims."""
+    ws = ctx.ws
+    tr, te = ctx.train(seed), ctx.test(seed)
+    spec = plan.real_bottleneck(ctx.profile, seed)
+    if not 1 <= k <= spec.cfg.bits:  # like LLC's codes, any prefix; those in the sweep were trained as such
+        raise ValueError(f"the real-valued bottleneck has {spec.cfg.bits} dims; k={k} is not a prefix of it")
+    model = ws.fit(spec)
+
+    def embed(data, split):  # (N, max(sweep)), computed once per process
+        return ws.memo(("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"])
+
+    e = embed(te, "test")
+    with torch.no_grad():
+        logits = model.head.prefix_logits(torch.as_tensor(e, device=model.head.fc.weight.device), (k,))[0]
+    out = {"kind": "end to end, nested", "test_acc": top1(logits.cpu().numpy(), labels_of(te).numpy()),
+           "embed_test": e[:, :k]}
+    if with_train:
+        out["embed_train"] = embed(tr, "train")[:, :k]
+    return out
+
+
+def codebooks(ctx, seed: int, bits: int) -> dict[str, np.ndarray]:
+    """{'LLC', 'SVD', 'Random': (C, bits) int8 +-1}: the main run's prefix, the SVD codebook of the real-valued
+    classifier, i.i.d. bits from ``seed``."""
+    real_s, llc_s, _ = plan.headline(ctx.profile, seed)
+    real, llc = ctx.fit(real_s), ctx.fit(llc_s)
+    return {"LLC": class_codes(llc)[:, :bits],
+            "SVD": svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)[0],
+            "Random": random_codebook(llc.head.num_classes, bits, seed)}
+
+
+def fast_codebook_metrics(ctx, seed: int) -> dict:
+    """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
+    data, frozen for Phase 2 of the full model (from the real-valued backbone); its test metrics."""
+    prof, ws = ctx.profile, ctx.ws
+    spec = plan.fast_codebook(prof, seed)
+    model, codes = ws.fit(spec), ws.codebook(spec.codebook)["codes"]
+    cheap, k = spec.codebook.source, spec.cfg.bits
+    te = ctx.test(seed)
+    y = te.labels.numpy()
+    m = code_metrics(outputs(model, te, ws.device)["proj"], codes, y)
+    _, llc_s, inst_s = plan.headline(prof, seed)
+    main = code_metrics(outputs(ws.fit(inst_s), te, ws.device)["proj"][:, :k], class_codes(ws.fit(llc_s))[:, :k], y)
+    return {"bits": k, "codebook_images": len(ws.data(cheap.data)), "codebook_width": cheap.arch.width,
+            "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"], "unique_codes": m["unique_codes"],
+            "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"]}

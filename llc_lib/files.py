@@ -1,0 +1,50 @@
+"""Atomic file writes and the clean-up after interrupted writers; no torch, so that reports and results import
+it cheaply."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+
+def tmp_path(path: Path) -> Path:
+    """A temporary name beside ``path``, private to this process: ``.<name>.<pid>.tmp``."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+_LEFTOVER = re.compile(r"^\..+\.(\d+)\.tmp(\..*)?$|^\.staging-(\d+)$")
+
+
+def sweep_leftovers(folder: Path | str) -> list[Path]:
+    """Remove what an interrupted writer left in ``folder`` (not below it): temporary files
+    ``.<name>.<pid>.tmp[.ext]`` and staging folders ``.staging-<pid>`` whose process no longer runs. Returns
+    the removed paths; files of running processes are left alone."""
+    removed = []
+    folder = Path(folder)
+    for path in folder.iterdir() if folder.is_dir() else ():
+        m = _LEFTOVER.match(path.name)
+        if m and not _alive(int(m.group(1) or m.group(3))):
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def write_json(obj, path: Path | str) -> None:
+    """Write JSON atomically (temp file + rename); floats of numpy types are written as floats."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    tmp.write_text(json.dumps(obj, indent=2, default=float))
+    os.replace(tmp, path)
