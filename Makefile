@@ -1,15 +1,21 @@
-# LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
-#   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
-#   make test                                       unit tests + smoke end-to-end + nbval of every notebook
-#   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
-#   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
-#   make lab                                        JupyterLab on notebooks/ in the same environment
-#   any target VENV=                                use $(PYTHON) as it is, no venv, no pip (offline machines)
+## LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
+##   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
+##   make test                                       unit tests + nbval of every notebook (smoke profile; CI)
+##   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
+##   make docs                                       docs/results.md + README headline from figures/*.json
+##   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
+##   make lab [PROFILE=smoke]                        JupyterLab on notebooks/ in the same environment
+##   make clean / make distclean                     executed notebooks and caches / also runs/ and the venv
+##   any target VENV=                                use $(PYTHON) as it is, no venv, no pip (offline machines)
+##   any target TORCH_INDEX=URL                      torch wheels from that index, e.g. the CPU-only builds:
+##                                                   TORCH_INDEX=https://download.pytorch.org/whl/cpu
+.DEFAULT_GOAL := help
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= auto
 SHARED  ?= ../shared/datasets
 JOBS    ?= auto
+TORCH_INDEX ?=
 export PYTHONUNBUFFERED := 1
 # runs folder (checkpoints, executed notebooks, manifest, lock): $LLC_RUNS_DIR, else runs/. Paths may hold
 # spaces: recipes quote them, and names Make parses as targets or prerequisites go through $(call esc,...)
@@ -21,7 +27,10 @@ NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05
              06_retrieval 07_ood 99_paper_vs_reproduction
 
 SEEDS   ?= 0 1 2
-.PHONY: setup data test reproduce notebooks lab bench clean-smoke docs seeds
+.PHONY: help setup data test reproduce notebooks lab bench clean clean-smoke distclean docs seeds
+
+help:
+	@sed -n 's/^## \{0,1\}//p' Makefile
 
 ifeq ($(strip $(VENV)),)
 # `make … VENV=`: use $(PYTHON) as it is, install nothing (offline machines whose Python has the packages);
@@ -37,7 +46,8 @@ STAMP := $(call esc,$(VENV))/bin/.installed
 $(STAMP): pyproject.toml
 	test -x "$(PY)" || "$(PYTHON)" -m venv "$(VENV)"
 	"$(PY)" -m pip install -q --upgrade pip
-	"$(PY)" -m pip install -q -e '.[dev]'
+	$(if $(TORCH_INDEX),"$(PY)" -m pip install --index-url "$(TORCH_INDEX)" torch torchvision)
+	"$(PY)" -m pip install --progress-bar on -e '.[dev]'
 	"$(PY)" -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch "$@"
 endif
@@ -68,7 +78,11 @@ reproduce: setup
 	flock -n -E 75 "$(RUNS)/.reproduce.lock" $(MAKE) --no-print-directory -j$$jobs notebooks PROF=$$prof; rc=$$?; \
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running on this runs folder (lock $(RUNS)/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
-	[ $$rc = 0 ] && [ $$prof = cpu ] && "$(PY)" -m llc_lib docs --profile cpu; exit $$rc
+	[ $$rc = 0 ] && [ $$prof = cpu ] && "$(PY)" -m llc_lib docs --profile cpu; \
+	[ $$rc = 0 ] && "$(PY)" -c "import sys; from llc_lib.config import get_profile; from llc_lib.studies import \
+	  figures_dir; d = figures_dir(get_profile(sys.argv[1])); print(f'figures and their JSON: {d}/'); \
+	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \
+	exit $$rc
 
 # mean ± std over SEEDS of the headline and codebook numbers (outside `reproduce`: on the cpu profile each
 # extra seed trains about 55 min); the paper-vs-reproduction report reads figures/seeds.json when present
@@ -107,7 +121,16 @@ bench: setup
 	"$(PY)" benchmarks/bench_train.py
 
 lab: setup
-	"$(PY)" -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	LLC_PROFILE="$(filter-out auto,$(PROFILE))" "$(PY)" -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+# clean: executed notebooks, the smoke profile's runs and caches; trained checkpoints are kept
+clean: clean-smoke
+	rm -rf "$(RUNS)"/*/notebooks .pytest_cache
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+# distclean: also every checkpoint (a cold cpu reproduce takes about 2 h again) and the venv
+distclean: clean
+	rm -rf "$(RUNS)" "$(VENV)"
 
 clean-smoke:
 	rm -rf "$(RUNS)/smoke"

@@ -133,12 +133,19 @@ def seeds_markdown(seeds: dict) -> str:
     return "\n".join(lines)
 
 
-def paper_vs_reproduction(res: dict[str, dict]) -> tuple[str, list[dict]]:
-    """Markdown report and a list of {claim, paper, ours, holds} rows from the notebooks' results."""
+def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list[dict]]:
+    """Markdown report and a list of {claim, paper, ours, holds} rows from the notebooks' results. ``profile``:
+    the ``config.Profile`` they come from (its data subset is stated; the smoke profile's report says on top
+    that its numbers are not results)."""
     rows: list[dict] = []
     acc = res.get("02_accuracy_vs_bits")
-    lines = ["# Paper vs reproduction", "",
-             f"Paper: {PAPER['dataset']}. Ours: CIFAR-100 (100 classes, shipped 500/100 split), "
+    split = ("shipped 500/100 split" if profile is None or profile.per_class is None else
+             f"{profile.per_class} training and {profile.test_per_class} test images per class of the shipped split")
+    lines = ["# Paper vs reproduction", ""]
+    if profile is not None and profile.name == "smoke":
+        lines += ["> **smoke profile: numbers are not results.** A few images per class and one or two epochs: it "
+                  "checks that every code path runs. The results are the cpu and gpu profiles'.", ""]
+    lines += [f"Paper: {PAPER['dataset']}. Ours: CIFAR-100 (100 classes, {split}), "
              f"{'k = ' + str(acc['table_bits']) + ' bits (= 2 ceil(log2 100))' if acc else 'n/a'}.", ""]
     if acc:
         k = str(acc["table_bits"])
@@ -234,7 +241,7 @@ def write_report(ctx) -> tuple[str, dict]:
         raise FileNotFoundError(
             f"the paper-vs-reproduction report needs {', '.join(missing)} in {ctx.figdir}, written by the notebooks "
             f"of the same name; run them first: make reproduce PROFILE={ctx.profile.name}")
-    md, rows = paper_vs_reproduction(res)
+    md, rows = paper_vs_reproduction(res, ctx.profile)
     (ctx.out / "paper_vs_reproduction.md").write_text(md)
     write_json({"profile": ctx.profile.name, "claims": rows, "thresholds": THRESHOLDS, "notebooks": res},
                ctx.out / "results.json")

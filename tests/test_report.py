@@ -65,3 +65,13 @@ def test_report_without_the_notebooks_json_names_what_is_missing_and_writes_noth
     assert all(f"{name}.json" in msg for name in REPORT_INPUTS) and str(tmp_path) in msg
     assert "make reproduce PROFILE=smoke" in msg
     assert list(tmp_path.iterdir()) == []  # no report, no results.json, no staging folder
+
+
+def test_the_smoke_report_says_its_numbers_are_not_results():
+    from llc_lib.config import get_profile
+    from llc_lib.report import paper_vs_reproduction
+
+    smoke, _ = paper_vs_reproduction({}, get_profile("smoke"))
+    cpu, _ = paper_vs_reproduction({}, get_profile("cpu"))
+    assert "smoke profile: numbers are not results" in smoke and "20 training and 10 test images" in smoke
+    assert "not results" not in cpu and "500/100 split" in cpu
