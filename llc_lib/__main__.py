@@ -1,4 +1,5 @@
-"""Command line: ``python -m llc_lib {reproduce,train,eval,fit,manifest,data} ...``.
+"""Command line: ``python -m llc_lib <command> [options]``; ``python -m llc_lib <command> --help`` lists that
+command's options.
 
   python -m llc_lib reproduce --profile cpu           # fit (cached) + evaluate the headline models,
                                                       # writes runs/cpu/results.json (results_s<seed>.json)
@@ -26,124 +27,168 @@ Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs
 Under torchrun every process trains its shard (DistributedDataParallel; NCCL on CUDA, gloo on CPU), only
 rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoints are written every epoch;
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
-linearly with it). Environment variables: see ``llc_lib.env.ENV``.
+linearly with it). Environment variables: see ``llc_lib.env.ENV``; --runs-dir and --data-dir take precedence over them.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from pathlib import Path
 
 import torch
 
 
-def main(argv=None) -> int:
+def get_args_parser() -> argparse.ArgumentParser:
+    """One sub-command per task, each with its own options only."""
     ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["reproduce", "train", "eval", "fit", "manifest", "data", "docs", "seeds",
-                                        "compare"])
-    ap.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="`seeds`: the seeds to train and compare")
-    ap.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
-    ap.add_argument("--shared", default=None, help="folder with the shipped *.npz files (for `data`)")
-    ap.add_argument("--tinyimagenet-val", action="store_true", help="`data`: make Tiny ImageNet's val class folders")
-    ap.add_argument("--what", choices=["real", "llc", "instance"], default="real", help="model to train")
-    ap.add_argument("--resume", action="store_true", help="continue an unfinished checkpoint of this run")
-    ap.add_argument("--epochs", type=int, help="override the profile's epochs (Phase 2 keeps its ratio)")
-    ap.add_argument("--batch-size", type=int, help="override the global batch size (lr scaled linearly)")
-    ap.add_argument("--max-steps", type=int, help="at most this many optimiser steps per epoch (smoke tests)")
-    ap.add_argument("--subset", type=int, help="images per class of train and test (smoke tests)")
-    ap.add_argument("--image-size", type=int, help="training crop of ImageFolder data")
-    ap.add_argument("--workers", type=int, help="DataLoader workers for ImageFolder data")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32")
-    ap.add_argument("--key", help="`fit`: the spec key (from `manifest`) to fit")
-    ap.add_argument("--reference", help="`compare`: folder of reference JSON (default: the committed figures)")
-    ap.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="`manifest`: executed-notebook folder")
-    ap.add_argument("--python", default="python", help="`manifest`: interpreter in the generated rules")
-    ap.add_argument("--data-dir", help="data folder (default: data/ or $LLC_DATA_DIR)")
-    ap.add_argument("--runs-dir", help="checkpoint/results folder (default: runs/ or $LLC_RUNS_DIR)")
-    args = ap.parse_args(argv)
-    if args.data_dir:
-        os.environ["LLC_DATA_DIR"] = args.data_dir
-    if args.runs_dir:
-        os.environ["LLC_RUNS_DIR"] = args.runs_dir
+    sub = ap.add_subparsers(dest="command", required=True, metavar="command")
 
+    def folders(p):
+        p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or runs/)")
+        p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
+
+    def profile(p, seed=True):
+        p.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
+        if seed:
+            p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32")
+        p.add_argument("--epochs", type=int, help="override the profile's epochs (Phase 2 keeps its ratio)")
+        p.add_argument("--batch-size", type=int, help="override the global batch size (lr scaled linearly)")
+        p.add_argument("--max-steps", type=int, help="at most this many optimiser steps per epoch (smoke tests)")
+        p.add_argument("--subset", type=int, help="images per class of train and test (smoke tests)")
+        p.add_argument("--image-size", type=int, help="training crop of ImageFolder data")
+        p.add_argument("--workers", type=int, help="DataLoader workers for ImageFolder data")
+
+    def device(p):
+        p.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
+
+    def command(name, help):
+        return sub.add_parser(name, help=help, description=help)
+
+    p = command("reproduce", "fit (cached) and evaluate the headline models -> results.json")
+    profile(p), device(p), folders(p)
+    p = command("eval", "evaluate the headline models' finished checkpoints; never trains")
+    profile(p), device(p), folders(p)
+    p = command("train", "train one model and what it starts from")
+    profile(p), device(p), folders(p)
+    p.add_argument("--what", choices=["real", "llc", "instance"], default="real", help="model to train")
+    p.add_argument("--resume", action="store_true", help="continue an unfinished checkpoint of this run")
+    p = command("fit", "fit one spec of the manifest by its key (what `make reproduce` calls)")
+    profile(p), device(p), folders(p)
+    p.add_argument("--key", required=True, help="the spec key (from `manifest`)")
+    p = command("seeds", "headline and codebook numbers per seed -> seeds.json")
+    profile(p, seed=False), device(p), folders(p)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the seeds to train and compare")
+    p = command("manifest", "Make rules: what each notebook depends on")
+    profile(p, seed=False), folders(p)
+    p.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="executed-notebook folder")
+    p.add_argument("--python", default="python", help="interpreter in the generated rules")
+    p = command("data", "link the shipped *.npz into the data folder (else download) and validate them")
+    p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
+    p.add_argument("--shared", default=None, help="folder with the shipped *.npz files")
+    p.add_argument("--tinyimagenet-val", action="store_true", help="make Tiny ImageNet's val class folders")
+    p = command("docs", "docs/results.md and the README headline from the cpu figures")
+    p.add_argument("--profile", default="cpu", help="the profile whose figures are documented (default cpu)")
+    p = command("compare", "figures/*.json now vs committed: bit-identical on the same machine, else in seed sds")
+    p.add_argument("--profile", default="auto", help="whose figures (default auto)")
+    p.add_argument("--reference", type=Path, help="folder of reference JSON (default: the committed figures)")
+    return ap
+
+
+def load_profile(args):
+    """The profile with the command line's overrides (each recorded), every spec it trains built and checked."""
     from . import plan
-    from .ckpt import CheckpointError
     from .config import apply_sets, get_profile, override
-    from .data import (DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders,
-                       verify_checksums)
+    from .manifest import notebook_specs
+
+    prof = override(get_profile(args.profile), epochs=args.epochs, batch_size=args.batch_size,
+                    max_steps=args.max_steps, subset=args.subset, image_size=args.image_size, workers=args.workers)
+    prof = apply_sets(prof, args.set)
+    if prof.dataset == "cifar100":
+        notebook_specs(prof, getattr(args, "seed", 0))
+    else:
+        plan.headline(prof, getattr(args, "seed", 0))
+    return prof
+
+
+def cmd_data(args) -> int:
+    from .data import DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders, verify_checksums
+
+    root = args.data_dir or data_dir()
+    if args.tinyimagenet_val:
+        print(f"Tiny ImageNet val class folders: {tinyimagenet_val_folders(root)}")
+        return 0
+    prepare_data(args.shared, root)
+    load_cifar100_arrays(root)
+    sums = verify_checksums(root)
+    for name, ok in sums.items():
+        print(f"{name}: {'sha256 OK' if ok else 'sha256 MISMATCH'}")
+    bad = [name for name, ok in sums.items() if not ok]
+    if bad:
+        raise DataError(f"{', '.join(bad)} in {root} differ from the shipped files (sha256); move them away and "
+                        f"run `make data` again")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from .config import get_profile
+    from .data import REPO_ROOT
+    from .report import update_docs
+    from .studies import figures_dir
+
+    for path in update_docs(REPO_ROOT, figures_dir(get_profile(args.profile))):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import committed, compare, format_report
+    from .config import get_profile
+    from .data import REPO_ROOT
+    from .studies import figures_dir
+
+    fresh = figures_dir(get_profile(args.profile))
+    if args.reference:
+        reference = args.reference
+    elif fresh.resolve().is_relative_to(REPO_ROOT):
+        reference = lambda name: committed(REPO_ROOT, fresh, name)  # noqa: E731
+    else:
+        raise ValueError(f"{fresh} is not in the repository, so it has no committed version; give --reference FOLDER")
+    res = compare(fresh, reference)
+    print(format_report(res))
+    return 0 if res["ok"] else 1
+
+
+def cmd_manifest(args) -> int:
+    from .graph import Workspace
+    from .manifest import make_rules
+    from .studies import runs_root
+
+    prof = load_profile(args)
+    ws = Workspace(runs_root(prof, args.runs_dir), torch.device("cpu"), train=False, data_root=args.data_dir)
+    print(make_rules(prof, ws, args.run_dir.replace("PROFILE", prof.name), args.python), end="")
+    return 0
+
+
+def cmd_models(args) -> int:
+    """reproduce, eval, seeds, train and fit: the commands that fit or evaluate models (also under torchrun)."""
+    from . import plan
     from .device import dist_info, init_distributed
     from .graph import Workspace
     from .studies import Context, figures_dir, runs_root
-    from .train import TrainingDiverged
 
-    started = False
+    prof = load_profile(args)
+    dev, started = init_distributed(args.device)
     try:
-        if args.command == "data":
-            if args.tinyimagenet_val:
-                print(f"Tiny ImageNet val class folders: {tinyimagenet_val_folders()}")
-                return 0
-            prepare_data(args.shared)
-            load_cifar100_arrays()
-            sums = verify_checksums()
-            for name, ok in sums.items():
-                print(f"{name}: {'sha256 OK' if ok else 'sha256 MISMATCH'}")
-            bad = [name for name, ok in sums.items() if not ok]
-            if bad:
-                raise DataError(f"{', '.join(bad)} in {data_dir()} differ from the shipped files (sha256); move "
-                                f"them away and run `make data` again")
-            return 0
-        profile = override(get_profile(args.profile), epochs=args.epochs, batch_size=args.batch_size,
-                           max_steps=args.max_steps, subset=args.subset, image_size=args.image_size,
-                           workers=args.workers)
-        profile = apply_sets(profile, args.set)
-        if profile.dataset == "cifar100":  # every model the profile trains is a valid spec, before anything trains
-            from .manifest import notebook_specs
-
-            notebook_specs(profile, args.seed)
-        else:
-            plan.headline(profile, args.seed)
-        if args.command == "docs":
-            from .data import REPO_ROOT
-            from .report import update_docs
-
-            if profile.overrides:
-                raise ValueError(f"docs are generated from the profile as defined only, not from overrides "
-                                 f"{list(profile.overrides)}")
-            for path in update_docs(REPO_ROOT, figures_dir(profile)):
-                print(f"wrote {path}")
-            return 0
-        if args.command == "compare":
-            from .compare import committed, compare, format_report
-            from .data import REPO_ROOT
-
-            fresh = figures_dir(profile)
-            if args.reference:
-                reference = args.reference
-            elif fresh.resolve().is_relative_to(REPO_ROOT):
-                reference = lambda name: committed(REPO_ROOT, fresh, name)  # noqa: E731
-            else:
-                raise ValueError(f"{fresh} is not in the repository, so it has no committed version; give "
-                                 f"--reference FOLDER")
-            res = compare(fresh, reference)
-            print(format_report(res))
-            return 0 if res["ok"] else 1
-        if args.command == "manifest":
-            from .manifest import make_rules
-
-            ws = Workspace(runs_root(profile), torch.device("cpu"), train=False)
-            print(make_rules(profile, ws, args.run_dir.replace("PROFILE", profile.name), args.python), end="")
-            return 0
-        dev, started = init_distributed(args.device)
         rank = dist_info()[0]
-        ws = Workspace(runs_root(profile), dev, train=args.command != "eval", workers=profile.workers)
+        ws = Workspace(runs_root(prof, args.runs_dir), dev, train=args.command != "eval", workers=prof.workers,
+                       data_root=args.data_dir)
+        ctx = Context(prof, ws, figures_dir(prof, ws.root))
         if args.command in ("reproduce", "eval"):
             from .studies.headline import format_table, reproduce, results_path
 
-            ctx = Context(profile, ws, figures_dir(profile))
             res = reproduce(ctx, seed=args.seed)
             if rank == 0:
                 print(format_table(res))
@@ -153,7 +198,6 @@ def main(argv=None) -> int:
             from .files import write_json
             from .studies.headline import seeds_study
 
-            ctx = Context(profile, ws, figures_dir(profile))
             res = seeds_study(ctx, args.seeds)
             if rank == 0:
                 path = ctx.figdir / "seeds.json"
@@ -165,19 +209,37 @@ def main(argv=None) -> int:
         if args.command == "fit":
             from .manifest import notebook_specs
 
-            known = {s.key: s for specs in notebook_specs(profile, args.seed).values()
+            known = {s.key: s for specs in notebook_specs(prof, args.seed).values()
                      for top in specs for s in top.ancestors() + [top]}
             if args.key not in known:
-                raise ValueError(f"no spec with key {args.key!r} in profile {profile.name!r} (seed {args.seed}); "
-                                 f"`python -m llc_lib manifest --profile {profile.name}` lists them")
+                raise ValueError(f"no spec with key {args.key!r} in profile {prof.name!r} (seed {args.seed}); "
+                                 f"`python -m llc_lib manifest --profile {prof.name}` lists them")
             spec = known[args.key]
         else:
-            real_s, llc_s, inst_s = plan.headline(profile, args.seed)
-            spec = {"real": real_s, "llc": llc_s, "instance": inst_s}[args.what]
-        ws.fit(spec, resume=args.resume or args.command == "fit")
+            spec = dict(zip(("real", "llc", "instance"), plan.headline(prof, args.seed)))[args.what]
+        ws.fit(spec, resume=getattr(args, "resume", False) or args.command == "fit")
         if rank == 0:
-            print(f"fitted {spec.label} ({profile.name}, {dist_info()[1]} process(es) on {dev}): {ws.ckpt_path(spec)}")
+            print(f"fitted {spec.label} ({prof.name}, {dist_info()[1]} process(es) on {dev}): {ws.ckpt_path(spec)}")
         return 0
+    finally:
+        if started:
+            torch.distributed.destroy_process_group()
+
+
+COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
+            "reproduce": cmd_models, "eval": cmd_models, "seeds": cmd_models, "train": cmd_models, "fit": cmd_models}
+
+
+def main(argv=None) -> int:
+    """Run one command; a user error (bad data, checkpoint, setting or a diverged run) ends with one line on
+    stderr and exit code 2."""
+    from .ckpt import CheckpointError
+    from .data import DataError
+    from .train import TrainingDiverged
+
+    args = get_args_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
     except (DataError, CheckpointError, ValueError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -185,9 +247,6 @@ def main(argv=None) -> int:
         print("interrupted: every finished epoch is saved; run the same command with --resume to continue",
               file=sys.stderr)
         return 130
-    finally:
-        if started:
-            torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":

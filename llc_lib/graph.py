@@ -196,11 +196,13 @@ class Workspace:
 
     train: False = only load finished checkpoints (CheckpointError naming the missing one instead of
     training). workers: DataLoader processes for ImageFolder data. progress: show the training bar.
+    data_root: the folder datasets are read from (default ``data.data_dir()``: $LLC_DATA_DIR or data/).
     """
 
     def __init__(self, root: Path | str, device: torch.device, *, train: bool = True, workers: int = 0,
-                 progress: bool = True):
+                 progress: bool = True, data_root: Path | str | None = None):
         self.root, self.device, self.train, self.workers, self.progress = Path(root), device, train, workers, progress
+        self.data_root = Path(data_root) if data_root else data_dir()
         self._data: dict = {}
         self._models: dict[str, CodeNet] = {}
         self._features: dict[str, np.ndarray] = {}
@@ -225,12 +227,12 @@ class Workspace:
         key = (sel, split)
         if key not in self._data:
             if sel.dataset == "cifar100":
-                ds = stratified_subset(self.memo(("cifar100", split), lambda: load_cifar100(split)),
+                ds = stratified_subset(self.memo(("cifar100", split), lambda: load_cifar100(split, self.data_root)),
                                        sel.per_class, sel.seed)
                 ds = ds if sel.classes is None else class_subset(ds, range(sel.classes))
             else:
                 folders = self.memo((sel.dataset, sel.image_size),
-                                    lambda: load_image_folders(sel.dataset, sel.image_size))
+                                    lambda: load_image_folders(sel.dataset, sel.image_size, self.data_root))
                 ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
             self._data[key] = ds
         return self._data[key]
@@ -344,7 +346,7 @@ class Workspace:
         """CheckpointError unless the checkpoint was trained on this spec's data and from its current inputs."""
         if ck.get("data_sha256") != self.data_digest(spec.data):
             raise CheckpointError(f"{path} was trained on other data than the {spec.data.dataset} images it gets "
-                                  f"now from {data_dir()} (dataset hash differs); delete it to train on this "
+                                  f"now from {self.data_root} (dataset hash differs); delete it to train on this "
                                   f"data, or point LLC_DATA_DIR / --data-dir at the data it was trained on.")
         changed = [k.removesuffix("_sha256") for k in inputs if ck.get("inputs", {}).get(k) != inputs[k]]
         if changed:

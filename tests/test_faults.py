@@ -244,3 +244,24 @@ def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
     ws = Workspace(tmp_path / "runs", torch.device("cpu"))
     Context(get_profile("smoke"), ws, fig)
     assert not any(p.exists() for p in old) and all(p.exists() for p in live)
+
+
+def test_each_command_lists_its_own_options_only(capsys):
+    from llc_lib.__main__ import get_args_parser
+
+    def options(command):
+        with pytest.raises(SystemExit):
+            get_args_parser().parse_args([command, "--help"])
+        return capsys.readouterr().out
+
+    train, data, compare = options("train"), options("data"), options("compare")
+    assert "--what" in train and "--resume" in train and "--reference" not in train and "--shared" not in train
+    assert "--shared" in data and "--what" not in data and "--set" not in data
+    assert "--reference" in compare and "--max-steps" not in compare
+
+
+def test_runs_and_data_folders_are_passed_not_put_in_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("LLC_RUNS_DIR", raising=False)
+    monkeypatch.delenv("LLC_DATA_DIR", raising=False)
+    assert main(["eval", "--profile", "smoke", "--runs-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
+    assert "LLC_RUNS_DIR" not in os.environ and "LLC_DATA_DIR" not in os.environ

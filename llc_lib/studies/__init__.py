@@ -17,29 +17,31 @@ from ..data import REPO_ROOT
 from ..graph import Workspace
 
 
-def runs_root(profile: Profile) -> Path:
-    """``$LLC_RUNS_DIR/<profile>`` (default ``<repo>/runs/<profile>``): checkpoints and codebooks, shared by
-    the profile as defined and its variants (their file names are content hashes, so they never mix)."""
-    return Path(env("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
+def runs_root(profile: Profile, base: Path | str | None = None) -> Path:
+    """``<base>/<profile>``, base = the given folder, else ``$LLC_RUNS_DIR``, else ``<repo>/runs``: checkpoints
+    and codebooks, shared by the profile as defined and its variants (file names are content hashes, so they
+    never mix)."""
+    return Path(base or env("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
 
 
-def output_root(profile: Profile) -> Path:
-    """Where results files go: ``runs_root`` for the profile as defined, ``runs_root/variants/<overrides>``
-    for a profile with overrides (``Profile.variant``), so that an experiment never writes the published
-    results."""
-    return runs_root(profile) / "variants" / profile.variant if profile.variant else runs_root(profile)
+def output_root(profile: Profile, root: Path | None = None) -> Path:
+    """Where results files go: the profile's runs folder ``root`` (default ``runs_root(profile)``) for the
+    profile as defined, ``<root>/variants/<overrides>`` for a profile with overrides (``Profile.variant``), so
+    that an experiment never writes the published results."""
+    root = Path(root or runs_root(profile))
+    return root / "variants" / profile.variant if profile.variant else root
 
 
-def figures_dir(profile: Profile) -> Path:
-    """Where the notebooks write: cpu -> figures/, gpu -> figures/gpu/, smoke -> runs/smoke/figures
-    ($LLC_FIGURES_DIR wins); a profile with overrides always -> ``output_root(profile)/figures``: only the
-    profile as defined publishes."""
+def figures_dir(profile: Profile, root: Path | None = None) -> Path:
+    """Where the notebooks write: cpu -> figures/, gpu -> figures/gpu/, smoke -> <runs folder>/figures
+    ($LLC_FIGURES_DIR wins); a profile with overrides always -> ``output_root(profile, root)/figures``: only
+    the profile as defined publishes. ``root``: the profile's runs folder (default ``runs_root(profile)``)."""
     if profile.variant:
-        return output_root(profile) / "figures"
+        return output_root(profile, root) / "figures"
     if env("LLC_FIGURES_DIR"):
         return Path(env("LLC_FIGURES_DIR"))
     return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
-        profile.name, runs_root(profile) / "figures")
+        profile.name, Path(root or runs_root(profile)) / "figures")
 
 
 def run_record(profile: Profile, ws: Workspace | None) -> dict:

@@ -22,7 +22,7 @@ SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "uniq
 
 def results_path(ctx: Context, seed: int = 0):
     """``output_root``/results.json for seed 0, results_s<seed>.json for any other seed."""
-    return output_root(ctx.profile) / ("results.json" if seed == 0 else f"results_s{seed}.json")
+    return output_root(ctx.profile, ctx.ws.root) / ("results.json" if seed == 0 else f"results_s{seed}.json")
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed)))

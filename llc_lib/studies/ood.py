@@ -33,7 +33,7 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
     near_test = class_subset(te, range(c_in, c_all))
     sets = {"CIFAR-100 held-out classes (near)": (near_val, near_test)}
     for name, key in (("CIFAR-10 (far)", "cifar10"), ("TinyImageNet (far)", "tinyimagenet")):
-        full = load_ood(key)
+        full = load_ood(key, ctx.ws.data_root)
         if ctx.profile.per_class is not None:  # smoke: a small random part
             full = full.take(np.sort(np.random.default_rng(seed).permutation(len(full))[:len(te)]))
         v, t = ood.split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=seed)
