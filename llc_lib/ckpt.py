@@ -98,7 +98,11 @@ def verify_weights(ck: dict, path: Path | str) -> None:
         raise CheckpointError(f"{path} holds NaN or infinite values in {len(bad)} tensor(s) ({', '.join(bad[:3])}"
                               f"{', ...' if len(bad) > 3 else ''}): a diverged run; delete it and train with a "
                               f"lower lr.")
-    if state_digest(ck["model"]) != ck["weights_sha256"]:
+    try:
+        digest = state_digest(ck["model"])
+    except TypeError as e:
+        raise CheckpointError(f"{path} is not a checkpoint of this project ({e}); move it away.") from e
+    if digest != ck["weights_sha256"]:
         raise CheckpointError(f"{path} is corrupt: its weights do not match the content hash stored with them "
                               f"(changed on disk after it was written); delete it and train again.")
 

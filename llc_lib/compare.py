@@ -3,7 +3,8 @@
 Same seed, same thread count and the same CPU model (and kernel instruction set, torch version) give
 bit-identical numbers: there any difference is a fault. On another machine float rounding differs, training
 amplifies it, and the numbers move within the seed-to-seed spread: there each difference is reported in
-units of the sample std over seeds (``seeds.json`` of the reference), and one beyond ``MAX_SD`` is a fault.
+units of the sample std over seeds (``seeds.json`` of the reference), and one beyond ``MAX_SD`` is a fault;
+so is a difference in a number whose spread was never measured, which cannot be judged.
 
 ``python -m llc_lib compare --profile cpu`` compares ``figures/*.json`` as they are now (after a fresh
 ``make reproduce PROFILE=cpu``) with the versions committed at git HEAD.
@@ -16,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 MAX_SD = 3.0  # a difference beyond this many seed standard deviations is not noise
-SAME_MACHINE = ("cpu", "cpu_capability", "threads", "torch")  # what must agree for bit-identical numbers
-IGNORED = ("run", "seconds", "time", "wall")  # path parts that hold timings and records, not results
+SAME_MACHINE = ("cpu", "cpu_capability", "threads", "torch", "device", "gpu")  # what bit-identical numbers need
+IGNORED = ("run", "seconds", "time", "wall", "threads")  # path parts that hold timings and records, not results
 
 
 def leaves(obj, prefix: tuple = ()) -> dict[tuple, float]:
@@ -38,11 +39,15 @@ def leaves(obj, prefix: tuple = ()) -> dict[tuple, float]:
 
 
 def seed_name(path: tuple) -> str | None:
-    """The ``seeds.json`` name of a headline number (``llc.20.ed_acc`` -> ``llc_ed_acc@20``), else None."""
+    """The ``seeds.json`` name of a number whose seed spread is measured: the headline's (``llc.20.ed_acc`` ->
+    ``llc_ed_acc@20``, ``real_top1``) and the same-path codebooks' (``methods.svd.14.mhd_acc`` ->
+    ``svd_mhd@14``); else None."""
     if path == ("real_top1",):
         return "real_top1"
     if len(path) == 3 and path[0] == "llc":
         return f"llc_{path[2]}@{path[1]}"
+    if len(path) == 4 and path[0] == "methods" and path[3] in ("mhd_acc", "ed_acc"):
+        return f"{path[1]}_{path[3].removesuffix('_acc')}@{path[2]}"
     return None
 
 
@@ -72,9 +77,15 @@ def compare_files(ref: dict, new: dict, spread: dict[str, float]) -> list[dict]:
 
 
 def committed(repo: Path, folder: Path, name: str, rev: str = "HEAD") -> dict | None:
-    """The JSON ``folder/name`` as committed at ``rev`` (None when it is not in git)."""
+    """The JSON ``folder/name`` as committed at ``rev`` (None when it is not in git). ValueError when git is
+    not installed."""
     rel = (folder / name).resolve().relative_to(repo.resolve())
-    r = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{rel.as_posix()}"], capture_output=True, text=True)
+    try:
+        r = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:{rel.as_posix()}"], capture_output=True,
+                           text=True)
+    except FileNotFoundError:
+        raise ValueError("git is not installed, so the committed figures cannot be read; give --reference FOLDER "
+                         "(e.g. a clean checkout's figures/)") from None
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
@@ -99,8 +110,8 @@ def compare(fresh: Path, reference) -> dict:
             missing.append(n)
             continue
         files[n] = compare_files(ref, new(n), spread)
-        faults += [f"{n}:{r['path']}" for r in files[n]
-                   if machine or r["diff"] is None or (r["sd"] is not None and abs(r["sd"]) > MAX_SD)]
+        faults += [f"{n}:{r['path']}" for r in files[n] if machine or r["diff"] is None
+                   or r["sd"] is None or abs(r["sd"]) > MAX_SD]
     if not files:
         raise ValueError(f"nothing to compare: no JSON in {fresh} has a reference version; run the notebooks "
                          f"first, or give the reference folder")
@@ -111,9 +122,9 @@ def format_report(res: dict) -> str:
     """The comparison as text: the machine verdict, then per file 'identical' or its differences."""
     m = {True: "same machine as the reference: numbers must be bit-identical",
          False: f"another machine than the reference: differences are judged against the seed spread "
-                f"(beyond {MAX_SD:g} sd is a fault)",
+                f"(beyond {MAX_SD:g} sd, or without a measured spread, is a fault)",
          None: f"the reference does not record its machine: differences are judged against the seed spread "
-               f"(beyond {MAX_SD:g} sd is a fault)"}[res["machine"]]
+               f"(beyond {MAX_SD:g} sd, or without a measured spread, is a fault)"}[res["machine"]]
     lines = [m]
     for n, rows in res["files"].items():
         if not rows:

@@ -284,6 +284,8 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
+    if image_size is not None and profile.dataset == "cifar100":
+        raise ValueError("--image-size is the training crop of ImageFolder data; CIFAR images are always 32 x 32")
     made = tuple(f"{name}={v}" for name, v in (("epochs", epochs), ("batch_size", batch_size),
                                                  ("max_steps", max_steps), ("subset", subset),
                                                  ("image_size", image_size)) if v is not None)
@@ -336,10 +338,13 @@ PROFILE_SETTABLE = ("per_class", "test_per_class", "width", "bits", "sweep", "ta
                     "seeds", "backbone", "image_size", "scaled_head", "workers")
 
 
+UNRECORDED = ("workers",)  # settings that change no number: not an override of the published results
+
+
 def settable_keys(profile: Profile) -> list[str]:
-    """Every key ``apply_sets`` takes for ``profile``."""
+    """Every key ``apply_sets`` takes for ``profile`` (``image_size`` only for ImageFolder data)."""
     runs = [f"{run}.{f}" for run in RUN_SECTIONS if getattr(profile, run) is not None for f in SETTABLE[run]]
-    return runs + list(PROFILE_SETTABLE)
+    return runs + [k for k in PROFILE_SETTABLE if not (k == "image_size" and profile.dataset == "cifar100")]
 
 
 def _coerce(text: str, annotation, where: str):
@@ -401,5 +406,6 @@ def apply_sets(profile: Profile, sets) -> Profile:
         except ValueError as e:
             raise ValueError(str(e) if str(e).startswith("--set") else f"--set {key}={text}: {e}") from None
         canon = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-        profile = dataclasses.replace(profile, overrides=profile.overrides + (f"{key}={canon}",))
+        if key not in UNRECORDED:
+            profile = dataclasses.replace(profile, overrides=profile.overrides + (f"{key}={canon}",))
     return profile

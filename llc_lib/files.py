@@ -6,12 +6,23 @@ import json
 import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 
+def _writer() -> str:
+    """``<pid>@<host>``: this process, also on a folder that several machines share."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
 def tmp_path(path: Path) -> Path:
-    """A temporary name beside ``path``, private to this process: ``.<name>.<pid>.tmp``."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A temporary name beside ``path``, private to this process: ``.<name>.<pid>@<host>.tmp``."""
+    return path.with_name(f".{path.name}.{_writer()}.tmp")
+
+
+def staging_dir(folder: Path) -> Path:
+    """A staging folder inside ``folder``, private to this process: ``.staging-<pid>@<host>``."""
+    return Path(folder) / f".staging-{_writer()}"
 
 
 def _alive(pid: int) -> bool:
@@ -24,18 +35,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-_LEFTOVER = re.compile(r"^\..+\.(\d+)\.tmp(\..*)?$|^\.staging-(\d+)$")
+_LEFTOVER = re.compile(r"^(?:\..+\.|\.staging-)(\d+)@([^@]+?)(?:\.tmp(?:\..*)?)?$")
 
 
 def sweep_leftovers(folder: Path | str) -> list[Path]:
-    """Remove what an interrupted writer left in ``folder`` (not below it): temporary files
-    ``.<name>.<pid>.tmp[.ext]`` and staging folders ``.staging-<pid>`` whose process no longer runs. Returns
-    the removed paths; files of running processes are left alone."""
+    """Remove what an interrupted writer on this machine left in ``folder`` (not below it): temporary files
+    ``.<name>.<pid>@<host>.tmp[.ext]`` and staging folders ``.staging-<pid>@<host>`` whose process no longer
+    runs. Returns the removed paths; files of running processes, and of other machines, are left alone."""
     removed = []
     folder = Path(folder)
     for path in folder.iterdir() if folder.is_dir() else ():
         m = _LEFTOVER.match(path.name)
-        if m and not _alive(int(m.group(1) or m.group(3))):
+        if m and m.group(2) == socket.gethostname() and not _alive(int(m.group(1))):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
             removed.append(path)
     return removed

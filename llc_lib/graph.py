@@ -291,6 +291,9 @@ class Workspace:
         if spec.key in self._models:
             return self._models[spec.key]
         path, cfg = self.ckpt_path(spec), spec.cfg
+        if path.exists():  # verify against what it was trained from, which must be on disk: never train those
+            for dep in spec.ancestors():
+                self._require_finished(dep, path)
         model = self.build(spec)
         book = None if spec.codebook is None else self.codebook(spec.codebook)
         codes = None if book is None else book["codes"]
@@ -327,6 +330,17 @@ class Workspace:
         if spec.mode == "llc":
             self._write_codebook(CodebookSpec("learnt", cfg.bits, spec), model)
         return model
+
+    def _require_finished(self, dep: Spec, child: Path) -> None:
+        """CheckpointError unless ``dep`` (something ``child`` was trained from) has a finished checkpoint: a
+        finished model is checked against the files it came from, and those are never trained to do so."""
+        if dep.key in self._models:
+            return
+        dep_path = self.ckpt_path(dep)
+        ck = load_checkpoint(dep_path) if dep_path.exists() else None
+        if ck is None or ck["epoch"] < dep.cfg.epochs:
+            raise CheckpointError(f"{child} was trained from {dep_path}, which is {'missing' if ck is None else 'unfinished'}; "
+                                  f"restore it, or delete {child.name} to train both again.")
 
     def weights_digest(self, spec: Spec) -> str:
         """``ckpt.state_digest`` of ``spec``'s fitted weights (fitting or loading it first)."""
@@ -375,27 +389,43 @@ class Workspace:
                                   labels_of(self.data(spec.parent.data)).numpy())
 
     # -------------------------------------------------------------------------------------- codebooks
-    def _codebook_file(self, book: CodebookSpec, make, source_sha256: str) -> dict:
-        """``book``'s file, read and verified; rank 0 (re)writes it with ``make()`` when it is missing or was made
-        from other weights than ``source_sha256`` (a codebook never outlives the model it came from)."""
+    def _codebook_file(self, book: CodebookSpec, make, source_sha256: str, book_key: str = "",
+                       same=lambda found: True) -> dict:
+        """``book``'s file, read and verified. Rank 0 (re)writes it with ``make()`` when it is missing or stale:
+        made from other weights than ``source_sha256``, for another codebook spec than ``book_key``, or failing
+        ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace never
+        writes: it refuses a stale file. Every rank raises what rank 0 met, after the barrier (no hang)."""
         path = self.codebook_path(book)
         rank, world = dist_info()
+        error = None
         if rank == 0:
-            stale = path.exists() and load_codebook(path)["source_sha256"] != source_sha256
-            if stale:
-                print(f"{path} was made from other weights than its model's current checkpoint; rebuilding it")
-            if stale or not path.exists():
-                made = make()
-                save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"),
-                              source_sha256=source_sha256)
+            try:
+                found = load_codebook(path) if path.exists() else None
+                stale = found is not None and (found["source_sha256"] != source_sha256
+                                               or found["book_key"] != book_key or not same(found))
+                if stale and not self.train:
+                    raise CheckpointError(f"{path} was made from another model than the current checkpoint; an "
+                                          f"evaluation does not rebuild it: run a training command (e.g. `make "
+                                          f"reproduce`) or delete it")
+                if stale:
+                    print(f"{path} was made from another model than the current checkpoint; rebuilding it")
+                if found is None or stale:
+                    made = make()
+                    save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"),
+                                  source_sha256=source_sha256, book_key=book_key)
+            except Exception as e:  # raised below, once every rank has passed the barrier
+                error = e
         if world > 1:
             dist.barrier()
+        if error is not None:
+            raise error
         return load_codebook(path)
 
     def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
         names = getattr(self.data(book.source.data), "class_names", ()) or ()
-        self._codebook_file(book, lambda: {"reals": model.head.codebook, "class_names": names},
-                            self._weights[book.source.key])
+        reals = model.head.codebook.detach().cpu().numpy()
+        self._codebook_file(book, lambda: {"reals": reals, "class_names": names}, self._weights[book.source.key],
+                            same=lambda found: np.array_equal(found["reals"], reals))
 
     def codebook(self, book: CodebookSpec) -> dict:
         """{'codes' (C, bits) int8, 'reals', 'content_sha256' (the file's), and 'proj' when the method has one}
@@ -406,7 +436,7 @@ class Workspace:
             out = load_codebook(self.codebook_path(book))
             return {k: (v[:, :book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
         source = "" if book.source is None else self.weights_digest(book.source)
-        out = self._codebook_file(book, lambda: self._baseline(book), source)
+        out = self._codebook_file(book, lambda: self._baseline(book), source, book_key=book.key)
         if out["codes"].shape[1] != book.bits:
             raise CheckpointError(f"{self.codebook_path(book)} holds {out['codes'].shape[1]} bits, {book.bits} "
                                   f"expected; delete it and let it be made again")

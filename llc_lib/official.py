@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .models import CodeNet, build_model
-from .ckpt import CheckpointError, read_checkpoint
+from .ckpt import CheckpointError, non_finite, read_checkpoint
 
 
 def _state_dict(checkpoint) -> dict[str, torch.Tensor]:
@@ -83,4 +83,8 @@ def import_official(checkpoint, codebook=None, backbone: str = "resnet50") -> Co
         raise CheckpointError(f"fc_lr expects {proj.shape[1]}-dim features, {backbone} gives "
                               f"{model.backbone.feature_dim}")
     model.head.load_codebook(codes, proj)
+    bad = non_finite(model.state_dict())
+    if bad:
+        raise CheckpointError(f"the official checkpoint holds NaN or infinite values in {', '.join(bad[:3])}; "
+                              f"is it a complete download of the official release?")
     return model.eval()

@@ -243,8 +243,9 @@ def write_report(ctx) -> tuple[str, dict]:
             f"of the same name; run them first: make reproduce PROFILE={ctx.profile.name}")
     md, rows = paper_vs_reproduction(res, ctx.profile)
     (ctx.out / "paper_vs_reproduction.md").write_text(md)
-    write_json({"profile": ctx.profile.name, "claims": rows, "thresholds": THRESHOLDS, "notebooks": res},
-               ctx.out / "results.json")
+    write_json({"profile": ctx.profile.name, "claims": rows, "thresholds": THRESHOLDS, "notebooks": res,
+                "run": {"profile": ctx.profile.name, "overrides": list(ctx.profile.overrides),
+                        "inputs": {name: r.get("run") for name, r in res.items()}}}, ctx.out / "results.json")
     ctx.publish()
     return md, res
 

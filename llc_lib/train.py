@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .ckpt import CheckpointError, load_checkpoint, model_meta, non_finite, save_atomic, state_digest
 from .config import TrainConfig
-from .data import ArrayDataset, TrainBatches, labels_of
+from .data import ArrayDataset, TrainBatches, dataset_digest, labels_of
 from .device import autocast, dist_info, provenance
 from .inference import accuracy
 from .methods import loss_fn, method
@@ -110,6 +110,44 @@ def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
                          f"{int(labels.max())}")
 
 
+def train_one_epoch(net: nn.Module, objective: Objective, opt, sched, batches, steps: int, total: int, amp,
+                    device: torch.device, desc: str, show: bool, step_budget: int | None = None
+                    ) -> tuple[torch.Tensor, int]:
+    """At most ``steps`` optimiser steps over ``batches``; returns (stats, steps taken) with stats the float64
+    tensor (loss sum, correct, images, images with class logits) on ``device`` (no synchronisation per step).
+    ``step_budget``: stop after that many steps (a killed run, in tests). ``total``: the run's step count,
+    for the objective's progress."""
+    stats = torch.zeros(4, dtype=torch.float64, device=device)
+    taken = 0
+    bar = tqdm(batches, total=steps, desc=desc, disable=not show, leave=False, mininterval=5)
+    for i, (x, y) in enumerate(bar):
+        if i >= steps or (step_budget is not None and taken >= step_budget):
+            break
+        objective.progress = sched.last_epoch / total
+        loss, logits = train_step(net, opt, sched, x, y, amp)
+        stats[0] += loss.detach().double() * len(y)
+        if logits is not None:
+            stats[1] += (logits.argmax(1) == y).sum()
+            stats[3] += len(y)
+        stats[2] += len(y)
+        taken += 1
+    bar.close()
+    return stats, taken
+
+
+def check_finite(model: CodeNet, loss_sum: float, seen: float, cfg: TrainConfig, epoch: int) -> dict:
+    """The model's state dict, after checking that the epoch's loss and every weight and buffer are finite
+    (BatchNorm's running_var can overflow on its own); TrainingDiverged otherwise."""
+    state = model.state_dict()
+    bad = non_finite(state)
+    if not math.isfinite(loss_sum) or bad:
+        raise TrainingDiverged(
+            f"{cfg.mode} k={cfg.bits}: training diverged in epoch {epoch + 1} (mean loss {loss_sum / seen}, "
+            f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
+            f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
+    return state
+
+
 def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt: Path | str | None = None,
           codebook: np.ndarray | None = None, progress: bool = True, eval_data=None,
           stop_after_steps: int | None = None, workers: int = 0, record: dict | None = None) -> list[dict]:
@@ -119,11 +157,12 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     checkpoint path, written atomically after every epoch by rank 0; if it exists the run resumes from it
     (a finished run returns at once). codebook: required by a method with a frozen codebook (Phase 2): the
     (C, k) +-1 class codes (e.g. from Phase 1) that are loaded into the head and frozen. eval_data: also
-    report its top-1 accuracy
-    per epoch (summed over processes). stop_after_steps: stop (without saving) after that many optimiser
-    steps, to simulate a killed run in tests. record: extra entries written into every checkpoint (the
-    run graph's spec and key).
+    report its top-1 accuracy per epoch (summed over processes). stop_after_steps: stop (without saving)
+    after that many optimiser steps, to simulate a killed run in tests. record: extra entries written into
+    every checkpoint (the run graph's spec, key and inputs); ``data_sha256`` (``data.dataset_digest`` of
+    ``data``) is always written, and a resumed run must have been trained on the same data.
     """
+    # the model, its optimiser and schedule
     _check_run(model, data, cfg, codebook)
     if method(cfg.mode).frozen_codebook:
         model.head.load_codebook(np.asarray(codebook, dtype=np.float32))
@@ -140,55 +179,46 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     steps_per_epoch = min(len(tb), cfg.max_steps_per_epoch or len(tb))
     total = cfg.epochs * steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
+
+    # resume from the last finished epoch, of the same recipe on the same data
     history, start = [], 0
     cfg_dict = dataclasses.asdict(cfg)
+    record = dict(record or {})
+    record.setdefault("data_sha256", dataset_digest(data))
     if ckpt is not None and Path(ckpt).exists():
         ck = load_checkpoint(ckpt, model, mode=cfg.mode)
         if ck["config"] != cfg_dict:
             changed = sorted(k for k in cfg_dict if ck["config"].get(k) != cfg_dict[k])
             raise CheckpointError(f"checkpoint {ckpt} was trained with other settings ({changed}); "
                                   f"delete it or use another run folder to train with these.")
+        if ck.get("data_sha256") != record["data_sha256"]:
+            raise CheckpointError(f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
+                                  f"to train on this data, or resume it on the data it was trained on.")
+        record = {**{k: ck[k] for k in ("spec", "key", "inputs", "threads") if k in ck}, **record}
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         history, start = ck["history"], ck["epoch"]
     net = objective
     if world > 1:
         net = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
-    amp = autocast(device)
-    show = progress and rank == 0
-    steps = 0
+    amp, show, steps = autocast(device), progress and rank == 0, 0
+
+    # one epoch at a time: train, reduce over processes, check, log, save
     for epoch in range(start, cfg.epochs):
         model.train()
         t0 = time.time()
-        stats = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, correct, seen, seen with logits
-        bar = tqdm(tb.epoch(epoch), total=steps_per_epoch, desc=f"{cfg.mode} k={cfg.bits} ep {epoch + 1}/{cfg.epochs}",
-                   disable=not show, leave=False, mininterval=5)
-        for i, (x, y) in enumerate(bar):
-            if i >= steps_per_epoch:
-                break
-            objective.progress = sched.last_epoch / total
-            loss, logits = train_step(net, opt, sched, x, y, amp)
-            stats[0] += loss.detach().double() * len(y)  # kept on the device: no synchronisation per step
-            if logits is not None:
-                stats[1] += (logits.argmax(1) == y).sum()
-                stats[3] += len(y)
-            stats[2] += len(y)
-            steps += 1
-            if stop_after_steps is not None and steps >= stop_after_steps:
-                return history
-        bar.close()
+        budget = None if stop_after_steps is None else stop_after_steps - steps
+        stats, taken = train_one_epoch(net, objective, opt, sched, tb.epoch(epoch), steps_per_epoch, total, amp,
+                                       device, f"{cfg.mode} k={cfg.bits} ep {epoch + 1}/{cfg.epochs}", show, budget)
+        steps += taken
+        if stop_after_steps is not None and steps >= stop_after_steps:
+            return history
         if world > 1:
             dist.all_reduce(stats)
             for buf in model.buffers():  # BatchNorm statistics are per process: use rank 0's everywhere
                 dist.broadcast(buf, 0)
         loss_sum, correct, seen, scored = stats.tolist()
-        state = model.state_dict()
-        bad = non_finite(state)  # parameters and buffers: BatchNorm's running_var can overflow on its own
-        if not math.isfinite(loss_sum) or bad:
-            raise TrainingDiverged(
-                f"{cfg.mode} k={cfg.bits}: training diverged in epoch {epoch + 1} (mean loss {loss_sum / seen}, "
-                f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
-                f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
+        state = check_finite(model, loss_sum, seen, cfg, epoch)
         row = {"epoch": epoch + 1, "loss": loss_sum / seen, "seconds": round(time.time() - t0, 1)}
         if scored:  # methods whose loss gives class logits
             row["train_acc"] = correct / scored
@@ -203,7 +233,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             save_atomic({"model": state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                          "epoch": epoch + 1, "config": cfg_dict, "meta": model_meta(model), "history": history,
                          "weights_sha256": state_digest(state),
-                         "provenance": provenance(device), **(record or {})}, ckpt)
+                         "provenance": provenance(device), **record}, ckpt)
         if world > 1:
             dist.barrier()
     return history

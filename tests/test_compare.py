@@ -31,14 +31,15 @@ def test_same_machine_must_be_bit_identical(tmp_path):
 def test_another_machine_is_judged_against_the_seed_spread(tmp_path):
     other = {**SAME, "cpu": "GenuineIntel Xeon family 6 model 85 stepping 7", "cpu_capability": "AVX2"}
     _write(tmp_path / "ref", 0.6345, 0.11, SAME)
-    _write(tmp_path / "new", 0.6345 - 0.002 * 1.5, 0.11 + 0.01 * 2, other, extra={"auroc": 0.71})
+    _write(tmp_path / "new", 0.6345 - 0.002 * 1.5, 0.11 + 0.01 * 2, other)
     res = compare(tmp_path / "new", tmp_path / "ref")
     assert res["machine"] is False and res["ok"]
     rows = {r["path"]: r for r in res["files"]["headline_results.json"]}
     assert abs(rows["real_top1"]["sd"] + 1.5) < 1e-9 and abs(rows["llc.20.ed_acc"]["sd"] - 2) < 1e-9
-    assert res["files"]["07_ood.json"][0]["sd"] is None  # no spread measured: reported, not judged
     _write(tmp_path / "new", 0.6345 - 0.002 * (MAX_SD + 0.5), 0.11, other)
     assert compare(tmp_path / "new", tmp_path / "ref")["faults"] == ["headline_results.json:real_top1"]
+    _write(tmp_path / "new", 0.6345, 0.11, other, extra={"auroc": 0.71})  # no spread measured: cannot be judged
+    assert compare(tmp_path / "new", tmp_path / "ref")["faults"] == ["07_ood.json:auroc"]
 
 
 def test_cli_compare_names_the_verdict_and_fails_on_a_fault(tmp_path, monkeypatch, capsys):

@@ -232,13 +232,17 @@ def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
     from llc_lib.graph import Workspace
     from llc_lib.studies import Context
 
-    dead, me = _dead_pid(), os.getpid()
+    import socket
+
+    host = socket.gethostname()
+    dead, me = f"{_dead_pid()}@{host}", f"{os.getpid()}@{host}"
     ckpt, fig = tmp_path / "runs" / "ckpt", tmp_path / "fig"
     for folder in (ckpt, fig):
         folder.mkdir(parents=True)
     old = [ckpt / f".real-abc.pt.{dead}.tmp", ckpt / f".llc-abc.codebook.npz.{dead}.tmp.npz",
            tmp_path / "runs" / f".results.json.{dead}.tmp", fig / f".staging-{dead}"]
-    live = [ckpt / f".real-abc.pt.{me}.tmp", fig / f".staging-{me}", ckpt / "real-abc.pt"]
+    live = [ckpt / f".real-abc.pt.{me}.tmp", fig / f".staging-{me}", ckpt / "real-abc.pt",
+            ckpt / f".real-abc.pt.{_dead_pid()}@another-machine.tmp"]  # a writer on a shared folder elsewhere
     for p in old + live:
         p.mkdir() if p.name.startswith(".staging") else p.write_bytes(b"x")
     ws = Workspace(tmp_path / "runs", torch.device("cpu"))
@@ -265,3 +269,13 @@ def test_runs_and_data_folders_are_passed_not_put_in_the_environment(tmp_path, m
     monkeypatch.delenv("LLC_DATA_DIR", raising=False)
     assert main(["eval", "--profile", "smoke", "--runs-dir", str(tmp_path / "r"), "--data-dir", str(tmp_path)]) == 2
     assert "LLC_RUNS_DIR" not in os.environ and "LLC_DATA_DIR" not in os.environ
+
+
+def test_image_size_on_cifar_is_refused_and_workers_is_no_override():
+    from llc_lib.config import apply_sets, get_profile, override
+
+    with pytest.raises(ValueError, match="valid keys"):
+        apply_sets(get_profile("cpu"), ["image_size=64"])
+    with pytest.raises(ValueError, match="ImageFolder"):
+        override(get_profile("cpu"), image_size=64)
+    assert apply_sets(get_profile("cpu"), ["workers=2"]).overrides == ()

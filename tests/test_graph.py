@@ -10,7 +10,7 @@ import torch
 
 from conftest import REPO, real_data_or_skip, synthetic_dataset
 from llc_lib.ckpt import CheckpointError, load_checkpoint, state_digest
-from llc_lib.codebook import binarize, save_codebook
+from llc_lib.codebook import binarize, random_codebook, save_codebook
 from llc_lib.config import TrainConfig, apply_sets, get_profile
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
 
@@ -292,3 +292,37 @@ def test_a_checkpoint_renamed_to_another_spec_is_refused(tmp_path):
     ws.ckpt_path(a).rename(ws.ckpt_path(b))
     with pytest.raises(CheckpointError, match="written for another spec"):
         _ws(tmp_path).fit(b)
+
+
+def test_a_finished_model_whose_parent_is_missing_is_refused_and_nothing_is_trained(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p2)
+    ws.ckpt_path(p1).unlink()
+    for train in (False, True):
+        with pytest.raises(CheckpointError, match=f"which is missing; restore it, or delete {ws.ckpt_path(p2).name}"):
+            _ws(tmp_path, train=train).fit(p2)
+        assert not ws.ckpt_path(p1).exists()  # never trained just to check the child
+
+
+def test_a_self_consistent_codebook_of_other_classes_is_rebuilt_from_the_model(tmp_path):
+    ws = _ws(tmp_path)
+    p1 = Spec(LLC, ARCH, SEL, label="llc")
+    p2 = _phase2(p1)
+    ws.fit(p1)
+    book = ws.codebook_path(p2.codebook)
+    good = np.load(book)["reals"].copy()
+    source = str(np.load(book)["source_sha256"])
+    save_codebook(book, -good, source_sha256=source)  # claims the right model, holds other codes
+    inst = _ws(tmp_path).fit(p2)
+    assert np.array_equal(np.load(book)["reals"], good)
+    assert np.array_equal(binarize(inst.head.codebook), binarize(good))
+
+
+def test_a_baseline_codebook_file_under_another_specs_name_is_rebuilt(tmp_path):
+    ws = _ws(tmp_path)
+    a, b = CodebookSpec("random", 6, seed=0, num_classes=5), CodebookSpec("random", 6, seed=1, num_classes=5)
+    ws.codebook(a)
+    ws.codebook_path(a).replace(ws.codebook_path(b))  # the file of seed 0 under seed 1's name
+    assert np.array_equal(_ws(tmp_path).codebook(b)["codes"], random_codebook(5, 6, 1))

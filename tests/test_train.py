@@ -179,3 +179,13 @@ def test_loading_a_checkpoint_never_runs_code_from_the_file(tmp_path):
         with pytest.raises(CheckpointError, match="could not be read safely"):
             load(path)
     assert not marker.exists()
+
+
+def test_resuming_on_other_data_is_refused(tiny, tmp_path):
+    from conftest import synthetic_dataset
+
+    p = tmp_path / "m.pt"
+    train(_llc(), tiny, LLC, device=CPU, ckpt=p, progress=False, stop_after_steps=4)  # 3 steps an epoch
+    assert load_checkpoint(p)["epoch"] == 1 and load_checkpoint(p)["data_sha256"]
+    with pytest.raises(CheckpointError, match="trained on other data"):
+        train(_llc(), synthetic_dataset(seed=5), LLC, device=CPU, ckpt=p, progress=False)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import plan
-from ..files import sweep_leftovers, write_json
+from ..files import staging_dir, sweep_leftovers, write_json
 from ..config import Profile
 from ..env import env
 from ..data import REPO_ROOT
@@ -71,7 +71,7 @@ class Context:
 
     @property
     def out(self) -> Path:
-        path = self.figdir / f".staging-{os.getpid()}"
+        path = staging_dir(self.figdir)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

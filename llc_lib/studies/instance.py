@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ..files import write_json
 from ..config import apply_sets, get_profile
 from ..device import pick_device
 from ..graph import DataSel, Workspace
-from . import runs_root
+from . import output_root, run_record, runs_root
 from ..evaluation import evaluate_llc
 
 # The project's goal for the mean bits right of 20-bit instance codes per profile (the paper, ImageNet-1K: 19.2).
@@ -100,16 +101,25 @@ def main(argv=None) -> int:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--set", action="append", default=[], help="overrides applied to every variant")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--out", default=None, help="JSON file (default runs/<profile>/instance_variants.json)")
+    ap.add_argument("--out", default=None, help="JSON file (default: instance_variants.json in the profile's "
+                                                 "results folder, a variant folder with --set)")
     args = ap.parse_args(argv)
-    base = apply_sets(get_profile(args.profile), args.set)
-    ws = Workspace(runs_root(base), pick_device(args.device), progress=False)
-    out = Path(args.out or runs_root(base) / "instance_variants.json")
+    try:
+        base = apply_sets(get_profile(args.profile), args.set)
+        ws = Workspace(runs_root(base), pick_device(args.device), progress=False)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = Path(args.out or output_root(base) / "instance_variants.json")
     rows = json.loads(out.read_text()) if out.exists() else {}
+    if rows.get("run", {}).get("overrides", list(base.overrides)) != list(base.overrides):
+        print(f"error: {out} holds variants run with other overrides; give another --out", file=sys.stderr)
+        return 2
     for name in args.variants:
         t = time.time()
         rows[name] = run_variant(ws, base, name, args.seed)
         rows[name]["wall_seconds"] = round(time.time() - t, 1)
+        rows["run"] = run_record(base, ws)
         write_json(rows, out)
         r = rows[name]["test"]["20"]
         print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
