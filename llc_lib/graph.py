@@ -298,7 +298,7 @@ class Workspace:
         book = None if spec.codebook is None else self.codebook(spec.codebook)
         codes = None if book is None else book["codes"]
         inputs = self._inputs(spec, book)
-        done = False
+        done, digest = False, None
         if path.exists():
             ck = load_checkpoint(path, model, mode=cfg.mode)
             if ck.get("key") != spec.key:
@@ -306,6 +306,7 @@ class Workspace:
                                       f"{spec.key}); move it away or use another run folder.")
             self._check_provenance(spec, path, ck, inputs)
             done = ck["epoch"] >= cfg.epochs
+            digest = ck["weights_sha256"] if done else None  # verified on load: the loaded weights hash to it
             self._history[spec.key] = ck["history"]
             if not done and not resume:
                 raise CheckpointError(f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
@@ -326,7 +327,7 @@ class Workspace:
                                   f"{self.codebook_path(spec.codebook)}; move it away and train again.")
         model.to(self.device).eval()
         self._models[spec.key] = model
-        self._weights[spec.key] = state_digest(model.state_dict())
+        self._weights[spec.key] = digest or state_digest(model.state_dict())
         if spec.mode == "llc":
             self._write_codebook(CodebookSpec("learnt", cfg.bits, spec), model)
         return model

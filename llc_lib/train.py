@@ -184,7 +184,8 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     history, start = [], 0
     cfg_dict = dataclasses.asdict(cfg)
     record = dict(record or {})
-    record.setdefault("data_sha256", dataset_digest(data))
+    if "data_sha256" not in record:  # the run graph passes the digest it already has
+        record["data_sha256"] = dataset_digest(data)
     if ckpt is not None and Path(ckpt).exists():
         ck = load_checkpoint(ckpt, model, mode=cfg.mode)
         if ck["config"] != cfg_dict:

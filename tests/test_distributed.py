@@ -49,7 +49,10 @@ def test_ddp_two_processes_gloo(tmp_path):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for (name, a), b in zip(r0["state"].items(), r1["state"].values()):  # all-reduced gradients, synced buffers
         assert torch.equal(a, b), name
-    assert r0["history"] == r1["history"]  # loss/accuracy summed over both shards, the same on every rank
+    def numbers(history):  # each process times its own epochs: wall-clock seconds may differ by a rounding step
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
+
+    assert numbers(r0["history"]) == numbers(r1["history"])  # loss/accuracy summed over both shards, on every rank
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "rank0.pt", "rank1.pt"]  # rank 0 saves
     ck = load_checkpoint(tmp_path / "ckpt.pt")
     assert ck["epoch"] == 2 and torch.equal(ck["model"]["head.codebook"], r0["state"]["head.codebook"])
