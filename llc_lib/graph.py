@@ -181,9 +181,8 @@ KEYED_FIELDS = {
 def canonical(part: str, obj) -> dict:
     """``obj`` (a TrainConfig, Arch or DataSel) as the dict its key hashes: the ``KEYED_FIELDS`` of ``part``
     always, any other field only when it is not at its default."""
-    base = KEYED_FIELDS[part]
-    return {f.name: dataclasses.asdict(obj)[f.name] for f in dataclasses.fields(obj)
-            if f.name in base or getattr(obj, f.name) != f.default}
+    base, values = KEYED_FIELDS[part], dataclasses.asdict(obj)
+    return {f.name: values[f.name] for f in dataclasses.fields(obj) if f.name in base or values[f.name] != f.default}
 
 
 def _hash(content: dict) -> str:
