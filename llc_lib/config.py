@@ -37,7 +37,7 @@ class TrainConfig:
 
     mode: "real" (linear classifier, optionally through a d-dim bottleneck), "llc" (Phase 1: class codes),
     "instance" (Phase 2: per-bit BCE against a frozen codebook), "hashnet" / "csq" (deep-hashing
-    baselines for retrieval, see ``train.loss_fn``).
+    baselines for retrieval, see ``methods``).
     bits: code length k ("llc"/"instance"; the longest head for "hashnet"/"csq") or bottleneck width
     ("real"; None = no bottleneck).
     nested: "llc": code prefixes that each get a cross-entropy term (the paper's nested codebooks; () means

@@ -1,6 +1,6 @@
 """One training loop for every method, with atomic per-epoch checkpoints, exact resume and DDP.
 
-The objective of each method lives in ``methods`` (``methods.loss_fn`` dispatches on ``cfg.mode``); this
+The objective of each method lives in ``methods`` (its registry names the loss of ``cfg.mode``); this
 file only runs it. The loss sits in a small module (``Objective``) so that DistributedDataParallel sees the
 forward pass. Under ``torchrun`` every process trains on its shard (``data.TrainBatches``), the per-epoch
 loss, accuracy and test accuracy are summed over processes with all-reduce, and only rank 0 prints and
@@ -30,7 +30,7 @@ from .config import TrainConfig
 from .data import ArrayDataset, TrainBatches, dataset_digest, labels_of
 from .device import autocast, dist_info, provenance
 from .inference import accuracy
-from .methods import loss_fn, method
+from .methods import method
 from .models import CodeNet
 
 
@@ -73,7 +73,7 @@ class Objective(nn.Module):
         self.model, self.cfg, self.progress = model, cfg, 0.0
 
     def forward(self, x, y):
-        return loss_fn(self.model, x, y, self.cfg, self.progress)
+        return method(self.cfg.mode).loss(self.model, self.model.backbone(x), y, self.cfg, self.progress)
 
 
 def train_step(net: nn.Module, opt, sched, x, y, amp) -> tuple[torch.Tensor, torch.Tensor | None]:

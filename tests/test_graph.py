@@ -257,13 +257,19 @@ def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_pat
 
 def test_a_new_method_is_one_registry_line(tmp_path, monkeypatch):
     """A method registered in ``methods.METHODS`` trains through the run graph and the loop unchanged."""
+    import sys
+    import types
+
     from llc_lib import methods
     from llc_lib.methods import llc
 
     def full_length_only(model, f, y, cfg, progress=0.0):  # Phase 1 without nesting, whatever cfg.nested says
         return llc.phase1_loss(model, f, y, cfg.replace(nested=()), progress)
 
-    monkeypatch.setitem(methods.METHODS, "llc-full", methods.Method("llc", full_length_only))
+    # the new method's file, llc_lib/methods/full_length.py, as the import system would find it
+    monkeypatch.setitem(sys.modules, "llc_lib.methods.full_length",
+                        types.SimpleNamespace(loss=full_length_only))
+    monkeypatch.setitem(methods.METHODS, "llc-full", methods.Method("full_length", "llc"))
     spec = Spec(LLC.replace(mode="llc-full"), ARCH, SEL, label="llc-full")
     ws = _ws(tmp_path)
     ws.fit(spec)

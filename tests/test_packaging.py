@@ -56,3 +56,14 @@ def test_the_offline_dependency_check_names_what_is_missing(monkeypatch, capsys)
     assert "no-such-package" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown package groups"):
         deps.missing(["nope"])
+
+
+@pytest.mark.parametrize("module", ["llc_lib.config", "llc_lib.report", "llc_lib.claims", "llc_lib.methods"])
+def test_light_modules_import_no_torch(module):
+    """The config (profiles, --set), the markdown report and the verdicts load without torch (2 s)."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "False", f"importing {module} loads torch"

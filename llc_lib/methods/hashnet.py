@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
-
 ALPHA_TIMES_K = 10.0  # alpha = 10 / k: the published code's sigmoid parameter
 BETA_END = 7.0  # continuation beta = sqrt(1 + gamma t) reaches ~7 after the published 10k steps
 HEAD_LR_MULT = 10.0
@@ -32,6 +29,9 @@ def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
     |S|/|S_0| for dissimilar pairs (the paper's balancing of the rare similar pairs); returns the weighted
     sum divided by |S|.
     """
+    import torch  # here, not on top: ``config`` reads ``recipe`` without loading torch
+    import torch.nn.functional as F
+
     h = torch.tanh(beta * z.float())
     ip = (ALPHA_TIMES_K / h.shape[1]) * h @ h.t()
     sim = y[:, None] == y[None, :]
@@ -46,6 +46,8 @@ def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
 
 def loss(model, f, y, cfg, progress: float = 0.0):
     """(mean of ``pair_loss`` over the hash heads, None); ``progress`` in [0, 1] sets beta."""
+    import torch
+
     beta = math.sqrt(1 + (BETA_END ** 2 - 1) * progress)
     parts = model.head.split(model.head.project(f))
     return torch.stack([pair_loss(zk, y, beta) for zk in parts.values()]).mean(), None
