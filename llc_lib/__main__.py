@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -135,7 +136,7 @@ def cmd_data(args) -> int:
 def cmd_docs(args) -> int:
     from .config import get_profile
     from .data import REPO_ROOT
-    from .report import update_docs
+    from .pages import update_docs
     from .studies import figures_dir
 
     for path in update_docs(REPO_ROOT, figures_dir(get_profile(args.profile))):
@@ -172,43 +173,68 @@ def cmd_manifest(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
-    """reproduce, eval, seeds, train and fit: the commands that fit or evaluate models (also under torchrun)."""
-    from . import plan
-    from .device import dist_info, init_distributed
+@contextmanager
+def model_context(args):
+    """The ``studies.Context`` of a command that fits or evaluates models: the profile with the command
+    line's overrides, a workspace on the chosen device (one process of several under torchrun; the process
+    group is closed on the way out) and the profile's figure folder."""
+    from .device import init_distributed
     from .graph import Workspace
     from .studies import Context, figures_dir, runs_root
 
     prof = load_profile(args)
     dev, started = init_distributed(args.device)
     try:
-        rank = dist_info()[0]
         ws = Workspace(runs_root(prof, args.runs_dir), dev, train=args.command != "eval", workers=prof.workers,
                        data_root=args.data_dir)
-        ctx = Context(prof, ws, figures_dir(prof, ws.root))
-        if args.command in ("reproduce", "eval"):
-            from .studies.headline import format_table, reproduce, results_path
+        yield Context(prof, ws, figures_dir(prof, ws.root))
+    finally:
+        if started:
+            torch.distributed.destroy_process_group()
 
-            res = reproduce(ctx, seed=args.seed)
-            if rank == 0:
-                print(format_table(res))
-                print(f"\nwrote {results_path(ctx, args.seed)}")
-            return 0
-        if args.command == "seeds":
-            from .files import write_json
-            from .studies.headline import seeds_study
 
-            res = seeds_study(ctx, args.seeds)
-            if rank == 0:
-                path = ctx.figdir / "seeds.json"
-                write_json(res, path)
-                for name, s in res["numbers"].items():
-                    print(f"{name:28s} {s['mean']:.4f} ± {s['std']:.4f}  {s['values']}")
-                print(f"wrote {path}")
-            return 0
+def cmd_reproduce(args) -> int:
+    """reproduce and eval: the headline models of one seed, fitted (eval: loaded) and evaluated."""
+    from .device import dist_info
+    from .report import headline_markdown
+    from .studies.headline import reproduce, results_path
+
+    with model_context(args) as ctx:
+        res = reproduce(ctx, seed=args.seed)
+        if dist_info()[0] == 0:
+            t = res["seconds"]
+            print(headline_markdown(res))
+            print(f"\ntraining time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
+                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {t['this_call']:.0f}")
+            print(f"wrote {results_path(ctx, args.seed)}")
+    return 0
+
+
+def cmd_seeds(args) -> int:
+    from .device import dist_info
+    from .files import write_json
+    from .studies.headline import seeds_study
+
+    with model_context(args) as ctx:
+        res = seeds_study(ctx, args.seeds)
+        if dist_info()[0] == 0:
+            path = ctx.figdir / "seeds.json"
+            write_json(res, path)
+            for name, s in res["numbers"].items():
+                print(f"{name:28s} {s['mean']:.4f} ± {s['std']:.4f}  {s['values']}")
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    """train (a headline model by --what) and fit (any spec of the manifest by --key), with what it starts from."""
+    from . import plan
+    from .device import dist_info
+    from .manifest import notebook_specs
+
+    with model_context(args) as ctx:
+        prof, ws = ctx.profile, ctx.ws
         if args.command == "fit":
-            from .manifest import notebook_specs
-
             known = {s.key: s for specs in notebook_specs(prof, args.seed).values()
                      for top in specs for s in top.ancestors() + [top]}
             if args.key not in known:
@@ -218,16 +244,14 @@ def cmd_models(args) -> int:
         else:
             spec = dict(zip(("real", "llc", "instance"), plan.headline(prof, args.seed)))[args.what]
         ws.fit(spec, resume=getattr(args, "resume", False) or args.command == "fit")
+        rank, world = dist_info()
         if rank == 0:
-            print(f"fitted {spec.label} ({prof.name}, {dist_info()[1]} process(es) on {dev}): {ws.ckpt_path(spec)}")
-        return 0
-    finally:
-        if started:
-            torch.distributed.destroy_process_group()
+            print(f"fitted {spec.label} ({prof.name}, {world} process(es) on {ws.device}): {ws.ckpt_path(spec)}")
+    return 0
 
 
 COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
-            "reproduce": cmd_models, "eval": cmd_models, "seeds": cmd_models, "train": cmd_models, "fit": cmd_models}
+            "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train}
 
 
 def main(argv=None) -> int:

@@ -44,7 +44,7 @@ def real_kdim(ctx, seed: int, k: int, with_train: bool = False) -> dict:
     model = ws.fit(spec)
 
     def embed(data, split):  # (N, max(sweep)), computed once per process
-        return ws.memo(("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"])
+        return ctx.once(("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"])
 
     e = embed(te, "test")
     with torch.no_grad():
@@ -78,6 +78,6 @@ def fast_codebook_metrics(ctx, seed: int) -> dict:
     m = code_metrics(outputs(model, te, ws.device)["proj"], codes, y)
     _, llc_s, inst_s = plan.headline(prof, seed)
     main = code_metrics(outputs(ws.fit(inst_s), te, ws.device)["proj"][:, :k], class_codes(ws.fit(llc_s))[:, :k], y)
-    return {"bits": k, "codebook_images": len(ws.data(cheap.data)), "codebook_width": cheap.arch.width,
+    return {"bits": k, "codebook_images": len(ws.store.get(cheap.data)), "codebook_width": cheap.arch.width,
             "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"], "unique_codes": m["unique_codes"],
             "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"]}

@@ -33,29 +33,16 @@ from .ckpt import CheckpointError, load_checkpoint, state_digest
 from .files import sweep_leftovers
 from .codebook import binarize, load_codebook, save_codebook
 from .config import TrainConfig
-from .data import (class_subset, data_dir, dataset_digest, labels_of, load_cifar100, load_image_folders, num_classes_of,
-                   per_class_subset, stratified_subset)
+from .data import labels_of, num_classes_of
 from .device import dist_info
 from .inference import outputs
 from .methods import method
 from .models import CodeNet, build_model
+from .selection import DataSel, DataStore
 from .train import train
 
 INITS = ("scratch", "backbone", "svd", "cca", "phase1", "codebook")
 CODEBOOKS = ("learnt", "random", "svd", "cca")
-
-
-@dataclass(frozen=True)
-class DataSel:
-    """Training images: ``dataset`` ('cifar100' or an ImageFolder set), ``per_class`` images of every class
-    (None = all) chosen with ``seed``, then only the first ``classes`` classes (None = all); ``image_size``
-    is the training crop of ImageFolder data."""
-
-    dataset: str = "cifar100"
-    per_class: int | None = None
-    classes: int | None = None
-    seed: int = 0
-    image_size: int = 32
 
 
 @dataclass(frozen=True)
@@ -191,7 +178,7 @@ def _hash(content: dict) -> str:
 
 class Workspace:
     """Where runs live and what they share within one process: the checkpoint folder ``root``, the device,
-    loaded data and fitted models. ``fit(spec)`` is the only way a model is made.
+    the datasets (``store``) and fitted models. ``fit(spec)`` is the only way a model is made.
 
     train: False = only load finished checkpoints (CheckpointError naming the missing one instead of
     training). workers: DataLoader processes for ImageFolder data. progress: show the training bar.
@@ -201,13 +188,11 @@ class Workspace:
     def __init__(self, root: Path | str, device: torch.device, *, train: bool = True, workers: int = 0,
                  progress: bool = True, data_root: Path | str | None = None):
         self.root, self.device, self.train, self.workers, self.progress = Path(root), device, train, workers, progress
-        self.data_root = Path(data_root) if data_root else data_dir()
-        self._data: dict = {}
+        self.store = DataStore(data_root)
         self._models: dict[str, CodeNet] = {}
         self._features: dict[str, np.ndarray] = {}
         self._history: dict[str, list[dict]] = {}
         self._weights: dict[str, str] = {}  # spec key -> state_digest of its fitted weights
-        self._digests: dict[tuple, str] = {}  # (DataSel, split) -> dataset_digest
         for folder in (self.root, self.root / "ckpt", self.root / "codebooks"):
             sweep_leftovers(folder)
 
@@ -220,45 +205,10 @@ class Workspace:
             return self.ckpt_path(book.source).with_suffix(".codebook.npz")
         return self.root / "codebooks" / f"{book.method}-k{book.bits}-{book.key}.npz"
 
-    # ------------------------------------------------------------------------------------------- data
-    def data(self, sel: DataSel, split: str = "train"):
-        """The images of ``sel`` from ``split`` ('train' or 'test'), loaded once per process."""
-        key = (sel, split)
-        if key not in self._data:
-            if sel.dataset == "cifar100":
-                ds = stratified_subset(self.memo(("cifar100", split), lambda: load_cifar100(split, self.data_root)),
-                                       sel.per_class, sel.seed)
-                ds = ds if sel.classes is None else class_subset(ds, range(sel.classes))
-            else:
-                folders = self.memo((sel.dataset, sel.image_size),
-                                    lambda: load_image_folders(sel.dataset, sel.image_size, self.data_root))
-                ds = per_class_subset(folders[0 if split == "train" else 1], sel.per_class)
-            self._data[key] = ds
-        return self._data[key]
-
-    def data_digest(self, sel: DataSel, split: str = "train") -> str:
-        """``data.dataset_digest`` of ``self.data(sel, split)``, computed once per process."""
-        if (sel, split) not in self._digests:
-            self._digests[(sel, split)] = dataset_digest(self.data(sel, split))
-        return self._digests[(sel, split)]
-
-    def data_used(self) -> dict[str, str]:
-        """{'<dataset>/<split>/<selection>': sha256} of every dataset this workspace has served so far, for the
-        results files (what a number was computed on)."""
-        return {f"{sel.dataset}/{split}/per_class={sel.per_class},classes={sel.classes},seed={sel.seed}":
-                self.data_digest(sel, split) for sel, split in [k for k in self._data if isinstance(k[0], DataSel)]}
-
-    def memo(self, key, load):
-        """The value cached under ``key`` in this workspace (for the life of the process), made by ``load()`` the
-        first time."""
-        if key not in self._data:
-            self._data[key] = load()
-        return self._data[key]
-
     def features(self, spec: Spec) -> np.ndarray:
         """(N, d) eval-mode backbone features of ``spec``'s model on its own training data (computed once)."""
         if spec.key not in self._features:
-            self._features[spec.key] = outputs(self.fit(spec), self.data(spec.data), self.device,
+            self._features[spec.key] = outputs(self.fit(spec), self.store.get(spec.data), self.device,
                                                workers=self.workers)["features"]
         return self._features[spec.key]
 
@@ -271,7 +221,7 @@ class Workspace:
 
     def build(self, spec: Spec) -> CodeNet:
         """A fresh model for ``spec``, initialised under the spec's seed without touching the global RNG."""
-        cfg, nc, m = spec.cfg, num_classes_of(self.data(spec.data)), method(spec.mode)
+        cfg, nc, m = spec.cfg, num_classes_of(self.store.get(spec.data)), method(spec.mode)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
             model = build_model(m.head, nc, width=spec.arch.width, backbone=spec.arch.backbone,
@@ -317,8 +267,8 @@ class Workspace:
             if not path.exists():
                 self._initialise(model, spec)
             record = {"spec": spec.content(), "key": spec.key, "threads": torch.get_num_threads(),
-                      "data_sha256": self.data_digest(spec.data), "inputs": inputs}
-            self._history[spec.key] = train(model, self.data(spec.data), cfg, device=self.device, ckpt=path,
+                      "data_sha256": self.store.digest(spec.data), "inputs": inputs}
+            self._history[spec.key] = train(model, self.store.get(spec.data), cfg, device=self.device, ckpt=path,
                                             codebook=codes, workers=self.workers, progress=self.progress,
                                             record=record)
         if codes is not None and not np.array_equal(binarize(model.head.codebook), codes):
@@ -358,9 +308,9 @@ class Workspace:
 
     def _check_provenance(self, spec: Spec, path: Path, ck: dict, inputs: dict) -> None:
         """CheckpointError unless the checkpoint was trained on this spec's data and from its current inputs."""
-        if ck.get("data_sha256") != self.data_digest(spec.data):
+        if ck.get("data_sha256") != self.store.digest(spec.data):
             raise CheckpointError(f"{path} was trained on other data than the {spec.data.dataset} images it gets "
-                                  f"now from {self.data_root} (dataset hash differs); delete it to train on this "
+                                  f"now from {self.store.root} (dataset hash differs); delete it to train on this "
                                   f"data, or point LLC_DATA_DIR / --data-dir at the data it was trained on.")
         changed = [k.removesuffix("_sha256") for k in inputs if ck.get("inputs", {}).get(k) != inputs[k]]
         if changed:
@@ -386,7 +336,7 @@ class Workspace:
             if book.method == "learnt":  # its projection belongs to the Phase-1 backbone, not to this one
                 codes = {k: v for k, v in codes.items() if k != "proj"}
             ws_init.codebook_head(model, parent, codes, self.features(spec.parent),
-                                  labels_of(self.data(spec.parent.data)).numpy())
+                                  labels_of(self.store.get(spec.parent.data)).numpy())
 
     # -------------------------------------------------------------------------------------- codebooks
     def _codebook_file(self, book: CodebookSpec, make, source_sha256: str, book_key: str = "",
@@ -422,7 +372,7 @@ class Workspace:
         return load_codebook(path)
 
     def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
-        names = getattr(self.data(book.source.data), "class_names", ()) or ()
+        names = getattr(self.store.get(book.source.data), "class_names", ()) or ()
         reals = model.head.codebook.detach().cpu().numpy()
         self._codebook_file(book, lambda: {"reals": reals, "class_names": names}, self._weights[book.source.key],
                             same=lambda found: np.array_equal(found["reals"], reals))
@@ -445,7 +395,7 @@ class Workspace:
     def _baseline(self, book: CodebookSpec) -> dict:
         if book.source is None:  # random: needs no model
             return ws_init.baseline_codebook(book.method, None, None, None, book.num_classes, book.bits, book.seed)
-        data = self.data(book.source.data)
+        data = self.store.get(book.source.data)
         feats = self.features(book.source) if book.method == "cca" else None
         return ws_init.baseline_codebook(book.method, self.fit(book.source), feats, labels_of(data).numpy(),
                                          num_classes_of(data), book.bits, book.seed)

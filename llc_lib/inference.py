@@ -1,14 +1,13 @@
 """Eval-mode outputs of a trained model and what is read off them: features, logits, projections, class
-codes, accuracy."""
+codes (the training loop scores accuracy with ``train.evaluate``)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from .codebook import binarize
-from .data import eval_batches, labels_of
-from .device import autocast, dist_info
+from .data import eval_batches
+from .device import autocast
 from .models import CodeNet
 
 
@@ -35,20 +34,6 @@ def outputs(model: CodeNet, data, device: torch.device, batch_size: int = 1000, 
             else:
                 out["proj"].append(model.head.project(f).float())
     return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
-
-
-def accuracy(model: CodeNet, data, device: torch.device, workers: int = 0) -> float:
-    """Top-1 accuracy of ``model``'s logits on ``data``; under torch.distributed every rank scores its shard
-    and the counts are summed with all-reduce."""
-    rank, world = dist_info()
-    logits = outputs(model, data, device, workers=workers, rank=rank, world=world)["logits"]
-    labels = labels_of(data).numpy()
-    if world > 1:
-        labels = labels[rank::world]
-    counts = torch.tensor([(logits.argmax(1) == labels).sum(), len(labels)], dtype=torch.float64, device=device)
-    if world > 1:
-        dist.all_reduce(counts)
-    return float(counts[0] / counts[1])
 
 
 def class_codes(llc: CodeNet) -> np.ndarray:

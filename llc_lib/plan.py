@@ -6,7 +6,8 @@ the whole dependency chain of a model is visible in one call (``spec.ancestors()
 from __future__ import annotations
 
 from .config import NUM_CLASSES, Profile
-from .graph import Arch, CodebookSpec, DataSel, Spec
+from .graph import Arch, CodebookSpec, Spec
+from .selection import DataSel
 
 
 def arch(p: Profile, width: int | None = None) -> Arch:

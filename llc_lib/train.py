@@ -29,7 +29,7 @@ from .ckpt import CheckpointError, load_checkpoint, model_meta, non_finite, save
 from .config import TrainConfig
 from .data import ArrayDataset, TrainBatches, dataset_digest, labels_of
 from .device import autocast, dist_info, provenance
-from .inference import accuracy
+from .inference import outputs
 from .methods import method
 from .models import CodeNet
 
@@ -135,6 +135,20 @@ def train_one_epoch(net: nn.Module, objective: Objective, opt, sched, batches, s
     return stats, taken
 
 
+def evaluate(model: CodeNet, data, device: torch.device, workers: int = 0) -> float:
+    """Top-1 accuracy (a fraction) of ``model``'s class logits on ``data``; under torch.distributed every rank
+    scores its shard and the counts are summed with all-reduce."""
+    rank, world = dist_info()
+    logits = outputs(model, data, device, workers=workers, rank=rank, world=world)["logits"]
+    labels = labels_of(data).numpy()
+    if world > 1:
+        labels = labels[rank::world]
+    counts = torch.tensor([(logits.argmax(1) == labels).sum(), len(labels)], dtype=torch.float64, device=device)
+    if world > 1:
+        dist.all_reduce(counts)
+    return float(counts[0] / counts[1])
+
+
 def check_finite(model: CodeNet, loss_sum: float, seen: float, cfg: TrainConfig, epoch: int) -> dict:
     """The model's state dict, after checking that the epoch's loss and every weight and buffer are finite
     (BatchNorm's running_var can overflow on its own); TrainingDiverged otherwise."""
@@ -146,6 +160,27 @@ def check_finite(model: CodeNet, loss_sum: float, seen: float, cfg: TrainConfig,
             f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
             f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
     return state
+
+
+def resume(ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig, record: dict
+           ) -> tuple[list[dict], int, dict]:
+    """(history, epochs done, record) of the run in ``ckpt``, its weights, optimiser and schedule loaded into
+    ``model``, ``opt`` and ``sched``; ([], 0, record) when there is no checkpoint. CheckpointError when it was
+    trained with another config or on other data than ``record['data_sha256']``."""
+    if ckpt is None or not Path(ckpt).exists():
+        return [], 0, record
+    ck = load_checkpoint(ckpt, model, mode=cfg.mode)
+    cfg_dict = dataclasses.asdict(cfg)
+    if ck["config"] != cfg_dict:
+        changed = sorted(k for k in cfg_dict if ck["config"].get(k) != cfg_dict[k])
+        raise CheckpointError(f"checkpoint {ckpt} was trained with other settings ({changed}); "
+                              f"delete it or use another run folder to train with these.")
+    if ck.get("data_sha256") != record["data_sha256"]:
+        raise CheckpointError(f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
+                              f"to train on this data, or resume it on the data it was trained on.")
+    opt.load_state_dict(ck["optimizer"])
+    sched.load_state_dict(ck["scheduler"])
+    return ck["history"], ck["epoch"], {**{k: ck[k] for k in ("spec", "key", "inputs", "threads") if k in ck}, **record}
 
 
 def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt: Path | str | None = None,
@@ -181,24 +216,11 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, total))
 
     # resume from the last finished epoch, of the same recipe on the same data
-    history, start = [], 0
-    cfg_dict = dataclasses.asdict(cfg)
     record = dict(record or {})
     if "data_sha256" not in record:  # the run graph passes the digest it already has
         record["data_sha256"] = dataset_digest(data)
-    if ckpt is not None and Path(ckpt).exists():
-        ck = load_checkpoint(ckpt, model, mode=cfg.mode)
-        if ck["config"] != cfg_dict:
-            changed = sorted(k for k in cfg_dict if ck["config"].get(k) != cfg_dict[k])
-            raise CheckpointError(f"checkpoint {ckpt} was trained with other settings ({changed}); "
-                                  f"delete it or use another run folder to train with these.")
-        if ck.get("data_sha256") != record["data_sha256"]:
-            raise CheckpointError(f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
-                                  f"to train on this data, or resume it on the data it was trained on.")
-        record = {**{k: ck[k] for k in ("spec", "key", "inputs", "threads") if k in ck}, **record}
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        history, start = ck["history"], ck["epoch"]
+    history, start, record = resume(ckpt, model, opt, sched, cfg, record)
+    cfg_dict = dataclasses.asdict(cfg)
     net = objective
     if world > 1:
         net = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
@@ -224,7 +246,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         if scored:  # methods whose loss gives class logits
             row["train_acc"] = correct / scored
         if eval_data is not None:
-            row["test_acc"] = accuracy(model, eval_data, device, workers=workers)
+            row["test_acc"] = evaluate(model, eval_data, device, workers=workers)
         history.append(row)
         if show:
             print(f"[{cfg.mode} k={cfg.bits}] epoch {epoch + 1}/{cfg.epochs} " +

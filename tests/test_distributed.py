@@ -15,7 +15,7 @@ from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
 from llc_lib.ckpt import load_checkpoint
 from llc_lib.device import autocast
-from llc_lib.inference import accuracy
+from llc_lib.train import evaluate
 from llc_lib.train import train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str):
     model = build_model("llc", 5, width=4, bits=6)
     hist = train(model, data, CFG, device=torch.device("cpu"), ckpt=Path(out) / "ckpt.pt", progress=rank == 0,
                  eval_data=test)
-    torch.save({"state": model.state_dict(), "history": hist, "acc": accuracy(model, test, torch.device("cpu"))},
+    torch.save({"state": model.state_dict(), "history": hist, "acc": evaluate(model, test, torch.device("cpu"))},
                Path(out) / f"rank{rank}.pt")
     dist.destroy_process_group()
 
@@ -60,7 +60,7 @@ def test_ddp_two_processes_gloo(tmp_path):
     model = build_model("llc", 5, width=4, bits=6)
     model.load_state_dict(r0["state"])
     test = synthetic_dataset(n_per_class=3, seed=1)
-    single = accuracy(model, test, torch.device("cpu"))
+    single = evaluate(model, test, torch.device("cpu"))
     assert r0["acc"] == r1["acc"] == pytest.approx(single)
     assert r0["history"][-1]["test_acc"] == pytest.approx(single)
 
@@ -133,11 +133,11 @@ def test_unfinished_run_continues_only_with_resume(tmp_path):
     from llc_lib.graph import Arch, DataSel, Spec, Workspace
 
     ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
-    ws._data[(DataSel(), "train")] = synthetic_dataset()  # the spec's data, without reading CIFAR
+    ws.store.preload((DataSel(), "train"), synthetic_dataset())  # the spec's data, without reading CIFAR
     spec = Spec(CFG, Arch(width=4), DataSel(), label="llc")
     path = ws.ckpt_path(spec)
     train(ws.build(spec), synthetic_dataset(), CFG, device=torch.device("cpu"), ckpt=path, progress=False,
-          stop_after_steps=7, record={"key": spec.key, "data_sha256": ws.data_digest(spec.data), "inputs": {}})  # 5 steps per epoch: killed during epoch 2
+          stop_after_steps=7, record={"key": spec.key, "data_sha256": ws.store.digest(spec.data), "inputs": {}})  # 5 steps per epoch: killed during epoch 2
     assert load_checkpoint(path)["epoch"] == 1
     with pytest.raises(CheckpointError, match="pass --resume"):
         ws.fit(spec, resume=False)

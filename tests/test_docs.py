@@ -1,6 +1,6 @@
 """The committed results pages are generated from the committed results files, never typed by hand."""
 from conftest import REPO
-from llc_lib.report import readme_with_headline, results_page
+from llc_lib.pages import readme_with_headline, results_page
 
 FIG = REPO / "figures"
 

@@ -22,7 +22,7 @@ SEL, ARCH = DataSel(), Arch(width=4)
 
 def _ws(root, **kw) -> Workspace:
     ws = Workspace(root, CPU, progress=False, **kw)
-    ws._data[(SEL, "train")] = synthetic_dataset()  # the specs' training data, without reading CIFAR
+    ws.store.preload((SEL, "train"), synthetic_dataset())  # the specs' training data, without reading CIFAR
     return ws
 
 
@@ -171,7 +171,7 @@ def test_a_checkpoint_trained_on_other_data_is_refused(tmp_path):
     spec = Spec(REAL, ARCH, SEL, label="real")
     _ws(tmp_path).fit(spec)
     other = _ws(tmp_path)
-    other._data[(SEL, "train")] = synthetic_dataset(seed=1)  # same shapes, another split or file
+    other.store.preload((SEL, "train"), synthetic_dataset(seed=1))  # same shapes, another split or file
     with pytest.raises(CheckpointError, match="trained on other data"):
         other.fit(spec)
 

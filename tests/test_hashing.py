@@ -94,7 +94,7 @@ def test_csq_models_built_by_the_run_graph_hold_their_hash_centres(tmp_path):
     from llc_lib.methods import csq
 
     ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
-    ws._data[(DataSel(), "train")] = synthetic_dataset()
+    ws.store.preload((DataSel(), "train"), synthetic_dataset())
     cfg = TrainConfig(mode="csq", bits=16, nested=(4, 16), epochs=1, seed=3)
     model = ws.build(Spec(cfg, Arch(width=4), DataSel()))
     want = np.concatenate([csq.centers(5, 4, 3), csq.centers(5, 16, 3)], axis=1)

@@ -29,7 +29,7 @@ def learn(root) -> dict:
     """Fit the three models and score them on the test images of the same classes."""
     ws = Workspace(root, torch.device("cpu"), progress=False)
     real, p1, p2 = (ws.fit(s) for s in _specs())
-    te = ws.data(DataSel(per_class=None, classes=CLASSES), "test")
+    te = ws.store.get(DataSel(per_class=None, classes=CLASSES), "test")
     y = te.labels.numpy()
     o1, o2 = outputs(p1, te, ws.device), outputs(p2, te, ws.device)
     m = code_metrics(o2["proj"], class_codes(p1), y)

@@ -1,5 +1,5 @@
 """Verdicts over seeds: a difference inside the spread between seeds is "within noise"."""
-from llc_lib.report import combine, seed_verdict
+from llc_lib.claims import combine, seed_verdict
 
 
 def _seeds(**values):

@@ -29,8 +29,8 @@ def ctx(tmp_path_factory):
     mp.setenv("LLC_DATA_DIR", str(data))
     prof = override(get_profile("smoke"), epochs=1, max_steps=1)
     ws = Workspace(root / "runs", torch.device("cpu"), progress=False)
-    ws._data[("cifar100", "train")] = _with_coarse(synthetic_dataset(24, 100, seed=1))
-    ws._data[("cifar100", "test")] = _with_coarse(synthetic_dataset(10, 100, seed=2))
+    ws.store.preload(("cifar100", "train"), _with_coarse(synthetic_dataset(24, 100, seed=1)))
+    ws.store.preload(("cifar100", "test"), _with_coarse(synthetic_dataset(10, 100, seed=2)))
     yield Context(prof, ws, root / "fig")
     mp.undo()
 
@@ -73,8 +73,6 @@ def test_headline_and_train_all(ctx):
     assert set(h["llc"]) == {str(k) for k in ctx.profile.bits} and _frac(h["real_top1"])
     assert all(_frac(v) for v in res["accuracies"].values())
     assert h["recipe"]["nested"] == list(ctx.profile.sweep) and h["seconds"]["real"] >= 0
-    s = headline.summarize_seeds({0: h, 1: {**h, "real_top1": h["real_top1"] + 0.1}})
-    assert s["real_top1"]["std"] == pytest.approx(0.1 / 2 ** 0.5)
 
 
 def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
@@ -137,3 +135,18 @@ def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_c
     assert row["goal"]["class_code_acc_needed"] == pytest.approx(accuracy_needed(18.5, right, wrong))
     # the predicted class's own code is right on every bit exactly when the prediction is right
     assert t["bits_right_of_predicted_class_code"] >= 20 * a
+
+
+def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
+    from llc_lib.studies import headline
+
+    res = _run(ctx, headline.seeds_study, (0, 1))
+    k, n = ctx.profile.table_bits, res["numbers"]
+    assert res["seeds"] == [0, 1] and res["table_bits"] == k
+    assert {"real_top1", f"llc_mhd_acc@{k}", f"llc_bits_right@{k}", f"svd_mhd@{k}", f"llc_same_path_ed@{k}"} <= set(n)
+    for stat in n.values():
+        assert len(stat["values"]) == 2
+        assert stat["mean"] == pytest.approx(np.mean(stat["values"]))
+        assert stat["std"] == pytest.approx(np.std(stat["values"], ddof=1))
+    with pytest.raises(ValueError, match="two seeds"):
+        headline.seeds_study(ctx, (0,))

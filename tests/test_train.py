@@ -113,14 +113,14 @@ def test_mode_and_model_must_agree(tiny):
 
 def test_real_training_learns_something(tiny):
     """On a separable toy problem (class = brightness) the real model must beat chance clearly."""
-    from llc_lib.inference import accuracy
+    from llc_lib.train import evaluate
 
     imgs = (tiny.labels[:, None, None, None] * 50 + torch.randint(0, 20, (40, 32, 32, 3))).to(torch.uint8)
     ds = type(tiny)(imgs, tiny.labels, tiny.class_names)
     torch.manual_seed(0)
     model = build_model("real", 5, width=4)
     train(model, ds, TrainConfig(mode="real", epochs=15, batch_size=8, lr=0.05), device=CPU, progress=False)
-    assert accuracy(model, ds, CPU) >= 0.6
+    assert evaluate(model, ds, CPU) >= 0.6
 
 
 def test_a_non_finite_buffer_stops_training(tiny, tmp_path):

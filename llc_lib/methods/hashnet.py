@@ -9,6 +9,10 @@ the Phase 2 optimiser and epochs (see ``recipe``).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 ALPHA_TIMES_K = 10.0  # alpha = 10 / k: the published code's sigmoid parameter
 BETA_END = 7.0  # continuation beta = sqrt(1 + gamma t) reaches ~7 after the published 10k steps

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import plan
@@ -52,7 +52,7 @@ def run_record(profile: Profile, ws: Workspace | None) -> dict:
 
     return {"profile": profile.name, "overrides": list(profile.overrides),
             "provenance": provenance(None if ws is None else ws.device),
-            "data_sha256": {} if ws is None else ws.data_used()}
+            "data_sha256": {} if ws is None else ws.store.used()}
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Context:
     profile: Profile
     ws: Workspace
     figdir: Path
+    _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         sweep_leftovers(self.figdir)  # staging folders and temporary files of interrupted notebooks
@@ -91,13 +92,20 @@ class Context:
         return moved
 
     def train(self, seed: int, classes: int | None = None):
-        return self.ws.data(plan.train_data(self.profile, seed, classes), "train")
+        return self.ws.store.get(plan.train_data(self.profile, seed, classes), "train")
 
     def test(self, seed: int, classes: int | None = None):
-        return self.ws.data(plan.test_data(self.profile, seed, classes), "test")
+        return self.ws.store.get(plan.test_data(self.profile, seed, classes), "test")
 
     def fit(self, spec):
         return self.ws.fit(spec)
+
+    def once(self, key, make):
+        """The value cached under ``key`` for the life of this context (e.g. a model's outputs on a split),
+        made by ``make()`` the first time."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
 
 def fits(declare):

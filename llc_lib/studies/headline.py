@@ -1,5 +1,6 @@
-"""The headline table (real-valued top-1; LLC class-code, MHD, ED, unique codes and bits right per k), its
-spread over seeds, and notebook 01's "train everything" summary."""
+"""The headline numbers (real-valued top-1; LLC class-code, MHD, ED, unique codes and bits right per k), the
+claims' numbers over seeds (``seeds_study``: ``make seeds``, and notebook 01 on a profile with several seeds),
+and notebook 01's "train everything" summary. Their tables are in ``report``."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +15,6 @@ from ..device import dist_info
 from ..evaluation import evaluate_llc, fast_codebook_metrics
 from ..inference import outputs
 from ..metrics import code_metrics, top1
-from ..report import mean_std as pct
 from . import Context, check_ints, check_seed, fits, output_root, run_record
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
@@ -57,30 +57,6 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
     return res
 
 
-def summarize_seeds(runs: dict[int, dict]) -> dict:
-    """Mean and sample standard deviation (ddof=1; 0 for one seed) over ``{seed: reproduce() result}`` of the
-    real top-1 and of every LLC metric per code length; fractions stay fractions."""
-    seeds = sorted(runs)
-
-    def stat(values) -> dict:
-        v = np.asarray(values, dtype=float)
-        return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                "values": v.tolist()}
-
-    first = runs[seeds[0]]
-    llc = {k: {m: stat([runs[s]["llc"][k][m] for s in seeds]) for m in SEED_METRICS} for k in first["llc"]}
-    return {"profile": first["profile"], "seeds": seeds, "real_top1": stat([runs[s]["real_top1"] for s in seeds]),
-            "llc": llc}
-
-
-def seed_study(ctx: Context, seeds=None) -> dict:
-    """The headline models fitted once per seed in ``seeds`` (default: the profile's) and evaluated:
-    ``summarize_seeds`` of them plus each seed's full result under "runs"."""
-    seeds = check_ints("seeds", list(ctx.profile.seeds if seeds is None else seeds), 0)
-    runs = {s: reproduce(ctx, s) for s in seeds}
-    return {**summarize_seeds(runs), "runs": {str(s): r for s, r in runs.items()}}
-
-
 def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     """The numbers of one seed behind the headline and the codebook claims: 'real_top1', 'llc_<metric>@<k>'
     for the headline metrics at every headline k, and '<codebook>_mhd@<k>' / '<codebook>_ed@<k>' at
@@ -101,6 +77,7 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     return out
 
 
+@fits(lambda p, seed: [s for other in (0, 1, 2) for s in _seed_models(p, other)])
 def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
     (sample, ddof=1), 'values' (one per seed)}}}. Fractions stay fractions."""
@@ -117,44 +94,21 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
             "run": run_record(ctx.profile, ctx.ws)}
 
 
-def format_seed_table(summary: dict) -> str:
-    """Markdown table (mean ± std over seeds, in %) of a ``summarize_seeds`` result."""
-    r = summary["real_top1"]
-    lines = [f"Real-valued top-1: {pct(r)} %  ({summary['profile']} profile, seeds {summary['seeds']})", "",
-             "| bits | class-code acc | MHD (instance) | ED (instance) | unique codes | bits right |",
-             "|---:|---:|---:|---:|---:|---:|"]
-    for k, row in summary["llc"].items():
-        lines.append(f"| {k} | {pct(row['class_code_acc'])} | {pct(row['mhd_acc'])} | {pct(row['ed_acc'])} "
-                     f"| {row['unique_codes']['mean']:.1f} ± {row['unique_codes']['std']:.1f} "
-                     f"| {row['bits_right']['mean']:.2f} ± {row['bits_right']['std']:.2f} |")
-    return "\n".join(lines)
-
-
-def format_table(res: dict) -> str:
-    """Markdown table of a ``reproduce`` result."""
-    lines = [f"Real-valued top-1: {100 * res['real_top1']:.2f} %  ({res['profile']} profile, seed {res['seed']})", "",
-             "| bits | class-code acc | MHD (instance) | ED (instance) | ED no-match | unique codes | bits right |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
-    for k, r in res["llc"].items():
-        lines.append(f"| {k} | {100 * r['class_code_acc']:.2f} | {100 * r['mhd_acc']:.2f} | {100 * r['ed_acc']:.2f} "
-                     f"| {100 * r['ed_no_match_rate']:.1f} % | {r['unique_codes']} | {r['bits_right']:.2f} / {k} |")
-    t = res["seconds"]
-    lines += ["", f"Training time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
-                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {t['this_call']:.0f}"]
-    return "\n".join(lines)
+def _seed_models(p, seed: int) -> list:
+    """What ``claim_numbers`` fits for one seed: the headline models and the codebooks' Phase 2 models."""
+    return list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
 
 
 def _all_class_code_models(p, seed: int) -> list:
-    extra = [s for other in p.seeds if other != seed for s in plan.headline(p, other)] if len(p.seeds) > 1 else []
-    return (list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
-            + plan.ablations(p, seed) + [plan.fast_codebook(p, seed)] + extra)
+    extra = [s for other in p.seeds if other != seed for s in _seed_models(p, other)] if len(p.seeds) > 1 else []
+    return _seed_models(p, seed) + plan.ablations(p, seed) + [plan.fast_codebook(p, seed)] + extra
 
 
 @fits(_all_class_code_models)
 def train_all(ctx: Context, seed: int = 0) -> dict:
     """Fit (or load) every model the class-code notebooks use and return their test accuracies; the headline
-    result is included under 'headline' (and written by ``reproduce``); with several profile seeds, the seed
-    study under 'seeds'."""
+    result is included under 'headline' (and written by ``reproduce``); with several profile seeds,
+    ``seeds_study`` of them under 'seeds'."""
     prof, ws = ctx.profile, ctx.ws
     headline = reproduce(ctx, seed)
     _, llc_spec, _ = plan.headline(prof, seed)
@@ -176,5 +130,5 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items() if isinstance(v, float)})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
     if len(prof.seeds) > 1:
-        res["seeds"] = seed_study(ctx)
+        res["seeds"] = seeds_study(ctx, prof.seeds)
     return res

@@ -19,7 +19,8 @@ from .. import plan
 from ..files import write_json
 from ..config import apply_sets, get_profile
 from ..device import pick_device
-from ..graph import DataSel, Workspace
+from ..graph import Workspace
+from ..selection import DataSel
 from . import output_root, run_record, runs_root
 from ..evaluation import evaluate_llc
 
@@ -81,8 +82,8 @@ def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), tr
     p = apply_sets(base, sets)
     _, p1, p2 = plan.headline(p, seed)
     llc, inst = ws.fit(p1), ws.fit(p2)
-    test = ws.data(plan.test_data(p, seed), "test")
-    train = ws.data(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
+    test = ws.store.get(plan.test_data(p, seed), "test")
+    train = ws.store.get(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
     row = {"variant": name, "what": what, "sets": sets, "seed": seed,
            "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)}}
     for split, data in (("test", test), ("train", train)):

@@ -8,7 +8,7 @@ import torch
 from .. import claims, plan
 from .. import ood
 from ..codebook import num_unique_codes
-from ..data import class_subset, load_ood, stratified_indices
+from ..data import class_subset, stratified_indices
 from ..decode import mhd_decode
 from ..inference import class_codes, outputs
 from ..metrics import top1
@@ -33,7 +33,7 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
     near_test = class_subset(te, range(c_in, c_all))
     sets = {"CIFAR-100 held-out classes (near)": (near_val, near_test)}
     for name, key in (("CIFAR-10 (far)", "cifar10"), ("TinyImageNet (far)", "tinyimagenet")):
-        full = load_ood(key, ctx.ws.data_root)
+        full = ctx.ws.store.ood(key)
         if ctx.profile.per_class is not None:  # smoke: a small random part
             full = full.take(np.sort(np.random.default_rng(seed).permutation(len(full))[:len(te)]))
         v, t = ood.split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=seed)
@@ -108,6 +108,6 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
         f"(MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %)" for n, r in res["sets"].items())
     res["holds"] = claims.ood_zero_sample_matches(list(main.values()))
     res["threshold_samples"] = claims.THRESHOLDS["ood_samples_to_match"]
-    res["paper"] = "LLC (0 samples) as accurate as a baseline tuned on ~3000 samples"
+    res["paper"] = claims.PAPER["statements"]["ood"]
     res["_scores"] = kept
     return res

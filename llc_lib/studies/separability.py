@@ -36,7 +36,7 @@ def separability(ctx: Context, seed: int, bits) -> dict:
                                    for k in bits}
     out["summary"] = "; ".join(f"k={k}: linear {100 * rows[str(k)]['phase2']['linear_real']:.1f} vs Hamming "
                                f"{100 * rows[str(k)]['phase2']['hamming_mhd']:.1f}" for k in bits)
-    out["paper"] = "Hamming separability implies linear separability"
+    out["paper"] = claims.PAPER["statements"]["separability"]
     return out
 
 
@@ -65,5 +65,5 @@ def bit_interpretability(ctx: Context, seed: int, bits: int) -> dict:
     out["summary"] = f"the +1 side of bits {list(SHOWN_BITS)} spans {min(spread)}-{max(spread)} of 20 superclasses"
     out["holds"] = claims.bits_not_interpretable(spread)
     out["threshold_min_superclasses"] = claims.THRESHOLDS["bits_mixed_min_superclasses"]
-    out["paper"] = "no: a bit mixes unrelated classes"
+    out["paper"] = claims.PAPER["statements"]["interpretability"]
     return out
