@@ -6,6 +6,7 @@ command's options.
   python -m llc_lib train --profile cpu --what real   # one model and what it starts from: real | llc | instance
   python -m llc_lib eval --profile cpu                # evaluate finished checkpoints; never trains
   python -m llc_lib seeds --profile cpu --seeds 0 1 2 # headline + codebook numbers per seed -> figures/seeds.json
+  python -m llc_lib variants --profile cpu            # Phase 1 / 2 recipe variants on test and training images
   python -m llc_lib train --profile cpu --what llc --set llc.lr=0.05 --set width=32   # typed recipe overrides
   python -m llc_lib manifest --profile cpu            # Make rules: what each notebook depends on
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
@@ -82,6 +83,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = command("seeds", "headline and codebook numbers per seed -> seeds.json")
     profile(p, seed=False), device(p), folders(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the seeds to train and compare")
+    p = command("variants", "Phase 1 / Phase 2 recipe variants scored on test and training images -> JSON")
+    profile(p), device(p), folders(p)
+    p.add_argument("--variants", nargs="+", metavar="NAME", help="default: all (see llc_lib/studies/instance.py)")
+    p.add_argument("--out", type=Path, help="JSON file (default: instance_variants.json in the profile's results "
+                                            "folder, a variant folder with --set)")
     p = command("manifest", "Make rules: what each notebook depends on")
     profile(p, seed=False), folders(p)
     p.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="executed-notebook folder")
@@ -250,8 +256,41 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_variants(args) -> int:
+    import json
+    import time
+
+    from .files import write_json
+    from .studies import output_root, run_record
+    from .studies.instance import VARIANTS, run_variant
+
+    names = args.variants or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    with model_context(args) as ctx:
+        out = args.out or output_root(ctx.profile, ctx.ws.root) / "instance_variants.json"
+        rows = json.loads(out.read_text()) if out.exists() else {}
+        if rows.get("run", {}).get("overrides", list(ctx.profile.overrides)) != list(ctx.profile.overrides):
+            raise ValueError(f"{out} holds variants run with other overrides; give another --out")
+        for name in names:
+            t = time.time()
+            rows[name] = run_variant(ctx, name, args.seed)
+            rows[name]["wall_seconds"] = round(time.time() - t, 1)
+            rows["run"] = run_record(ctx.profile, ctx.ws)
+            write_json(rows, out)
+            r, goal = rows[name]["test"]["20"], rows[name]["goal"]
+            print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
+                  f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, wrong "
+                  f"{r['bits_right_if_class_code_wrong']:.2f}; {goal['bits_right']} needs class-code acc "
+                  f"{goal['class_code_acc_needed']:.2f}) | train bits right {rows[name]['train']['20']['bits_right']:.2f}"
+                  f" ({rows[name]['wall_seconds']:.0f} s)", flush=True)
+    return 0
+
+
 COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
-            "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train}
+            "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train,
+            "variants": cmd_variants}
 
 
 def main(argv=None) -> int:

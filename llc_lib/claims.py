@@ -37,6 +37,7 @@ THRESHOLDS = {
     "bits_mixed_min_superclasses": 5,  # a bit "mixes unrelated classes" when its +1 side spans >= this many
     "ood_samples_to_match": 1000,  # a tuned baseline needs at least this many samples to match ED
     "retrieval_llc_vs_real_points": 3.0,  # "about as good": 10-bit LLC within this many MAP points of real
+    "bits_right_goal": {"cpu": 18.5, "gpu": 19.0},  # mean bits right of 20-bit instance codes (paper: 19.2)
 }
 
 

@@ -126,7 +126,7 @@ def test_retrieval_and_ood(ctx):
 
 def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_codes(ctx):
     from llc_lib.studies.instance import accuracy_needed, run_variant
-    row = run_variant(ctx.ws, ctx.profile, "profile", bits=(20,), train_per_class=5)
+    row = run_variant(ctx, "profile", bits=(20,), train_per_class=5)
     t = row["test"]["20"]
     a, right, wrong = t["class_code_acc"], t["bits_right_if_class_code_right"], t["bits_right_if_class_code_wrong"]
     assert 0 < a < 1 and 0 <= wrong <= 20 and 0 <= right <= 20

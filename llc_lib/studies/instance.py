@@ -2,30 +2,18 @@
 profile, each scored at the headline code lengths on the test split and on training images (to see
 memorisation: a code that is right on the training images and wrong on the test images).
 
-    python -m llc_lib.studies.instance --profile cpu [--variants NAME ...] [--out FILE] [--device cuda]
+    python -m llc_lib variants --profile cpu [--variants NAME ...] [--out FILE] [--device cuda]
 
 Every variant is a set of ``--set`` overrides (``config.apply_sets``) of the profile, so each one trains under
 its own key and shares every model it does not change (Phase-2-only variants reuse the profile's Phase 1).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
-from pathlib import Path
-
-from .. import plan
-from ..files import write_json
-from ..config import apply_sets, get_profile
-from ..device import pick_device
-from ..graph import Workspace
-from ..selection import DataSel
-from . import output_root, run_record, runs_root
+from .. import claims, plan
+from ..config import apply_sets
 from ..evaluation import evaluate_llc
-
-# The project's goal for the mean bits right of 20-bit instance codes per profile (the paper, ImageNet-1K: 19.2).
-GOALS = {"cpu": {"bits_right": 18.5}, "gpu": {"bits_right": 19.0}}
+from ..selection import DataSel
+from . import Context
 
 # name: (what it changes, overrides). Phase-2-only variants first: they share the profile's Phase 1.
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -72,11 +60,12 @@ def _expand(p, sets):
     return out
 
 
-def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
-    """Fit (or load) one variant's Phase 1 and Phase 2 and score them. Returns {variant, what, sets, 'test'
+def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
+    """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant, what, sets, 'test'
     and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits right, bits right split
     by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the profile's 20-bit bits-right goal and the class-code
     accuracy it needs at this variant's split (``accuracy_needed``)}."""
+    base, ws = ctx.profile, ctx.ws
     what, sets = VARIANTS[name]
     sets = _expand(base, sets)
     p = apply_sets(base, sets)
@@ -89,48 +78,8 @@ def run_variant(ws: Workspace, base, name: str, seed: int = 0, bits=(14, 20), tr
     for split, data in (("test", test), ("train", train)):
         row[split] = {str(k): r for k, r in evaluate_llc(llc, inst, data, ws.device, bits).items()}
     if "20" in row["test"]:
-        t20, goal = row["test"]["20"], GOALS.get(base.name, GOALS["cpu"])["bits_right"]
+        t20 = row["test"]["20"]
+        goal = claims.THRESHOLDS["bits_right_goal"].get(base.name, claims.THRESHOLDS["bits_right_goal"]["cpu"])
         row["goal"] = {"bits_right": goal, "class_code_acc_needed": accuracy_needed(
             goal, t20["bits_right_if_class_code_right"], t20["bits_right_if_class_code_wrong"])}
     return row
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", default="cpu")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--set", action="append", default=[], help="overrides applied to every variant")
-    ap.add_argument("--device", default=None)
-    ap.add_argument("--out", default=None, help="JSON file (default: instance_variants.json in the profile's "
-                                                 "results folder, a variant folder with --set)")
-    args = ap.parse_args(argv)
-    try:
-        base = apply_sets(get_profile(args.profile), args.set)
-        ws = Workspace(runs_root(base), pick_device(args.device), progress=False)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    out = Path(args.out or output_root(base) / "instance_variants.json")
-    rows = json.loads(out.read_text()) if out.exists() else {}
-    if rows.get("run", {}).get("overrides", list(base.overrides)) != list(base.overrides):
-        print(f"error: {out} holds variants run with other overrides; give another --out", file=sys.stderr)
-        return 2
-    for name in args.variants:
-        t = time.time()
-        rows[name] = run_variant(ws, base, name, args.seed)
-        rows[name]["wall_seconds"] = round(time.time() - t, 1)
-        rows["run"] = run_record(base, ws)
-        write_json(rows, out)
-        r = rows[name]["test"]["20"]
-        print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
-              f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, "
-              f"wrong {r['bits_right_if_class_code_wrong']:.2f}; {rows[name]['goal']['bits_right']} needs class-code "
-              f"acc {rows[name]['goal']['class_code_acc_needed']:.2f}) "
-              f"| train bits right {rows[name]['train']['20']['bits_right']:.2f} "
-              f"({rows[name]['wall_seconds']:.0f} s)", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
