@@ -12,6 +12,7 @@ command's options.
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
   python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
+  python -m llc_lib weights --profile cpu             # install the committed trained weights (weights/cpu)
   python -m llc_lib compare --profile cpu             # figures/*.json now vs committed: bit-identical on the
                                                       # same machine, else each difference in seed sds
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
@@ -88,6 +89,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", nargs="+", metavar="NAME", help="default: all (see llc_lib/studies/instance.py)")
     p.add_argument("--out", type=Path, help="JSON file (default: instance_variants.json in the profile's results "
                                             "folder, a variant folder with --set)")
+    p = command("weights", "the profile's trained weights: install the committed weights/<profile> into the runs "
+                           "folder, or export them from it")
+    p.add_argument("--profile", default="cpu", help="whose weights (default cpu)")
+    p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or runs/)")
+    p.add_argument("--export", action="store_true", help="write weights/<profile> from the runs folder (maintainers)")
     p = command("manifest", "Make rules: what each notebook depends on")
     profile(p, seed=False), folders(p)
     p.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="executed-notebook folder")
@@ -288,9 +294,30 @@ def cmd_variants(args) -> int:
     return 0
 
 
+def cmd_weights(args) -> int:
+    from .config import get_profile
+    from .data import REPO_ROOT
+    from .graph import Workspace
+    from .manifest import notebook_specs
+    from .studies import runs_root
+    from .weights import export, install
+
+    prof = get_profile(args.profile)
+    folder, runs = REPO_ROOT / "weights" / prof.name, runs_root(prof, args.runs_dir)
+    if args.export:
+        ws = Workspace(runs, torch.device("cpu"), train=False)
+        specs = [s for specs in notebook_specs(prof, 0).values() for s in specs]
+        m = export(specs, ws, folder)
+        print(f"wrote {folder}: {len(m['files'])} files, {m['bytes'] / 1e6:.1f} MB")
+        return 0
+    copied = install(folder, runs)
+    print(f"installed {len(copied)} files from {folder} into {runs} (the others were there already)")
+    return 0
+
+
 COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
             "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train,
-            "variants": cmd_variants}
+            "variants": cmd_variants, "weights": cmd_weights}
 
 
 def main(argv=None) -> int:
