@@ -23,7 +23,6 @@ import pickle
 import re
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -333,13 +332,13 @@ def build(name: str, archive: Path | str, out: Path | str) -> str:
                         f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
                         f"shipped files were made with (numpy 2.4): report it with their versions.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:  # the usual permissions (umask), unlike a mkstemp file
             np.savez_compressed(f, **arrays)
-        _publish(Path(tmp), out)
+        _publish(tmp, out)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return _note(src.file, arrays)
 
 
