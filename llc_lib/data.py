@@ -169,8 +169,8 @@ def load_ood(name: str, root: Path | None = None) -> ArrayDataset:
 
 def verify_files(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, tuple[bool, str]]:
     """{file: (usable, note)} for the shipped files' names present in ``root``: usable when the bytes are the
-    shipped file's or, for a rebuilt file, its arrays are (cifar10_test.npz: all but the images; see
-    ``sources.file_status``)."""
+    shipped file's or, for a rebuilt file, its arrays are (cifar10_test.npz's images: the same images up to
+    JPEG error; see ``sources.file_status``)."""
     from .sources import file_status
 
     root = Path(root or data_dir())

@@ -10,9 +10,9 @@ CIFAR-10 OOD row of notebook 07 (ood) can move; its labels, names and file names
 
 Identity is checked per array (``ARRAY_SHA256``: dtype, shape and bytes), because the npz bytes of a rebuilt
 file can differ from the shipped file's; the CIFAR-10 images are checked to be the same images up to JPEG error
-(``CIFAR10_MEANS``). Archives are downloaded from the official URLs and checked against
-their published MD5, unless a folder of local copies under the official file names is given
-(``python -m llc_lib data --archives DIR`` or $LLC_ARCHIVES).
+(``CIFAR10_MEANS``). Archives are downloaded from the official URLs and checked against their published MD5,
+unless a folder of local copies under the official file names is given (``python -m llc_lib data --archives
+DIR`` or $LLC_ARCHIVES).
 """
 from __future__ import annotations
 
@@ -128,12 +128,12 @@ def file_status(path: Path) -> tuple[bool, str]:
 
 
 class _CifarUnpickler(pickle.Unpickler):
-    """Unpickles only what the CIFAR pickles hold: dicts, lists, bytes, str, ints and uint8 numpy arrays (whose
+    """Unpickles only what the CIFAR pickles hold: dicts, lists, bytes, str, ints and numpy arrays (whose
     reconstruction needs numpy's ``_reconstruct``, ``ndarray`` and ``dtype``); any other global is refused, so a
     tampered archive cannot run code."""
 
     GLOBALS = {
-        ("numpy.core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],  # numpy < 2 spelling, as written
+        ("numpy.core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],  # as the official pickles name it
         ("numpy._core.multiarray", "_reconstruct"): np.zeros(1).__reduce__()[0],
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
@@ -185,10 +185,9 @@ def _nhwc(data, where: str) -> np.ndarray:
 
 
 def _check_counts(labels: np.ndarray, classes: int, per_class: int, where: str) -> None:
-    counts = np.bincount(labels - min(labels.min(), 0), minlength=classes)
-    if labels.min() < 0 or len(counts) != classes or (counts != per_class).any():
-        raise DataError(f"{where}: expected {per_class} images in each of {classes} classes, got counts "
-                        f"{counts.min()}..{counts.max()} over {len(counts)} labels; it is not the official archive")
+    if labels.min() < 0 or labels.max() >= classes or (np.bincount(labels, minlength=classes) != per_class).any():
+        raise DataError(f"{where}: expected {per_class} images in each of {classes} classes; it is not the "
+                        f"official archive")
 
 
 # ---------------------------------------------------------------------------------------------- converters
@@ -328,7 +327,7 @@ def build(name: str, archive: Path | str, out: Path | str) -> str:
     bad = differing_arrays(src.file, arrays)
     if bad:
         raise DataError(f"{src.file} built from {archive}: array(s) {', '.join(bad)} differ from the shipped "
-                        f"file's (per-array sha256); nothing was written. Check that the archive's MD5 is "
+                        f"file's; nothing was written. Check that the archive's MD5 is "
                         f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
                         f"shipped files were made with (numpy 2.4): report it with their versions.")
     out.parent.mkdir(parents=True, exist_ok=True)

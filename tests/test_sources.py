@@ -276,6 +276,15 @@ def test_tinyimagenet_from_the_official_layout_is_the_shipped_file(tiny, tmp_pat
 # ---------------------------------------------------------------------------------------------- archives
 
 
+@pytest.mark.parametrize("name", sorted(S.SOURCES))
+def test_a_corrupt_archive_is_one_clear_error(tmp_path, name):
+    path = tmp_path / S.SOURCES[name].archive
+    path.write_bytes(b"\x1f\x8b\x08\x00 truncated")
+    with pytest.raises(DataError, match="could not be read .*not the official archive") as e:
+        S.SOURCES[name].convert(path)
+    assert "\n" not in str(e.value)
+
+
 def _md5(data):
     return hashlib.md5(data).hexdigest()
 
