@@ -10,7 +10,9 @@ command's options.
   python -m llc_lib train --profile cpu --what llc --set llc.lr=0.05 --set width=32   # typed recipe overrides
   python -m llc_lib manifest --profile cpu            # Make rules: what each notebook depends on
   python -m llc_lib fit --profile cpu --key KEY       # fit one spec of the manifest by its key
-  python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/ (else download), validate
+  python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/, validate; without DIR, build
+                                                      # the files from the official archives (downloaded, or
+                                                      # from --archives DIR / $LLC_ARCHIVES)
   python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
   python -m llc_lib weights --profile cpu             # install the committed trained weights (weights/cpu)
   python -m llc_lib compare --profile cpu             # figures/*.json now vs committed: bit-identical on the
@@ -98,9 +100,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     profile(p, seed=False), folders(p)
     p.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="executed-notebook folder")
     p.add_argument("--python", default="python", help="interpreter in the generated rules")
-    p = command("data", "link the shipped *.npz into the data folder (else download) and validate them")
+    p = command("data", "link the shipped *.npz into the data folder (else build them from the official archives) "
+                        "and validate them")
     p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
     p.add_argument("--shared", default=None, help="folder with the shipped *.npz files")
+    p.add_argument("--archives", type=Path, default=None,
+                   help="folder with the official archives under their own names, used instead of downloading "
+                        "(default: $LLC_ARCHIVES)")
     p.add_argument("--tinyimagenet-val", action="store_true", help="make Tiny ImageNet's val class folders")
     p = command("docs", "docs/results.md and the README headline from the cpu figures")
     p.add_argument("--profile", default="cpu", help="the profile whose figures are documented (default cpu)")
@@ -127,21 +133,21 @@ def load_profile(args):
 
 
 def cmd_data(args) -> int:
-    from .data import DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders, verify_checksums
+    from .data import DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders, verify_files
 
     root = args.data_dir or data_dir()
     if args.tinyimagenet_val:
         print(f"Tiny ImageNet val class folders: {tinyimagenet_val_folders(root)}")
         return 0
-    prepare_data(args.shared, root)
+    prepare_data(args.shared, root, args.archives)
     load_cifar100_arrays(root)
-    sums = verify_checksums(root)
-    for name, ok in sums.items():
-        print(f"{name}: {'sha256 OK' if ok else 'sha256 MISMATCH'}")
-    bad = [name for name, ok in sums.items() if not ok]
+    status = verify_files(root)
+    for name, (_, note) in status.items():
+        print(f"{name}: {note}")
+    bad = [name for name, (ok, _) in status.items() if not ok]
     if bad:
-        raise DataError(f"{', '.join(bad)} in {root} differ from the shipped files (sha256); move them away and "
-                        f"run `make data` again")
+        raise DataError(f"{', '.join(bad)} in {root} differ from the shipped files (sha256 and arrays); move them "
+                        f"away and run `make data` again")
     return 0
 
 

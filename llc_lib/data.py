@@ -1,4 +1,5 @@
-"""Datasets: CIFAR-100 (shipped npz or torchvision download), the OOD sets, ImageFolder, and batching.
+"""Datasets: CIFAR-100 and the OOD sets (shipped npz, or built from the official archives by ``sources``),
+ImageFolder, and batching.
 
 In-memory datasets (``ArrayDataset``) are kept as uint8 NHWC tensors; ``batches`` does augmentation
 (random crop with 4-pixel zero padding, horizontal flip) and normalisation as batched tensor ops on the
@@ -95,8 +96,8 @@ def _check_images(path: Path, images: np.ndarray, n: int | None = None) -> None:
         raise DataError(f"{path}: expected {n} images, got {len(images)}. Re-create the file (`make data`).")
 
 
-_CIFAR_HINT = ("Run `make data` (links ../shared/datasets into data/), set LLC_DATA_DIR to a folder holding "
-               "cifar100.npz, or call llc_lib.data.download_cifar100() with internet access.")
+_CIFAR_HINT = ("Run `make data` (links ../shared/datasets into data/, else builds the files from the official "
+               "archives), or set LLC_DATA_DIR to a folder holding cifar100.npz.")
 
 
 def load_cifar100_arrays(root: Path | None = None) -> dict:
@@ -166,46 +167,19 @@ def load_ood(name: str, root: Path | None = None) -> ArrayDataset:
     return ArrayDataset(torch.from_numpy(np.ascontiguousarray(z["images"])), torch.from_numpy(labels), names)
 
 
+def verify_files(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, tuple[bool, str]]:
+    """{file: (usable, note)} for the shipped files' names present in ``root``: usable when the bytes are the
+    shipped file's or, for a rebuilt file, its arrays are (cifar10_test.npz's images: the same images up to
+    JPEG error; see ``sources.file_status``)."""
+    from .sources import file_status
+
+    root = Path(root or data_dir())
+    return {n: file_status(root / n) for n in names if (root / n).exists()}
+
+
 def verify_checksums(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, bool]:
-    """{file: sha256 matches} for the shipped files present in ``root``."""
-    root = Path(root or data_dir())
-    return {n: sha256(root / n) == SHA256[n] for n in names if (root / n).exists()}
-
-
-def download_cifar100(root: Path | None = None) -> Path:
-    """Build ``cifar100.npz`` from torchvision's download (official 50k/10k split; needs internet).
-
-    Same keys as the shipped file, except that images keep torchvision's order and ``split`` is the
-    official train/test partition. Refuses to overwrite an existing file.
-    """
-    from torchvision.datasets import CIFAR100
-
-    root = Path(root or data_dir())
-    out = root / "cifar100.npz"
-    if out.exists():
-        raise FileExistsError(f"{out} exists; move it away first if you want to rebuild it")
-    cache = root / "torchvision"
-    tr, te = CIFAR100(cache, train=True, download=True), CIFAR100(cache, train=False, download=True)
-    import pickle
-
-    with open(cache / "cifar-100-python" / "meta", "rb") as f:
-        meta = pickle.load(f, encoding="latin1")
-    coarse = []
-    for name in ("train", "test"):
-        with open(cache / "cifar-100-python" / name, "rb") as f:
-            coarse.append(np.asarray(pickle.load(f, encoding="latin1")["coarse_labels"]))
-    arrays = dict(
-        images=np.concatenate([tr.data, te.data]).astype(np.uint8),
-        labels=np.concatenate([tr.targets, te.targets]).astype(np.int16),
-        coarse_labels=np.concatenate(coarse).astype(np.int16),
-        label_names=np.array(meta["fine_label_names"]),
-        coarse_names=np.array(meta["coarse_label_names"]),
-        split=np.concatenate([np.zeros(len(tr.data)), np.ones(len(te.data))]).astype(np.uint8),
-    )
-    tmp = out.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, out)
-    return out
+    """{file: usable} for the shipped files' names present in ``root`` (see ``verify_files``)."""
+    return {n: ok for n, (ok, _) in verify_files(root, names).items()}
 
 
 def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
@@ -224,16 +198,28 @@ def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
     return made
 
 
-def prepare_data(shared: Path | str | None = None, root: Path | None = None) -> Path:
-    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists, otherwise build
-    cifar100.npz with torchvision's downloader (needs internet). Returns the data folder."""
+def prepare_data(shared: Path | str | None = None, root: Path | None = None,
+                 archives: Path | str | None = None) -> Path:
+    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists, otherwise build each
+    missing data file from its official archive (``sources``: from the folder ``archives`` or $LLC_ARCHIVES
+    when given, else downloaded into <root>/archives). Returns the data folder."""
     root = Path(root or data_dir())
     if shared is not None and Path(shared).is_dir():
         for p in link_shared(Path(shared), root):
             print(f"linked {p} -> {p.resolve()}")
-    elif not (root / "cifar100.npz").exists():
-        print(f"{shared} not found; downloading CIFAR-100 with torchvision into {root} ...")
-        download_cifar100(root)
+        return root
+    from . import sources
+
+    for name, src in sources.SOURCES.items():
+        out = root / src.file
+        if out.is_symlink() and not out.exists():  # dangling: a link, nothing behind it
+            out.unlink()
+        if out.exists():
+            continue
+        print(f"{out}: building it from the official {src.archive}"
+              + (f" ({shared} not found)" if shared is not None else ""))
+        archive = sources.fetch(name, archives, root / "archives")
+        print(f"{out}: {sources.build(name, archive, out)}")
     return root
 
 

@@ -12,8 +12,9 @@ import sys
 
 # group: {import name: pip name}; the same packages as pyproject.toml's dependencies and extras
 GROUPS = {
-    "core": {"numpy": "numpy", "torch": "torch", "torchvision": "torchvision", "matplotlib": "matplotlib",
-             "seaborn": "seaborn", "scipy": "scipy", "sklearn": "scikit-learn", "tqdm": "tqdm"},
+    "core": {"numpy": "numpy", "torch": "torch", "torchvision": "torchvision", "PIL": "pillow",
+             "matplotlib": "matplotlib", "seaborn": "seaborn", "scipy": "scipy", "sklearn": "scikit-learn",
+             "tqdm": "tqdm"},
     "notebooks": {"papermill": "papermill", "ipykernel": "ipykernel", "nbformat": "nbformat"},
     "test": {"pytest": "pytest", "nbval": "nbval", "papermill": "papermill", "ipykernel": "ipykernel"},
     "bench": {"faiss": "faiss-cpu"},

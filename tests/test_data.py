@@ -64,13 +64,6 @@ def test_corrupt_file(tmp_path, monkeypatch):
     assert (tmp_path / "cifar100.npz").read_bytes() == b"PK\x03\x04 not really a zip"
 
 
-def test_download_refuses_to_overwrite(tmp_path):
-    (tmp_path / "cifar100.npz").write_bytes(b"x")
-    with pytest.raises(FileExistsError):
-        D.download_cifar100(tmp_path)
-    assert (tmp_path / "cifar100.npz").read_bytes() == b"x"
-
-
 def test_augment_is_crop_and_flip_of_the_padded_image():
     g = torch.Generator().manual_seed(0)
     imgs = torch.randint(0, 256, (64, 32, 32, 3), dtype=torch.uint8)
