@@ -1,6 +1,7 @@
 ## LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
 ##   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
 ##   make test                                       unit tests + nbval of every notebook (smoke profile; CI)
+##   make figures                                    the cpu figures from the committed weights/cpu: no training
 ##   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
 ##   make docs                                       docs/results.md + README headline from figures/*.json
 ##   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
@@ -10,6 +11,7 @@
 ##   any target TORCH_INDEX=URL                      torch wheels from that index, e.g. the CPU-only builds:
 ##                                                   TORCH_INDEX=https://download.pytorch.org/whl/cpu
 .DEFAULT_GOAL := help
+SHELL   := /bin/bash
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= auto
@@ -27,7 +29,7 @@ NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05
              06_retrieval 07_ood 99_paper_vs_reproduction
 
 SEEDS   ?= 0 1 2
-.PHONY: help setup data test reproduce notebooks lab bench clean clean-smoke distclean docs seeds
+.PHONY: help setup data test reproduce figures notebooks lab bench clean clean-smoke distclean docs seeds
 
 help:
 	@sed -n 's/^## \{0,1\}//p' Makefile
@@ -84,6 +86,12 @@ reproduce: setup
 	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \
 	exit $$rc
 
+# the cpu profile's trained weights are committed (weights/cpu, 30 MB): installed into the runs folder, they
+# leave `reproduce` nothing to train, so every cpu figure is re-evaluated from them
+figures: setup
+	"$(PY)" -m llc_lib weights --profile cpu
+	@$(MAKE) --no-print-directory reproduce PROFILE=cpu
+
 # mean ± std over SEEDS of the headline and codebook numbers (outside `reproduce`: on the cpu profile each
 # extra seed trains about 55 min); the paper-vs-reproduction report reads figures/seeds.json when present
 seeds: setup
@@ -96,7 +104,7 @@ docs: setup
 ifdef PROF
 RUN      := $(RUNS)/$(PROF)/notebooks
 MANIFEST := $(call esc,$(RUN))/manifest.mk
-PM       := "$(PY)" -m papermill --kernel python3 --log-output --progress-bar -p profile $(PROF)
+PM       := "$(PY)" -m papermill --kernel python3 --log-output --progress-bar -p profile $(PROF) -p train True
 EXECUTED := $(addprefix $(call esc,$(RUN))/,$(addsuffix .ipynb,$(NOTEBOOKS)))
 notebooks: $(EXECUTED)
 
@@ -106,11 +114,13 @@ $(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
 	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" && mv "$@.tmp" "$@"
 include $(MANIFEST)
 
-# papermill writes to a temporary name first, so a failed run never looks up to date. A plain pattern rule
-# (the manifest names its targets): a static one gets $* wrong when the folder has an escaped space
+# papermill writes to a temporary name first, so a failed run never looks up to date; its progress and the
+# cells' output reach the terminal and the notebook's log. A plain pattern rule (the manifest names its
+# targets): a static one gets $* wrong when the folder has an escaped space
 $(call esc,$(RUN))/%.ipynb:
 	@echo "== notebooks/$*.ipynb ($(PROF))"; t=$$(date +%s); \
-	$(PM) notebooks/$*.ipynb "$@.tmp.ipynb" > "$(RUN)/$*.log" 2>&1 || { tail -40 "$(RUN)/$*.log"; rm -f "$@.tmp.ipynb"; exit 1; }; \
+	$(PM) notebooks/$*.ipynb "$@.tmp.ipynb" 2>&1 | tee "$(RUN)/$*.log"; \
+	[ $${PIPESTATUS[0]} = 0 ] || { echo "notebooks/$*.ipynb failed; its log: $(RUN)/$*.log"; rm -f "$@.tmp.ipynb"; exit 1; }; \
 	mv "$@.tmp.ipynb" "$@"; echo "   done in $$(( $$(date +%s) - t )) s"
 endif
 

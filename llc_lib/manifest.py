@@ -21,7 +21,7 @@ NOTEBOOKS = ("01_train_models", "02_accuracy_vs_bits", "03_code_heatmaps", "04_t
 READS = {"99_paper_vs_reproduction": NOTEBOOKS[:-1]}
 
 
-def _notebook_code(name: str) -> str:
+def notebook_code(name: str) -> str:
     """The code cells of notebook ``name``, IPython magics and shell lines left out."""
     nb = json.loads((REPO_ROOT / "notebooks" / f"{name}.ipynb").read_text())
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
@@ -43,7 +43,7 @@ def _resolve(dotted: str):
 def notebook_studies(name: str) -> list:
     """The study functions notebook ``name`` calls: the llc_lib functions it calls (by an imported name or as
     ``module.function``) that declare their models with ``studies.fits``."""
-    tree = ast.parse(_notebook_code(name))
+    tree = ast.parse(notebook_code(name))
     names = {}  # name in the notebook -> dotted llc_lib path
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("llc_lib"):
@@ -119,7 +119,7 @@ def module_closure(mods: set[str]) -> list[Path]:
 
 def notebook_modules(name: str) -> list[Path]:
     """Library files notebook ``name`` depends on: what its code cells import, transitively."""
-    return module_closure(_imports(_notebook_code(name), "llc_lib"))
+    return module_closure(_imports(notebook_code(name), "llc_lib"))
 
 
 def make_name(path) -> str:

@@ -1,28 +1,115 @@
-"""The notebooks' one-line set-up: ``ctx = setup(profile, seed, overrides)``."""
+"""The notebooks' one-line set-up: ``ctx = setup(profile, seed, overrides, train, notebook)``.
+
+Opened by hand, a notebook never trains a cpu or gpu model unless its ``train`` parameter says so: with its
+models' checkpoints present it evaluates them and writes to a scratch folder (``view_dir``); without them
+it shows the committed figures and numbers of that notebook and stops. ``make reproduce`` runs the notebooks
+with ``train=True``; the smoke profile (a minute of training, results under runs/) always runs.
+"""
 from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
 
 from .config import apply_sets, get_profile
 from .device import pick_device
 from .graph import Workspace
-from .manifest import notebook_specs
+from .manifest import notebook_code, notebook_specs
 from .studies import Context, check_seed, figures_dir, runs_root
 
 
-def setup(profile: str = "auto", seed: int = 0, overrides=(), device: str | None = None) -> Context:
+class CommittedResultsShown(Exception):
+    """Raised after showing the committed results, to stop "Run all" before the study cells; IPython prints
+    only its message (``_render_traceback_``)."""
+
+    def _render_traceback_(self):
+        return [str(self)]
+
+
+def view_dir(profile) -> Path:
+    """Where a notebook opened without ``train`` writes what it evaluates: runs/<profile>/view (never the
+    committed figures)."""
+    return runs_root(profile) / "view"
+
+
+def notebook_outputs(notebook: str) -> dict[str, list[str]]:
+    """{'figures': PNG stems, 'json': JSON stems} that ``notebook`` writes, read off its code
+    (``plots.save(fig, "<stem>", ...)`` and ``ctx.save_json(..., "<stem>")``)."""
+    out = {"figures": [], "json": []}
+    for node in ast.walk(ast.parse(notebook_code(notebook))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if node.func.attr == "save" and strings:
+                out["figures"].append(strings[0])
+            elif node.func.attr == "save_json" and strings:
+                out["json"].append(strings[-1])
+    return out
+
+
+def show_committed(profile, notebook: str) -> list:
+    """Display the committed figures of ``notebook`` (its PNGs in the profile's figure folder), the
+    summary and verdict of its JSON, and, for the report notebook, the committed report; returns the files."""
+    from IPython.display import Image, Markdown, display
+
+    folder, shown = figures_dir(profile), []
+    for stem in notebook_outputs(notebook)["json"]:
+        path = folder / f"{stem}.json"
+        if path.exists():
+            res = json.loads(path.read_text())
+            lines = [f"**{k}**: {res[k]}" for k in ("summary", "holds", "paper") if k in res]
+            display(Markdown(f"`{path}`" + ("\n\n" + "\n\n".join(lines) if lines else "")))
+            shown.append(path)
+    report = folder / "paper_vs_reproduction.md"
+    if notebook.startswith("99") and report.exists():
+        display(Markdown(report.read_text()))
+        shown.append(report)
+    for stem in notebook_outputs(notebook)["figures"]:
+        path = folder / f"{stem}.png"
+        if path.exists():
+            display(Markdown(f"`{path}`"), Image(filename=str(path)))
+            shown.append(path)
+    return shown
+
+
+def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = False, notebook: str | None = None,
+          device: str | None = None) -> Context:
     """Validate a notebook's parameters (one clear ValueError for a bad one) and return its ``Context``.
 
     profile: smoke, cpu, gpu or auto; seed: a non-negative int; overrides: ``--set``-style strings such as
     ``["llc.lr=0.05"]`` (``config.apply_sets``), which train under new checkpoint keys and write to a variant
-    folder (``studies.figures_dir``), never to the published figures."""
+    folder (``studies.figures_dir``), never to the published figures. train: fit missing models and publish
+    into the profile's figure folder (what ``make reproduce`` does); False on the cpu and gpu profiles =
+    evaluate existing checkpoints into ``view_dir``, or, when ``notebook``'s models are not all trained, show
+    its committed results and stop (``CommittedResultsShown``)."""
     check_seed(seed)
     prof = apply_sets(get_profile(profile), overrides)
     if prof.dataset != "cifar100":
         raise ValueError(f"profile {prof.name!r} trains on ImageFolder data through the command line "
                          f"(python -m llc_lib train --profile {prof.name}); notebooks take smoke, cpu or gpu")
-    notebook_specs(prof, seed)  # every model the profile trains is a valid spec, before anything trains
-    ctx = Context(prof, Workspace(runs_root(prof), pick_device(device), workers=prof.workers), figures_dir(prof))
+    specs = notebook_specs(prof, seed)  # every model the profile trains is a valid spec, before anything trains
+    if not isinstance(train, bool):
+        raise ValueError(f"train must be True or False, got {train!r}")
+    viewing = not train and prof.name != "smoke"
+    ws = Workspace(runs_root(prof), pick_device(device), train=not viewing, workers=prof.workers)
+    if viewing:
+        if notebook is None or notebook not in specs:
+            raise ValueError(f"name the notebook (setup(..., notebook=...)), one of {sorted(specs)}")
+        missing = [s for top in specs[notebook] for s in top.ancestors() + [top] if not ws.ckpt_path(s).exists()]
+        if missing:
+            shown = show_committed(prof, notebook)
+            raise CommittedResultsShown(
+                f"Shown: the committed results of {notebook} ({prof.name} profile, {len(shown)} files) — "
+                f"{len(missing)} of its models are not trained here (e.g. {ws.ckpt_path(missing[0]).name}). To "
+                f"evaluate them instead: `python -m llc_lib weights` (the committed cpu weights) or set "
+                f"train = True in the parameters cell (trains what is missing; minutes to hours).")
+        figdir = view_dir(prof)
+    else:
+        figdir = figures_dir(prof)
+    ctx = Context(prof, ws, figdir)
     ctx.figdir.mkdir(parents=True, exist_ok=True)
     print(f"profile={prof.name} seed={seed} device={ctx.ws.device} figures -> {ctx.figdir}"
+          + (" (from the trained checkpoints, nothing is trained; the committed figures are not touched)"
+             if viewing else "")
           + (f" (a variant: overrides {list(prof.overrides)}; the published figures are not touched)"
              if prof.overrides else ""))
     return ctx

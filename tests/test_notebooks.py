@@ -32,7 +32,7 @@ def test_notebooks_take_no_dataset_parameter_and_set_up_in_one_call():
     for p in NB.glob("*.ipynb"):
         cells = [c for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
         assert "dataset" not in "".join(cells[0]["source"]), p.name
-        assert "".join(cells[1]["source"]).count("setup(profile, seed, overrides)") == 1, p.name
+        assert "".join(cells[1]["source"]).count(f'setup(profile, seed, overrides, train, notebook="{p.stem}")') == 1, p.name
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -42,3 +42,36 @@ def test_notebooks_are_committed_without_outputs():
         for cell in json.loads(p.read_text())["cells"]:
             if cell["cell_type"] == "code":
                 assert not cell.get("outputs") and cell.get("execution_count") is None, p.name
+
+
+def test_a_notebook_opened_by_hand_without_checkpoints_shows_the_committed_results_and_stops(tmp_path):
+    """The cpu profile, train = False (the default), no checkpoints: the committed figures of that notebook are
+    displayed, the run stops with one line that says how to evaluate or train, and nothing is trained or written."""
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(NB / "02_accuracy_vs_bits.ipynb"), str(out), parameters={"profile": "cpu"},
+                            kernel_name="python3", progress_bar=False)
+    assert "Shown: the committed results of 02_accuracy_vs_bits" in str(e.value) and "not trained here" in str(e.value)
+    import json
+
+    shown = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
+             if "image/png" in o.get("data", {})]
+    assert len(shown) == 2  # accuracy_vs_bits.png and bits_right.png, the figures the notebook writes
+    assert not list(tmp_path.rglob("*.pt")) and not (tmp_path / "runs" / "cpu" / "view").exists()
+
+
+def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path, monkeypatch):
+    from llc_lib import weights
+    from llc_lib.data import REPO_ROOT
+    from llc_lib.notebook import notebook_outputs, setup, view_dir
+    from llc_lib.config import get_profile
+
+    assert notebook_outputs("02_accuracy_vs_bits") == {"figures": ["accuracy_vs_bits", "bits_right"],
+                                                       "json": ["02_accuracy_vs_bits"]}
+    weights.install(REPO_ROOT / "weights" / "cpu", tmp_path / "runs" / "cpu")  # LLC_RUNS_DIR (conftest)
+    ctx = setup("cpu", 0, [], False, notebook="03_code_heatmaps", device="cpu")
+    assert ctx.figdir == view_dir(get_profile("cpu")) == tmp_path / "runs" / "cpu" / "view"
+    assert not ctx.ws.train  # evaluation only: a missing model raises instead of training
+    assert setup("smoke", 0, [], False, notebook="03_code_heatmaps").ws.train  # smoke always runs
+    with pytest.raises(ValueError, match="train must be True or False"):
+        setup("cpu", 0, [], "yes", notebook="03_code_heatmaps")
