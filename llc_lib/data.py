@@ -18,6 +18,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from .files import file_digest
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
@@ -66,12 +68,9 @@ def data_dir() -> Path:
     return Path(env("LLC_DATA_DIR") or REPO_ROOT / "data")
 
 
-def sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of the file's bytes."""
+    return file_digest(path, "sha256")
 
 
 def _open_npz(path: Path, hint: str) -> dict:

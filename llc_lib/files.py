@@ -2,6 +2,7 @@
 it cheaply."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -59,3 +60,12 @@ def write_json(obj, path: Path | str) -> None:
     tmp = tmp_path(path)
     tmp.write_text(json.dumps(obj, indent=2, default=float))
     os.replace(tmp, path)
+
+
+def file_digest(path: Path | str, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
+    """Hex digest of the bytes of ``path`` (``hashlib`` algorithm name), read in chunks of ``chunk`` bytes."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

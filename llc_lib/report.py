@@ -70,6 +70,21 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
     return rows
 
 
+def paper_codebooks() -> str:
+    """The paper's codebook table (``claims.PAPER``: ImageNet-1K, ResNet50, 20 bits) as markdown."""
+    lines = [f"Paper, {PAPER['dataset']}: real-valued top-1 {PAPER['real_top1']:.1f} %, LLC {PAPER['bits_right']} "
+             f"of 20 bits right.", "", "| codebook | unique of 1000 | ED | MHD |", "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {u} | {ed:.2f} | {mhd:.2f} |" for name, (u, ed, mhd) in PAPER["codebooks"].items()]
+    return "\n".join(lines)
+
+
+def paper_retrieval() -> str:
+    """The paper's retrieval numbers (``claims.PAPER``: ImageNet-100, ResNet50, MAP@1000) as markdown."""
+    r = PAPER["retrieval"]
+    return ("Paper, ImageNet-100, ResNet50, MAP@1000: LLC " + ", ".join(f"{v} at {k} bits" for k, v in r["llc"].items())
+            + "; real-valued features " + ", ".join(f"{v} ({k} dims)" for k, v in r["real"].items()) + ".")
+
+
 def mean_std(stat: dict, scale: float = 100.0) -> str:
     """'mean ± std' of a {'mean', 'std'} statistic over seeds, times ``scale`` (100: fractions in %)."""
     return f"{scale * stat['mean']:.2f} ± {scale * stat['std']:.2f}"

@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .data import SHA256, DataError, sha256
+from .files import file_digest
 
 SEED = 20261122  # every seeded choice of the recipes: np.random.default_rng(SEED)
 
@@ -357,12 +358,9 @@ def _publish(tmp: Path, out: Path) -> None:
 # ---------------------------------------------------------------------------------------------- archives
 
 
-def md5(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def md5(path: Path) -> str:
+    """Hex MD5 of the file's bytes (what the archives' publishers give)."""
+    return file_digest(path, "md5")
 
 
 def check_md5(path: Path, src: Source) -> None:
