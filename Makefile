@@ -80,7 +80,7 @@ reproduce: setup
 	flock -n -E 75 "$(RUNS)/.reproduce.lock" $(MAKE) --no-print-directory -j$$jobs notebooks PROF=$$prof; rc=$$?; \
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running on this runs folder (lock $(RUNS)/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
-	[ $$rc = 0 ] && [ $$prof = cpu ] && "$(PY)" -m llc_lib docs --profile cpu; \
+	if [ $$rc = 0 ] && [ $$prof = cpu ]; then "$(PY)" -m llc_lib docs --profile cpu || rc=$$?; fi; \
 	[ $$rc = 0 ] && "$(PY)" -c "import sys; from llc_lib.config import get_profile; from llc_lib.studies import \
 	  figures_dir; d = figures_dir(get_profile(sys.argv[1])); print(f'figures and their JSON: {d}/'); \
 	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \

@@ -4,7 +4,7 @@
 
 The float classifier is what a real-valued model does at the end: (N, d) features x (d, C) weights in
 float32 (torch, all threads) and an argmax. MHD takes the packed k-bit codes and returns the nearest class
-code (XOR + popcount, ``decode.mhd_decode``); the goal of issue 5 (MHD >= 5x faster) is about that step.
+code (XOR + popcount, ``decode.mhd_decode``); the speed goal (MHD >= 5x faster) is about that step.
 An LLC model must also make the codes from the same features: the last column times the whole LLC head,
 (N, d) x (d, k) projection + sign + ``decode.pack`` + MHD, against the same float classifier. Times are the
 best of ``--repeats`` runs, in one process, on this machine.

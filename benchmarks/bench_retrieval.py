@@ -7,7 +7,7 @@ each row's distances on a thread pool. faiss: its binary flat index (packed byte
 the straightforward tensor version, +-1 float codes, distances = (k - q . d) / 2 by matmul, then torch.topk.
 The three must return the same distances at every rank (their order among equal distances may differ; the
 ids strictly inside the top-K distance radius must agree). Times are the best of ``--repeats`` runs in one
-process; the goal of issue 5 is ours <= 1.0x faiss's time.
+process; the speed goal is ours <= 1.0x faiss's time.
 """
 from __future__ import annotations
 

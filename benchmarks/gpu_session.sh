@@ -8,16 +8,19 @@ set -m  # job control: every background job gets a process group of its own, whi
 deadline=$(( $(date +%s) + ${1:-540} )); shift
 out=/tmp/gpu-session; mkdir -p "$out"  # packed into $OUT/gpu-session.tgz at the end (one file travels back)
 export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4 LLC_RUNS_DIR=/tmp/llc-runs PYTHONPATH=$PWD
-rm -f data/cifar100.npz  # a dangling link to ../shared here
+if [ -e data/cifar100.npz ]; then  # a real file is never replaced; only a dangling link to ../shared is
+  echo "data/cifar100.npz exists; move it away to rebuild it from the transport copy" >&2; exit 2
+fi
+[ -L data/cifar100.npz ] && rm data/cifar100.npz
 python3 .devdata/decode_q95.py .devdata/cifar100_q95.jpg .devdata/cifar100_meta.npz data/cifar100.npz
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt"
 t=$(date +%s); python3 benchmarks/bench_train.py --rounds 3 > "$out/bench_train.txt" 2>&1
 echo "bench_train: $(( $(date +%s) - t )) s" >> "$out/times.txt"
 jobs=("$@")  # each "name|command"; default: the gpu headline and the instance-code variants
 [ ${#jobs[@]} -gt 0 ] || jobs=(
-  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && python3 -m llc_lib.studies.instance --profile gpu --variants profile p2-k-bits --out $out/inst_gpu.json"
-  "inst_cpu_p2|python3 -m llc_lib.studies.instance --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 --out $out/inst_cpu_p2.json"
-  "inst_cpu_p1|python3 -m llc_lib.studies.instance --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head --out $out/inst_cpu_p1.json"
+  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && python3 -m llc_lib variants --profile gpu --variants profile p2-k-bits --out $out/inst_gpu.json"
+  "inst_cpu_p2|python3 -m llc_lib variants --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 --out $out/inst_cpu_p2.json"
+  "inst_cpu_p1|python3 -m llc_lib variants --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head --out $out/inst_cpu_p1.json"
 )
 pids=()
 for j in "${jobs[@]}"; do

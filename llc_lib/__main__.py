@@ -40,8 +40,6 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 
 def get_args_parser() -> argparse.ArgumentParser:
     """One sub-command per task, each with its own options only."""
@@ -186,6 +184,8 @@ def cmd_manifest(args) -> int:
     from .studies import runs_root
 
     prof = load_profile(args)
+    import torch
+
     ws = Workspace(runs_root(prof, args.runs_dir), torch.device("cpu"), train=False, data_root=args.data_dir)
     print(make_rules(prof, ws, args.run_dir.replace("PROFILE", prof.name), args.python), end="")
     return 0
@@ -208,6 +208,8 @@ def model_context(args):
         yield Context(prof, ws, figures_dir(prof, ws.root))
     finally:
         if started:
+            import torch.distributed
+
             torch.distributed.destroy_process_group()
 
 
@@ -311,6 +313,8 @@ def cmd_weights(args) -> int:
     prof = get_profile(args.profile)
     folder, runs = REPO_ROOT / "weights" / prof.name, runs_root(prof, args.runs_dir)
     if args.export:
+        import torch
+
         ws = Workspace(runs, torch.device("cpu"), train=False)
         specs = [s for specs in notebook_specs(prof, 0).values() for s in specs]
         m = export(specs, ws, folder)

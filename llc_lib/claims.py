@@ -22,6 +22,7 @@ PAPER = {
     "retrieval": {"llc": {10: 64.07, 64: 67.73}, "real": {8: 50.41, 10: 66.57, 64: 77.94},
                   "llc16_over_hashnet16": 15},  # "by ~15 points" (AlexNet backbone)
     "bits_right": 19.2,  # of 20: instance codes of ImageNet-1K validation images
+    "class_code_top1": 75.5,  # 20-bit ResNet50, class-code logits (../shared/paper/README.md)
     "statements": {  # the paper's qualitative claims, as our report quotes them
         "separability": "Hamming separability implies linear separability",
         "interpretability": "no: a bit mixes unrelated classes",
@@ -125,3 +126,15 @@ def combine(verdicts) -> bool | str | None:
     if any(v is False for v in verdicts):
         return False
     return "within noise" if any(isinstance(v, str) for v in verdicts) else True
+
+
+def codebook_seed_verdicts(seeds: dict | None, k: int) -> dict[str, bool | str | None]:
+    """The codebook claims over the seeds of a ``seeds.json`` at ``k`` bits: 'ranking' (``codebook_ranking``),
+    'beats' (``llc_beats_baselines``) and 'near_real' (``near_real``), each by ``seed_verdict``."""
+    mhd = {n: f"{key}_mhd@{k}" for n, key in (("llc", "llc_same_path"), ("svd", "svd"), ("random", "random"),
+                                               ("cca", "cca"))}
+    return {
+        "ranking": combine(seed_verdict(seeds, mhd[a], mhd[b]) for a, b in (("llc", "svd"), ("svd", "random"),
+                                                                             ("random", "cca"))),
+        "beats": combine(seed_verdict(seeds, mhd["llc"], mhd[b]) for b in ("svd", "random", "cca")),
+        "near_real": seed_verdict(seeds, f"llc_mhd_acc@{k}", "real_top1", -THRESHOLDS["near_real_mhd_points"] / 100)}

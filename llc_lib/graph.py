@@ -67,12 +67,15 @@ class CodebookSpec:
     num_classes: int = 0
 
     def __post_init__(self):
-        want = {"learnt": "llc", "svd": "real", "cca": "real", "random": None}
-        if self.method not in want:
+        if self.method not in CODEBOOKS:
             raise ValueError(f"unknown codebook {self.method!r}; choose one of {CODEBOOKS}")
-        got = None if self.source is None else self.source.mode
-        if got != want[self.method]:
-            raise ValueError(f"a {self.method!r} codebook needs a source of mode {want[self.method]!r}, got {got!r}")
+        source = None if self.source is None else method(self.source.mode)
+        want, ok = {"learnt": ("a model that learns a codebook (Phase 1)", source is not None and source.learns_codebook),
+                    "random": ("no source model", source is None)}.get(
+            self.method, ("a real-valued model", source is not None and source.real_valued))
+        if not ok:
+            raise ValueError(f"a {self.method!r} codebook needs {want} as its source, got "
+                             f"{None if self.source is None else self.source.mode!r}")
         if self.method == "random" and self.num_classes < 2:
             raise ValueError("a random codebook needs num_classes >= 2")
         if self.method == "learnt" and self.bits > self.source.cfg.bits:
@@ -105,9 +108,11 @@ class Spec:
         if (self.init == "scratch") != (self.parent is None):
             raise ValueError(f"init {self.init!r} {'takes no' if self.init == 'scratch' else 'needs a'} parent")
         if self.parent is not None:
-            want = "llc" if self.init == "phase1" else "real"
-            if self.parent.mode != want:
-                raise ValueError(f"init {self.init!r} starts from a {want!r} model, got a {self.parent.mode!r} parent")
+            parent = method(self.parent.mode)
+            want, ok = (("a model that learns a codebook (Phase 1)", parent.learns_codebook) if self.init == "phase1"
+                        else ("a real-valued model", parent.real_valued))
+            if not ok:
+                raise ValueError(f"init {self.init!r} starts from {want}, got a {self.parent.mode!r} parent")
             if (self.parent.arch.backbone, self.parent.arch.width) != (self.arch.backbone, self.arch.width):
                 raise ValueError("a parent must have the same backbone and width as the model it initialises")
         if method(self.mode).frozen_codebook != (self.codebook is not None):
@@ -277,7 +282,7 @@ class Workspace:
         model.to(self.device).eval()
         self._models[spec.key] = model
         self._weights[spec.key] = digest or state_digest(model.state_dict())
-        if spec.mode == "llc":
+        if method(spec.mode).learns_codebook:
             self._write_codebook(CodebookSpec("learnt", cfg.bits, spec), model)
         return model
 
@@ -343,8 +348,8 @@ class Workspace:
                        same=lambda found: True) -> dict:
         """``book``'s file, read and verified. Rank 0 (re)writes it with ``make()`` when it is missing or stale:
         made from other weights than ``source_sha256``, for another codebook spec than ``book_key``, or failing
-        ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace never
-        writes: it refuses a stale file. Every rank raises what rank 0 met, after the barrier (no hang)."""
+        ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace makes a
+        missing file (it follows from verified weights) but never rewrites one: it refuses a stale file. Every rank raises what rank 0 met, after the barrier (no hang)."""
         path = self.codebook_path(book)
         rank, world = dist_info()
         error = None

@@ -113,6 +113,10 @@ class HashHead(nn.Module):
         return self.project(f)
 
 
+MODEL_KINDS = {"real": "a real-valued model (build_model('real', ...))", "llc": "an LLC model (build_model('llc', ...))",
+               "hash": "a hashing model (build_model('hash', ..., widths=...))"}  # the heads build_model makes
+
+
 class CodeNet(nn.Module):
     """Backbone followed by a RealHead or an LLCHead; ``forward`` returns (B, num_classes) logits."""
 

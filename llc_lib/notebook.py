@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import apply_sets, get_profile
 from .device import pick_device
 from .graph import Workspace
-from .manifest import notebook_code, notebook_specs
+from .manifest import READS, notebook_code, notebook_specs
 from .studies import Context, check_seed, figures_dir, runs_root
 
 
@@ -94,14 +94,18 @@ def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = Fals
     if viewing:
         if notebook is None or notebook not in specs:
             raise ValueError(f"name the notebook (setup(..., notebook=...)), one of {sorted(specs)}")
-        missing = [s for top in specs[notebook] for s in top.ancestors() + [top] if not ws.ckpt_path(s).exists()]
-        if missing:
+        missing = [ws.ckpt_path(s).name for top in specs[notebook] for s in top.ancestors() + [top]
+                   if not ws.ckpt_path(s).exists()]
+        unread = [n for n in READS.get(notebook, ()) if not (view_dir(prof) / f"{n}.json").exists()]
+        if missing or unread:
             shown = show_committed(prof, notebook)
+            why = (f"{len(missing)} of its models are not trained here (e.g. {missing[0]})" if missing else
+                   f"the notebooks it reads have not been run by hand here (e.g. {unread[0]})")
             raise CommittedResultsShown(
-                f"Shown: the committed results of {notebook} ({prof.name} profile, {len(shown)} files) — "
-                f"{len(missing)} of its models are not trained here (e.g. {ws.ckpt_path(missing[0]).name}). To "
-                f"evaluate them instead: `python -m llc_lib weights` (the committed cpu weights) or set "
-                f"train = True in the parameters cell (trains what is missing; minutes to hours).")
+                f"Shown: {f'the committed results of {notebook}' if shown else 'nothing: there are no committed results'}"
+                f" ({prof.name} profile, {len(shown)} files) — {why}. To evaluate instead: `python -m llc_lib "
+                f"weights` (the committed cpu weights) and run the notebooks, or set train = True in the "
+                f"parameters cell (trains what is missing; minutes to hours).")
         figdir = view_dir(prof)
     else:
         figdir = figures_dir(prof)

@@ -31,7 +31,7 @@ from .data import ArrayDataset, TrainBatches, dataset_digest, labels_of
 from .device import autocast, dist_info, provenance
 from .inference import outputs
 from .methods import method
-from .models import CodeNet
+from .models import MODEL_KINDS, CodeNet
 
 
 def _lr_lambda(cfg: TrainConfig, total: int):
@@ -91,9 +91,7 @@ def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
     m = method(cfg.mode)
     kind = m.head
     if model.kind != kind:
-        name = {"real": "a real-valued model (build_model('real', ...))", "llc": "an LLC model (build_model('llc', ...))",
-                "hash": "a hashing model (build_model('hash', ..., widths=...))"}
-        raise ValueError(f"mode {cfg.mode!r} needs {name[kind]}, got {name[model.kind].split(' (')[0]}")
+        raise ValueError(f"mode {cfg.mode!r} needs {MODEL_KINDS[kind]}, got {MODEL_KINDS[model.kind].split(' (')[0]}")
     if cfg.aux_weight > 0 and (not m.aux_head or model.aux is None):
         raise ValueError(f"aux_weight > 0 needs a method with an auxiliary head (mode 'llc'), got "
                          f"{cfg.mode!r}, and a model built with aux=True")
@@ -166,13 +164,16 @@ def resume(ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig
            ) -> tuple[list[dict], int, dict]:
     """(history, epochs done, record) of the run in ``ckpt``, its weights, optimiser and schedule loaded into
     ``model``, ``opt`` and ``sched``; ([], 0, record) when there is no checkpoint. CheckpointError when it was
-    trained with another config or on other data than ``record['data_sha256']``."""
+    trained with another config (a field it does not know counts as at its default) or on other data than
+    ``record['data_sha256']``."""
     if ckpt is None or not Path(ckpt).exists():
         return [], 0, record
     ck = load_checkpoint(ckpt, model, mode=cfg.mode)
     cfg_dict = dataclasses.asdict(cfg)
-    if ck["config"] != cfg_dict:
-        changed = sorted(k for k in cfg_dict if ck["config"].get(k) != cfg_dict[k])
+    # a field added to TrainConfig since the checkpoint was written counts as at its default (as in the key)
+    stored = {f.name: ck["config"].get(f.name, f.default) for f in dataclasses.fields(cfg)}
+    if stored != cfg_dict:
+        changed = sorted(k for k in cfg_dict if stored[k] != cfg_dict[k])
         raise CheckpointError(f"checkpoint {ckpt} was trained with other settings ({changed}); "
                               f"delete it or use another run folder to train with these.")
     if ck.get("data_sha256") != record["data_sha256"]:

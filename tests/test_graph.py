@@ -58,7 +58,7 @@ def test_keys_are_stable_and_a_new_knob_at_its_default_keeps_them():
 
 @pytest.mark.parametrize("kw,message", [
     (dict(init="svd"), "needs a parent"),
-    (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a 'llc' model"),
+    (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a model that learns a codebook"),
     (dict(init="backbone", parent=Spec(REAL, Arch(width=8), SEL)), "same backbone and width"),
     (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only such a method takes one"),
 ])
@@ -276,7 +276,7 @@ def test_a_new_method_is_one_registry_line(tmp_path, monkeypatch):
     assert load_checkpoint(ws.ckpt_path(spec))["history"][0]["train_acc"] >= 0
     for name in ("graph.py", "train.py"):  # the loop and the graph name no method
         source = (REPO / "llc_lib" / name).read_text()
-        assert not any(f'"{m}"' in source for m in ("csq", "hashnet", "instance")), name
+        assert not any(f'"{m}"' in source for m in methods.METHODS), name
 
 
 def test_the_manifest_lists_what_each_notebook_fits():

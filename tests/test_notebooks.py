@@ -75,3 +75,18 @@ def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path
     assert setup("smoke", 0, [], False, notebook="03_code_heatmaps").ws.train  # smoke always runs
     with pytest.raises(ValueError, match="train must be True or False"):
         setup("cpu", 0, [], "yes", notebook="03_code_heatmaps")
+
+
+def test_the_report_notebook_opened_by_hand_shows_the_committed_report(tmp_path):
+    """It trains nothing, and without the other notebooks' JSON in the view folder it shows the committed report."""
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(str(NB / "99_paper_vs_reproduction.ipynb"), str(out), parameters={"profile": "cpu"},
+                            kernel_name="python3", progress_bar=False)
+    assert "Shown: the committed results of 99_paper_vs_reproduction" in str(e.value)
+    assert "notebooks it reads have not been run" in str(e.value)
+    import json
+
+    shown = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
+             if "Paper vs reproduction" in "".join(o.get("data", {}).get("text/markdown", ""))]
+    assert shown

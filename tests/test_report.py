@@ -75,3 +75,12 @@ def test_the_smoke_report_says_its_numbers_are_not_results():
     cpu, _ = paper_vs_reproduction({}, get_profile("cpu"))
     assert "smoke profile: numbers are not results" in smoke and "20 training and 10 test images" in smoke
     assert "not results" not in cpu and "500/100 split" in cpu
+
+
+def test_a_seed_spread_from_other_runs_is_labelled_as_such():
+    from llc_lib.report import seeds_note
+
+    seeds = {"seeds": [0, 1, 2], "numbers": {"real_top1": {"values": [0.6345, 0.63, 0.64]}}}
+    assert seeds_note(seeds, 0.6345) == ""
+    assert "other runs of the same recipe" in seeds_note(seeds, 0.6323)
+    assert "other runs" in seeds_note({"seeds": [1, 2], "numbers": {"real_top1": {"values": [0.6, 0.6]}}}, 0.6)

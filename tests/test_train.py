@@ -189,3 +189,22 @@ def test_resuming_on_other_data_is_refused(tiny, tmp_path):
     assert load_checkpoint(p)["epoch"] == 1 and load_checkpoint(p)["data_sha256"]
     with pytest.raises(CheckpointError, match="trained on other data"):
         train(_llc(), synthetic_dataset(seed=5), LLC, device=CPU, ckpt=p, progress=False)
+
+
+def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_path):
+    """A field added to TrainConfig later keeps the checkpoint's key (graph.canonical) and its resume; set to
+    another value it is a changed recipe and refused."""
+    import dataclasses
+
+    from llc_lib.config import TrainConfig
+
+    @dataclasses.dataclass(frozen=True)
+    class WithKnob(TrainConfig):
+        new_knob: float = 0.0
+
+    p = tmp_path / "m.pt"
+    train(_llc(), tiny, LLC, device=CPU, ckpt=p, progress=False, stop_after_steps=4)  # killed in epoch 2
+    with pytest.raises(CheckpointError, match=r"other settings \(\['new_knob'\]\)"):
+        train(_llc(), tiny, WithKnob(**dataclasses.asdict(LLC), new_knob=0.5), device=CPU, ckpt=p, progress=False)
+    train(_llc(), tiny, WithKnob(**dataclasses.asdict(LLC)), device=CPU, ckpt=p, progress=False)
+    assert load_checkpoint(p)["epoch"] == LLC.epochs

@@ -21,8 +21,9 @@ class Method:
     'hash'). loss_name: the file's loss, (model, features (B, d), labels (B,), cfg, progress in [0, 1]) ->
     (scalar loss, (B, C) logits for the running training accuracy, or None). init_head_name: the file's
     (model, cfg, num_classes) -> None, run on a freshly built model (e.g. CSQ's fixed hash centres).
-    frozen_codebook: trains against a given codebook, loaded into the head and frozen (Phase 2). aux_head: may
-    train with the auxiliary real-valued head (``cfg.aux_weight``).
+    frozen_codebook: trains against a given codebook, loaded into the head and frozen (Phase 2). learns_codebook:
+    learns a codebook that the run graph writes to a file for Phase 2 (Phase 1). aux_head: may train with the
+    auxiliary real-valued head (``cfg.aux_weight``).
     """
 
     file: str
@@ -30,7 +31,13 @@ class Method:
     loss_name: str = "loss"
     init_head_name: str | None = None
     frozen_codebook: bool = False
+    learns_codebook: bool = False
     aux_head: bool = False
+
+    @property
+    def real_valued(self) -> bool:
+        """Trains a real-valued classifier (the source of the SVD / CCA codebooks and of warm starts)."""
+        return self.head == "real"
 
     @property
     def module(self):
@@ -47,7 +54,7 @@ class Method:
 
 METHODS = {
     "real": Method("real", "real"),
-    "llc": Method("llc", "llc", "phase1_loss", aux_head=True),
+    "llc": Method("llc", "llc", "phase1_loss", learns_codebook=True, aux_head=True),
     "instance": Method("llc", "llc", "phase2_loss", frozen_codebook=True),
     "hashnet": Method("hashnet", "hash"),
     "csq": Method("csq", "hash", init_head_name="init_head"),

@@ -77,7 +77,8 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     return out
 
 
-@fits(lambda p, seed: [s for other in (0, 1, 2) for s in _seed_models(p, other)])
+@fits(lambda p, seeds=(0, 1, 2): [s for other in (seeds if isinstance(seeds, (list, tuple)) else (0, 1, 2))
+                                  for s in _seed_models(p, other)])
 def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
     (sample, ddof=1), 'values' (one per seed)}}}. Fractions stay fractions."""
