@@ -89,6 +89,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", nargs="+", metavar="NAME", help="default: all (see llc_lib/studies/instance.py)")
     p.add_argument("--out", type=Path, help="JSON file (default: instance_variants.json in the profile's results "
                                             "folder, a variant folder with --set)")
+    p = command("diagnose", "why the instance codes fall short: refitted heads, weak codebook entries, code "
+                            "geometry of the headline models (no training) -> JSON")
+    profile(p), device(p), folders(p)
+    p.add_argument("--out", type=Path, help="JSON file (default: phase2_diagnostics.json in the profile's results "
+                                            "folder)")
     p = command("weights", "the profile's trained weights: install the committed weights/<profile> into the runs "
                            "folder, or export them from it")
     p.add_argument("--profile", default="cpu", help="whose weights (default cpu)")
@@ -302,6 +307,26 @@ def cmd_variants(args) -> int:
     return 0
 
 
+def cmd_diagnose(args) -> int:
+    from .files import write_json
+    from .studies import output_root, public, run_record
+    from .studies.convergence import phase2_diagnostics
+
+    args.command = "eval"  # evaluates trained checkpoints; never trains
+    with model_context(args) as ctx:
+        res = phase2_diagnostics(ctx, args.seed)
+        out = args.out or output_root(ctx.profile, ctx.ws.root) / "phase2_diagnostics.json"
+        write_json({**public(res), "run": run_record(ctx.profile, ctx.ws)}, out)
+        for split in ("train", "test"):
+            for head in ("trained_head", "refitted_head"):
+                for k, r in res[head][split].items():
+                    print(f"{split:5s} {head:13s} k={k}: ED {r['ed_acc']:.3f} MHD {r['mhd_acc']:.3f} bits right "
+                          f"{r['bits_right']:.2f} R {r['R']:.2f} W {r['W']:.2f} P(exact|right) "
+                          f"{r['p_exact_given_right']:.3f}")
+        print(f"wrote {out}")
+    return 0
+
+
 def cmd_weights(args) -> int:
     from .config import get_profile
     from .data import REPO_ROOT
@@ -327,7 +352,7 @@ def cmd_weights(args) -> int:
 
 COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
             "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train,
-            "variants": cmd_variants, "weights": cmd_weights}
+            "variants": cmd_variants, "weights": cmd_weights, "diagnose": cmd_diagnose}
 
 
 def main(argv=None) -> int:

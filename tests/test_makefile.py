@@ -92,3 +92,28 @@ def test_reproduce_locks_the_runs_folder_it_writes_to(tmp_path):
         r = make("-n", "reproduce", "PROFILE=smoke", runs=runs)
     assert r.returncode != 0, r.stdout + r.stderr
     assert f"another 'make reproduce' is running on this runs folder (lock {runs}/.reproduce.lock)" in r.stdout
+
+
+def test_lab_honours_profile_and_setup_takes_the_cpu_torch_index(tmp_path):
+    """Dry runs: `make lab PROFILE=smoke` starts JupyterLab with that profile; a first set-up with TORCH_INDEX
+    installs torch from that index (the CPU-only wheels) and shows pip's progress."""
+    lab = make("-n", "lab", "PROFILE=smoke")
+    assert 'LLC_PROFILE="smoke"' in lab.stdout, lab.stdout + lab.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    setup = subprocess.run(["make", "--no-print-directory", "-n", "setup", f"VENV={tmp_path / 'venv'}",
+                            "TORCH_INDEX=https://download.pytorch.org/whl/cpu"], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert '--index-url "https://download.pytorch.org/whl/cpu" torch torchvision' in setup.stdout, setup.stdout
+    assert "--progress-bar on" in setup.stdout
+
+
+def test_each_command_lists_only_its_own_options():
+    def usage(*cmd):
+        out = subprocess.run([sys.executable, "-m", "llc_lib", *cmd, "--help"], capture_output=True, text=True,
+                             cwd=REPO, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    data, train = usage("data"), usage("train")
+    assert "--archives" in data and "--profile" not in data and "--resume" not in data
+    assert "--resume" in train and "--archives" not in train and "--set" in train

@@ -150,3 +150,18 @@ def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
         assert stat["std"] == pytest.approx(np.std(stat["values"], ddof=1))
     with pytest.raises(ValueError, match="two seeds"):
         headline.seeds_study(ctx, (0,))
+
+
+def test_phase2_diagnostics_decompose_the_trained_and_refitted_heads(ctx):
+    from llc_lib.studies.convergence import phase2_diagnostics
+
+    res = _run(ctx, phase2_diagnostics, 0, bits=(7, 10), random_draws=2)
+    for head in ("trained_head", "refitted_head"):
+        for split in ("train", "test"):
+            r = res[head][split]["10"]
+            a = r["class_code_acc"]
+            if 0 < a < 1:
+                assert r["bits_right"] == pytest.approx(a * r["R"] + (1 - a) * r["W"], abs=1e-6)
+    assert len(res["refit"]["per_bit"]) == 10
+    assert sum(res["geometry"]["10"]["learnt_hist"]) == 100
+    assert -1 <= res["codebook_entries"]["spearman_abs_C_vs_error"] <= 1
