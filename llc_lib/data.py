@@ -199,15 +199,20 @@ def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
 
 def prepare_data(shared: Path | str | None = None, root: Path | None = None,
                  archives: Path | str | None = None) -> Path:
-    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists, then build each data
-    file still missing from its official archive (``sources``: from the folder ``archives`` or $LLC_ARCHIVES
+    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
+    it lacks), otherwise build each missing data file from its official archive (``sources``: from the folder ``archives`` or $LLC_ARCHIVES
     when given, else downloaded into <root>/archives). Returns the data folder."""
     root = Path(root or data_dir())
-    linked = shared is not None and Path(shared).is_dir()
-    if linked:
+    from . import sources
+
+    if shared is not None and Path(shared).is_dir():
         for p in link_shared(Path(shared), root):
             print(f"linked {p} -> {p.resolve()}")
-    from . import sources
+        for src in sources.SOURCES.values():
+            if not (root / src.file).exists():
+                print(f"{shared} has no {src.file}; build it from the official archive with `python -m llc_lib "
+                      f"data --data-dir {root}` (no --shared; --archives DIR for local copies)")
+        return root
 
     for name, src in sources.SOURCES.items():
         out = root / src.file
@@ -216,7 +221,7 @@ def prepare_data(shared: Path | str | None = None, root: Path | None = None,
         if out.exists():
             continue
         print(f"{out}: building it from the official {src.archive}"
-              + (f" (not in {shared})" if linked else f" ({shared} not found)" if shared is not None else ""))
+              + (f" ({shared} not found)" if shared is not None else ""))
         archive = sources.fetch(name, archives, root / "archives")
         print(f"{out}: {sources.build(name, archive, out)}")
     return root

@@ -40,7 +40,8 @@ def _files(specs, ws) -> dict[str, Path]:
 
 def export(specs, ws, folder: Path | str) -> dict:
     """Write the weights of ``specs`` (finished checkpoints in ``ws``) into ``folder`` and return its manifest
-    {'files': {relative path: sha256}, 'bytes'}. CheckpointError when one is missing or unfinished, or when
+    {'files': {relative path: sha256}, 'bytes'}. A checkpoint already in ``folder`` with the same weights is
+    kept as it is. CheckpointError when one is missing or unfinished, or when
     the total exceeds ``MAX_BYTES``."""
     folder = Path(folder)
     files = _files(specs, ws)
@@ -55,7 +56,10 @@ def export(specs, ws, folder: Path | str) -> dict:
     for rel, src in sorted(files.items()):
         dst = staging / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.suffix == ".pt":
+        old = folder / rel
+        if src.suffix == ".pt" and old.exists() and _same_weights(old, src):
+            shutil.copyfile(old, dst)  # the committed file, byte for byte: a re-export changes only what changed
+        elif src.suffix == ".pt":
             ck = read_checkpoint(src)
             save_atomic({k: v for k, v in ck.items() if k not in DROPPED}, dst)
         else:

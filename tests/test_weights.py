@@ -34,7 +34,7 @@ def trained(tmp_path):
     return ws, p2
 
 
-def test_exported_weights_load_without_training_and_give_the_same_model(trained, tmp_path):
+def test_exported_weights_load_without_training_and_give_the_same_model(trained, tmp_path, monkeypatch):
     ws, p2 = trained
     m = weights.export([p2], ws, tmp_path / "weights")
     assert set(m["files"]) == {f"ckpt/{p2.parent.name}.pt", f"ckpt/{p2.parent.name}.codebook.npz", f"ckpt/{p2.name}.pt"}
@@ -44,6 +44,11 @@ def test_exported_weights_load_without_training_and_give_the_same_model(trained,
     fresh = _ws(tmp_path / "fresh", train=False)  # evaluation only: a missing model would raise, not train
     assert fresh.weights_digest(p2) == ws.weights_digest(p2)
     assert weights.install(tmp_path / "weights", tmp_path / "fresh") == []  # already there: nothing copied
+    def resave(*a, **k):  # torch.save's bytes differ between processes: a re-export must copy, not save again
+        raise AssertionError("an unchanged checkpoint was saved again")
+
+    monkeypatch.setattr(weights, "save_atomic", resave)
+    assert weights.export([p2], ws, tmp_path / "weights")["files"] == m["files"]
 
 
 def test_install_refuses_a_changed_file_and_never_overwrites(trained, tmp_path):

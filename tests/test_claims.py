@@ -1,0 +1,53 @@
+"""Every verdict can fail: each flips when its numbers cross its threshold; the noise rule over seeds is the
+paired t-test it states; the interpretability test tells aligned bits from random ones."""
+import numpy as np
+import pytest
+
+from llc_lib import claims
+from llc_lib.claims import THRESHOLDS as T
+
+
+@pytest.mark.parametrize("verdict,holds,fails", [
+    (claims.warm_start_helps, (0.50, 0.49), (0.49, 0.50)),
+    (claims.nested_is_free, (0.50, 0.50 + T["nested_prefix_points"] / 100 - 1e-3),
+     (0.50, 0.50 + T["nested_prefix_points"] / 100 + 1e-3)),
+    (claims.taxonomy_recovered, (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] - 1e-3]),
+     (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] + 1e-3])),
+    (claims.bits_not_interpretable, (T["interpretability_alpha"],), (T["interpretability_alpha"] - 1e-3,)),
+    (claims.codebook_ranking, ({"llc": 4, "svd": 3, "random": 2, "cca": 1},), ({"llc": 4, "svd": 2, "random": 3, "cca": 1},)),
+    (claims.llc_beats_baselines, ({"llc": 4, "svd": 3, "random": 2, "cca": 1},), ({"llc": 3, "svd": 4, "random": 2, "cca": 1},)),
+    (claims.near_real, (60.0, 60.0 + T["near_real_mhd_points"] - 0.01), (60.0, 60.0 + T["near_real_mhd_points"] + 0.01)),
+    (claims.about_as_good_as_real, (30.0, 30.0 + T["retrieval_llc_vs_real_points"] - 0.01),
+     (30.0, 30.0 + T["retrieval_llc_vs_real_points"] + 0.01)),
+    (claims.ood_zero_sample_matches, ([T["ood_samples_to_match"], None],), ([T["ood_samples_to_match"] - 1, None],)),
+    (claims.all_codes_unique, (100, 100), (99, 100)),
+    (claims.beats, (2.0, 1.0), (1.0, 2.0)),
+])
+def test_each_verdict_flips_across_its_threshold(verdict, holds, fails):
+    assert verdict(*holds) is True and verdict(*fails) is False
+
+
+def _seeds(a, b):
+    return {"seeds": list(range(len(a))), "numbers": {"a": {"values": a}, "b": {"values": b}}}
+
+
+def test_the_noise_rule_is_a_one_sided_paired_t_test_over_the_seeds():
+    # d = a - b = [x - 1, x, x + 1]: sd 1, t = x sqrt(3); the 95th percentile of t with 2 dof is 2.92
+    for x, verdict in ((2.95 / 3 ** 0.5, True), (2.88 / 3 ** 0.5, "within noise"), (-2.95 / 3 ** 0.5, False)):
+        assert claims.seed_verdict(_seeds([x - 1, x, x + 1], [0, 0, 0]), "a", "b") == verdict, x
+    # the former rule (|mean| > one sample sd) called x = 1.66 a difference; the t-test does not
+    assert claims.seed_verdict(_seeds([0.66, 1.66, 2.66], [0, 0, 0]), "a", "b") == "within noise"
+    assert "t-test" in claims.NOISE_RULE
+
+
+def test_the_span_test_tells_superclass_aligned_bits_from_random_ones():
+    from llc_lib.studies.separability import superclass_span_test
+
+    sup = np.repeat(np.arange(20), 5)  # 100 classes, 5 per superclass
+    aligned = np.stack([np.where(np.isin(sup, np.arange(j, j + 10) % 20), 1, -1) for j in range(14)], 1)
+    rng = np.random.default_rng(1)
+    random = np.where(rng.random((100, 14)) < 0.5, 1, -1)
+    a, r = superclass_span_test(aligned, sup, 300), superclass_span_test(random, sup, 300)
+    assert a["p_value"] < 0.01 and not claims.bits_not_interpretable(a["p_value"])
+    assert r["p_value"] > 0.05 and claims.bits_not_interpretable(r["p_value"])
+    assert a["mean_span"] == 10 and r["random_mean_span"] > 15
