@@ -40,6 +40,9 @@ THRESHOLDS = {
     "ood_samples_to_match": 1000,  # a tuned baseline needs at least this many samples to match ED
     "retrieval_llc_vs_real_points": 3.0,  # "about as good": 10-bit LLC within this many MAP points of real
     "bits_right_goal": {"cpu": 18.5, "gpu": 19.0},  # mean bits right of 20-bit instance codes (paper: 19.2)
+    # P(instance code exact | class code right) on the test images, per profile and k (the paper implies ~0.9)
+    "p_exact_goal": {"cpu": {14: 0.75, 20: 0.5}, "gpu": {14: 0.85}},
+    "R_goal": {"gpu": {20: 19.3}},  # bits right of images whose class code is right (paper: >= 19.2)
 }
 
 
@@ -158,3 +161,8 @@ def codebook_seed_verdicts(seeds: dict | None, k: int) -> dict[str, bool | str |
         "beats": combine(seed_verdict(seeds, mhd["llc"], mhd[b]) for b in ("svd", "random", "cca")),
         "near_real": seed_verdict(seeds, f"llc_mhd_acc@{k}", "real_top1", margin),
         "class_codes_near_real": seed_verdict(seeds, "llc_class_code_acc@20", "real_top1", margin)}
+
+
+def goal_reached(value: float, goal: float) -> bool:
+    """A goal of the project (``THRESHOLDS['p_exact_goal']``, ``['R_goal']``) is reached: value >= goal."""
+    return value >= goal

@@ -25,6 +25,7 @@ def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
         row = {"class_code_acc": top1(logits, y)}
         row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
         split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
+        row["p_exact_given_class_code_right"] = split.pop("exact_if_class_code_right")
         row.update({f"bits_right_{key}": value for key, value in split.items()})
         phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
         row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]

@@ -19,6 +19,12 @@ def train_data(p: Profile, seed: int, classes: int | None = None, per_class: int
     return DataSel(p.dataset, per_class or p.per_class, classes, seed, p.image_size)
 
 
+def train_eval_data(p: Profile, seed: int) -> DataSel:
+    """Training images on which the headline is also scored (eval mode, no augmentation): up to 100 per class,
+    as many as the test split has."""
+    return DataSel(p.dataset, min(p.per_class or 100, p.test_per_class or 100), None, seed, p.image_size)
+
+
 def test_data(p: Profile, seed: int, classes: int | None = None) -> DataSel:
     return DataSel(p.dataset, p.test_per_class, classes, seed, p.image_size)
 

@@ -22,6 +22,7 @@ from llc_lib.claims import THRESHOLDS as T
     (claims.ood_zero_sample_matches, ([T["ood_samples_to_match"], None],), ([T["ood_samples_to_match"] - 1, None],)),
     (claims.all_codes_unique, (100, 100), (99, 100)),
     (claims.beats, (2.0, 1.0), (1.0, 2.0)),
+    (claims.goal_reached, (0.75, 0.75), (0.749, 0.75)),
 ])
 def test_each_verdict_flips_across_its_threshold(verdict, holds, fails):
     assert verdict(*holds) is True and verdict(*fails) is False

@@ -87,7 +87,8 @@ def test_bits_right_split_by_whether_the_class_is_right():
                      [1, -1, -1, -1],   # class 2, predicted 0: 3
                      [-1, -1, -1, -1]])  # class 0, predicted 2: 0
     s = bits_right_split(inst, codes, labels, predicted)
-    assert s == {"if_class_code_right": 3.5, "if_class_code_wrong": 1.5, "of_predicted_class_code": 2.0}
+    assert s == {"if_class_code_right": 3.5, "if_class_code_wrong": 1.5, "of_predicted_class_code": 2.0,
+                 "exact_if_class_code_right": 0.5}
     assert np.isnan(bits_right_split(inst, codes, labels, labels)["if_class_code_wrong"])
 
 

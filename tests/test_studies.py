@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import synthetic_dataset
 
-from llc_lib import claims
+from llc_lib import claims, plan
 from llc_lib.config import get_profile, override
 from llc_lib.graph import Workspace
 from llc_lib.studies import Context
@@ -73,6 +73,11 @@ def test_headline_and_train_all(ctx):
     assert set(h["llc"]) == {str(k) for k in ctx.profile.bits} and _frac(h["real_top1"])
     assert all(_frac(v) for v in res["accuracies"].values())
     assert h["recipe"]["nested"] == list(ctx.profile.sweep) and h["seconds"]["real"] >= 0
+    for rows in (h["llc"], h["llc_train"]):
+        for k, r in rows.items():
+            p = r["p_exact_given_class_code_right"]
+            assert np.isnan(p) or (0 <= p <= 1 and (p < 1 or r["bits_right_if_class_code_right"] == int(k)))
+    assert h["train_eval_images"] == len(ctx.ws.store.get(plan.train_eval_data(ctx.profile, 0), "train"))
 
 
 def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):

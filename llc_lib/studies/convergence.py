@@ -32,12 +32,10 @@ def code_scores(proj: np.ndarray, codes: np.ndarray, labels: np.ndarray, predict
     splits R (prediction right) from W (wrong). Fractions in [0, 1]; bits right, R and W in bits."""
     m = code_metrics(proj, codes, labels)
     split = bits_right_split(proj, codes, labels, predicted)
-    right = predicted == labels
-    exact = (to_bits(proj) == to_bits(codes)[labels]).all(1)
     return {"ed_acc": m["ed_acc"], "mhd_acc": m["mhd_acc"], "bits_right": m["bits_right"],
             "R": split["if_class_code_right"], "W": split["if_class_code_wrong"],
-            "p_exact_given_right": float(exact[right].mean()) if right.any() else float("nan"),
-            "class_code_acc": float(right.mean())}
+            "p_exact_given_right": split["exact_if_class_code_right"],
+            "class_code_acc": float((predicted == labels).mean())}
 
 
 def refit_heads(f_train: np.ndarray, targets: np.ndarray, f_test: np.ndarray, C: float = 10.0,

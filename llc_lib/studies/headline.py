@@ -17,7 +17,8 @@ from ..inference import outputs
 from ..metrics import code_metrics, top1
 from . import Context, check_ints, check_seed, fits, output_root, run_record
 
-SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right")
+SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right",
+                "p_exact_given_class_code_right")
 
 
 def results_path(ctx: Context, seed: int = 0):
@@ -27,7 +28,8 @@ def results_path(ctx: Context, seed: int = 0):
 
 @fits(lambda p, seed: list(plan.headline(p, seed)))
 def reproduce(ctx: Context, seed: int = 0) -> dict:
-    """Fit (or load) the headline models of ``seed`` and evaluate them on the test split; write
+    """Fit (or load) the headline models of ``seed`` and evaluate them on the test split ('llc') and on up to
+    100 training images per class ('llc_train', ``plan.train_eval_data``: under-fitting or memorisation); write
     ``results_path`` (rank 0 only under torchrun). 'seconds' holds the training time recorded in each
     checkpoint (the run that made it), not the time spent loading it."""
     check_seed(seed)
@@ -40,12 +42,15 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
     t = time.time()
     real_acc = top1(outputs(real, te, ws.device, workers=ws.workers)["logits"], labels_of(te).numpy())
     rows = evaluate_llc(llc, inst, te, ws.device, prof.bits, ws.workers)
+    seen = ws.store.get(plan.train_eval_data(prof, seed), "train")  # training images, scored the same way
+    rows_train = evaluate_llc(llc, inst, seen, ws.device, prof.bits, ws.workers)
     seconds = {name: round(sum(r["seconds"] for r in ws.history(s)), 1) for name, s in specs.items()}
     seconds.update(evaluate=round(time.time() - t, 1), this_call=round(time.time() - t0, 1),
                    fit_or_load=round(fitted, 1))
     main = specs["llc_phase1"].cfg
     res = {"profile": prof.name, "seed": seed, "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
            "real_top1": real_acc, "llc": {str(k): v for k, v in rows.items()},
+           "llc_train": {str(k): v for k, v in rows_train.items()}, "train_eval_images": len(seen),
            "recipe": {"real": dataclasses.asdict(specs["real"].cfg), "llc": dataclasses.asdict(main),
                       "instance": dataclasses.asdict(specs["llc_phase2"].cfg), "width": prof.width,
                       "backbone": prof.backbone, "init": prof.llc_init, "nested": list(main.nested),
