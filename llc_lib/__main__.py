@@ -136,7 +136,8 @@ def load_profile(args):
 
 
 def cmd_data(args) -> int:
-    from .data import DataError, data_dir, load_cifar100_arrays, prepare_data, tinyimagenet_val_folders, verify_files
+    from .data import DataError, data_dir, load_cifar100_arrays, tinyimagenet_val_folders
+    from .sources import prepare_data, verify_files
 
     root = args.data_dir or data_dir()
     if args.tinyimagenet_val:

@@ -1,4 +1,4 @@
-"""Datasets: CIFAR-100 and the OOD sets (shipped npz, or built from the official archives by ``sources``),
+"""Datasets: CIFAR-100 and the OOD sets (shipped npz; ``sources`` links or builds the data folder),
 ImageFolder, and batching.
 
 In-memory datasets (``ArrayDataset``) are kept as uint8 NHWC tensors; ``batches`` does augmentation
@@ -164,67 +164,6 @@ def load_ood(name: str, root: Path | None = None) -> ArrayDataset:
     labels = z["labels"].astype(np.int64) if "labels" in z else np.full(len(z["images"]), -1, np.int64)
     names = tuple(str(s) for s in z.get("label_names", ()))
     return ArrayDataset(torch.from_numpy(np.ascontiguousarray(z["images"])), torch.from_numpy(labels), names)
-
-
-def verify_files(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, tuple[bool, str]]:
-    """{file: (usable, note)} for the shipped files' names present in ``root``: usable when the bytes are the
-    shipped file's or, for a rebuilt file, its arrays are (cifar10_test.npz's images: the same images up to
-    JPEG error; see ``sources.file_status``)."""
-    from .sources import file_status
-
-    root = Path(root or data_dir())
-    return {n: file_status(root / n) for n in names if (root / n).exists()}
-
-
-def verify_checksums(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, bool]:
-    """{file: usable} for the shipped files' names present in ``root`` (see ``verify_files``)."""
-    return {n: ok for n, (ok, _) in verify_files(root, names).items()}
-
-
-def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
-    """Symlink every ``*.npz`` of ``shared`` into the data folder. Existing files are left alone; a dangling
-    link (its target gone) is replaced."""
-    root = Path(root or data_dir())
-    root.mkdir(parents=True, exist_ok=True)
-    made = []
-    for src in sorted(Path(shared).glob("*.npz")):
-        dst = root / src.name
-        if dst.is_symlink() and not dst.exists():  # dangling: a link, nothing behind it
-            dst.unlink()
-        if not dst.exists():
-            dst.symlink_to(src.resolve())
-            made.append(dst)
-    return made
-
-
-def prepare_data(shared: Path | str | None = None, root: Path | None = None,
-                 archives: Path | str | None = None) -> Path:
-    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
-    it lacks), otherwise build each missing data file from its official archive (``sources``: from the folder ``archives`` or $LLC_ARCHIVES
-    when given, else downloaded into <root>/archives). Returns the data folder."""
-    root = Path(root or data_dir())
-    from . import sources
-
-    if shared is not None and Path(shared).is_dir():
-        for p in link_shared(Path(shared), root):
-            print(f"linked {p} -> {p.resolve()}")
-        for src in sources.SOURCES.values():
-            if not (root / src.file).exists():
-                print(f"{shared} has no {src.file}; build it from the official archive with `python -m llc_lib "
-                      f"data --data-dir {root}` (no --shared; --archives DIR for local copies)")
-        return root
-
-    for name, src in sources.SOURCES.items():
-        out = root / src.file
-        if out.is_symlink() and not out.exists():  # dangling: a link, nothing behind it
-            out.unlink()
-        if out.exists():
-            continue
-        print(f"{out}: building it from the official {src.archive}"
-              + (f" ({shared} not found)" if shared is not None else ""))
-        archive = sources.fetch(name, archives, root / "archives")
-        print(f"{out}: {sources.build(name, archive, out)}")
-    return root
 
 
 def class_subset(ds: ArrayDataset, classes: Sequence[int]) -> ArrayDataset:

@@ -12,7 +12,8 @@ Identity is checked per array (``ARRAY_SHA256``: dtype, shape and bytes), becaus
 file can differ from the shipped file's; the CIFAR-10 images are checked to be the same images up to JPEG error
 (``CIFAR10_MEANS``). Archives are downloaded from the official URLs and checked against their published MD5,
 unless a folder of local copies under the official file names is given (``python -m llc_lib data --archives
-DIR`` or $LLC_ARCHIVES).
+DIR`` or $LLC_ARCHIVES). ``prepare_data`` makes the data folder: links to ``../shared/datasets`` where that
+exists, else these builds; ``verify_files`` checks what is there.
 """
 from __future__ import annotations
 
@@ -28,11 +29,11 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
-from .data import SHA256, DataError, sha256
+from .data import SHA256, DataError, data_dir, sha256
 from .files import file_digest
 
 SEED = 20261122  # every seeded choice of the recipes: np.random.default_rng(SEED)
@@ -443,3 +444,63 @@ def fetch(name: str, archives: Path | str | None = None, cache: Path | str | Non
         path = download(src.url, Path(cache) / src.archive, src.md5)
     check_md5(path, src)
     return path
+
+
+# ------------------------------------------------------------------------------ the data folder
+
+
+def verify_files(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, tuple[bool, str]]:
+    """{file: (usable, note)} for the shipped files' names present in ``root``: usable when the bytes are the
+    shipped file's or, for a rebuilt file, its arrays are (cifar10_test.npz's images: the same images up to
+    JPEG error; see ``file_status``)."""
+    root = Path(root or data_dir())
+    return {n: file_status(root / n) for n in names if (root / n).exists()}
+
+
+def verify_checksums(root: Path | None = None, names: Sequence[str] = tuple(SHA256)) -> dict[str, bool]:
+    """{file: usable} for the shipped files' names present in ``root`` (see ``verify_files``)."""
+    return {n: ok for n, (ok, _) in verify_files(root, names).items()}
+
+
+def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
+    """Symlink every ``*.npz`` of ``shared`` into the data folder. Existing files are left alone; a dangling
+    link (its target gone) is replaced."""
+    root = Path(root or data_dir())
+    root.mkdir(parents=True, exist_ok=True)
+    made = []
+    for src in sorted(Path(shared).glob("*.npz")):
+        dst = root / src.name
+        if dst.is_symlink() and not dst.exists():  # dangling: a link, nothing behind it
+            dst.unlink()
+        if not dst.exists():
+            dst.symlink_to(src.resolve())
+            made.append(dst)
+    return made
+
+
+def prepare_data(shared: Path | str | None = None, root: Path | None = None,
+                 archives: Path | str | None = None) -> Path:
+    """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
+    it lacks), otherwise build each missing data file from its official archive (from the folder ``archives`` or $LLC_ARCHIVES
+    when given, else downloaded into <root>/archives). Returns the data folder."""
+    root = Path(root or data_dir())
+    if shared is not None and Path(shared).is_dir():
+        for p in link_shared(Path(shared), root):
+            print(f"linked {p} -> {p.resolve()}")
+        for src in SOURCES.values():
+            if not (root / src.file).exists():
+                print(f"{shared} has no {src.file}; build it from the official archive with `python -m llc_lib "
+                      f"data --data-dir {root}` (no --shared; --archives DIR for local copies)")
+        return root
+
+    for name, src in SOURCES.items():
+        out = root / src.file
+        if out.is_symlink() and not out.exists():  # dangling: a link, nothing behind it
+            out.unlink()
+        if out.exists():
+            continue
+        print(f"{out}: building it from the official {src.archive}"
+              + (f" ({shared} not found)" if shared is not None else ""))
+        archive = fetch(name, archives, root / "archives")
+        print(f"{out}: {build(name, archive, out)}")
+    return root

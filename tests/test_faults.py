@@ -14,6 +14,7 @@ from llc_lib.__main__ import main
 
 def test_dangling_data_link_is_named_and_repaired_by_make_data(tmp_path, monkeypatch, capsys):
     from llc_lib import data as D
+    from llc_lib.sources import link_shared
 
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -23,7 +24,7 @@ def test_dangling_data_link_is_named_and_repaired_by_make_data(tmp_path, monkeyp
     (root / "cifar10_test.npz").symlink_to(tmp_path / "gone.npz")
     with pytest.raises(D.DataError, match="which does not exist.*make data"):
         D.load_ood("cifar10", root)
-    D.link_shared(shared, root)
+    link_shared(shared, root)
     assert (root / "cifar10_test.npz").resolve() == (shared / "cifar10_test.npz").resolve()
     assert len(D.load_ood("cifar10", root)) == 2
 

@@ -16,7 +16,8 @@ from PIL import Image
 from conftest import real_data_or_skip
 from llc_lib import sources as S
 from llc_lib.__main__ import main
-from llc_lib.data import DataError, data_dir, verify_checksums
+from llc_lib.data import DataError, data_dir
+from llc_lib.sources import verify_checksums
 
 
 def _shipped(file):
