@@ -198,10 +198,11 @@ def cmd_manifest(args) -> int:
 
 
 @contextmanager
-def model_context(args):
+def model_context(args, train: bool | None = None):
     """The ``studies.Context`` of a command that fits or evaluates models: the profile with the command
     line's overrides, a workspace on the chosen device (one process of several under torchrun; the process
-    group is closed on the way out) and the profile's figure folder."""
+    group is closed on the way out) and the profile's figure folder. ``train``: whether the workspace may train
+    (default: every command but eval)."""
     from .device import init_distributed
     from .graph import Workspace
     from .studies import Context, figures_dir, runs_root
@@ -209,7 +210,8 @@ def model_context(args):
     prof = load_profile(args)
     dev, started = init_distributed(args.device)
     try:
-        ws = Workspace(runs_root(prof, args.runs_dir), dev, train=args.command != "eval", workers=prof.workers,
+        train = args.command != "eval" if train is None else train
+        ws = Workspace(runs_root(prof, args.runs_dir), dev, train=train, workers=prof.workers,
                        data_root=args.data_dir)
         yield Context(prof, ws, figures_dir(prof, ws.root))
     finally:
@@ -313,8 +315,7 @@ def cmd_diagnose(args) -> int:
     from .studies import output_root, public, run_record
     from .studies.convergence import phase2_diagnostics
 
-    args.command = "eval"  # evaluates trained checkpoints; never trains
-    with model_context(args) as ctx:
+    with model_context(args, train=False) as ctx:  # evaluates trained checkpoints; never trains
         res = phase2_diagnostics(ctx, args.seed)
         out = args.out or output_root(ctx.profile, ctx.ws.root) / "phase2_diagnostics.json"
         write_json({**public(res), "run": run_record(ctx.profile, ctx.ws)}, out)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .files import tmp_path
+from .files import hash_array, tmp_path
 
 
 class _SignSTE(torch.autograd.Function):
@@ -194,9 +194,7 @@ def _content_sha256(arrays: dict) -> str:
     """SHA-256 (hex) of a codebook file's arrays: each name, dtype, shape and bytes, in name order."""
     h = hashlib.sha256()
     for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
+        hash_array(h, arrays[name], name)
     return h.hexdigest()
 
 

@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .files import file_digest
+from .files import file_digest, hash_array
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
@@ -127,9 +127,7 @@ def dataset_digest(ds) -> str:
     if isinstance(ds, ArrayDataset):
         for t in (ds.images, ds.labels, ds.coarse_labels):
             if t is not None:
-                a = t.contiguous().numpy()
-                h.update(f"{a.dtype.str}|{a.shape}|".encode())
-                h.update(a.tobytes())
+                hash_array(h, t.contiguous().numpy())
         return h.hexdigest()
     base, idx = (ds.dataset, ds.indices) if hasattr(ds, "indices") else (ds, range(len(ds)))
     root = Path(base.root)

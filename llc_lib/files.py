@@ -62,6 +62,16 @@ def write_json(obj, path: Path | str) -> None:
     os.replace(tmp, path)
 
 
+def hash_array(h, a, name: str | None = None) -> None:
+    """Feed ``h`` (a hashlib object) with an array: ``[name|]dtype|shape|`` then its C-order bytes (``a``: a numpy
+    array or anything ``np.ascontiguousarray`` takes). The one layout of the project's array hashes."""
+    import numpy as np
+
+    a = np.ascontiguousarray(a)
+    h.update(((f"{name}|" if name is not None else "") + f"{a.dtype.str}|{a.shape}|").encode())
+    h.update(a.tobytes())
+
+
 def file_digest(path: Path | str, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
     """Hex digest of the bytes of ``path`` (``hashlib`` algorithm name), read in chunks of ``chunk`` bytes."""
     h = hashlib.new(algorithm)

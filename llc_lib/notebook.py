@@ -51,8 +51,8 @@ def show_committed(profile, notebook: str) -> list:
     summary and verdict of its JSON, and, for the report notebook, the committed report; returns the files."""
     from IPython.display import Image, Markdown, display
 
-    folder, shown = figures_dir(profile), []
-    for stem in notebook_outputs(notebook)["json"]:
+    folder, shown, outputs = figures_dir(profile), [], notebook_outputs(notebook)
+    for stem in outputs["json"]:
         path = folder / f"{stem}.json"
         if path.exists():
             res = json.loads(path.read_text())
@@ -63,7 +63,7 @@ def show_committed(profile, notebook: str) -> list:
     if notebook.startswith("99") and report.exists():
         display(Markdown(report.read_text()))
         shown.append(report)
-    for stem in notebook_outputs(notebook)["figures"]:
+    for stem in outputs["figures"]:
         path = folder / f"{stem}.png"
         if path.exists():
             display(Markdown(f"`{path}`"), Image(filename=str(path)))

@@ -238,8 +238,9 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
         else:
             r.pop("seeds", None)
     lines += [f"**Noise rule.** {claims.NOISE_RULE}", ""]
+    note = seeds_note(seeds, acc["real_top1"]) if seeds and acc else ""
     lines += ["The verdict is over the seeds of `seeds.json` where it exists, else over one seed." + (
-                  " " + seeds_note(seeds, acc["real_top1"]) if acc and seeds_note(seeds, acc["real_top1"]) else "")
+                  f" {note}" if note else "")
               if seeds else
               "One seed: differences of a point or two may be noise (`make seeds` measures the spread).", ""]
     lines += ["## Claims", "", "| claim | paper (ImageNet-1K) | ours (CIFAR-100) | holds on CIFAR-100? |",

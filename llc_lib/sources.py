@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .data import SHA256, DataError, data_dir, sha256
-from .files import file_digest
+from .files import file_digest, hash_array, tmp_path
 
 SEED = 20261122  # every seeded choice of the recipes: np.random.default_rng(SEED)
 
@@ -73,9 +73,8 @@ OFFICIAL_PIXELS_NOTE = "official pixels, differ from the shipped JPEG-derived co
 
 def array_sha256(a: np.ndarray) -> str:
     """SHA-256 (hex) of an array's dtype, shape and C-order bytes."""
-    a = np.ascontiguousarray(a)
-    h = hashlib.sha256(f"{a.dtype.str}|{a.shape}|".encode())
-    h.update(a.tobytes())
+    h = hashlib.sha256()
+    hash_array(h, a)
     return h.hexdigest()
 
 
@@ -333,7 +332,7 @@ def build(name: str, archive: Path | str, out: Path | str) -> str:
                         f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
                         f"shipped files were made with (numpy 2.4): report it with their versions.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    tmp = tmp_path(out)
     try:
         with open(tmp, "xb") as f:  # the usual permissions (umask), unlike a mkstemp file
             np.savez_compressed(f, **arrays)

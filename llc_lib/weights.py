@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .ckpt import CheckpointError, read_checkpoint, save_atomic, verify_weights
 from .data import sha256
-from .files import write_json
+from .files import tmp_path, write_json
 
 MAX_BYTES = 32 * 10 ** 6  # the repository's budget for committed weights
 DROPPED = ("optimizer", "scheduler")  # what only resuming an unfinished run needs
@@ -92,17 +92,17 @@ def install(folder: Path | str, runs: Path | str) -> list[Path]:
         if not src.exists() or sha256(src) != digest:
             raise CheckpointError(f"{src} is missing or differs from MANIFEST.json (sha256); restore it with "
                                   f"`git checkout -- {folder}`")
+        if dst.exists() and sha256(dst) == digest:
+            continue
         if src.suffix == ".pt":
             verify_weights(read_checkpoint(src), src)
         if dst.exists():
-            if sha256(dst) == digest:
-                continue
             if src.suffix == ".pt" and _same_weights(src, dst):
                 continue
             raise CheckpointError(f"{dst} exists with other content than the committed {src}; move it away to "
                                   f"use the committed weights")
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(dst.name + ".installing")
+        tmp = tmp_path(dst)
         shutil.copyfile(src, tmp)
         tmp.replace(dst)
         copied.append(dst)
