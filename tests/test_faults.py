@@ -41,6 +41,7 @@ def test_make_data_fails_on_a_checksum_mismatch(tmp_path, monkeypatch, capsys):
     assert main(["data", "--shared", str(shared), "--data-dir", str(tmp_path / "data")]) == 2
     out = capsys.readouterr()
     assert "sha256 MISMATCH" in out.out and "differ from the shipped files" in out.err
+    assert f"{shared} has no cifar10_test.npz" in out.out  # a partial shared folder is named, nothing downloaded
     assert (shared / "cifar100.npz").exists()  # nothing deleted
 
 

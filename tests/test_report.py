@@ -84,3 +84,20 @@ def test_a_seed_spread_from_other_runs_is_labelled_as_such():
     assert seeds_note(seeds, 0.6345) == ""
     assert "other runs of the same recipe" in seeds_note(seeds, 0.6323)
     assert "other runs" in seeds_note({"seeds": [1, 2], "numbers": {"real_top1": {"values": [0.6, 0.6]}}}, 0.6)
+
+
+def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
+    from llc_lib.claims import THRESHOLDS
+    from llc_lib.config import get_profile
+    from llc_lib.report import _goal_rows
+
+    (k, goal), = [(k, g) for k, g in THRESHOLDS["p_exact_goal"]["cpu"].items() if k == 14]
+    row = {"p_exact_given_class_code_right": goal, "bits_right_if_class_code_right": 12.0}
+    h = {"llc": {"14": row, "20": {"p_exact_given_class_code_right": 0.1}}}
+    rows = {r["claim"]: r["holds"] for r in _goal_rows(h, get_profile("cpu"))}
+    assert rows == {f"goal: P(exact given class code right) >= {goal} at 14 bits (test; one seed)": True,
+                    f"goal: P(exact given class code right) >= {THRESHOLDS['p_exact_goal']['cpu'][20]} at 20 bits "
+                    f"(test; one seed)": False}
+    row["p_exact_given_class_code_right"] = goal - 0.001
+    assert [r["holds"] for r in _goal_rows(h, get_profile("cpu"))] == [False, False]
+    assert _goal_rows(h, get_profile("smoke")) == [] and _goal_rows(None, get_profile("cpu")) == []

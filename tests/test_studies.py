@@ -77,12 +77,25 @@ def test_headline_and_train_all(ctx):
         for k, r in rows.items():
             p = r["p_exact_given_class_code_right"]
             assert np.isnan(p) or (0 <= p <= 1 and (p < 1 or r["bits_right_if_class_code_right"] == int(k)))
-    assert h["train_eval_images"] == len(ctx.ws.store.get(plan.train_eval_data(ctx.profile, 0), "train"))
+    from llc_lib.evaluation import evaluate_llc
+
+    seen = ctx.ws.store.get(plan.train_eval_data(ctx.profile, 0), "train")
+    _, p1, p2 = plan.headline(ctx.profile, 0)
+    again = evaluate_llc(ctx.fit(p1), ctx.fit(p2), seen, ctx.ws.device, ctx.profile.bits)
+    assert h["train_eval_images"] == len(seen) and h["llc_train"] == {str(k): r for k, r in again.items()}
 
 
-def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
+def _recording(monkeypatch, name):
+    """Record the arguments of every call of ``claims.<name>`` (the verdict still decides as before)."""
+    calls, verdict = [], getattr(claims, name)
+    monkeypatch.setattr(claims, name, lambda *a: (calls.append(a), verdict(*a))[1])
+    return calls
+
+
+def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx, monkeypatch):
     from llc_lib.studies.accuracy import accuracy_vs_bits, fast_codebook
 
+    warm_calls = _recording(monkeypatch, "warm_start_helps")
     res = _run(ctx, accuracy_vs_bits, 0, [7, 14])
     assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
     n = res["nested"]
@@ -90,6 +103,9 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
                           - claims.THRESHOLDS["nested_prefix_points"] / 100)
     w = res["warm_start"]
     assert w["holds"] == all(w[i]["after_sign_mhd"] > w["scratch"]["sign_mhd"] for i in ("svd", "cca"))
+    # each warm start is judged against LLC from scratch at equal epochs, not against its codebook's MHD
+    expected = [(w[i]["after_sign_mhd"], w["scratch"]["sign_mhd"]) for i in ("svd", "cca")]
+    assert warm_calls and warm_calls == expected[:len(warm_calls)]  # all() stops at the first failing one
     assert n["cost_points"] == pytest.approx(100 * (n["single_20_class_code_acc"] - n["prefix_class_code_acc"]["20"]))
     f = _run(ctx, fast_codebook, 0)
     assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
@@ -97,14 +113,16 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx):
         accuracy_vs_bits(ctx, 0, [65])
 
 
-def test_codes_taxonomy_and_separability(ctx):
+def test_codes_taxonomy_and_separability(ctx, monkeypatch):
     from llc_lib.studies.codes import code_study
     from llc_lib.studies.separability import bit_interpretability, separability
     from llc_lib.studies.taxonomy import taxonomy_study
 
     c = _run(ctx, code_study, 0, 14)
     assert c["_books"]["LLC"].shape == (100, 14) and sorted(c["_tax_order"]) == list(range(100))
+    tax_calls = _recording(monkeypatch, "taxonomy_recovered")
     t = _run(ctx, taxonomy_study, 0, 14, 20)
+    assert tax_calls == [(t["methods"]["LLC"]["ari"], [t["methods"]["Random"]["ari"], t["methods"]["SVD"]["ari"]])]
     m = t["methods"]
     assert t["holds"] == (m["LLC"]["ari"] > max(m["Random"]["ari"], m["SVD"]["ari"]) + t["threshold_ari_over_baselines"])
     s = _run(ctx, separability, 0, [7, 14])
