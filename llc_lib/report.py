@@ -297,7 +297,7 @@ def headline_markdown(h: dict) -> str:
                      f"| {row['bits_right']:.2f} / {k} | {split(row)} |")
     if "llc_train" in h and all("p_exact_given_class_code_right" in r for r in h["llc"].values()):
         lines += ["", f"Instance codes where the paper measures them: of the images whose class code is right, the "
-                      f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply about 0.9) "
+                      f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
                       f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
                       f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000.", "",
                   "| bits | P(exact given right), test | train | R, test | R, train | bits right, train |",
