@@ -18,9 +18,8 @@ t=$(date +%s); python3 benchmarks/bench_train.py --rounds 3 > "$out/bench_train.
 echo "bench_train: $(( $(date +%s) - t )) s" >> "$out/times.txt"
 jobs=("$@")  # each "name|command"; default: the gpu headline and the instance-code variants
 [ ${#jobs[@]} -gt 0 ] || jobs=(
-  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && python3 -m llc_lib variants --profile gpu --variants profile p2-k-bits --out $out/inst_gpu.json"
-  "inst_cpu_p2|python3 -m llc_lib variants --profile cpu --variants profile p2-cosine-5x p2-k-bits p2-lr0.05 --out $out/inst_cpu_p2.json"
-  "inst_cpu_p1|python3 -m llc_lib variants --profile cpu --variants p1-k20 p1-no-aux p1-normal-init p1-official-head --out $out/inst_cpu_p1.json"
+  "gpu_headline|python3 -m llc_lib reproduce --profile gpu --seed 0 && python3 -m llc_lib variants --profile gpu --variants profile p2-2x p2-k-bits --out $out/inst_gpu.json"
+  "inst_cpu_p1|python3 -m llc_lib variants --profile cpu --variants p1-no-aux p1-k20 --out $out/inst_cpu_p1.json"
 )
 pids=()
 for j in "${jobs[@]}"; do

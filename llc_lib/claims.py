@@ -28,6 +28,7 @@ PAPER = {
         "interpretability": "no: a bit mixes unrelated classes",
         "ood": "LLC (0 samples) as accurate as a baseline tuned on ~3000 samples",
         "taxonomy": "qualitative (an intuitive hierarchy)",
+        "fast_codebook": "a codebook learnt with less data and a smaller network loses little accuracy",
     },
 }
 
@@ -38,7 +39,8 @@ THRESHOLDS = {
     "interpretability_alpha": 0.05,  # bits are "interpretable" when they align with superclasses beyond chance
     "seed_alpha": 0.05,  # one-sided level of the paired t-test over seeds (``seed_verdict``)
     "ood_samples_to_match": 1000,  # a tuned baseline needs at least this many samples to match ED
-    "retrieval_llc_vs_real_points": 3.0,  # "about as good": 10-bit LLC within this many MAP points of real
+    "retrieval_llc_vs_real_points": 3.0,
+    "fast_codebook_points": 2.0,  # a cheaply learnt codebook's MHD within this many points of the main codebook's  # "about as good": 10-bit LLC within this many MAP points of real
     "bits_right_goal": {"cpu": 18.5, "gpu": 19.0},  # mean bits right of 20-bit instance codes (paper: 19.2)
     # P(instance code exact | class code right) on the test images, per profile and k (the paper implies ~0.9)
     "p_exact_goal": {"cpu": {14: 0.75, 20: 0.5}, "gpu": {14: 0.85}},
@@ -67,6 +69,12 @@ def nested_is_free(prefix_acc: float, single_acc: float) -> bool:
 def taxonomy_recovered(llc_ari: float, baseline_aris: list[float]) -> bool:
     """Clustering LLC's class codes recovers the superclasses better than every baseline codebook (ARI)."""
     return llc_ari > max(baseline_aris) + THRESHOLDS["taxonomy_ari_over_baselines"]
+
+
+def fast_codebook_close(fast_mhd_points: float, main_mhd_points: float) -> bool:
+    """The cheaply learnt codebook's MHD (%) is at most ``fast_codebook_points`` below the main codebook's, both
+    trained by the same Phase 2."""
+    return fast_mhd_points >= main_mhd_points - THRESHOLDS["fast_codebook_points"]
 
 
 def bits_not_interpretable(p_value: float) -> bool:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import plan
-from .codebook import random_codebook, svd_codebook
+from . import claims, plan
 from .data import labels_of
 from .inference import class_codes, head_logits, outputs
 from .metrics import bits_right_split, code_metrics, top1
@@ -58,27 +57,30 @@ def real_kdim(ctx, seed: int, k: int, with_train: bool = False) -> dict:
 
 
 def codebooks(ctx, seed: int, bits: int) -> dict[str, np.ndarray]:
-    """{'LLC', 'SVD', 'Random': (C, bits) int8 +-1}: the main run's prefix, the SVD codebook of the real-valued
-    classifier, i.i.d. bits from ``seed``."""
-    real_s, llc_s, _ = plan.headline(ctx.profile, seed)
-    real, llc = ctx.fit(real_s), ctx.fit(llc_s)
-    return {"LLC": class_codes(llc)[:, :bits],
-            "SVD": svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)[0],
-            "Random": random_codebook(llc.head.num_classes, bits, seed)}
+    """{'LLC', 'SVD', 'Random': (C, bits) int8 +-1}: the first ``bits`` bits of the main run's class codes and
+    of the SVD and Random codebooks the codebook comparison trains and evaluates (their codebook files)."""
+    _, llc_s, _ = plan.headline(ctx.profile, seed)
+    out = {"LLC": class_codes(ctx.fit(llc_s))[:, :bits]}
+    for name in ("SVD", "Random"):
+        book = plan.baseline_instance(ctx.profile, name.lower(), seed).codebook
+        out[name] = ctx.ws.codebook(book)["codes"][:, :bits]
+    return out
 
 
 def fast_codebook_metrics(ctx, seed: int) -> dict:
     """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
-    data, frozen for Phase 2 of the full model (from the real-valued backbone); its test metrics."""
+    data, frozen for Phase 2 of the full model; its test metrics ('mhd_acc', 'ed_acc', 'unique_codes') and
+    those of the main run's codebook at the same length on the same path ('main_mhd_acc', 'main_ed_acc';
+    ``plan.fast_codebook_reference``), with the verdict of ``claims.fast_codebook_close``."""
     prof, ws = ctx.profile, ctx.ws
-    spec = plan.fast_codebook(prof, seed)
-    model, codes = ws.fit(spec), ws.codebook(spec.codebook)["codes"]
+    spec, ref = plan.fast_codebook(prof, seed), plan.fast_codebook_reference(prof, seed)
     cheap, k = spec.codebook.source, spec.cfg.bits
     te = ctx.test(seed)
     y = te.labels.numpy()
-    m = code_metrics(outputs(model, te, ws.device)["proj"], codes, y)
-    _, llc_s, inst_s = plan.headline(prof, seed)
-    main = code_metrics(outputs(ws.fit(inst_s), te, ws.device)["proj"][:, :k], class_codes(ws.fit(llc_s))[:, :k], y)
+    m = code_metrics(outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"], y)
+    main = code_metrics(outputs(ws.fit(ref), te, ws.device)["proj"], ws.codebook(ref.codebook)["codes"], y)
     return {"bits": k, "codebook_images": len(ws.store.get(cheap.data)), "codebook_width": cheap.arch.width,
-            "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"], "unique_codes": m["unique_codes"],
-            "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"]}
+            "epochs": spec.cfg.epochs, "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"],
+            "unique_codes": m["unique_codes"], "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"],
+            "holds": claims.fast_codebook_close(100 * m["mhd_acc"], 100 * main["mhd_acc"]),
+            "threshold_points": claims.THRESHOLDS["fast_codebook_points"]}

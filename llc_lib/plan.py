@@ -5,7 +5,7 @@ the whole dependency chain of a model is visible in one call (``spec.ancestors()
 """
 from __future__ import annotations
 
-from .config import NUM_CLASSES, Profile
+from .config import NUM_CLASSES, Profile, TrainConfig
 from .graph import Arch, CodebookSpec, Spec
 from .selection import DataSel
 
@@ -65,10 +65,15 @@ def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ..
                 label=f"llc-k{cfg.bits}-{init}")
 
 
-def _phase2(p: Profile, seed: int, bits: int):
-    """The profile's Phase 2 recipe at ``bits`` (a BCE restricted to more bits than the code has covers all)."""
+def _phase2(p: Profile, seed: int, bits: int, comparison: bool = False):
+    """The profile's Phase 2 recipe at ``bits`` (a BCE restricted to more bits than the code has covers all;
+    ``bce_scale`` compensates the mean over the main code's ``p.instance.bits`` bits, so a code of another
+    length, read at every bit, takes the plain mean); ``comparison``: for ``p.comparison_epochs`` epochs where
+    the profile sets them."""
     bce = p.instance.bce_bits
-    return p.instance.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce)
+    cfg = p.instance.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce,
+                             bce_scale=p.instance.bce_scale if bits == p.instance.bits else 1.0)
+    return cfg.replace(epochs=p.comparison_epochs) if comparison and p.comparison_epochs else cfg
 
 
 def instance(p: Profile, phase1: Spec) -> Spec:
@@ -87,7 +92,8 @@ def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
 def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = None) -> Spec:
     """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k) or
     with LLC's learnt codebook ("llc", from the main Phase 1 run), from the real-valued backbone with the head
-    set from the codebook (``warmstart.codebook_head``): the same path for every codebook."""
+    set from the codebook (``warmstart.codebook_head``): the same path for every codebook, for
+    ``p.comparison_epochs``."""
     bits = bits or p.instance.bits
     r = real(p, seed)
     if method == "llc":
@@ -95,7 +101,7 @@ def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = Non
     else:
         book = CodebookSpec(method, bits, None if method == "random" else r, seed,
                             NUM_CLASSES[p.dataset] if method == "random" else 0)
-    return Spec(_phase2(p, seed, bits), arch(p), train_data(p, seed), "codebook", r, book,
+    return Spec(_phase2(p, seed, bits, comparison=True), arch(p), train_data(p, seed), "codebook", r, book,
                 label=f"instance-{method}-k{bits}")
 
 
@@ -109,13 +115,21 @@ def ablations(p: Profile, seed: int) -> list[Spec]:
 def fast_codebook(p: Profile, seed: int) -> Spec:
     """The "faster codebook learning" ablation: a ``p.table_bits`` codebook learnt with a narrow backbone on
     ``p.fast_per_class`` images per class; the returned Phase 2 spec trains the full model's instance codes
-    against it (real-valued backbone, random projection). Its codebook source is ``.codebook.source``."""
+    against it on the codebook comparison's path (``baseline_instance``: real-valued backbone, head set from the
+    codebook, ``p.comparison_epochs``), so that it compares with ``fast_codebook_reference``. Its codebook
+    source is ``.codebook.source``."""
     k = p.table_bits
     per_class = min(p.fast_per_class, p.per_class or p.fast_per_class)
     cheap = Spec(p.llc.replace(seed=seed, bits=k, nested=(), aux_weight=p.aux_weight), arch(p, p.fast_width),
                  train_data(p, seed, per_class=per_class), label=f"llc-fast-k{k}")
-    return Spec(_phase2(p, seed, k), arch(p), train_data(p, seed), "backbone", real(p, seed),
+    return Spec(_phase2(p, seed, k, comparison=True), arch(p), train_data(p, seed), "codebook", real(p, seed),
                 CodebookSpec("learnt", k, cheap), label=f"instance-fast-k{k}")
+
+
+def fast_codebook_reference(p: Profile, seed: int) -> Spec:
+    """What the fast codebook is compared with: the main run's codebook at ``p.table_bits`` bits on the same
+    path (``baseline_instance`` of LLC's codebook at that length)."""
+    return baseline_instance(p, "llc", seed, bits=p.table_bits)
 
 
 def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Spec:
@@ -125,6 +139,8 @@ def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Sp
         raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
     widths = tuple(p.retrieval_bits)
     cfg = p.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
+    if method != "csq":  # hash centres are CSQ's alone
+        cfg = cfg.replace(csq_centers=TrainConfig.csq_centers)
     if epochs is not None:
         cfg = cfg.replace(epochs=epochs)
     return Spec(cfg, arch(p), train_data(p, seed), "backbone", real(p, seed), label=method)

@@ -109,9 +109,10 @@ def bits_axis(ax, bits, min_gap: float = 0.12) -> None:
     ax.minorticks_off()
 
 
-def distance_heatmap(d: np.ndarray, ax, labels=None, title: str = "", cbar_label: str = "Hamming distance (bits)"):
-    """Square class-by-class distance matrix."""
-    im = ax.imshow(d, cmap="viridis", interpolation="nearest")
+def distance_heatmap(d: np.ndarray, ax, labels=None, title: str = "", cbar_label: str = "Hamming distance (bits)",
+                     cmap: str = "viridis"):
+    """Square class-by-class distance (or, with a reversed ``cmap``, similarity) matrix."""
+    im = ax.imshow(d, cmap=cmap, interpolation="nearest")
     ax.grid(False)
     if labels is not None:
         ax.set_xticks(range(len(labels)))
@@ -121,6 +122,16 @@ def distance_heatmap(d: np.ndarray, ax, labels=None, title: str = "", cbar_label
     ax.set_title(title)
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.02, label=cbar_label)
     return im
+
+
+def group_lines(ax, size: int, n: int, horizontal: bool = True, vertical: bool = True) -> None:
+    """Thin black lines between consecutive groups of ``size`` rows / columns of an ``n``-row image (e.g. the 5
+    classes of each CIFAR-100 superclass)."""
+    for y in range(size, n, size):
+        if horizontal:
+            ax.axhline(y - 0.5, color="k", lw=0.6)
+        if vertical:
+            ax.axvline(y - 0.5, color="k", lw=0.6)
 
 
 def image_grid(images: np.ndarray, ax, ncols: int, pad: int = 2) -> None:

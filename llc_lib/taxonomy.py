@@ -48,6 +48,29 @@ def compare_with_superclasses(vectors, superclass_of_class, n_clusters: int = 20
             "clusters": cl}
 
 
+def tied_merges(z: np.ndarray) -> int:
+    """How many merges of linkage ``z`` happen at a height another merge shares: among equal distances the
+    order of merging is the clustering routine's tie rule (the order of the classes), not the data."""
+    _, counts = np.unique(np.round(z[:, 2], 12), return_counts=True)
+    return int(counts[counts > 1].sum())
+
+
+def tie_sensitivity(vectors, superclass_of_class, n_clusters: int = 20, metric: str = "hamming",
+                    draws: int = 20, seed: int = 0) -> dict:
+    """{'ari_mean', 'ari_sd', 'ari_min', 'ari_max', 'draws'}: the ARI of ``compare_with_superclasses`` with the
+    classes presented in ``draws`` random orders (``np.random.default_rng(seed)``), so that tied merge distances
+    are broken differently each time; the spread is how much of an ARI the tie rule decides."""
+    v, sup = np.asarray(vectors), np.asarray(superclass_of_class)
+    rng = np.random.default_rng(seed)
+    aris = []
+    for _ in range(draws):
+        order = rng.permutation(len(v))
+        aris.append(compare_with_superclasses(v[order], sup[order], n_clusters, metric)["ari"])
+    a = np.array(aris)
+    return {"ari_mean": float(a.mean()), "ari_sd": float(a.std(ddof=1)), "ari_min": float(a.min()),
+            "ari_max": float(a.max()), "draws": draws}
+
+
 def superclass_of_class(labels, coarse_labels, num_classes: int) -> np.ndarray:
     """(C,) superclass index of every fine class, read off paired (fine, coarse) label arrays."""
     out = np.full(num_classes, -1)

@@ -4,8 +4,8 @@ The objective of each method lives in ``methods`` (its registry names the loss o
 file only runs it. The loss sits in a small module (``Objective``) so that DistributedDataParallel sees the
 forward pass. Under ``torchrun`` every process trains on its shard (``data.TrainBatches``), the per-epoch
 loss, accuracy and test accuracy are summed over processes with all-reduce, and only rank 0 prints and
-writes checkpoints. On CUDA the model runs in channels_last with bf16 autocast (where the GPU has bf16); on
-CPU in float32.
+writes checkpoints. The model runs in channels_last (faster convolutions on CUDA and on this project's CPU, see
+docs/benchmarks.md), with bf16 autocast on CUDA (where the GPU has bf16) and in float32 on CPU.
 
 Determinism: the caller builds (and so initialises) the model under its seed (``graph.fit``); the order and
 augmentation of epoch e come from a generator seeded with (cfg.seed, e), and nothing draws from torch's global
@@ -204,9 +204,7 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         model.head.load_codebook(np.asarray(codebook, dtype=np.float32))
         model.head.codebook.requires_grad_(False)
     rank, world = dist_info()
-    model.to(device)
-    if device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
+    model.to(device).to(memory_format=torch.channels_last)
     objective = Objective(model, cfg)
     opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     if cfg.cutout and not isinstance(data, ArrayDataset):

@@ -23,6 +23,7 @@ from llc_lib.claims import THRESHOLDS as T
     (claims.all_codes_unique, (100, 100), (99, 100)),
     (claims.beats, (2.0, 1.0), (1.0, 2.0)),
     (claims.goal_reached, (0.75, 0.75), (0.749, 0.75)),
+    (claims.fast_codebook_close, (50.0 - T["fast_codebook_points"], 50.0), (50.0 - T["fast_codebook_points"] - 0.01, 50.0)),
 ])
 def test_each_verdict_flips_across_its_threshold(verdict, holds, fails):
     assert verdict(*holds) is True and verdict(*fails) is False

@@ -99,3 +99,32 @@ def test_csq_models_built_by_the_run_graph_hold_their_hash_centres(tmp_path):
     model = ws.build(Spec(cfg, Arch(width=4), DataSel()))
     want = np.concatenate([csq.centers(5, 4, 3), csq.centers(5, 16, 3)], axis=1)
     assert np.array_equal(model.head.centers.numpy(), want)
+
+
+def test_csq_public_centres_are_hadamard_rows_then_balanced_rows():
+    from scipy.linalg import hadamard
+
+    pub = csq_centers(100, 16, seed=1, scheme="public")
+    h = hadamard(16)
+    assert np.array_equal(pub[:32], np.concatenate([h, -h]))  # all 2k Hadamard rows first
+    assert (pub[32:] == -1).sum(1).tolist() == [8] * 68  # then rows with exactly k/2 entries -1
+    assert np.array_equal(pub, csq_centers(100, 16, seed=1, scheme="public"))
+    assert not np.array_equal(pub, csq_centers(100, 16, seed=2, scheme="public"))
+    # 10 bits has no Sylvester Hadamard matrix: the paper's fallback, i.i.d. fair bits, as the paper scheme
+    assert np.array_equal(csq_centers(100, 10, 3, "public"), csq_centers(100, 10, 3, "paper"))
+    assert np.array_equal(csq_centers(100, 64, 3, "public"), csq_centers(100, 64, 3, "paper"))
+    with pytest.raises(ValueError, match="scheme"):
+        csq_centers(100, 16, scheme="hadamard")
+
+
+def test_csq_models_of_the_profiles_use_the_public_centres_and_hashnet_keeps_its_key():
+    from llc_lib import plan
+    from llc_lib.config import get_profile
+
+    p = get_profile("cpu")
+    assert plan.hashing(p, "csq", 0).cfg.csq_centers == "public"
+    assert plan.hashing(p, "hashnet", 0).cfg.csq_centers == "paper"  # the default: not in HashNet's key
+    from llc_lib.graph import canonical
+
+    assert "csq_centers" not in canonical("cfg", plan.hashing(p, "hashnet", 0).cfg)
+    assert canonical("cfg", plan.hashing(p, "csq", 0).cfg)["csq_centers"] == "public"

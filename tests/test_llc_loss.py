@@ -62,3 +62,48 @@ def test_nested_real_bottleneck_loss_is_the_mean_of_the_prefix_losses():
     assert torch.allclose(logits, model.head(f), rtol=1e-12)
     with pytest.raises(ValueError, match="needs bits"):
         TrainConfig(mode="real", nested=(3,))
+
+
+def test_phase2_bce_scale_multiplies_the_bce_over_the_chosen_bits():
+    import torch.nn.functional as F
+
+    torch.manual_seed(2)
+    model = build_model("llc", 10, width=4, bits=16).double()
+    f = torch.randn(8, model.head.proj.in_features, dtype=torch.float64)
+    y = torch.randint(0, 10, (8,))
+    z, codes = model.head.project(f), model.head.codes()
+    for bce_bits in (None, 5):
+        m = bce_bits or 16
+        want = F.binary_cross_entropy_with_logits(z[:, :m], (codes[y, :m] + 1) / 2)
+        for scale in (1.0, 3.2):
+            cfg = TrainConfig(mode="instance", bits=16, bce_bits=bce_bits, bce_scale=scale)
+            got = llc.phase2_loss(model, f, y, cfg)[0].detach()
+            assert float(got) == pytest.approx(scale * float(want.detach()), rel=1e-12)
+    with pytest.raises(ValueError, match="bce_scale"):
+        TrainConfig(mode="instance", bits=16, bce_scale=0.0)
+
+
+def test_codebook_comparisons_train_for_the_comparison_epochs_and_the_headline_for_its_own():
+    from dataclasses import replace
+
+    from llc_lib import plan
+    from llc_lib.config import get_profile, override
+
+    p = replace(get_profile("smoke"), instance=get_profile("smoke").instance.replace(epochs=6), comparison_epochs=2)
+    assert plan.headline(p, 0)[2].cfg.epochs == 6 and plan.ood(p, 0)[2].cfg.epochs == 6
+    assert {plan.baseline_instance(p, m, 0).cfg.epochs for m in ("random", "svd", "cca", "llc")} == {2}
+    assert plan.fast_codebook(p, 0).cfg.epochs == 2
+    assert plan.baseline_instance(replace(p, comparison_epochs=None), "svd", 0).cfg.epochs == 6
+    assert override(p, epochs=4).comparison_epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
+
+
+def test_the_bce_scale_belongs_to_the_main_code_length():
+    from llc_lib import plan
+    from llc_lib.config import get_profile
+
+    p = get_profile("cpu")
+    assert plan.headline(p, 0)[2].cfg.bce_scale == p.instance.bce_scale > 1
+    assert plan.baseline_instance(p, "svd", 0).cfg.bce_scale == p.instance.bce_scale
+    # 14-bit codes read at every bit (OOD, the fast codebook and its reference) take the plain mean
+    assert {plan.ood(p, 0)[2].cfg.bce_scale, plan.fast_codebook(p, 0).cfg.bce_scale,
+            plan.fast_codebook_reference(p, 0).cfg.bce_scale} == {1.0}

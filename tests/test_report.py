@@ -101,3 +101,20 @@ def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
     row["p_exact_given_class_code_right"] = goal - 0.001
     assert [r["holds"] for r in _goal_rows(h, get_profile("cpu"))] == [False, False]
     assert _goal_rows(h, get_profile("smoke")) == [] and _goal_rows(None, get_profile("cpu")) == []
+
+
+def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
+    from llc_lib import report
+
+    def tie(x):
+        return {"map_tie_aware": x}
+    ret = {"methods": {"LLC": {"16": tie(0.30)}, "HashNet": {"16": tie(0.2)}, "LLC predicted class code": {"16": tie(0.35)}},
+           "llc_predicted_class_method": "LLC predicted class code"}
+    row = [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]]
+    assert row and row[0]["holds"] is False and "30.0 vs 35.0" in row[0]["ours"]
+    ret["methods"]["LLC"]["16"] = tie(0.36)
+    assert [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]][0]["holds"] is True
+    fast = {"bits": 14, "codebook_images": 10000, "codebook_width": 8, "threshold_points": 2.0, "epochs": 3,
+            "mhd_acc": 0.40, "main_mhd_acc": 0.45, "ed_acc": 0.2, "main_ed_acc": 0.25, "holds": False}
+    _, rows = report.paper_vs_reproduction({"05_linear_vs_hamming": {"fast_codebook": fast}})
+    assert [r["holds"] for r in rows if r["claim"].startswith("faster codebook")] == [False]

@@ -107,6 +107,11 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx, monkeypatch):
     expected = [(w[i]["after_sign_mhd"], w["scratch"]["sign_mhd"]) for i in ("svd", "cca")]
     assert warm_calls and warm_calls == expected[:len(warm_calls)]  # all() stops at the first failing one
     assert n["cost_points"] == pytest.approx(100 * (n["single_20_class_code_acc"] - n["prefix_class_code_acc"]["20"]))
+    for k in ("7", "14"):  # LLC's bits right is the mixture of R and W by its class-code accuracy
+        sp, a = res["llc_bits_right_split"][k], res["llc_class_code_acc"][k]
+        assert res["methods"]["llc"][k]["bits_right"] == pytest.approx(
+            a * sp["if_class_code_right"] + (1 - a) * sp["if_class_code_wrong"], abs=1e-6)
+    assert res["seed_spread"] == {"seeds": [], "sd": {}, "why": "no seed study (make seeds)"}
     f = _run(ctx, fast_codebook, 0)
     assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
     with pytest.raises(ValueError, match="bit widths"):
@@ -120,10 +125,16 @@ def test_codes_taxonomy_and_separability(ctx, monkeypatch):
 
     c = _run(ctx, code_study, 0, 14)
     assert c["_books"]["LLC"].shape == (100, 14) and sorted(c["_tax_order"]) == list(range(100))
+    for name in ("Random", "SVD"):  # the heat maps show the codebooks the codebook comparison evaluates
+        book = ctx.ws.codebook(plan.baseline_instance(ctx.profile, name.lower(), 0).codebook)["codes"]
+        assert np.array_equal(c["_books"][name], book[:, :14])
+    assert c["_real_similarity"].shape == (100, 100) and set(c["similarity_to_real"]) == {"LLC", "SVD", "Random"}
     tax_calls = _recording(monkeypatch, "taxonomy_recovered")
     t = _run(ctx, taxonomy_study, 0, 14, 20)
     assert tax_calls == [(t["methods"]["LLC"]["ari"], [t["methods"]["Random"]["ari"], t["methods"]["SVD"]["ari"]])]
     m = t["methods"]
+    assert all(0 <= r["tied_merges"] <= 99 and r["class_order"]["ari_min"] <= r["class_order"]["ari_max"]
+               for r in m.values())
     assert t["holds"] == (m["LLC"]["ari"] > max(m["Random"]["ari"], m["SVD"]["ari"]) + t["threshold_ari_over_baselines"])
     s = _run(ctx, separability, 0, [7, 14])
     assert set(s["rows"]["7"]) == {"phase1", "phase2"} and set(s["linear_minus_hamming"]) == {"7", "14"}
@@ -140,6 +151,7 @@ def test_retrieval_and_ood(ctx):
     r = _run(ctx, retrieval_study, 0, [8, 16], R=50, pr_bits=[16])
     assert {"LLC", "HashNet", "CSQ", "real k-dim, sign", "real k-dim, cosine"} <= set(r["methods"])
     assert all(_frac(r["methods"]["LLC"][k]["map_tie_aware"]) for k in ("8", "16")) and r["R"] == 50
+    assert all(_frac(r["methods"][r["llc_predicted_class_method"]][k]["map_tie_aware"]) for k in ("8", "16"))
     o = _run(ctx, ood_study, 0, ns=[10, 30], repeats=2)
     assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
     needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
@@ -189,3 +201,17 @@ def test_phase2_diagnostics_decompose_the_trained_and_refitted_heads(ctx):
     assert len(res["refit"]["per_bit"]) == 10
     assert sum(res["geometry"]["10"]["learnt_hist"]) == 100
     assert -1 <= res["codebook_entries"]["spearman_abs_C_vs_error"] <= 1
+
+
+def test_seed_error_bars_come_only_from_a_seed_study_of_these_checkpoints():
+    from llc_lib.studies.accuracy import seed_spread
+
+    res = {"bits": [14], "real_top1": 0.6, "methods": {"llc": {"14": {"mhd_acc": 0.5, "ed_acc": 0.2}}},
+           "llc_class_code_acc": {"14": 0.55}}
+    def study(seed0_mhd):
+        return {"seeds": [0, 1], "numbers": {"real_top1": {"values": [0.6, 0.61], "std": 0.007},
+                                             "llc_mhd_acc@14": {"values": [seed0_mhd, 0.52], "std": 0.014}}}
+    assert seed_spread(study(0.5), res, 0)["sd"] == {"real_top1": 0.007, "llc_mhd_acc@14": 0.014}
+    stale = seed_spread(study(0.49), res, 0)  # seed 0 of the study is another run: no error bars
+    assert stale["sd"] == {} and "not these checkpoints" in stale["why"]
+    assert seed_spread(study(0.5), res, 2)["sd"] == {}  # the seed is not in the study

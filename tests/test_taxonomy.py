@@ -31,3 +31,15 @@ def test_linear_probe_separates_separable_data():
     x = rng.normal(size=(600, 5)) + 4 * np.eye(3, 5)[y]
     r = fit_linear(x[:400], y[:400], x[400:], y[400:], 3, bottleneck=2, epochs=20, lr=1e-2, batch_size=32)
     assert r["test_acc"] > 0.9
+
+
+def test_tied_merges_and_the_ari_spread_over_class_orders():
+    from llc_lib import taxonomy
+
+    # distances 1/3, 2/3, 1: merges at 1/3 and 5/6, no tie
+    assert taxonomy.tied_merges(taxonomy.linkage(np.array([[1, 1, 1], [1, 1, -1], [-1, -1, -1]]))) == 0
+    four = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, -1], [-1, -1, -1, -1, -1, -1], [-1, -1, -1, -1, -1, 1]])
+    assert taxonomy.tied_merges(taxonomy.linkage(four)) == 2  # the two pairs merge at the same height
+    sup = np.array([0, 0, 1, 1])
+    t = taxonomy.tie_sensitivity(four, sup, 2, draws=5)
+    assert t["ari_mean"] == t["ari_min"] == t["ari_max"] == 1.0 and t["draws"] == 5

@@ -4,7 +4,9 @@ and its public code's constants.
 h = tanh(beta z) with beta grown by continuation; weighted pairwise likelihood over the pairs of a batch.
 Recipe here: the hash layers (one per code length) on the real-valued model's backbone, at 10x the
 backbone's learning rate (HashNet's practice for a new layer on a pre-trained network), no label smoothing,
-the Phase 2 optimiser and epochs (see ``recipe``).
+the Phase 2 optimiser and epochs (see ``recipe``). beta follows the published continuation as a function of
+the fraction of training done, so it ends where the published 10,000 iterations end; ``published_epochs``
+gives the published length in epochs of another dataset (by the number of training images seen).
 """
 from __future__ import annotations
 
@@ -17,12 +19,21 @@ if TYPE_CHECKING:
 ALPHA_TIMES_K = 10.0  # alpha = 10 / k: the published code's sigmoid parameter
 BETA_END = 7.0  # continuation beta = sqrt(1 + gamma t) reaches ~7 after the published 10k steps
 HEAD_LR_MULT = 10.0
+PUBLISHED_IMAGES = 10_000 * 2 * 36  # the public code: 10,000 iterations of two batches of 36 images
+
+
+def published_epochs(train_images: int) -> float:
+    """The published schedule's length in epochs of a training set of ``train_images`` images, at the same
+    number of images seen (CIFAR-100's 50,000: 14.4)."""
+    return PUBLISHED_IMAGES / train_images
 
 
 def recipe(phase2, widths=(8, 10, 16, 32, 64)):
-    """The hashing baselines' TrainConfig from the profile's Phase 2 config ``phase2``."""
+    """The hashing baselines' TrainConfig from the profile's Phase 2 config ``phase2``: its optimiser, schedule
+    and epochs (so that the baselines train as long as LLC's instance codes), without its BCE settings, CSQ with
+    the public code's hash centres (``plan.hashing`` drops that setting for HashNet, which has none)."""
     return phase2.replace(mode="hashnet", bits=max(widths), nested=tuple(widths), head_lr_mult=HEAD_LR_MULT,
-                          label_smoothing=0.0)
+                          label_smoothing=0.0, csq_centers="public", bce_bits=None, bce_scale=1.0)
 
 
 def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:

@@ -59,9 +59,9 @@ def phase1_loss_per_prefix(model, f, y, cfg, progress: float = 0.0):
 
 
 def phase2_loss(model, f, y, cfg, progress: float = 0.0):
-    """(per-bit BCE against the frozen class code of each label over the first ``cfg.bce_bits`` bits (all k
-    when None), (B, C) class-code logits)."""
+    """(``cfg.bce_scale`` x the per-bit BCE against the frozen class code of each label over the first
+    ``cfg.bce_bits`` bits (all k when None), (B, C) class-code logits)."""
     z, codes = model.head.project(f), model.head.codes()
     m = cfg.bce_bits or z.shape[1]
     target = (codes[y, :m] + 1) / 2
-    return F.binary_cross_entropy_with_logits(z[:, :m], target), model.head.logits(z, codes)
+    return cfg.bce_scale * F.binary_cross_entropy_with_logits(z[:, :m], target), model.head.logits(z, codes)

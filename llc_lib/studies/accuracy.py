@@ -2,12 +2,14 @@
 warm-start and nested-codebook ablations, and "faster codebook learning" (notebooks 02 and 05)."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from .. import claims, plan
 from ..codebook import num_unique_codes
 from ..inference import class_codes, head_logits, outputs
-from ..metrics import code_metrics, top1
+from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
 from ..evaluation import fast_codebook_metrics, real_kdim
 
@@ -23,7 +25,9 @@ def _prefix_metrics(proj: np.ndarray, codes: np.ndarray, y: np.ndarray, bits) ->
       + plan.ablations(p, seed) + [plan.real_bottleneck(p, seed)])
 def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     """Accuracy of LLC, Random/SVD/CCA codebooks and real-valued k-dim features for every k in ``bits``;
-    plus 'warm_start' and 'nested' with their verdicts and the thresholds used.
+    LLC's class-code accuracy and its bits right split by whether the class code is right
+    ('llc_bits_right_split', ``metrics.bits_right_split``); plus 'warm_start' and 'nested' with their verdicts
+    and the thresholds used; 'seed_spread' (``seed_spread``) from the ``seeds.json`` beside the figures.
 
     methods: 'llc' = LLC's own path (Phase 1 end to end, then its Phase 2); 'random', 'svd', 'cca' and
     'llc_same_path' = each codebook frozen into the real-valued backbone and trained by the same Phase 2,
@@ -41,6 +45,11 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
            "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
            "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
            "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits)}
+    res["phase2_epochs"] = {"llc": inst_s.cfg.epochs,
+                            "same_path": plan.baseline_instance(prof, "llc", seed).cfg.epochs}
+    res["llc_bits_right_split"] = {  # bits right = a R + (1 - a) W, a = class-code accuracy
+        str(k): bits_right_split(p2["proj"][:, :k], codes[:, :k], y, head_logits(llc, p1["proj"], k).argmax(1))
+        for k in bits}
     base = {}  # name: (test projections (N, max bits), codes (C, max bits))
     for name in SAME_PATH:
         spec = plan.baseline_instance(prof, name, seed)
@@ -86,10 +95,33 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
                          f"run {100 * s_acc:.1f} (one seed; its spread is unmeasured)") if n20 is not None else "n/a"
     nested["holds"] = None if n20 is None else claims.nested_is_free(n20, s_acc)
     res["nested"] = nested
+    path = ctx.figdir / "seeds.json"
+    res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed)
     return res
 
 
-@fits(lambda p, seed: [plan.fast_codebook(p, seed)] + list(plan.headline(p, seed))[1:])
+def seed_spread(seeds: dict | None, res: dict, seed: int) -> dict:
+    """{'seeds': [...], 'sd': {'llc_mhd_acc@k' | 'llc_ed_acc@k' | 'llc_class_code_acc@k' | 'real_top1': sample
+    std}} from a ``seeds.json`` (``headline.seeds_study``) whose run of ``seed`` is this result ``res`` (of
+    ``accuracy_vs_bits``): every number the two share must be equal, else (or without a seed study) 'sd' is
+    empty and 'why' says so, so that error bars are never drawn from other checkpoints."""
+    if not seeds:
+        return {"seeds": [], "sd": {}, "why": "no seed study (make seeds)"}
+    now = {"real_top1": res["real_top1"]}
+    for k in res["bits"]:
+        now[f"llc_mhd_acc@{k}"] = res["methods"]["llc"][str(k)]["mhd_acc"]
+        now[f"llc_ed_acc@{k}"] = res["methods"]["llc"][str(k)]["ed_acc"]
+        now[f"llc_class_code_acc@{k}"] = res["llc_class_code_acc"][str(k)]
+    numbers, order = seeds.get("numbers", {}), list(seeds.get("seeds", []))
+    shared = [n for n in now if n in numbers]
+    if seed not in order or not shared or any(abs(numbers[n]["values"][order.index(seed)] - now[n]) > 1e-9
+                                             for n in shared):
+        return {"seeds": order, "sd": {},
+                "why": f"the seed study's seed {seed} is not these checkpoints (make seeds re-makes it)"}
+    return {"seeds": order, "sd": {n: numbers[n]["std"] for n in shared}, "why": ""}
+
+
+@fits(lambda p, seed: [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)])
 def fast_codebook(ctx: Context, seed: int) -> dict:
     """The paper's "faster codebook learning" (``evaluation.fast_codebook_metrics``)."""
     return fast_codebook_metrics(ctx, seed)

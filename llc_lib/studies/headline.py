@@ -107,7 +107,8 @@ def _seed_models(p, seed: int) -> list:
 
 def _all_class_code_models(p, seed: int) -> list:
     extra = [s for other in p.seeds if other != seed for s in _seed_models(p, other)] if len(p.seeds) > 1 else []
-    return _seed_models(p, seed) + plan.ablations(p, seed) + [plan.fast_codebook(p, seed)] + extra
+    return (_seed_models(p, seed) + plan.ablations(p, seed)
+            + [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)] + extra)
 
 
 @fits(_all_class_code_models)
@@ -133,7 +134,8 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))
     out["llc_single20_class_code_acc"] = acc(plan.llc(prof, seed, bits=20, nested=()))
-    out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items() if isinstance(v, float)})
+    out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items()
+                if isinstance(v, float) and k != "threshold_points"})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
     if len(prof.seeds) > 1:
         res["seeds"] = seeds_study(ctx, prof.seeds)

@@ -7,7 +7,8 @@ import torch
 from .. import plan
 from .. import retrieval
 from ..codebook import num_unique_codes
-from ..inference import outputs
+from ..inference import class_codes, head_logits, outputs
+from ..methods import csq as csq_method, hashnet as hashnet_method
 from . import Context, check_bits, check_int, fits
 from ..evaluation import real_kdim
 
@@ -32,9 +33,12 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
-    every k; Sablayrolles et al. 2017), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
+    every k; Sablayrolles et al. 2017), LLC's predicted class code (the k-bit class code of the class LLC's
+    Phase 1 predicts at k bits: what instance codes that collapsed onto their predicted class would give, so
+    that LLC's codes can be told apart from its classifier), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
     CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
-    ``hash_epochs``), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
+    ``hash_epochs``; 'hash_schedules' gives each one's epochs, its published length in epochs of this training
+    set and its per-epoch training loss, 'llc_phase2_loss' LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
     to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those
     features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
@@ -47,8 +51,8 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     if hash_epochs is not None:
         check_int("hash_epochs", hash_epochs)
     example_bits = example_bits if example_bits in bits else bits[0]
-    real_s, _, inst_s = plan.headline(prof, seed)
-    real, inst = ws.fit(real_s), ws.fit(inst_s)
+    real_s, llc_s, inst_s = plan.headline(prof, seed)
+    real, llc, inst = ws.fit(real_s), ws.fit(llc_s), ws.fit(inst_s)
     tr, te = ctx.train(seed), ctx.test(seed)
     perm = np.random.default_rng(0).permutation(len(tr))
     yq, ydb = te.labels.numpy(), tr.labels.numpy()[perm]
@@ -59,9 +63,15 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
         return outputs(model, te, dev)["proj"], outputs(model, tr, dev)["proj"][perm]
 
     codes = {"LLC": proj(inst)}
-    hashing, centers_unique = {}, {}
+    llc_proj, llc_codes = proj(llc), class_codes(llc)
+    llc_class_name = "LLC predicted class code"
+    hashing, centers_unique, schedules = {}, {}, {}
+    published = {"hashnet": hashnet_method.published_epochs(len(tr)), "csq": csq_method.published_epochs(len(tr))}
     for method in ("hashnet", "csq"):
-        model = ws.fit(plan.hashing(prof, method, seed, epochs=hash_epochs))
+        spec = plan.hashing(prof, method, seed, epochs=hash_epochs)
+        model = ws.fit(spec)
+        schedules[method] = {"epochs": spec.cfg.epochs, "published_epochs": published[method],
+                             "loss": [h["loss"] for h in ws.history(spec)]}
         q, d = proj(model)
         hashing[method] = (model.head.split(torch.from_numpy(q)), model.head.split(torch.from_numpy(d)))
         if method == "csq":
@@ -78,7 +88,9 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
            "csq_unique_centers": centers_unique, "example_bits": example_bits,
-           "hash_epochs": hash_epochs or prof.hashing.epochs, "predicted_class_method": class_name}
+           "hash_epochs": hash_epochs or prof.hashing.epochs, "predicted_class_method": class_name,
+           "llc_predicted_class_method": llc_class_name, "hash_schedules": schedules,
+           "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)]}
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         pr = k in pr_bits
@@ -87,7 +99,8 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
         binary = {"LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
                   "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
                   "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
-                  "real k-dim, sign": (zq, zd)}
+                  "real k-dim, sign": (zq, zd),
+                  llc_class_name: tuple(llc_codes[head_logits(llc, z, k).argmax(1), :k] for z in llc_proj)}
         for name, (q, d) in binary.items():
             r = retrieval.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
             if "top" in r:

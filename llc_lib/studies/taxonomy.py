@@ -10,7 +10,9 @@ from ..evaluation import codebooks
 @fits(lambda p, seed: list(plan.headline(p, seed))[:2])
 def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> dict:
     """ARI / purity against the superclasses for LLC, SVD and Random codes (Hamming, average linkage) and the
-    real-valued classifier weights (cosine); the named LLC clusters; the verdict and its threshold.
+    real-valued classifier weights (cosine), each with its number of merges at tied heights and the ARI's
+    spread over random class orders (``taxonomy.tie_sensitivity``); the named LLC clusters; the verdict and its
+    threshold.
     '_linkage' holds the LLC codes' linkage matrix for the dendrogram."""
     bits = check_length(bits, ctx.profile.max_bits)
     tr = ctx.train(seed)
@@ -25,7 +27,9 @@ def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> 
     for name, (v, metric) in vecs.items():
         r = taxonomy.compare_with_superclasses(v, sup, n_clusters, metric)
         out["methods"][name] = {"ari": r["ari"], "purity": r["purity"], "metric": metric,
-                                "clusters": r["clusters"].tolist()}
+                                "clusters": r["clusters"].tolist(),
+                                "tied_merges": taxonomy.tied_merges(taxonomy.linkage(v, metric)),
+                                "class_order": taxonomy.tie_sensitivity(v, sup, n_clusters, metric, seed=seed)}
     out["superclass_of_class"] = sup.tolist()
     out["named_clusters"] = taxonomy.name_clusters(out["methods"]["LLC"]["clusters"], tr.class_names, tr.coarse_names,
                                              sup)[:8]
