@@ -78,14 +78,21 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
     return rows
 
 
-def seeds_note(seeds: dict, real_top1: float) -> str:
-    """'' when the seed-0 run of ``seeds`` (a ``seeds.json``) is the run whose real top-1 is ``real_top1``,
-    else a sentence saying that the spread comes from other runs of the same recipe."""
-    values = seeds.get("numbers", {}).get("real_top1", {}).get("values", [])
-    if 0 in seeds.get("seeds", []) and values and values[seeds["seeds"].index(0)] == real_top1:
+def seeds_mismatch(seeds: dict | None, headline: dict | None) -> str:
+    """'' when ``seeds`` (a ``seeds.json``, ``studies.headline.seeds_study``) was made from the checkpoints of
+    ``headline`` (a ``headline_results.json``) at its seed, else why not, in a sentence: a seed study of other
+    checkpoints (another recipe, or other runs of it) must not judge these results."""
+    if not seeds or not headline:
         return ""
-    return ("`seeds.json` comes from other runs of the same recipe than the tables above (its seed 0 has another "
-            "real top-1); `make seeds` re-makes it from the current checkpoints.")
+    ran = (seeds.get("checkpoints") or {}).get(str(headline.get("seed")))
+    if ran is None:
+        return (f"`seeds.json` does not record the checkpoints of seed {headline.get('seed')}, so it cannot be "
+                "matched to these results; `make seeds` re-makes it from the current checkpoints")
+    missing = sorted(set(headline.get("checkpoints", {}).values()) - set(ran))
+    if missing:
+        return (f"`seeds.json` was made from other checkpoints (it lacks {', '.join(missing)}); `make seeds` "
+                "re-makes it from the current ones")
+    return ""
 
 
 def paper_codebooks() -> str:
@@ -157,6 +164,8 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
     that its numbers are not results)."""
     rows: list[dict] = []
     acc = res.get("02_accuracy_vs_bits")
+    ignored = seeds_mismatch(res.get("seeds"), res.get("headline_results"))
+    seeds = None if ignored else res.get("seeds")
     split = ("shipped 500/100 split" if profile is None or profile.per_class is None else
              f"{profile.per_class} training and {profile.test_per_class} test images per class of the shipped split")
     lines = ["# Paper vs reproduction", ""]
@@ -186,7 +195,6 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
         m = {n: 100 * acc["methods"][key][k]["mhd_acc"] for n, key in keys.items()}
         own = 100 * acc["methods"]["llc"][k]["mhd_acc"]
         llc = acc["methods"]["llc"][k]
-        seeds = res.get("seeds")
         by_seed = claims.codebook_seed_verdicts(seeds, int(k))
         paper_mhd = {n.lower(): v[2] for n, v in PAPER["codebooks"].items()}
         paper_ed = {n.lower(): v[1] for n, v in PAPER["codebooks"].items()}
@@ -247,7 +255,6 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
         if stem in res and "summary" in res[stem]:
             rows.append({"claim": claim, "paper": res[stem].get("paper", "qualitative"),
                          "ours": res[stem]["summary"], "holds": res[stem].get("holds")})
-    seeds = res.get("seeds")
     for r in rows:  # where several seeds were run, their verdict replaces the one-seed verdict
         if r.get("seeds") is not None:
             r["holds_one_seed"], r["holds"] = r["holds"], r.pop("seeds")
@@ -255,11 +262,9 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
         else:
             r.pop("seeds", None)
     lines += [f"**Noise rule.** {claims.NOISE_RULE}", ""]
-    note = seeds_note(seeds, acc["real_top1"]) if seeds and acc else ""
-    lines += ["The verdict is over the seeds of `seeds.json` where it exists, else over one seed." + (
-                  f" {note}" if note else "")
-              if seeds else
-              "One seed: differences of a point or two may be noise (`make seeds` measures the spread).", ""]
+    lines += ["The verdict is over the seeds of `seeds.json` where it exists, else over one seed." if seeds else
+              "One seed: differences of a point or two may be noise (`make seeds` measures the spread)." + (
+                  f" {ignored}: it is not used." if ignored else ""), ""]
     lines += ["## Claims", "", "| claim | paper (ImageNet-1K) | ours (CIFAR-100) | holds on CIFAR-100? |",
               "|---|---|---|---|"]
     lines += [f"| {r['claim']} | {r['paper']} | {r['ours']} | {_holds(r['holds'])} |" for r in rows]

@@ -77,13 +77,18 @@ def test_the_smoke_report_says_its_numbers_are_not_results():
     assert "not results" not in cpu and "500/100 split" in cpu
 
 
-def test_a_seed_spread_from_other_runs_is_labelled_as_such():
-    from llc_lib.report import seeds_note
+def test_a_seed_study_of_other_checkpoints_is_not_used():
+    from llc_lib.report import paper_vs_reproduction, seeds_mismatch
 
-    seeds = {"seeds": [0, 1, 2], "numbers": {"real_top1": {"values": [0.6345, 0.63, 0.64]}}}
-    assert seeds_note(seeds, 0.6345) == ""
-    assert "other runs of the same recipe" in seeds_note(seeds, 0.6323)
-    assert "other runs" in seeds_note({"seeds": [1, 2], "numbers": {"real_top1": {"values": [0.6, 0.6]}}}, 0.6)
+    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"}}
+    seeds = {"seeds": [0, 1], "checkpoints": {"0": ["instance-c", "llc-b", "real-a", "instance-svd-d"], "1": []},
+             "numbers": {}, "profile": "cpu", "table_bits": 14}
+    assert seeds_mismatch(seeds, headline) == ""
+    other = dict(seeds, checkpoints={"0": ["instance-old", "llc-b", "real-a"]})  # another Phase 2 recipe
+    assert "instance-c" in seeds_mismatch(other, headline)
+    assert "does not record" in seeds_mismatch({k: v for k, v in seeds.items() if k != "checkpoints"}, headline)
+    md, _ = paper_vs_reproduction({"seeds": other, "headline_results": headline})
+    assert "it is not used" in md and "## Spread over seeds" not in md
 
 
 def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():

@@ -179,6 +179,9 @@ def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
     res = _run(ctx, headline.seeds_study, (0, 1))
     k, n = ctx.profile.table_bits, res["numbers"]
     assert res["seeds"] == [0, 1] and res["table_bits"] == k
+    # the checkpoints each seed's numbers come from, so that a report can tell a study of other models
+    assert set(res["checkpoints"]) == {"0", "1"}
+    assert {s.name for s in plan.headline(ctx.profile, 1)} <= set(res["checkpoints"]["1"])
     assert {"real_top1", f"llc_mhd_acc@{k}", f"llc_bits_right@{k}", f"svd_mhd@{k}", f"llc_same_path_ed@{k}"} <= set(n)
     for stat in n.values():
         assert len(stat["values"]) == 2

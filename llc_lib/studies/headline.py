@@ -86,7 +86,8 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
                                   for s in _seed_models(p, other)])
 def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
-    (sample, ddof=1), 'values' (one per seed)}}}. Fractions stay fractions."""
+    (sample, ddof=1), 'values' (one per seed)}}, 'checkpoints': {seed: the checkpoint names its numbers come
+    from}}. Fractions stay fractions."""
     seeds = check_ints("seeds", list(seeds), 0)
     if len(seeds) < 2:
         raise ValueError(f"a spread needs at least two seeds, got {seeds!r}")
@@ -97,6 +98,7 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
         v = np.array([runs[s][n] for s in seeds], dtype=float)
         numbers[n] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist()}
     return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers,
+            "checkpoints": {str(s): sorted(spec.name for spec in _seed_models(ctx.profile, s)) for s in seeds},
             "run": run_record(ctx.profile, ctx.ws)}
 
 
