@@ -86,7 +86,7 @@ reproduce: setup
 	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \
 	exit $$rc
 
-# the cpu profile's trained weights are committed (weights/cpu, 30 MB): installed into the runs folder, they
+# the cpu profile's trained weights are committed (weights/cpu; MANIFEST.json gives their size): installed into the runs folder, they
 # leave `reproduce` nothing to train, so every cpu figure is re-evaluated from them
 figures: setup
 	"$(PY)" -m llc_lib weights --profile cpu
