@@ -245,7 +245,7 @@ def _make(name: str) -> Profile:
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
-        # Phase 2: 15 epochs (converged, docs/measurements/phase2_recipe_cpu_seed0.md), lr 0.05, cosine without
+        # Phase 2: 15 epochs (the budget; not converged: docs/measurements/phase2_recipe_cpu_seed0.md), lr 0.05, cosine without
         # warm-up, the 64-bit BCE x 64/20; the codebook comparisons train 3 epochs of it (equal epochs)
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0,
                            bce_scale=PHASE2_BCE_SCALE)
