@@ -70,7 +70,7 @@ def codebooks(ctx, seed: int, bits: int) -> dict[str, np.ndarray]:
 def fast_codebook_metrics(ctx, seed: int) -> dict:
     """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
     data, frozen for Phase 2 of the full model; its test metrics ('mhd_acc', 'ed_acc', 'unique_codes') and
-    those of the main run's codebook at the same length on the same path ('main_mhd_acc', 'main_ed_acc';
+    those of the main run's codebook on the same path, at the same length ('main_mhd_acc', 'main_ed_acc';
     ``plan.fast_codebook_reference``), with the verdict of ``claims.fast_codebook_close``."""
     prof, ws = ctx.profile, ctx.ws
     spec, ref = plan.fast_codebook(prof, seed), plan.fast_codebook_reference(prof, seed)
@@ -78,7 +78,7 @@ def fast_codebook_metrics(ctx, seed: int) -> dict:
     te = ctx.test(seed)
     y = te.labels.numpy()
     m = code_metrics(outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"], y)
-    main = code_metrics(outputs(ws.fit(ref), te, ws.device)["proj"], ws.codebook(ref.codebook)["codes"], y)
+    main = code_metrics(outputs(ws.fit(ref), te, ws.device)["proj"][:, :k], ws.codebook(ref.codebook)["codes"][:, :k], y)
     return {"bits": k, "codebook_images": len(ws.store.get(cheap.data)), "codebook_width": cheap.arch.width,
             "epochs": spec.cfg.epochs, "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"],
             "unique_codes": m["unique_codes"], "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"],

@@ -127,9 +127,9 @@ def fast_codebook(p: Profile, seed: int) -> Spec:
 
 
 def fast_codebook_reference(p: Profile, seed: int) -> Spec:
-    """What the fast codebook is compared with: the main run's codebook at ``p.table_bits`` bits on the same
-    path (``baseline_instance`` of LLC's codebook at that length)."""
-    return baseline_instance(p, "llc", seed, bits=p.table_bits)
+    """What the fast codebook is compared with, at its ``p.table_bits`` bits: the main run's codebook on the same
+    path (``baseline_instance`` of LLC's codebook, the codebook comparison's own run, read at that prefix)."""
+    return baseline_instance(p, "llc", seed)
 
 
 def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Spec:
