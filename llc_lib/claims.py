@@ -123,6 +123,24 @@ def about_as_good_as_real(llc_map: float, real_map: float) -> bool:
 
 
 # -------------------------------------------------------------------------------------------- over seeds
+def seed_study_mismatch(seeds: dict | None, seed, checkpoints) -> str:
+    """'' when ``seeds`` (a ``seeds.json``, ``studies.headline.seeds_study``) ran ``seed`` from every checkpoint
+    named in ``checkpoints`` (checkpoint names, e.g. of the headline models), else why not, in a sentence: a seed
+    study of other checkpoints (another recipe, or other runs of it) must not judge or draw error bars for
+    these results. The only rule that matches a seed study to results."""
+    if not seeds:
+        return "there is no seed study (`make seeds` makes one)"
+    ran = (seeds.get("checkpoints") or {}).get(str(seed))
+    if ran is None:
+        return (f"`seeds.json` does not record the checkpoints of seed {seed}, so it cannot be matched to these "
+                "results; `make seeds` re-makes it from the current checkpoints")
+    missing = sorted(set(checkpoints) - set(ran))
+    if missing:
+        return (f"`seeds.json` was made from other checkpoints (it lacks {', '.join(missing)}); `make seeds` "
+                "re-makes it from the current ones")
+    return ""
+
+
 def seed_verdict(seeds: dict | None, a: str, b: str, margin: float = 0.0) -> bool | str | None:
     """Verdict of "a - b > margin" from a ``seeds.json`` (``studies.headline.seeds_study``) by ``NOISE_RULE``:
     the paired differences d = a - b - margin over the seeds; True when mean(d) / (sd(d) / sqrt(n)) exceeds the

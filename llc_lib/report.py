@@ -79,20 +79,11 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
 
 
 def seeds_mismatch(seeds: dict | None, headline: dict | None) -> str:
-    """'' when ``seeds`` (a ``seeds.json``, ``studies.headline.seeds_study``) was made from the checkpoints of
-    ``headline`` (a ``headline_results.json``) at its seed, else why not, in a sentence: a seed study of other
-    checkpoints (another recipe, or other runs of it) must not judge these results."""
+    """'' when ``seeds`` was made from the checkpoints of ``headline`` (a ``headline_results.json``) at its seed,
+    or when either is missing; else why not (``claims.seed_study_mismatch``)."""
     if not seeds or not headline:
         return ""
-    ran = (seeds.get("checkpoints") or {}).get(str(headline.get("seed")))
-    if ran is None:
-        return (f"`seeds.json` does not record the checkpoints of seed {headline.get('seed')}, so it cannot be "
-                "matched to these results; `make seeds` re-makes it from the current checkpoints")
-    missing = sorted(set(headline.get("checkpoints", {}).values()) - set(ran))
-    if missing:
-        return (f"`seeds.json` was made from other checkpoints (it lacks {', '.join(missing)}); `make seeds` "
-                "re-makes it from the current ones")
-    return ""
+    return claims.seed_study_mismatch(seeds, headline.get("seed"), headline.get("checkpoints", {}).values())
 
 
 def paper_codebooks() -> str:

@@ -111,7 +111,7 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx, monkeypatch):
         sp, a = res["llc_bits_right_split"][k], res["llc_class_code_acc"][k]
         assert res["methods"]["llc"][k]["bits_right"] == pytest.approx(
             a * sp["if_class_code_right"] + (1 - a) * sp["if_class_code_wrong"], abs=1e-6)
-    assert res["seed_spread"] == {"seeds": [], "sd": {}, "why": "no seed study (make seeds)"}
+    assert res["seed_spread"] == {"seeds": [], "sd": {}, "why": "there is no seed study (`make seeds` makes one)"}
     f = _run(ctx, fast_codebook, 0)
     assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
     with pytest.raises(ValueError, match="bit widths"):
@@ -212,10 +212,13 @@ def test_seed_error_bars_come_only_from_a_seed_study_of_these_checkpoints():
 
     res = {"bits": [14], "real_top1": 0.6, "methods": {"llc": {"14": {"mhd_acc": 0.5, "ed_acc": 0.2}}},
            "llc_class_code_acc": {"14": 0.55}}
-    def study(seed0_mhd):
-        return {"seeds": [0, 1], "numbers": {"real_top1": {"values": [0.6, 0.61], "std": 0.007},
-                                             "llc_mhd_acc@14": {"values": [seed0_mhd, 0.52], "std": 0.014}}}
-    assert seed_spread(study(0.5), res, 0)["sd"] == {"real_top1": 0.007, "llc_mhd_acc@14": 0.014}
-    stale = seed_spread(study(0.49), res, 0)  # seed 0 of the study is another run: no error bars
-    assert stale["sd"] == {} and "not these checkpoints" in stale["why"]
-    assert seed_spread(study(0.5), res, 2)["sd"] == {}  # the seed is not in the study
+    ours = ["real-a", "llc-b", "instance-c"]
+    study = {"seeds": [0, 1], "checkpoints": {"0": ours + ["instance-svd-d"], "1": ["real-e"]},
+             "numbers": {"real_top1": {"values": [0.6, 0.61], "std": 0.007},
+                         "llc_mhd_acc@14": {"values": [0.5, 0.52], "std": 0.014}}}
+    assert seed_spread(study, res, 0, ours) == {"seeds": [0, 1], "sd": {"real_top1": 0.007, "llc_mhd_acc@14": 0.014},
+                                                "why": ""}
+    stale = seed_spread(study, res, 0, ["real-a", "llc-b", "instance-new"])  # another Phase 2: no error bars
+    assert stale["sd"] == {} and "instance-new" in stale["why"]
+    assert seed_spread(study, res, 2, ours)["sd"] == {}  # the seed is not in the study
+    assert seed_spread(None, res, 0, ours)["sd"] == {}

@@ -96,29 +96,23 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     nested["holds"] = None if n20 is None else claims.nested_is_free(n20, s_acc)
     res["nested"] = nested
     path = ctx.figdir / "seeds.json"
-    res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed)
+    res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed,
+                                     [s.name for s in plan.headline(prof, seed)])
     return res
 
 
-def seed_spread(seeds: dict | None, res: dict, seed: int) -> dict:
+def seed_spread(seeds: dict | None, res: dict, seed: int, checkpoints) -> dict:
     """{'seeds': [...], 'sd': {'llc_mhd_acc@k' | 'llc_ed_acc@k' | 'llc_class_code_acc@k' | 'real_top1': sample
-    std}} from a ``seeds.json`` (``headline.seeds_study``) whose run of ``seed`` is this result ``res`` (of
-    ``accuracy_vs_bits``): every number the two share must be equal, else (or without a seed study) 'sd' is
-    empty and 'why' says so, so that error bars are never drawn from other checkpoints."""
-    if not seeds:
-        return {"seeds": [], "sd": {}, "why": "no seed study (make seeds)"}
-    now = {"real_top1": res["real_top1"]}
-    for k in res["bits"]:
-        now[f"llc_mhd_acc@{k}"] = res["methods"]["llc"][str(k)]["mhd_acc"]
-        now[f"llc_ed_acc@{k}"] = res["methods"]["llc"][str(k)]["ed_acc"]
-        now[f"llc_class_code_acc@{k}"] = res["llc_class_code_acc"][str(k)]
-    numbers, order = seeds.get("numbers", {}), list(seeds.get("seeds", []))
-    shared = [n for n in now if n in numbers]
-    if seed not in order or not shared or any(abs(numbers[n]["values"][order.index(seed)] - now[n]) > 1e-9
-                                             for n in shared):
-        return {"seeds": order, "sd": {},
-                "why": f"the seed study's seed {seed} is not these checkpoints (make seeds re-makes it)"}
-    return {"seeds": order, "sd": {n: numbers[n]["std"] for n in shared}, "why": ""}
+    std}, 'why'} from a ``seeds.json`` (``headline.seeds_study``) for the numbers of ``res`` (of
+    ``accuracy_vs_bits``). ``checkpoints``: the names of the checkpoints ``res`` comes from. When the seed study
+    did not run ``seed`` from them (``claims.seed_study_mismatch``), 'sd' is empty and 'why' says why, so that
+    error bars are never drawn from other checkpoints."""
+    why = claims.seed_study_mismatch(seeds, seed, checkpoints)
+    if why:
+        return {"seeds": list((seeds or {}).get("seeds", [])), "sd": {}, "why": why}
+    names = ["real_top1"] + [f"llc_{m}@{k}" for k in res["bits"] for m in ("mhd_acc", "ed_acc", "class_code_acc")]
+    numbers = seeds.get("numbers", {})
+    return {"seeds": list(seeds["seeds"]), "sd": {n: numbers[n]["std"] for n in names if n in numbers}, "why": ""}
 
 
 @fits(lambda p, seed: [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)])
