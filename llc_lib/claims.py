@@ -141,17 +141,18 @@ def seed_study_mismatch(seeds: dict | None, seed, checkpoints) -> str:
     return ""
 
 
-def seed_verdict(seeds: dict | None, a: str, b: str, margin: float = 0.0) -> bool | str | None:
+def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0) -> bool | str | None:
     """Verdict of "a - b > margin" from a ``seeds.json`` (``studies.headline.seeds_study``) by ``NOISE_RULE``:
-    the paired differences d = a - b - margin over the seeds; True when mean(d) / (sd(d) / sqrt(n)) exceeds the
+    the paired differences d = a - b - margin over the seeds (``b`` a number's name, or a constant such as a
+    goal); True when mean(d) / (sd(d) / sqrt(n)) exceeds the
     one-sided t quantile at ``THRESHOLDS['seed_alpha']``, False when it is below minus that, else "within
     noise" (also with fewer than two seeds). None when the file or either number is missing."""
     from scipy.stats import t as student_t
 
     n = (seeds or {}).get("numbers", {})
-    if a not in n or b not in n:
+    if a not in n or (isinstance(b, str) and b not in n):
         return None
-    d = np.asarray(n[a]["values"], float) - np.asarray(n[b]["values"], float) - margin
+    d = np.asarray(n[a]["values"], float) - (np.asarray(n[b]["values"], float) if isinstance(b, str) else b) - margin
     if len(d) < 2:
         return "within noise"
     se = d.std(ddof=1) / np.sqrt(len(d))
@@ -187,6 +188,20 @@ def codebook_seed_verdicts(seeds: dict | None, k: int) -> dict[str, bool | str |
         "beats": combine(seed_verdict(seeds, mhd["llc"], mhd[b]) for b in ("svd", "random", "cca")),
         "near_real": seed_verdict(seeds, f"llc_mhd_acc@{k}", "real_top1", margin),
         "class_codes_near_real": seed_verdict(seeds, "llc_class_code_acc@20", "real_top1", margin)}
+
+
+def taxonomy_seed_verdict(seeds: dict | None, k: int) -> bool | str | None:
+    """``taxonomy_recovered`` over the seeds of a ``seeds.json``: LLC's ARI ('taxonomy_ari_llc@k') beats SVD's
+    and Random's by ``THRESHOLDS['taxonomy_ari_over_baselines']``, each by ``seed_verdict``."""
+    m = THRESHOLDS["taxonomy_ari_over_baselines"]
+    return combine(seed_verdict(seeds, f"taxonomy_ari_llc@{k}", f"taxonomy_ari_{b}@{k}", m) for b in ("svd", "random"))
+
+
+def nested_seed_verdict(seeds: dict | None, n: int) -> bool | str | None:
+    """``nested_is_free`` over the seeds of a ``seeds.json``: the nested code's n-bit prefix is within
+    ``THRESHOLDS['nested_prefix_points']`` of a separate n-bit run, by ``seed_verdict``."""
+    return seed_verdict(seeds, f"llc_nested_prefix_class_code_acc@{n}", f"llc_single_class_code_acc@{n}",
+                        -THRESHOLDS["nested_prefix_points"] / 100)
 
 
 def goal_reached(value: float, goal: float) -> bool:

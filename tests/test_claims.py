@@ -53,3 +53,24 @@ def test_the_span_test_tells_superclass_aligned_bits_from_random_ones():
     assert a["p_value"] < 0.01 and not claims.bits_not_interpretable(a["p_value"])
     assert r["p_value"] > 0.05 and claims.bits_not_interpretable(r["p_value"])
     assert a["mean_span"] == 10 and r["random_mean_span"] > 15
+
+
+def _vals(**numbers):
+    return {"seeds": [0, 1, 2], "numbers": {k: {"values": v} for k, v in numbers.items()}}
+
+
+def test_the_taxonomy_and_nesting_verdicts_over_seeds_flip_across_their_thresholds():
+    m, spread = T["taxonomy_ari_over_baselines"], np.array([-0.01, 0.0, 0.01])
+    for gap, verdict in ((m + 0.03, True), (m, "within noise"), (m - 0.03, False)):
+        s = _vals(**{"taxonomy_ari_llc@14": list(0.2 + gap + spread), "taxonomy_ari_svd@14": [0.2] * 3,
+                     "taxonomy_ari_random@14": [0.0] * 3})
+        assert claims.taxonomy_seed_verdict(s, 14) == verdict, gap
+    c = T["nested_prefix_points"] / 100
+    for cost, verdict in ((c - 0.01, True), (c, "within noise"), (c + 0.01, False)):  # single - prefix
+        s = _vals(**{"llc_nested_prefix_class_code_acc@20": list(0.5 + spread / 5),
+                     "llc_single_class_code_acc@20": list(0.5 + cost + spread / 10)})
+        assert claims.nested_seed_verdict(s, 20) == verdict, cost
+    assert claims.nested_seed_verdict(_vals(), 20) is None  # numbers missing: no verdict
+    # a goal is a constant: the seeds' values against it
+    assert claims.seed_verdict(_vals(p=[0.56, 0.57, 0.58]), "p", 0.5) is True
+    assert claims.seed_verdict(_vals(p=[0.40, 0.60, 0.50]), "p", 0.5) == "within noise"

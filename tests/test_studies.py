@@ -184,6 +184,13 @@ def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
     assert set(res["checkpoints"]) == {"0", "1"}
     assert {s.name for s in plan.headline(ctx.profile, 1)} <= set(res["checkpoints"]["1"])
     assert {"real_top1", f"llc_mhd_acc@{k}", f"llc_bits_right@{k}", f"svd_mhd@{k}", f"llc_same_path_ed@{k}"} <= set(n)
+    # the nesting and taxonomy claims' numbers, with what they are made of
+    nb = plan.NESTED_BITS
+    assert plan.single_length(ctx.profile, 1).name in res["checkpoints"]["1"]
+    for v, pre, single in zip(*(n[f"{m}@{nb}"]["values"] for m in
+                               ("nested_cost", "llc_nested_prefix_class_code_acc", "llc_single_class_code_acc"))):
+        assert v == pytest.approx(single - pre)
+    assert all(-1 <= x <= 1 for b in ("llc", "svd", "random") for x in n[f"taxonomy_ari_{b}@{k}"]["values"])
     for stat in n.values():
         assert len(stat["values"]) == 2
         assert stat["mean"] == pytest.approx(np.mean(stat["values"]))

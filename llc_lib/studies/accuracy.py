@@ -83,16 +83,16 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     warm["scratch"] = scratch
     res["warm_start"] = warm
     # nested: the main run's 20/25/30-bit prefixes vs a separate single-length 20-bit run
-    s_acc = top1(outputs(ws.fit(plan.llc(prof, seed, bits=20, nested=())), te, ws.device)["logits"], y)
+    s_acc = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device)["logits"], y)
     nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
                                         for q in (20, 25, 30) if q <= codes.shape[1]},
-              "single_20_class_code_acc": s_acc,
+              "single_20_class_code_acc": s_acc, "bits": plan.NESTED_BITS,
               "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
     n20 = nested["prefix_class_code_acc"].get("20")
     nested["cost_points"] = None if n20 is None else 100 * (s_acc - n20)
     nested["summary"] = (f"nesting costs {100 * (s_acc - n20):+.1f} points of class-code accuracy at 20 bits: the "
                          f"20-bit prefix of the nested {codes.shape[1]}-bit code {100 * n20:.1f} vs a separate 20-bit "
-                         f"run {100 * s_acc:.1f} (one seed; its spread is unmeasured)") if n20 is not None else "n/a"
+                         f"run {100 * s_acc:.1f} (seed {seed})") if n20 is not None else "n/a"
     nested["holds"] = None if n20 is None else claims.nested_is_free(n20, s_acc)
     res["nested"] = nested
     path = ctx.figdir / "seeds.json"

@@ -13,9 +13,10 @@ from ..files import write_json
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
 from ..evaluation import evaluate_llc, fast_codebook_metrics
-from ..inference import outputs
+from ..inference import head_logits, outputs
 from ..metrics import code_metrics, top1
 from . import Context, check_ints, check_seed, fits, output_root, run_record
+from .taxonomy import taxonomy_study
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right",
                 "p_exact_given_class_code_right")
@@ -65,7 +66,11 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
 def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     """The numbers of one seed behind the headline and the codebook claims: 'real_top1', 'llc_<metric>@<k>'
     for the headline metrics at every headline k, and '<codebook>_mhd@<k>' / '<codebook>_ed@<k>' at
-    k = table_bits for the Random, SVD, CCA and LLC ('llc_same_path') codebooks after the same Phase 2."""
+    k = table_bits for the Random, SVD, CCA and LLC ('llc_same_path') codebooks after the same Phase 2; the
+    nesting claim at n = ``plan.NESTED_BITS``: 'llc_nested_prefix_class_code_acc@n',
+    'llc_single_class_code_acc@n' and their difference 'nested_cost@n' (single - prefix); the taxonomy claim
+    at k = table_bits: 'taxonomy_ari_<llc|svd|random>@<k>' (``taxonomy_study``'s ARI averaged over class
+    orders, cut into as many clusters as there are superclasses). Accuracies are fractions."""
     prof, ws = ctx.profile, ctx.ws
     res = reproduce(ctx, seed)
     out = {"real_top1": res["real_top1"]}
@@ -79,6 +84,16 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
         m = code_metrics(proj, ws.codebook(spec.codebook)["codes"][:, :k], y)
         key = "llc_same_path" if name == "llc" else name
         out[f"{key}_mhd@{k}"], out[f"{key}_ed@{k}"] = m["mhd_acc"], m["ed_acc"]
+    # nesting: the main run's prefix against a separate single-length run of that length (class codes)
+    n, llc = plan.NESTED_BITS, ws.fit(plan.headline(prof, seed)[1])
+    prefix = top1(head_logits(llc, outputs(llc, te, ws.device, workers=ws.workers)["proj"], n), y)
+    single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device, workers=ws.workers)["logits"], y)
+    out[f"llc_nested_prefix_class_code_acc@{n}"], out[f"llc_single_class_code_acc@{n}"] = prefix, single
+    out[f"nested_cost@{n}"] = single - prefix
+    # taxonomy: ARI against the superclasses, averaged over random class orders, at the table's k
+    tax = taxonomy_study(ctx, seed, k, len(ctx.train(seed).coarse_names))
+    for name in ("LLC", "SVD", "Random"):
+        out[f"taxonomy_ari_{name.lower()}@{k}"] = tax["methods"][name]["class_order"]["ari_mean"]
     return out
 
 
@@ -103,8 +118,10 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
 
 
 def _seed_models(p, seed: int) -> list:
-    """What ``claim_numbers`` fits for one seed: the headline models and the codebooks' Phase 2 models."""
-    return list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
+    """What ``claim_numbers`` fits for one seed: the headline models, the codebooks' Phase 2 models and the
+    single-length LLC the nested code is compared with."""
+    return (list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
+            + [plan.single_length(p, seed)])
 
 
 def _all_class_code_models(p, seed: int) -> list:
@@ -135,7 +152,7 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     for init in ("svd", "cca"):
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))
-    out["llc_single20_class_code_acc"] = acc(plan.llc(prof, seed, bits=20, nested=()))
+    out["llc_single20_class_code_acc"] = acc(plan.single_length(prof, seed))
     out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items()
                 if isinstance(v, float) and k != "threshold_points"})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}

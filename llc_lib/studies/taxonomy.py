@@ -40,7 +40,7 @@ def taxonomy_study(ctx: Context, seed: int, bits: int, n_clusters: int = 20) -> 
     out["summary"] = (f"ARI {mean(llc_r):.2f} ± {llc_r['class_order']['ari_sd']:.2f} vs SVD {mean(svd):.2f} ± "
                       f"{svd['class_order']['ari_sd']:.2f} and Random {mean(rnd):.2f} (mean ± sd over "
                       f"{llc_r['class_order']['draws']} class orders; in the dataset's order {llc_r['ari']:.2f} vs "
-                      f"{svd['ari']:.2f} and {rnd['ari']:.2f}) at {bits} bits (one seed)")
+                      f"{svd['ari']:.2f} and {rnd['ari']:.2f}) at {bits} bits (seed {seed})")
     out["holds"] = claims.taxonomy_recovered(mean(llc_r), [mean(rnd), mean(svd)])
     out["threshold_ari_over_baselines"] = claims.THRESHOLDS["taxonomy_ari_over_baselines"]
     out["paper"] = claims.PAPER["statements"]["taxonomy"]
