@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from .config import NUM_CLASSES, Profile, TrainConfig
 from .graph import Arch, CodebookSpec, Spec
-from .methods import csq, hashnet
 from .selection import DataSel
 
 
@@ -141,26 +140,17 @@ def fast_codebook_reference(p: Profile, seed: int) -> Spec:
     return baseline_instance(p, "llc", seed)
 
 
-def hashing_epochs(p: Profile, method: str) -> int:
-    """Epochs of a hashing baseline: HashNet trains ``p.hashing.epochs`` (the Phase 2 epochs), CSQ as many times
-    more as its published schedule sees more images than HashNet's (about 1.6x), rounded, so that both run the
-    same share of their published lengths (on CIFAR-100's 50,000 training images, 15 and 24 epochs are 104 % of
-    HashNet's 14.4 and CSQ's 23.4)."""
-    if method == "csq":
-        return max(1, round(p.hashing.epochs * csq.PUBLISHED_IMAGES / hashnet.PUBLISHED_IMAGES))
-    return p.hashing.epochs
-
-
 def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Spec:
     """HashNet or CSQ: one hash layer per ``p.retrieval_bits`` on the real-valued backbone, fine-tuned with
-    ``p.hashing`` for ``hashing_epochs`` (``epochs`` overrides it)."""
+    ``p.hashing`` (``epochs`` overrides its length)."""
     if method not in ("hashnet", "csq"):
         raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
     widths = tuple(p.retrieval_bits)
-    cfg = p.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths,
-                            epochs=hashing_epochs(p, method) if epochs is None else epochs)
+    cfg = p.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
     if method != "csq":  # hash centres are CSQ's alone
         cfg = cfg.replace(csq_centers=TrainConfig.csq_centers)
+    if epochs is not None:
+        cfg = cfg.replace(epochs=epochs)
     return Spec(cfg, arch(p), train_data(p, seed), "backbone", real(p, seed), label=method)
 
 

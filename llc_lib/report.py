@@ -350,20 +350,11 @@ def headline_markdown(h: dict) -> str:
     return "\n".join(lines)
 
 
-def hash_schedules_text(schedules: dict) -> str:
-    """'HashNet fine-tuned for 15 epochs (104 % of its published length), CSQ for 24 (103 %)' from a retrieval
-    JSON's 'hash_schedules'."""
-    parts = [f"{'HashNet' if m == 'hashnet' else 'CSQ'} {'fine-tuned for ' if not i else 'for '}{s['epochs']}"
-             f"{' epochs' if not i else ''} ({100 * s['epochs'] / s['published_epochs']:.0f} % of its published length)"
-             for i, (m, s) in enumerate(schedules.items())]
-    return ", ".join(parts)
-
-
 def retrieval_markdown(ret: dict) -> str:
     """MAP@R per method and code length (tie-aware for binary codes) of notebook 06's JSON."""
     bits = ret["bits"]
     lines = [f"MAP@{ret['R']} (%), queries = test split, database = training split, relevant = same class; "
-             f"{hash_schedules_text(ret['hash_schedules'])}.", "",
+             f"HashNet / CSQ fine-tuned for {ret['hash_epochs']} epochs.", "",
              "| method | " + " | ".join(f"{k} bits" for k in bits) + " |", "|---|" + "---:|" * len(bits)]
     for name, rows in ret["methods"].items():
         key = "map" if "map" in rows[str(bits[0])] else "map_tie_aware"
