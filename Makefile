@@ -109,7 +109,7 @@ EXECUTED := $(addprefix $(call esc,$(RUN))/,$(addsuffix .ipynb,$(NOTEBOOKS)))
 notebooks: $(EXECUTED)
 
 # the manifest names every file with its spaces escaped (see llc_lib/manifest.py)
-$(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
+$(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb figures/seeds.json figures/gpu/seeds.json)
 	@mkdir -p "$(RUN)"
 	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" && mv "$@.tmp" "$@"
 include $(MANIFEST)

@@ -292,6 +292,25 @@ def test_the_manifest_lists_what_each_notebook_fits():
     assert set(specs["07_ood"]) == set(plan.ood(p, 0))
 
 
+def test_a_seed_study_is_a_prerequisite_of_the_notebooks_that_read_it(tmp_path, monkeypatch):
+    """After `make seeds`, `make reproduce` re-runs the error-bar and report notebooks, and only those."""
+    from llc_lib.manifest import make_rules
+    from llc_lib.studies import figures_dir
+
+    monkeypatch.setenv("LLC_FIGURES_DIR", str(tmp_path / "figs"))
+    p, ws = get_profile("smoke"), _ws(tmp_path)
+
+    def readers():
+        rules = [line.split(":")[0] for line in make_rules(p, ws, "RUN", "python").splitlines()
+                 if "seeds.json" in line.split(":", 1)[-1]]
+        return sorted(r.removeprefix("RUN/") for r in rules)
+    assert readers() == []  # no seed study: nothing to wait for
+    seeds = figures_dir(p, ws.root) / "seeds.json"
+    seeds.parent.mkdir(parents=True)
+    seeds.write_text("{}")
+    assert readers() == ["02_accuracy_vs_bits.ipynb", "99_paper_vs_reproduction.ipynb"]
+
+
 def test_a_checkpoint_renamed_to_another_spec_is_refused(tmp_path):
     ws = _ws(tmp_path)
     a, b = Spec(LLC, ARCH, SEL, label="llc"), Spec(LLC.replace(lr=0.06), ARCH, SEL, label="llc")
