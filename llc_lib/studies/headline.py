@@ -63,6 +63,13 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
     return res
 
 
+def nesting_numbers(prefix: float, single: float, n: int) -> dict[str, float]:
+    """The nesting claim's numbers at n bits: the nested code's prefix and a separate n-bit run (class-code
+    accuracies, fractions) and the cost of nesting, single - prefix (positive: the prefix is worse)."""
+    return {f"llc_nested_prefix_class_code_acc@{n}": prefix, f"llc_single_class_code_acc@{n}": single,
+            f"nested_cost@{n}": single - prefix}
+
+
 def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     """The numbers of one seed behind the headline and the codebook claims: 'real_top1', 'llc_<metric>@<k>'
     for the headline metrics at every headline k, and '<codebook>_mhd@<k>' / '<codebook>_ed@<k>' at
@@ -88,8 +95,7 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     n, llc = plan.NESTED_BITS, ws.fit(plan.headline(prof, seed)[1])
     prefix = top1(head_logits(llc, outputs(llc, te, ws.device, workers=ws.workers)["proj"], n), y)
     single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device, workers=ws.workers)["logits"], y)
-    out[f"llc_nested_prefix_class_code_acc@{n}"], out[f"llc_single_class_code_acc@{n}"] = prefix, single
-    out[f"nested_cost@{n}"] = single - prefix
+    out.update(nesting_numbers(prefix, single, n))
     # taxonomy: ARI against the superclasses, averaged over random class orders, at the table's k
     tax = taxonomy_study(ctx, seed, k, len(ctx.train(seed).coarse_names))
     for name in ("LLC", "SVD", "Random"):
