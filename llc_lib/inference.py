@@ -7,22 +7,23 @@ import torch
 
 from .codebook import binarize
 from .data import eval_batches
-from .device import autocast
+from .device import autocast, eval_batch_size
 from .models import CodeNet
 
 
 @torch.no_grad()
-def outputs(model: CodeNet, data, device: torch.device, batch_size: int = 1000, workers: int = 0,
+def outputs(model: CodeNet, data, device: torch.device, batch_size: int | None = None, workers: int = 0,
             rank: int = 0, world: int = 1) -> dict[str, np.ndarray]:
     """Eval-mode outputs over ``data`` (this rank's shard when ``world`` > 1): 'features' (N, d) and, by head,
     LLC: 'logits' (N, C) and 'proj' (N, k) (the real projection; its signs are the instance codes);
-    real: 'logits' and 'embed' (N, d'); hash: 'proj' (N, sum of the head widths). All float32."""
+    real: 'logits' and 'embed' (N, d'); hash: 'proj' (N, sum of the head widths). All float32.
+    batch_size: images per forward pass (None = ``device.eval_batch_size``; it does not change the outputs)."""
     model.eval().to(device)
     kind = model.kind
     keys = {"llc": ("logits", "proj"), "real": ("logits", "embed"), "hash": ("proj",)}[kind]
     out: dict[str, list] = {k: [] for k in ("features",) + keys}
     with autocast(device):
-        for x, _ in eval_batches(data, batch_size, device, rank, world, workers):
+        for x, _ in eval_batches(data, batch_size or eval_batch_size(device), device, rank, world, workers):
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             f = model.backbone(x).float()

@@ -209,3 +209,18 @@ def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_pat
         train(_llc(), tiny, WithKnob(**dataclasses.asdict(LLC), new_knob=0.5), device=CPU, ckpt=p, progress=False)
     train(_llc(), tiny, WithKnob(**dataclasses.asdict(LLC)), device=CPU, ckpt=p, progress=False)
     assert load_checkpoint(p)["epoch"] == LLC.epochs
+
+
+def test_eval_outputs_do_not_depend_on_the_batch_size(tiny):
+    from conftest import synthetic_dataset
+    from llc_lib.device import eval_batch_size
+    from llc_lib.inference import outputs
+
+    model = _llc()
+    train(model, tiny, LLC, device=CPU, progress=False)
+    data = synthetic_dataset(n_per_class=60)
+    assert len(data) > 2 * eval_batch_size(CPU) > 2  # several batches of the default size
+    default, whole = outputs(model, data, CPU), outputs(model, data, CPU, batch_size=len(data))
+    assert default.keys() == whole.keys()
+    for k in default:
+        assert np.array_equal(default[k], whole[k]), k
