@@ -237,14 +237,14 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
              "ours": f"{llc['bits_right']:.2f} / {k}", "holds": None},
         ]
         rows += _goal_rows(res.get("headline_results"), profile, seeds)
+        nb = acc.get("nested", {}).get("bits")
         for key, paper_txt in (("warm_start", "warm starting from SVD/CCA codebooks helps (against LLC from scratch "
                                               "for the same epochs)"),
-                               ("nested", f"a nested codebook's 20-bit prefix costs at most "
-                                          f"{THRESHOLDS['nested_prefix_points']} points against a separate 20-bit run")):
+                               ("nested", f"a nested codebook's {nb}-bit prefix costs at most "
+                                          f"{THRESHOLDS['nested_prefix_points']} points against a separate {nb}-bit run")):
             if key in acc:
                 rows.append({"claim": paper_txt, "paper": "yes", "ours": acc[key]["summary"],
                              "holds": acc[key].get("holds")})
-        nb = acc.get("nested", {}).get("bits")
         cost = ((seeds or {}).get("numbers") or {}).get(f"nested_cost@{nb}")
         if cost:
             rows[-1]["seeds"] = claims.nested_seed_verdict(seeds, nb)

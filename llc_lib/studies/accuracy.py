@@ -12,6 +12,7 @@ from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
 from ..evaluation import fast_codebook_metrics, real_kdim
+from .headline import nesting_numbers
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -82,18 +83,19 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
                         for w in warm.values() if isinstance(w, dict))
     warm["scratch"] = scratch
     res["warm_start"] = warm
-    # nested: the main run's 20/25/30-bit prefixes vs a separate single-length 20-bit run
-    s_acc = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device)["logits"], y)
+    # nested: the main run's prefixes of plan.NESTED_BITS bits and longer (up to 30) vs a separate run of that length
+    n = plan.NESTED_BITS
+    single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device)["logits"], y)
     nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
-                                        for q in (20, 25, 30) if q <= codes.shape[1]},
-              "single_20_class_code_acc": s_acc, "bits": plan.NESTED_BITS,
+                                        for q in prof.sweep if n <= q <= min(30, codes.shape[1])},
+              "single_class_code_acc": single, "bits": n,
               "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
-    n20 = nested["prefix_class_code_acc"].get("20")
-    nested["cost_points"] = None if n20 is None else 100 * (s_acc - n20)
-    nested["summary"] = (f"nesting costs {100 * (s_acc - n20):+.1f} points of class-code accuracy at 20 bits: the "
-                         f"20-bit prefix of the nested {codes.shape[1]}-bit code {100 * n20:.1f} vs a separate 20-bit "
-                         f"run {100 * s_acc:.1f} (seed {seed})") if n20 is not None else "n/a"
-    nested["holds"] = None if n20 is None else claims.nested_is_free(n20, s_acc)
+    prefix = nested["prefix_class_code_acc"].get(str(n))
+    nested["cost_points"] = None if prefix is None else 100 * nesting_numbers(prefix, single, n)[f"nested_cost@{n}"]
+    nested["summary"] = (f"nesting costs {nested['cost_points']:+.1f} points of class-code accuracy at {n} bits: the "
+                         f"{n}-bit prefix of the nested {codes.shape[1]}-bit code {100 * prefix:.1f} vs a separate "
+                         f"{n}-bit run {100 * single:.1f} (seed {seed})") if prefix is not None else "n/a"
+    nested["holds"] = None if prefix is None else claims.nested_is_free(prefix, single)
     res["nested"] = nested
     path = ctx.figdir / "seeds.json"
     res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed,
