@@ -110,7 +110,8 @@ EXECUTED := $(addprefix $(call esc,$(RUN))/,$(addsuffix .ipynb,$(NOTEBOOKS)))
 notebooks: $(EXECUTED)
 
 # the manifest names every file with its spaces escaped (see llc_lib/manifest.py)
-$(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb figures/seeds.json figures/gpu/seeds.json)
+# (the manifest adds the profile's seed study to these, llc_lib/manifest.py)
+$(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
 	@mkdir -p "$(RUN)"
 	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" && mv "$@.tmp" "$@"
 include $(MANIFEST)

@@ -138,7 +138,8 @@ def _rel(f) -> str:
 
 def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:
     """Make rules: per notebook ``$(RUN)/<nb>.ipynb: <modules> <checkpoints> <notebooks it reads> [the seed
-    study it reads, when there is one]`` and one
+    study it reads, when there is one]``, ``$(RUN)/manifest.mk: <the seed study>`` (a forced remake once it
+    appears, while there is none), and one
     rule per checkpoint (its ancestors' included) that fits its spec through the CLI once the checkpoints it
     starts from exist, so that ``make -j`` fits independent models concurrently and never one twice. Every
     file name goes through ``make_name`` and ``python`` is quoted, so paths may contain spaces."""
@@ -154,9 +155,18 @@ def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:
         ckpts.update({_rel(ws.ckpt_path(s)): s for s in specs})
         deps = [f"notebooks/{nb}.ipynb"] + [_rel(f) for f in notebook_modules(nb)] + files
         deps += [f"{run}/{r}.ipynb" for r in READS.get(nb, ())]
-        if nb in READS_SEEDS and seeds.exists():  # the Makefile re-makes this manifest when seeds.json appears
+        if nb in READS_SEEDS and seeds.exists():
             deps.append(_rel(seeds))
         lines.append(rule(f"{run}/{nb}.ipynb", deps))
+    # this manifest is made again (Make re-reads an included file whose prerequisites changed) when the seed
+    # study changes, or appears after the manifest was made without it ($(wildcard) is only tested for
+    # emptiness: it returns a path with spaces unescaped)
+    manifest = make_name(f"{run}/manifest.mk")
+    if seeds.exists():
+        lines.append(rule(f"{run}/manifest.mk", [_rel(seeds)]))
+    else:
+        lines += [f"ifneq ($(wildcard {make_name(_rel(seeds))}),)", f"{manifest}: seed-study-appeared",
+                  ".PHONY: seed-study-appeared", "seed-study-appeared:", "endif"]
     for s in list(ckpts.values()):
         for a in s.ancestors():
             ckpts.setdefault(_rel(ws.ckpt_path(a)), a)

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ def fake_build(manifest: Path, cwd: Path = REPO) -> int:
     assert manifest.exists(), f"no manifest at {manifest}"
     rules = {}
     for line in manifest.read_text().splitlines():
-        if line and not line.startswith(("#", "\t")):
+        if line and not line.startswith(("#", "\t")) and "$(wildcard" not in line:  # not the manifest's own rule
             names = [n.replace("\\ ", " ") for n in re.findall(r"(?:\\ |\S)+", line)]
             rules[names[0].removesuffix(":")] = names[1:]
     sources = {d for deps in rules.values() for d in deps if d not in rules}
@@ -51,6 +52,18 @@ def test_a_finished_runs_folder_with_a_space_is_up_to_date_and_a_new_one_is_not(
     assert fake_build(built / "smoke" / "notebooks" / "manifest.mk") > 8  # notebooks and checkpoints
     r = make("-q", "notebooks", "PROF=smoke", runs=built)
     assert r.returncode == 0, r.stdout + r.stderr  # with spaces split, every call would re-run everything
+
+    seeds = built / "smoke" / "figures" / "seeds.json"  # a seed study appears where the smoke figures go
+    seeds.parent.mkdir(parents=True, exist_ok=True)
+    seeds.write_text("{}")
+    # newer than the notebooks fake_build left (up to a few seconds ahead), older than the manifest Make remakes
+    later = max(p.stat().st_mtime for p in (built / "smoke" / "notebooks").glob("*.ipynb")) + 1
+    time.sleep(max(0.0, later + 1 - time.time()))
+    os.utime(seeds, (later, later))
+    r = make("-n", "notebooks", "PROF=smoke", runs=built)
+    assert r.returncode == 0, r.stderr
+    papermill = sorted(set(re.findall(r"notebooks/(\w+)\.ipynb\.tmp\.ipynb", r.stdout)))
+    assert papermill == ["02_accuracy_vs_bits", "99_paper_vs_reproduction"], r.stdout  # only its readers re-run
 
     r = make("-n", "notebooks", "PROF=smoke", runs=fresh)  # LLC_RUNS_DIR decides what is missing
     assert r.returncode == 0, r.stderr
