@@ -27,9 +27,10 @@ def fake_build(manifest: Path, cwd: Path = REPO) -> int:
     """Create every target of a generated manifest as an empty file, each newer than what it depends on, as a
     finished `make reproduce` leaves them; returns how many."""
     assert manifest.exists(), f"no manifest at {manifest}"
-    rules = {}
+    rules, skip = {}, False
     for line in manifest.read_text().splitlines():
-        if line and not line.startswith(("#", "\t")) and "$(wildcard" not in line:  # not the manifest's own rule
+        skip = (skip or line.startswith("ifneq")) and line != "endif"  # the manifest's remake when a seed study appears
+        if line and not line.startswith(("#", "\t", "ifneq", "endif")) and not skip:
             names = [n.replace("\\ ", " ") for n in re.findall(r"(?:\\ |\S)+", line)]
             rules[names[0].removesuffix(":")] = names[1:]
     sources = {d for deps in rules.values() for d in deps if d not in rules}
