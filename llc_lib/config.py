@@ -150,6 +150,9 @@ class Profile:
     path, the fast codebook), which only need the codebooks trained for equal epochs; None = ``instance.epochs``.
     hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
     ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
+    ood_epochs: epochs of the OOD study's real-valued and Phase 1 models (its Phase 2 keeps the profile's
+    ratio of Phase 2 to Phase 1 epochs); None = the profile's. Its detectors are compared on the same models,
+    so they only need equal epochs.
     seeds: the seeds the gpu profile's notebooks repeat the main models with.
     overrides: every change made to the profile as defined (``apply_sets``, ``override``), as canonical
     ``key=value`` strings; empty for the profile as defined, the only one whose results are published.
@@ -175,6 +178,7 @@ class Profile:
     comparison_epochs: int | None = None
     ood_classes: int = 75
     ood_bits: tuple[int, ...] = (8, 10, 12, 14)
+    ood_epochs: int | None = None
     seeds: tuple[int, ...] = (0,)
     dataset: str = "cifar100"
     backbone: str = "resnet9"
@@ -206,6 +210,8 @@ class Profile:
         ints("warm_epochs", (self.warm_epochs,))
         if self.comparison_epochs is not None:
             ints("comparison_epochs", (self.comparison_epochs,))
+        if self.ood_epochs is not None:
+            ints("ood_epochs", (self.ood_epochs,))
         ints("image_size", (self.image_size,))
         ints("workers", (self.workers,), 0)
         for name in ("per_class", "test_per_class"):
@@ -246,12 +252,13 @@ def _make(name: str) -> Profile:
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
         # Phase 2: 15 epochs (the budget; not converged: docs/measurements/phase2_recipe_cpu_seed0.md), lr 0.05, cosine without
-        # warm-up, the 64-bit BCE x 64/20; the codebook comparisons train 3 epochs of it (equal epochs)
+        # warm-up, the 64-bit BCE x 64/20; the codebook comparisons train 3 epochs of it (equal epochs); the
+        # OOD study's models 8 epochs (the cold-run budget: docs/measurements/run_times_2026-12-02.md)
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0,
                            bce_scale=PHASE2_BCE_SCALE)
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 16, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=4, hashing=hashnet.recipe(inst),
-                       comparison_epochs=3)
+                       comparison_epochs=3, ood_epochs=8)
     if name == "gpu":
         # A CIFAR recipe, not ImageNet's: the cpu profile's (SGD lr 0.2 at batch 256, Nesterov momentum 0.9,
         # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64; why not
@@ -318,6 +325,8 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
         hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
         comparison_epochs=(profile.comparison_epochs if epochs is None or profile.comparison_epochs is None else
                            max(1, round(profile.comparison_epochs * epochs / profile.llc.epochs))),
+        ood_epochs=(profile.ood_epochs if epochs is None or profile.ood_epochs is None else
+                    max(1, round(profile.ood_epochs * epochs / profile.llc.epochs))),
         per_class=subset if subset is not None else profile.per_class,
         test_per_class=subset if subset is not None else profile.test_per_class,
         image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers,
@@ -361,6 +370,7 @@ SET_ELSEWHERE = {"seed": "the seed (--seed, or a notebook's seed parameter)",
                  "hashing.bits": "retrieval_bits=...", "hashing.nested": "retrieval_bits=..."}
 PROFILE_SETTABLE = ("per_class", "test_per_class", "width", "bits", "sweep", "table_bits", "llc_init", "aux_weight",
                     "warm_epochs", "comparison_epochs", "fast_per_class", "fast_width", "retrieval_bits", "ood_classes", "ood_bits",
+                    "ood_epochs",
                     "seeds", "backbone", "image_size", "scaled_head", "workers")
 
 

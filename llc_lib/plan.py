@@ -29,9 +29,11 @@ def test_data(p: Profile, seed: int, classes: int | None = None) -> DataSel:
     return DataSel(p.dataset, p.test_per_class, classes, seed, p.image_size)
 
 
-def real(p: Profile, seed: int, classes: int | None = None) -> Spec:
-    """The real-valued classifier (the accuracy reference and the backbone of every baseline)."""
-    return Spec(p.real.replace(seed=seed), arch(p), train_data(p, seed, classes), label="real")
+def real(p: Profile, seed: int, classes: int | None = None, epochs: int | None = None) -> Spec:
+    """The real-valued classifier (the accuracy reference and the backbone of every baseline); ``epochs``
+    overrides the profile's."""
+    return Spec(p.real.replace(seed=seed, epochs=epochs or p.real.epochs), arch(p), train_data(p, seed, classes),
+                label="real")
 
 
 def real_bottleneck(p: Profile, seed: int) -> Spec:
@@ -76,9 +78,11 @@ def _phase2(p: Profile, seed: int, bits: int, comparison: bool = False):
     return cfg.replace(epochs=p.comparison_epochs) if comparison and p.comparison_epochs else cfg
 
 
-def instance(p: Profile, phase1: Spec) -> Spec:
-    """Phase 2 (instance codes) of a Phase 1 spec: its weights, its codebook file frozen, per-bit BCE."""
+def instance(p: Profile, phase1: Spec, epochs: int | None = None) -> Spec:
+    """Phase 2 (instance codes) of a Phase 1 spec: its weights, its codebook file frozen, per-bit BCE;
+    ``epochs`` overrides the profile's."""
     cfg = _phase2(p, phase1.seed, phase1.cfg.bits)
+    cfg = cfg.replace(epochs=epochs or cfg.epochs)
     return Spec(cfg, phase1.arch, phase1.data, "phase1", phase1, CodebookSpec("learnt", cfg.bits, phase1),
                 label=f"instance-k{cfg.bits}")
 
@@ -156,7 +160,8 @@ def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Sp
 
 def ood(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
     """(real-valued, nested LLC Phase 1 over ``p.ood_bits``, its Phase 2), trained on the first
-    ``p.ood_classes`` classes only."""
-    c, bits = p.ood_classes, tuple(p.ood_bits)
-    phase1 = llc(p, seed, bits=max(bits), nested=bits, init="scratch", classes=c)
-    return real(p, seed, classes=c), phase1, instance(p, phase1)
+    ``p.ood_classes`` classes only, for ``p.ood_epochs`` (Phase 2 in the profile's ratio to Phase 1)."""
+    c, bits, e = p.ood_classes, tuple(p.ood_bits), p.ood_epochs
+    phase1 = llc(p, seed, bits=max(bits), nested=bits, init="scratch", classes=c, epochs=e)
+    phase2_epochs = None if e is None else max(1, round(p.instance.epochs * e / p.llc.epochs))
+    return real(p, seed, classes=c, epochs=e), phase1, instance(p, phase1, epochs=phase2_epochs)

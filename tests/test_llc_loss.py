@@ -97,6 +97,22 @@ def test_codebook_comparisons_train_for_the_comparison_epochs_and_the_headline_f
     assert override(p, epochs=4).comparison_epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
 
 
+def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
+    from dataclasses import replace
+
+    from llc_lib import plan
+    from llc_lib.config import get_profile, override
+
+    base = get_profile("smoke")
+    p = replace(base, real=base.real.replace(epochs=6), llc=base.llc.replace(epochs=6),
+                instance=base.instance.replace(epochs=3), ood_epochs=4)
+    assert [s.cfg.epochs for s in plan.ood(p, 0)] == [4, 4, 2]  # Phase 2 keeps its half of Phase 1's epochs
+    assert [s.cfg.epochs for s in plan.headline(p, 0)] == [6, 6, 3]
+    assert [s.cfg.epochs for s in plan.ood(replace(p, ood_epochs=None), 0)] == [6, 6, 3]
+    assert override(p, epochs=12).ood_epochs == 8  # 4 of the profile's 6 Phase-1 epochs -> 8 of 12
+    assert get_profile("cpu").ood_epochs == 8 and get_profile("smoke").ood_epochs is None
+
+
 def test_the_bce_scale_belongs_to_the_main_code_length():
     from llc_lib import plan
     from llc_lib.config import get_profile
