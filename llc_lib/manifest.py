@@ -155,15 +155,15 @@ def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:
         ckpts.update({_rel(ws.ckpt_path(s)): s for s in specs})
         deps = [f"notebooks/{nb}.ipynb"] + [_rel(f) for f in notebook_modules(nb)] + files
         deps += [f"{run}/{r}.ipynb" for r in READS.get(nb, ())]
-        if nb in READS_SEEDS and seeds.exists():
+        if nb in READS_SEEDS and (seeds.exists() or seeds.is_symlink()):
             deps.append(_rel(seeds))
         lines.append(rule(f"{run}/{nb}.ipynb", deps))
     # this manifest is made again (Make re-reads an included file whose prerequisites changed) when the seed
     # study changes, or appears after the manifest was made without it ($(wildcard) is only tested for
     # emptiness: it returns a path with spaces unescaped)
     manifest = make_name(f"{run}/manifest.mk")
-    if seeds.exists():
-        lines.append(rule(f"{run}/manifest.mk", [_rel(seeds)]))
+    if seeds.exists() or seeds.is_symlink():  # an empty rule: a seed study moved away remakes, not stops, Make
+        lines += [rule(f"{run}/manifest.mk", [_rel(seeds)]), rule(_rel(seeds), [])]
     else:
         lines += [f"ifneq ($(wildcard {make_name(_rel(seeds))}),)", f"{manifest}: seed-study-appeared",
                   ".PHONY: seed-study-appeared", "seed-study-appeared:", "endif"]

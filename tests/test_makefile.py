@@ -65,6 +65,10 @@ def test_a_finished_runs_folder_with_a_space_is_up_to_date_and_a_new_one_is_not(
     assert r.returncode == 0, r.stderr
     papermill = sorted(set(re.findall(r"notebooks/(\w+)\.ipynb\.tmp\.ipynb", r.stdout)))
     assert papermill == ["02_accuracy_vs_bits", "99_paper_vs_reproduction"], r.stdout  # only its readers re-run
+    make("-q", "notebooks", "PROF=smoke", runs=built)  # the manifest now names the seed study
+    seeds.unlink()  # moved away: the manifest is made again without it, and Make goes on
+    r = make("-n", "notebooks", "PROF=smoke", runs=built)
+    assert r.returncode == 0 and "No rule" not in r.stderr, r.stderr
 
     r = make("-n", "notebooks", "PROF=smoke", runs=fresh)  # LLC_RUNS_DIR decides what is missing
     assert r.returncode == 0, r.stderr
