@@ -368,7 +368,10 @@ def retrieval_markdown(ret: dict) -> str:
 def ood_markdown(ood: dict) -> str:
     """LLC's ED operating point and the tuned baselines per OOD set, from notebook 07's JSON."""
     k = str(max(ood["ood_bits"]))
-    lines = [f"Trained on classes 0–{ood['id_classes'] - 1}. Balanced detection accuracy (%); LLC ED needs no "
+    ep = ood.get("epochs")
+    trained = (f" for {ep['real']} (real-valued), {ep['llc']} (LLC Phase 1) and {ep['instance']} (Phase 2) epochs"
+               if ep else "")
+    lines = [f"Trained on classes 0–{ood['id_classes'] - 1}{trained}. Balanced detection accuracy (%); LLC ED needs no "
              f"samples, MSP / energy thresholds are tuned on n samples per side (mean of {ood['repeats']} draws).", "",
              f"| OOD set | LLC ED {k} bits | MSP AUROC | LLC {k}-bit AUROC | MSP at n = {ood['ns'][0]} | MSP best "
              f"| samples MSP needs to match ED |", "|---|---:|---:|---:|---:|---:|---:|"]

@@ -99,14 +99,14 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx, monkeypatch):
     res = _run(ctx, accuracy_vs_bits, 0, [7, 14])
     assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
     n = res["nested"]
-    assert n["holds"] == (n["prefix_class_code_acc"]["20"] >= n["single_class_code_acc"]
+    assert n["holds"] == (n["prefix_class_code_acc"][str(plan.NESTED_BITS)] >= n["single_class_code_acc"]
                           - claims.THRESHOLDS["nested_prefix_points"] / 100)
     w = res["warm_start"]
     assert w["holds"] == all(w[i]["after_sign_mhd"] > w["scratch"]["sign_mhd"] for i in ("svd", "cca"))
     # each warm start is judged against LLC from scratch at equal epochs, not against its codebook's MHD
     expected = [(w[i]["after_sign_mhd"], w["scratch"]["sign_mhd"]) for i in ("svd", "cca")]
     assert warm_calls and warm_calls == expected[:len(warm_calls)]  # all() stops at the first failing one
-    assert n["cost_points"] == pytest.approx(100 * (n["single_class_code_acc"] - n["prefix_class_code_acc"]["20"]))
+    assert n["cost_points"] == pytest.approx(100 * (n["single_class_code_acc"] - n["prefix_class_code_acc"][str(plan.NESTED_BITS)]))
     for k in ("7", "14"):  # LLC's bits right is the mixture of R and W by its class-code accuracy
         sp, a = res["llc_bits_right_split"][k], res["llc_class_code_acc"][k]
         assert res["methods"]["llc"][k]["bits_right"] == pytest.approx(
@@ -155,6 +155,10 @@ def test_retrieval_and_ood(ctx):
     assert all(_frac(r["methods"][r["llc_predicted_class_method"]][k]["map_tie_aware"]) for k in ("8", "16"))
     o = _run(ctx, ood_study, 0, ns=[10, 30], repeats=2)
     assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
+    assert o["epochs"] == {"real": ctx.profile.real.epochs, "llc": ctx.profile.llc.epochs,
+                           "instance": ctx.profile.instance.epochs}  # the smoke profile's own: no ood_epochs
+    from llc_lib.report import ood_markdown
+    assert f"for {ctx.profile.real.epochs} (real-valued)" in ood_markdown(o)
     needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
     assert o["holds"] == claims.ood_zero_sample_matches(needed)
     with pytest.raises(ValueError, match="ns must be"):

@@ -46,8 +46,9 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
 def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeats: int = 20) -> dict:
     """LLC's zero-tuning OOD detector against MSP / energy thresholds tuned on n samples.
 
-    Trains (cached) on the first ``profile.ood_classes`` classes: a real-valued classifier, a nested LLC
-    Phase 1 run over ``profile.ood_bits`` and its Phase 2 instance codes. For every OOD set: LLC's ED
+    Trains (cached) on the first ``profile.ood_classes`` classes, for ``profile.ood_epochs`` ('epochs' of the
+    result): a real-valued classifier, a nested LLC Phase 1 run over ``profile.ood_bits`` and its Phase 2
+    instance codes. For every OOD set: LLC's ED
     operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves.
     Returns the JSON-ready results plus '_scores' (arrays for the histogram figure; drop before saving).
     """
@@ -56,7 +57,8 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     prof, dev = ctx.profile, ctx.ws.device
     d = ood_data(ctx, seed, n_val=max(ns))
     c_in, bits = prof.ood_classes, tuple(prof.ood_bits)
-    real, llc, inst = (ctx.fit(s) for s in plan.ood(prof, seed))
+    specs = plan.ood(prof, seed)
+    real, llc, inst = (ctx.fit(s) for s in specs)
     codes = class_codes(llc)
 
     def scores(ds) -> dict[str, np.ndarray]:
@@ -71,6 +73,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     s_val_in, s_test_in = scores(d["val_in"]), scores(d["test_in"])
     y_in = d["test_in"].labels.numpy()
     res = {"id_classes": c_in, "ood_bits": list(bits), "ns": list(ns), "repeats": repeats,
+           "epochs": {name: s.cfg.epochs for name, s in zip(("real", "llc", "instance"), specs)},
            "sizes": {"train_in": len(d["train_in"]), "val_in": len(d["val_in"]), "test_in": len(d["test_in"])},
            "id_accuracy": {"real_top1": top1(s_test_in["_logits"], y_in),
                            **{f"llc_mhd_{k}": float((s_test_in[f"_pred{k}"] == y_in).mean()) for k in bits}},
