@@ -87,7 +87,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     n = plan.NESTED_BITS
     single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device)["logits"], y)
     nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
-                                        for q in prof.sweep if n <= q <= min(30, codes.shape[1])},
+                                        for q in sorted({n, *prof.sweep}) if n <= q <= min(30, codes.shape[1])},
               "single_class_code_acc": single, "bits": n,
               "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
     prefix = nested["prefix_class_code_acc"].get(str(n))

@@ -158,7 +158,7 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     for init in ("svd", "cca"):
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))
-    out["llc_single20_class_code_acc"] = acc(plan.single_length(prof, seed))
+    out[f"llc_single_class_code_acc@{plan.NESTED_BITS}"] = acc(plan.single_length(prof, seed))
     out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items()
                 if isinstance(v, float) and k != "threshold_points"})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
