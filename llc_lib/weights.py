@@ -15,6 +15,8 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .ckpt import CheckpointError, read_checkpoint, save_atomic, verify_weights
 from .data import sha256
 from .files import tmp_path, write_json
@@ -57,8 +59,10 @@ def export(specs, ws, folder: Path | str) -> dict:
         dst = staging / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         old = folder / rel
-        if src.suffix == ".pt" and old.exists() and _same_weights(old, src):
-            shutil.copyfile(old, dst)  # the committed file, byte for byte: a re-export changes only what changed
+        if old.exists() and (_same_weights(old, src) if src.suffix == ".pt" else _same_codebook(old, src)):
+            # the committed file, byte for byte: a re-export changes only what changed, and a kept checkpoint keeps
+            # the codebook file whose content hash it recorded as its input
+            shutil.copyfile(old, dst)
         elif src.suffix == ".pt":
             ck = read_checkpoint(src)
             save_atomic({k: v for k, v in ck.items() if k not in DROPPED}, dst)
@@ -109,6 +113,19 @@ def install(folder: Path | str, runs: Path | str) -> list[Path]:
     for dst in copied:  # one timestamp: Make sees no child older than its parent (no refit to check it)
         os.utime(dst, (now, now))
     return copied
+
+
+def _same_codebook(a: Path, b: Path) -> bool:
+    """Both codebook files hold the same codebook (codes, reals, class names, source weights, spec key); their
+    bytes and ``content_sha256`` may differ, e.g. when one was written before a field was added."""
+    from .codebook import load_codebook
+
+    try:
+        x, y = load_codebook(a), load_codebook(b)
+    except ValueError:
+        return False
+    keys = (set(x) | set(y)) - {"content_sha256"}
+    return all(k in x and k in y and np.array_equal(np.asarray(x[k]), np.asarray(y[k])) for k in keys)
 
 
 def _same_weights(a: Path, b: Path) -> bool:

@@ -51,6 +51,32 @@ def test_exported_weights_load_without_training_and_give_the_same_model(trained,
     assert weights.export([p2], ws, tmp_path / "weights")["files"] == m["files"]
 
 
+def test_a_reexport_keeps_the_codebook_file_its_kept_checkpoint_recorded(trained, tmp_path):
+    """The same codebook in a file of other bytes (here: written without a field added since) must not
+    replace the committed file: the kept Phase 2 checkpoint recorded that file's content hash as its input.
+    Another codebook does replace it."""
+    import numpy as np
+
+    from llc_lib import codebook
+
+    ws, p2 = trained
+    weights.export([p2], ws, tmp_path / "weights")
+    book = ws.ckpt_path(p2.parent).with_name(f"{p2.parent.name}.codebook.npz")
+    committed = (tmp_path / "weights" / "ckpt" / book.name).read_bytes()
+    arrays = {k: np.asarray(v) for k, v in codebook.load_codebook(book).items() if k not in ("content_sha256", "book_key")}
+    np.savez(book, content_sha256=np.array(codebook._content_sha256(arrays)), **arrays)
+    assert book.read_bytes() != committed
+    weights.export([p2], ws, tmp_path / "weights")
+    assert (tmp_path / "weights" / "ckpt" / book.name).read_bytes() == committed
+    weights.install(tmp_path / "weights", tmp_path / "fresh")
+    assert _ws(tmp_path / "fresh", train=False).weights_digest(p2) == ws.weights_digest(p2)  # its inputs match
+    arrays["reals"] = -arrays["reals"]
+    arrays["codes"] = -arrays["codes"]
+    np.savez(book, content_sha256=np.array(codebook._content_sha256(arrays)), **arrays)
+    weights.export([p2], ws, tmp_path / "weights")
+    assert (tmp_path / "weights" / "ckpt" / book.name).read_bytes() == book.read_bytes()  # another codebook
+
+
 def test_install_refuses_a_changed_file_and_never_overwrites(trained, tmp_path):
     ws, p2 = trained
     weights.export([p2], ws, tmp_path / "weights")
