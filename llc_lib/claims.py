@@ -60,6 +60,12 @@ def warm_start_helps(warm_mhd: float, scratch_mhd: float) -> bool:
     return warm_mhd > scratch_mhd
 
 
+def nesting_cost(prefix_acc: float, single_acc: float) -> float:
+    """What nesting costs: a separate run's accuracy minus the nested code's prefix's (positive: the prefix is
+    worse), in the units given."""
+    return single_acc - prefix_acc
+
+
 def nested_is_free(prefix_acc: float, single_acc: float) -> bool:
     """A nested code's k-bit prefix costs at most ``THRESHOLDS['nested_prefix_points']`` of accuracy against a
     separate k-bit run (fractions in [0, 1])."""

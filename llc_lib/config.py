@@ -291,6 +291,12 @@ def _make(name: str) -> Profile:
     raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
 
 
+def scale_epochs(n: int | None, to: int, base: int) -> int | None:
+    """``n`` epochs scaled by ``to / base`` (at least 1), as a run keeps its ratio to Phase 1's ``base`` epochs
+    when those become ``to``; None stays None."""
+    return None if n is None else max(1, round(n * to / base))
+
+
 def override(profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
              max_steps: int | None = None, subset: int | None = None, image_size: int | None = None,
              workers: int | None = None) -> Profile:
@@ -302,7 +308,7 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
         kw = {}
         if epochs is not None:
             base = profile.llc.epochs
-            kw["epochs"] = max(1, round(cfg.epochs * epochs / base)) if phase2 else epochs
+            kw["epochs"] = scale_epochs(cfg.epochs, epochs, base) if phase2 else epochs
         if batch_size is not None:
             kw.update(batch_size=batch_size, lr=cfg.lr * batch_size / cfg.batch_size)
         if max_steps is not None:
@@ -323,10 +329,9 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
     return dataclasses.replace(
         profile, real=run(profile.real), llc=run(profile.llc), instance=run(profile.instance, phase2=True),
         hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
-        comparison_epochs=(profile.comparison_epochs if epochs is None or profile.comparison_epochs is None else
-                           max(1, round(profile.comparison_epochs * epochs / profile.llc.epochs))),
-        ood_epochs=(profile.ood_epochs if epochs is None or profile.ood_epochs is None else
-                    max(1, round(profile.ood_epochs * epochs / profile.llc.epochs))),
+        comparison_epochs=(profile.comparison_epochs if epochs is None else
+                           scale_epochs(profile.comparison_epochs, epochs, profile.llc.epochs)),
+        ood_epochs=profile.ood_epochs if epochs is None else scale_epochs(profile.ood_epochs, epochs, profile.llc.epochs),
         per_class=subset if subset is not None else profile.per_class,
         test_per_class=subset if subset is not None else profile.test_per_class,
         image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers,

@@ -5,7 +5,7 @@ the whole dependency chain of a model is visible in one call (``spec.ancestors()
 """
 from __future__ import annotations
 
-from .config import NUM_CLASSES, Profile, TrainConfig
+from .config import NUM_CLASSES, Profile, TrainConfig, scale_epochs
 from .graph import Arch, CodebookSpec, Spec
 from .selection import DataSel
 
@@ -163,5 +163,5 @@ def ood(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
     ``p.ood_classes`` classes only, for ``p.ood_epochs`` (Phase 2 in the profile's ratio to Phase 1)."""
     c, bits, e = p.ood_classes, tuple(p.ood_bits), p.ood_epochs
     phase1 = llc(p, seed, bits=max(bits), nested=bits, init="scratch", classes=c, epochs=e)
-    phase2_epochs = None if e is None else max(1, round(p.instance.epochs * e / p.llc.epochs))
+    phase2_epochs = None if e is None else scale_epochs(p.instance.epochs, e, p.llc.epochs)
     return real(p, seed, classes=c, epochs=e), phase1, instance(p, phase1, epochs=phase2_epochs)

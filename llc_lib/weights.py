@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .ckpt import CheckpointError, read_checkpoint, save_atomic, verify_weights
+from .codebook import load_codebook
 from .data import sha256
 from .files import tmp_path, write_json
 
@@ -118,8 +119,6 @@ def install(folder: Path | str, runs: Path | str) -> list[Path]:
 def _same_codebook(a: Path, b: Path) -> bool:
     """Both codebook files hold the same codebook (codes, reals, class names, source weights, spec key); their
     bytes and ``content_sha256`` may differ, e.g. when one was written before a field was added."""
-    from .codebook import load_codebook
-
     try:
         x, y = load_codebook(a), load_codebook(b)
     except ValueError:

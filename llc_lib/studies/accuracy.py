@@ -12,7 +12,6 @@ from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
 from ..evaluation import fast_codebook_metrics, real_kdim
-from .headline import nesting_numbers
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -91,7 +90,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
               "single_class_code_acc": single, "bits": n,
               "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
     prefix = nested["prefix_class_code_acc"].get(str(n))
-    nested["cost_points"] = None if prefix is None else 100 * nesting_numbers(prefix, single, n)[f"nested_cost@{n}"]
+    nested["cost_points"] = None if prefix is None else 100 * claims.nesting_cost(prefix, single)
     nested["summary"] = (f"nesting costs {nested['cost_points']:+.1f} points of class-code accuracy at {n} bits: the "
                          f"{n}-bit prefix of the nested {codes.shape[1]}-bit code {100 * prefix:.1f} vs a separate "
                          f"{n}-bit run {100 * single:.1f} (seed {seed})") if prefix is not None else "n/a"

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .. import plan
+from .. import claims, plan
 from ..files import write_json
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
@@ -67,7 +67,7 @@ def nesting_numbers(prefix: float, single: float, n: int) -> dict[str, float]:
     """The nesting claim's numbers at n bits: the nested code's prefix and a separate n-bit run (class-code
     accuracies, fractions) and the cost of nesting, single - prefix (positive: the prefix is worse)."""
     return {f"llc_nested_prefix_class_code_acc@{n}": prefix, f"llc_single_class_code_acc@{n}": single,
-            f"nested_cost@{n}": single - prefix}
+            f"nested_cost@{n}": claims.nesting_cost(prefix, single)}
 
 
 def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
