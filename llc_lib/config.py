@@ -63,6 +63,11 @@ class TrainConfig:
     "public" (the public code: Hadamard rows, then balanced random rows; see ``methods.csq.centers``).
     cutout: side in pixels of a random square zeroed in every training image (0 = none; Cutout, DeVries &
     Taylor 2017), on top of the random crop and flip.
+    micro_batch: images per forward pass (None = the whole batch): each optimiser step accumulates the
+    gradients of the batch's micro-batches, weighted by their sizes, so the loss is the batch mean as before,
+    but BatchNorm takes its statistics over each micro-batch ("ghost batches", as per-GPU BatchNorm does in
+    data-parallel training). Faster on a CPU whose cache holds a micro-batch's activations
+    (docs/measurements/run_times_2026-12-02.md). Not for a loss over the pairs of a batch (HashNet).
     """
 
     mode: str = "real"
@@ -87,6 +92,7 @@ class TrainConfig:
     bce_scale: float = 1.0
     cutout: int = 0
     csq_centers: str = "paper"
+    micro_batch: int | None = None
 
     def __post_init__(self):
         method(self.mode)  # a registered method, else ValueError
@@ -112,6 +118,10 @@ class TrainConfig:
             raise ValueError("bce_scale must be > 0")
         if self.cutout < 0:
             raise ValueError(f"cutout must be >= 0 pixels, got {self.cutout}")
+        if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
+            raise ValueError(f"micro_batch must lie in 1..batch_size={self.batch_size} or be None, got {self.micro_batch}")
+        if self.micro_batch is not None and method(self.mode).pairwise:
+            raise ValueError(f"mode {self.mode!r} has a loss over the pairs of a batch: train it without micro_batch")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError(f"max_steps_per_epoch must be >= 1 or None, got {self.max_steps_per_epoch}")
         for name, (low, high) in _RANGES.items():  # [low, high), warmup [0, 1]
@@ -311,6 +321,8 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
             kw["epochs"] = scale_epochs(cfg.epochs, epochs, base) if phase2 else epochs
         if batch_size is not None:
             kw.update(batch_size=batch_size, lr=cfg.lr * batch_size / cfg.batch_size)
+            if cfg.micro_batch is not None:
+                kw["micro_batch"] = min(cfg.micro_batch, batch_size)
         if max_steps is not None:
             kw["max_steps_per_epoch"] = max_steps
         return cfg.replace(**kw)
@@ -359,7 +371,7 @@ def get_profile(name: str = "auto") -> Profile:
 # --------------------------------------------------------------------------------- --set key=value
 RUN_SECTIONS = ("real", "llc", "instance", "hashing")
 _COMMON = ("epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup",
-           "max_steps_per_epoch", "head_lr_mult", "cutout")
+           "max_steps_per_epoch", "head_lr_mult", "cutout", "micro_batch")
 # the TrainConfig fields each run's recipe reads and the run graph leaves as the profile says
 SETTABLE = {"real": _COMMON + ("label_smoothing", "bits", "nested"),
             "llc": _COMMON + ("label_smoothing", "codebook_lr_mult", "codebook_init"),

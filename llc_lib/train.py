@@ -14,6 +14,7 @@ state needs saving).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -76,12 +77,29 @@ class Objective(nn.Module):
         return method(self.cfg.mode).loss(self.model, self.model.backbone(x), y, self.cfg, self.progress)
 
 
-def train_step(net: nn.Module, opt, sched, x, y, amp) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One optimiser step of an ``Objective`` (or its DDP wrapper); returns (loss, logits)."""
-    with amp:
-        loss, logits = net(x, y)
+def train_step(net: nn.Module, opt, sched, x, y, amp, micro_batch: int | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One optimiser step of an ``Objective`` (or its DDP wrapper) on the batch (x, y), its gradient accumulated
+    over micro-batches of ``micro_batch`` images (None = one pass), each weighted by its share of the batch;
+    returns (the batch's mean loss, detached when split; (B, C) logits or None)."""
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    if micro_batch is None or micro_batch >= len(y):
+        with amp:
+            loss, logits = net(x, y)
+        loss.backward()
+    else:
+        parts = list(zip(x.split(micro_batch), y.split(micro_batch)))
+        loss, pieces = 0.0, []
+        for i, (xs, ys) in enumerate(parts):
+            # under DDP, all-reduce the gradients once, with the last micro-batch's backward pass
+            sync = i == len(parts) - 1 or not hasattr(net, "no_sync")
+            with (contextlib.nullcontext() if sync else net.no_sync()):
+                with amp:
+                    part, logits = net(xs, ys)
+                (part * (len(ys) / len(y))).backward()
+            loss = loss + part.detach() * (len(ys) / len(y))
+            pieces.append(logits)
+        logits = None if pieces[0] is None else torch.cat([p.detach() for p in pieces])
     opt.step()
     sched.step()
     return loss, logits
@@ -122,7 +140,7 @@ def train_one_epoch(net: nn.Module, objective: Objective, opt, sched, batches, s
         if i >= steps or (step_budget is not None and taken >= step_budget):
             break
         objective.progress = sched.last_epoch / total
-        loss, logits = train_step(net, opt, sched, x, y, amp)
+        loss, logits = train_step(net, opt, sched, x, y, amp, objective.cfg.micro_batch)
         stats[0] += loss.detach().double() * len(y)
         if logits is not None:
             stats[1] += (logits.argmax(1) == y).sum()

@@ -224,3 +224,44 @@ def test_eval_outputs_do_not_depend_on_the_batch_size(tiny):
     assert default.keys() == whole.keys()
     for k in default:
         assert np.array_equal(default[k], whole[k]), k
+
+
+def test_micro_batches_give_the_batch_gradient_and_ghost_batchnorm(tiny):
+    """With BatchNorm on running statistics (eval mode) a step in micro-batches is the one-pass step (same
+    mean loss, logits and update); in train mode BatchNorm normalises each micro-batch on its own, so they
+    differ."""
+    from contextlib import nullcontext
+
+    from llc_lib.train import Objective, train_step
+
+    x = tiny.images[:16].permute(0, 3, 1, 2).float() / 255
+    y = tiny.labels[:16]
+
+    def step(micro, train_mode):
+        model = _llc()
+        objective = Objective(model, LLC)
+        model.train(train_mode)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+        loss, logits = train_step(objective, opt, sched, x, y, nullcontext(), micro)
+        return float(loss), logits, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    whole, split = step(None, False), step(5, False)  # 5 + 5 + 5 + 1 images
+    assert split[0] == pytest.approx(whole[0], rel=1e-5)
+    assert torch.allclose(split[1], whole[1], atol=1e-5)
+    assert torch.allclose(split[2], whole[2], atol=1e-6)
+    assert not torch.allclose(step(5, True)[2], step(None, True)[2], atol=1e-6)
+
+
+def test_micro_batch_settings_are_checked():
+    from llc_lib import config, plan
+    from llc_lib.methods import hashnet
+
+    with pytest.raises(ValueError, match="micro_batch must lie in"):
+        LLC.replace(micro_batch=LLC.batch_size + 1)
+    with pytest.raises(ValueError, match="pairs of a batch"):
+        TrainConfig(mode="hashnet", bits=8, nested=(8,), micro_batch=4)
+    p = config.apply_sets(config.get_profile("cpu"), ["instance.micro_batch=64"])
+    assert p.instance.micro_batch == 64 and hashnet.recipe(p.instance).micro_batch is None  # whole batches
+    assert plan.hashing(p, "csq", 0).cfg.micro_batch is None
+    assert config.override(p, batch_size=32).instance.micro_batch == 32  # never above the batch

@@ -23,7 +23,8 @@ class Method:
     (model, cfg, num_classes) -> None, run on a freshly built model (e.g. CSQ's fixed hash centres).
     frozen_codebook: trains against a given codebook, loaded into the head and frozen (Phase 2). learns_codebook:
     learns a codebook that the run graph writes to a file for Phase 2 (Phase 1). aux_head: may train with the
-    auxiliary real-valued head (``cfg.aux_weight``).
+    auxiliary real-valued head (``cfg.aux_weight``). pairwise: the loss is over the pairs of a batch, not a mean
+    of per-image terms, so it cannot be split into micro-batches (``TrainConfig.micro_batch``).
     """
 
     file: str
@@ -33,6 +34,7 @@ class Method:
     frozen_codebook: bool = False
     learns_codebook: bool = False
     aux_head: bool = False
+    pairwise: bool = False
 
     @property
     def real_valued(self) -> bool:
@@ -56,7 +58,7 @@ METHODS = {
     "real": Method("real", "real"),
     "llc": Method("llc", "llc", "phase1_loss", learns_codebook=True, aux_head=True),
     "instance": Method("llc", "llc", "phase2_loss", frozen_codebook=True),
-    "hashnet": Method("hashnet", "hash"),
+    "hashnet": Method("hashnet", "hash", pairwise=True),
     "csq": Method("csq", "hash", init_head_name="init_head"),
 }
 

@@ -30,10 +30,11 @@ def published_epochs(train_images: int) -> float:
 
 def recipe(phase2, widths=(8, 10, 16, 32, 64)):
     """The hashing baselines' TrainConfig from the profile's Phase 2 config ``phase2``: its optimiser, schedule
-    and epochs (so that the baselines train as long as LLC's instance codes), without its BCE settings, CSQ with
-    the public code's hash centres (``plan.hashing`` drops that setting for HashNet, which has none)."""
+    and epochs (so that the baselines train as long as LLC's instance codes), without its BCE settings and in
+    whole batches (HashNet's loss is over the pairs of a batch), CSQ with the public code's hash centres
+    (``plan.hashing`` drops that setting for HashNet, which has none)."""
     return phase2.replace(mode="hashnet", bits=max(widths), nested=tuple(widths), head_lr_mult=HEAD_LR_MULT,
-                          label_smoothing=0.0, csq_centers="public", bce_bits=None, bce_scale=1.0)
+                          label_smoothing=0.0, csq_centers="public", bce_bits=None, bce_scale=1.0, micro_batch=None)
 
 
 def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:

@@ -20,6 +20,12 @@ from . import Context
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "profile": ("the profile's recipe", ()),
     "p2-2x": ("Phase 2: twice the epochs (has it converged?)", ("instance.epochs=*2",)),
+    "p2-2x-micro64": ("Phase 2: twice the epochs, in micro-batches of 64 (ghost-batch BatchNorm)",
+                      ("instance.epochs=*2", "instance.micro_batch=64")),
+    "p2-4x-micro64": ("Phase 2: four times the epochs, in micro-batches of 64 (has twice the epochs converged?)",
+                      ("instance.epochs=*4", "instance.micro_batch=64")),
+    "p1-micro64-p2-2x": ("Phase 1 in micro-batches of 64 too, then the Phase 2 of p2-2x-micro64",
+                         ("llc.micro_batch=64", "instance.epochs=*2", "instance.micro_batch=64")),
     "p2-unscaled": ("Phase 2: the 64-bit BCE not scaled by 64/20", ("instance.bce_scale=1",)),
     "p2-k-bits": ("Phase 2: an unscaled BCE on the first 20 bits only (the evaluated ones), not all k",
                   ("instance.bce_scale=1", "instance.bce_bits=20")),
