@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .methods import hashnet, method
+from .methods import csq, hashnet, method
 
 from .env import env
 
@@ -23,6 +23,7 @@ PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 # Phase 2 of the 64-bit main code: its BCE (a mean over the 64 bits) times 64/20, so that each of the first 20
 # bits gets the gradient of a 20-bit BCE (docs/measurements/phase2_recipe_cpu_seed0.md)
 PHASE2_BCE_SCALE = 64 / 20
+CIFAR100_TRAIN_IMAGES = 50_000
 PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only
 NUM_CLASSES = {"cifar100": 100, "imagenet": 1000, "tinyimagenet": 200}
 BACKBONES = ("resnet9", "resnet18", "resnet50")
@@ -159,6 +160,9 @@ class Profile:
     comparison_epochs: Phase 2 epochs of the codebook comparisons (Random / SVD / CCA / LLC codebook on the same
     path, the fast codebook), which only need the codebooks trained for equal epochs; None = ``instance.epochs``.
     hashing: recipe of the HashNet / CSQ baselines (fine-tuned from the real-valued model's backbone).
+    csq_epochs: CSQ's epochs (None = ``hashing.epochs``, as HashNet). The cpu and gpu profiles give each
+    baseline at least its published length, in epochs of this training set by images seen (HashNet 14.4 -> 15,
+    CSQ 23.4 -> 24: ``published_epochs`` of ``methods.hashnet`` and ``methods.csq``).
     ood_classes: the OOD study trains on classes 0..ood_classes-1; ood_bits: its nested code prefixes.
     ood_epochs: epochs of the OOD study's real-valued and Phase 1 models (its Phase 2 keeps the profile's
     ratio of Phase 2 to Phase 1 epochs); None = the profile's. Its detectors are compared on the same models,
@@ -185,6 +189,7 @@ class Profile:
     fast_width: int = 8
     retrieval_bits: tuple[int, ...] = (8, 10, 16, 32, 64)
     hashing: TrainConfig | None = None
+    csq_epochs: int | None = None
     comparison_epochs: int | None = None
     ood_classes: int = 75
     ood_bits: tuple[int, ...] = (8, 10, 12, 14)
@@ -222,6 +227,8 @@ class Profile:
             ints("comparison_epochs", (self.comparison_epochs,))
         if self.ood_epochs is not None:
             ints("ood_epochs", (self.ood_epochs,))
+        if self.csq_epochs is not None:
+            ints("csq_epochs", (self.csq_epochs,))
         ints("image_size", (self.image_size,))
         ints("workers", (self.workers,), 0)
         for name in ("per_class", "test_per_class"):
@@ -267,8 +274,8 @@ def _make(name: str) -> Profile:
         inst = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0,
                            bce_scale=PHASE2_BCE_SCALE)
         return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 16, 20),
-                       real=real, llc=llc, instance=inst, warm_epochs=4, hashing=hashnet.recipe(inst),
-                       comparison_epochs=3, ood_epochs=8)
+                       real=real, llc=llc, instance=inst, warm_epochs=4, comparison_epochs=3, ood_epochs=8,
+                       **_published_hashing(inst))
     if name == "gpu":
         # A CIFAR recipe, not ImageNet's: the cpu profile's (SGD lr 0.2 at batch 256, Nesterov momentum 0.9,
         # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64; why not
@@ -280,7 +287,7 @@ def _make(name: str) -> Profile:
                            bce_scale=PHASE2_BCE_SCALE)
         return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 16, 20),
                        real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
-                       fast_width=16, seeds=(0, 1, 2), hashing=hashnet.recipe(inst))
+                       fast_width=16, seeds=(0, 1, 2), **_published_hashing(inst))
     if name in PAPER_PROFILES:
         # The official recipe: SGD lr 0.1 x batch/256 (batch = the global batch over all GPUs), momentum
         # 0.875, wd 2^-15 (not on BatchNorm/bias), cosine, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01,
@@ -299,6 +306,14 @@ def _make(name: str) -> Profile:
                        backbone="resnet50", image_size=224 if imagenet else 64, scaled_head=False, workers=8,
                        retrieval_bits=(k,))
     raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
+
+
+def _published_hashing(phase2: TrainConfig) -> dict:
+    """Profile fields ``hashing`` and ``csq_epochs`` that give HashNet and CSQ at least their published lengths
+    on CIFAR-100's training split (epochs rounded up), with the optimiser and schedule of ``phase2``."""
+    n = CIFAR100_TRAIN_IMAGES
+    return {"hashing": hashnet.recipe(phase2).replace(epochs=math.ceil(hashnet.published_epochs(n))),
+            "csq_epochs": math.ceil(csq.published_epochs(n))}
 
 
 def scale_epochs(n: int | None, to: int, base: int) -> int | None:
@@ -344,6 +359,7 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
         comparison_epochs=(profile.comparison_epochs if epochs is None else
                            scale_epochs(profile.comparison_epochs, epochs, profile.llc.epochs)),
         ood_epochs=profile.ood_epochs if epochs is None else scale_epochs(profile.ood_epochs, epochs, profile.llc.epochs),
+        csq_epochs=profile.csq_epochs if epochs is None else scale_epochs(profile.csq_epochs, epochs, profile.llc.epochs),
         per_class=subset if subset is not None else profile.per_class,
         test_per_class=subset if subset is not None else profile.test_per_class,
         image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers,
@@ -387,7 +403,7 @@ SET_ELSEWHERE = {"seed": "the seed (--seed, or a notebook's seed parameter)",
                  "hashing.bits": "retrieval_bits=...", "hashing.nested": "retrieval_bits=..."}
 PROFILE_SETTABLE = ("per_class", "test_per_class", "width", "bits", "sweep", "table_bits", "llc_init", "aux_weight",
                     "warm_epochs", "comparison_epochs", "fast_per_class", "fast_width", "retrieval_bits", "ood_classes", "ood_bits",
-                    "ood_epochs",
+                    "ood_epochs", "csq_epochs",
                     "seeds", "backbone", "image_size", "scaled_head", "workers")
 
 

@@ -67,6 +67,14 @@ def codebooks(ctx, seed: int, bits: int) -> dict[str, np.ndarray]:
     return out
 
 
+def single_length_acc(ctx, seed: int) -> float:
+    """Test class-code accuracy (a fraction) of the separate single-length LLC run of ``plan.NESTED_BITS``
+    bits (``plan.single_length``) that the nested code's prefix is compared with."""
+    ws, te = ctx.ws, ctx.test(seed)
+    logits = outputs(ws.fit(plan.single_length(ctx.profile, seed)), te, ws.device, workers=ws.workers)["logits"]
+    return top1(logits, labels_of(te).numpy())
+
+
 def fast_codebook_metrics(ctx, seed: int) -> dict:
     """The paper's "faster codebook learning": a codebook learnt with a narrow backbone on a fraction of the
     data, frozen for Phase 2 of the full model; its test metrics ('mhd_acc', 'ed_acc', 'unique_codes') and

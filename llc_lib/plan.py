@@ -146,13 +146,15 @@ def fast_codebook_reference(p: Profile, seed: int) -> Spec:
 
 def hashing(p: Profile, method: str, seed: int, epochs: int | None = None) -> Spec:
     """HashNet or CSQ: one hash layer per ``p.retrieval_bits`` on the real-valued backbone, fine-tuned with
-    ``p.hashing`` (``epochs`` overrides its length)."""
+    ``p.hashing``, CSQ for ``p.csq_epochs`` when set (``epochs`` overrides either length)."""
     if method not in ("hashnet", "csq"):
         raise ValueError(f"unknown hashing method {method!r}; choose hashnet or csq")
     widths = tuple(p.retrieval_bits)
     cfg = p.hashing.replace(mode=method, seed=seed, bits=max(widths), nested=widths)
     if method != "csq":  # hash centres are CSQ's alone
         cfg = cfg.replace(csq_centers=TrainConfig.csq_centers)
+    if method == "csq" and p.csq_epochs is not None:
+        cfg = cfg.replace(epochs=p.csq_epochs)
     if epochs is not None:
         cfg = cfg.replace(epochs=epochs)
     return Spec(cfg, arch(p), train_data(p, seed), "backbone", real(p, seed), label=method)

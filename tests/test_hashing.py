@@ -128,3 +128,22 @@ def test_csq_models_of_the_profiles_use_the_public_centres_and_hashnet_keeps_its
 
     assert "csq_centers" not in canonical("cfg", plan.hashing(p, "hashnet", 0).cfg)
     assert canonical("cfg", plan.hashing(p, "csq", 0).cfg)["csq_centers"] == "public"
+
+
+@pytest.mark.parametrize("name", ["cpu", "gpu"])
+def test_each_baseline_trains_at_least_its_published_length(name):
+    """By training images seen: HashNet's 10,000 iterations of 72 images and CSQ's 90 epochs of 13,000 images,
+    in epochs of CIFAR-100's 50,000 training images, rounded up; independent of LLC's Phase 2 length."""
+    from llc_lib import config, plan
+    from llc_lib.methods import csq, hashnet
+
+    p = config.get_profile(name)
+    for method, module in (("hashnet", hashnet), ("csq", csq)):
+        epochs = plan.hashing(p, method, 0).cfg.epochs
+        published = module.published_epochs(50_000)
+        assert published <= epochs < published + 1, (method, epochs, published)
+        assert plan.hashing(p, method, 0, epochs=3).cfg.epochs == 3  # the notebook's equal-epochs override
+    longer = config.apply_sets(p, ["instance.epochs=40"])
+    assert [plan.hashing(longer, m, 0).cfg.epochs for m in ("hashnet", "csq")] == [15, 24]
+    short = config.override(p, epochs=2)  # smoke runs of a profile scale every length
+    assert plan.hashing(short, "csq", 0).cfg.epochs < 24 and plan.hashing(short, "hashnet", 0).cfg.epochs < 15

@@ -244,7 +244,7 @@ def test_micro_batches_give_the_batch_gradient_and_ghost_batchnorm(tiny):
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
         loss, logits = train_step(objective, opt, sched, x, y, nullcontext(), micro)
-        return float(loss), logits, torch.cat([p.detach().flatten() for p in model.parameters()])
+        return float(loss.detach()), logits, torch.cat([p.detach().flatten() for p in model.parameters()])
 
     whole, split = step(None, False), step(5, False)  # 5 + 5 + 5 + 1 images
     assert split[0] == pytest.approx(whole[0], rel=1e-5)

@@ -7,11 +7,12 @@ h = tanh(z), plus a small quantisation term. Same recipe as HashNet (``hashnet.r
 """
 from __future__ import annotations
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
-from ..codebook import random_codebook
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 QUANT_WEIGHT = 1e-4  # lambda of CSQ's quantisation loss
 PUBLISHED_IMAGES = 90 * 13_000  # the public code: 90 epochs of its ImageNet-100 training list (about 13,000 images)
@@ -41,6 +42,8 @@ def centers(num_classes: int, bits: int, seed: int = 0, scheme: str = "paper") -
     """
     from scipy.linalg import hadamard
 
+    from ..codebook import random_codebook  # here, not on top: ``config`` reads this file without loading torch
+
     if scheme not in CENTER_SCHEMES:
         raise ValueError(f"CSQ centre scheme must be one of {CENTER_SCHEMES}, got {scheme!r}")
     power = bits & (bits - 1) == 0
@@ -66,6 +69,9 @@ def centers(num_classes: int, bits: int, seed: int = 0, scheme: str = "paper") -
 def center_loss(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Mean over bits of BCE((h + 1)/2, (c + 1)/2) with h = tanh(z) and ``c`` (B, k) the +-1 centre of each
     image's class, plus lambda * mean (|h| - 1)^2. (h + 1)/2 = sigmoid(2z), so the BCE is taken on logits 2z."""
+    import torch
+    import torch.nn.functional as F
+
     z = z.float()
     center = F.binary_cross_entropy_with_logits(2 * z, (c + 1) / 2)
     quant = (torch.tanh(z).abs() - 1).pow(2).mean()
@@ -75,12 +81,16 @@ def center_loss(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
 def init_head(model, cfg, num_classes: int) -> None:
     """Set the fixed hash centres of every head of a freshly built hashing model (one ``centers`` per code
     length in ``cfg.nested``, from ``cfg.seed``, by the scheme ``cfg.csq_centers``)."""
+    import torch
+
     book = np.concatenate([centers(num_classes, k, cfg.seed, cfg.csq_centers) for k in cfg.nested], axis=1)
     model.head.centers.copy_(torch.from_numpy(book.astype(np.float32)))
 
 
 def loss(model, f, y, cfg, progress: float = 0.0):
     """(mean of ``center_loss`` over the hash heads, None)."""
+    import torch
+
     parts = model.head.split(model.head.project(f))
     cent = model.head.split(model.head.centers[y])
     return torch.stack([center_loss(zk, cent[k]) for k, zk in parts.items()]).mean(), None

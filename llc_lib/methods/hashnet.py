@@ -4,9 +4,9 @@ and its public code's constants.
 h = tanh(beta z) with beta grown by continuation; weighted pairwise likelihood over the pairs of a batch.
 Recipe here: the hash layers (one per code length) on the real-valued model's backbone, at 10x the
 backbone's learning rate (HashNet's practice for a new layer on a pre-trained network), no label smoothing,
-the Phase 2 optimiser and epochs (see ``recipe``). beta follows the published continuation as a function of
-the fraction of training done, so it ends where the published 10,000 iterations end; ``published_epochs``
-gives the published length in epochs of another dataset (by the number of training images seen).
+the Phase 2 optimiser, for the published length (see ``recipe``). beta follows the published continuation as
+a function of the fraction of training done, so it ends where the published 10,000 iterations end;
+``published_epochs`` gives the published length in epochs of another dataset (by training images seen).
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def published_epochs(train_images: int) -> float:
 
 def recipe(phase2, widths=(8, 10, 16, 32, 64)):
     """The hashing baselines' TrainConfig from the profile's Phase 2 config ``phase2``: its optimiser, schedule
-    and epochs (so that the baselines train as long as LLC's instance codes), without its BCE settings and in
-    whole batches (HashNet's loss is over the pairs of a batch), CSQ with the public code's hash centres
-    (``plan.hashing`` drops that setting for HashNet, which has none)."""
+    and epochs (the cpu and gpu profiles replace the epochs by the published lengths: ``config.Profile``),
+    without its BCE settings and in whole batches (HashNet's loss is over the pairs of a batch), CSQ with the
+    public code's hash centres (``plan.hashing`` drops that setting for HashNet, which has none)."""
     return phase2.replace(mode="hashnet", bits=max(widths), nested=tuple(widths), head_lr_mult=HEAD_LR_MULT,
                           label_smoothing=0.0, csq_centers="public", bce_bits=None, bce_scale=1.0, micro_batch=None)
 

@@ -11,7 +11,7 @@ from ..codebook import num_unique_codes
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
-from ..evaluation import fast_codebook_metrics, real_kdim
+from ..evaluation import fast_codebook_metrics, real_kdim, single_length_acc
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -84,7 +84,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     res["warm_start"] = warm
     # nested: the main run's prefixes of plan.NESTED_BITS bits and longer (up to 30) vs a separate run of that length
     n = plan.NESTED_BITS
-    single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device)["logits"], y)
+    single = single_length_acc(ctx, seed)
     nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
                                         for q in sorted({n, *prof.sweep}) if n <= q <= min(30, codes.shape[1])},
               "single_class_code_acc": single, "bits": n,

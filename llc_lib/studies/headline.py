@@ -12,7 +12,7 @@ from .. import claims, plan
 from ..files import write_json
 from ..data import labels_of, num_classes_of
 from ..device import dist_info
-from ..evaluation import evaluate_llc, fast_codebook_metrics
+from ..evaluation import evaluate_llc, fast_codebook_metrics, single_length_acc
 from ..inference import head_logits, outputs
 from ..metrics import code_metrics, top1
 from . import Context, check_ints, check_seed, fits, output_root, run_record
@@ -94,8 +94,7 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     # nesting: the main run's prefix against a separate single-length run of that length (class codes)
     n, llc = plan.NESTED_BITS, ws.fit(plan.headline(prof, seed)[1])
     prefix = top1(head_logits(llc, outputs(llc, te, ws.device, workers=ws.workers)["proj"], n), y)
-    single = top1(outputs(ws.fit(plan.single_length(prof, seed)), te, ws.device, workers=ws.workers)["logits"], y)
-    out.update(nesting_numbers(prefix, single, n))
+    out.update(nesting_numbers(prefix, single_length_acc(ctx, seed), n))
     # taxonomy: ARI against the superclasses, averaged over random class orders, at the table's k
     tax = taxonomy_study(ctx, seed, k, len(ctx.train(seed).coarse_names))
     for name in ("LLC", "SVD", "Random"):
@@ -158,7 +157,7 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     for init in ("svd", "cca"):
         out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
                                                                epochs=prof.warm_epochs))
-    out[f"llc_single_class_code_acc@{plan.NESTED_BITS}"] = acc(plan.single_length(prof, seed))
+    out[f"llc_single_class_code_acc@{plan.NESTED_BITS}"] = single_length_acc(ctx, seed)
     out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items()
                 if isinstance(v, float) and k != "threshold_points"})
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}

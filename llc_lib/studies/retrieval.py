@@ -36,9 +36,9 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     every k; Sablayrolles et al. 2017), LLC's predicted class code (the k-bit class code of the class LLC's
     Phase 1 predicts at k bits: what instance codes that collapsed onto their predicted class would give, so
     that LLC's codes can be told apart from its classifier), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
-    CSQ (hash layers fine-tuned from the real-valued backbone for the profile's Phase 2 epochs, or
-    ``hash_epochs``; 'hash_schedules' gives each one's epochs, its published length in epochs of this training
-    set and its per-epoch training loss, 'llc_phase2_loss' LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
+    CSQ (hash layers fine-tuned from the real-valued backbone for the profile's epochs, ``plan.hashing``, or
+    ``hash_epochs`` for both; 'hash_schedules' gives each one's epochs, its published length in epochs of this
+    training set and its per-epoch training loss, 'llc_phase2_loss' LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
     to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those
     features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
@@ -88,7 +88,7 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
            "csq_unique_centers": centers_unique, "example_bits": example_bits,
-           "hash_epochs": hash_epochs or prof.hashing.epochs, "predicted_class_method": class_name,
+           "hash_epochs": hash_epochs, "predicted_class_method": class_name,
            "llc_predicted_class_method": llc_class_name, "hash_schedules": schedules,
            "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)]}
     examples = {"perm": perm, "queries": yq}
