@@ -392,7 +392,7 @@ _COMMON = ("epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay",
 SETTABLE = {"real": _COMMON + ("label_smoothing", "bits", "nested"),
             "llc": _COMMON + ("label_smoothing", "codebook_lr_mult", "codebook_init"),
             "instance": _COMMON + ("bce_bits", "bce_scale"),
-            "hashing": _COMMON + ("csq_centers",)}
+            "hashing": tuple(k for k in _COMMON if k != "micro_batch") + ("csq_centers",)}  # HashNet: whole batches
 # fields the run graph sets itself, and what to change instead
 SET_ELSEWHERE = {"seed": "the seed (--seed, or a notebook's seed parameter)",
                  "mode": "nothing: each run has its mode",

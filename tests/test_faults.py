@@ -116,7 +116,8 @@ def _all_keys(profile) -> set[str]:
 def _changed(value, key):
     """A valid value other than ``value`` for the field ``key``."""
     special = {"real.bits": "16", "real.nested": None, "schedule": "cosine", "codebook_init": "normal",
-               "max_steps_per_epoch": "3", "bce_bits": "5", "csq_centers": "paper"}
+               "max_steps_per_epoch": "3", "bce_bits": "5", "csq_centers": "paper",
+               "micro_batch": "8", "csq_epochs": "2"}
     field = key.rpartition(".")[2]
     if key in special or field in special:
         return special.get(key, special.get(field))
