@@ -81,25 +81,21 @@ def train_step(net: nn.Module, opt, sched, x, y, amp, micro_batch: int | None = 
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimiser step of an ``Objective`` (or its DDP wrapper) on the batch (x, y), its gradient accumulated
     over micro-batches of ``micro_batch`` images (None = one pass), each weighted by its share of the batch;
-    returns (the batch's mean loss, detached when split; (B, C) logits or None)."""
+    returns (the batch's mean loss, detached; (B, C) logits, detached, or None). One pass is one part of
+    weight 1, which leaves the loss and gradients bit for bit as ``loss.backward()`` gives them."""
     opt.zero_grad(set_to_none=True)
-    if micro_batch is None or micro_batch >= len(y):
-        with amp:
-            loss, logits = net(x, y)
-        loss.backward()
-    else:
-        parts = list(zip(x.split(micro_batch), y.split(micro_batch)))
-        loss, pieces = 0.0, []
-        for i, (xs, ys) in enumerate(parts):
-            # under DDP, all-reduce the gradients once, with the last micro-batch's backward pass
-            sync = i == len(parts) - 1 or not hasattr(net, "no_sync")
-            with (contextlib.nullcontext() if sync else net.no_sync()):
-                with amp:
-                    part, logits = net(xs, ys)
-                (part * (len(ys) / len(y))).backward()
-            loss = loss + part.detach() * (len(ys) / len(y))
-            pieces.append(logits)
-        logits = None if pieces[0] is None else torch.cat([p.detach() for p in pieces])
+    parts = list(zip(x.split(micro_batch or len(y)), y.split(micro_batch or len(y))))
+    loss, pieces = 0.0, []
+    for i, (xs, ys) in enumerate(parts):
+        # under DDP, all-reduce the gradients once, with the last micro-batch's backward pass
+        sync = i == len(parts) - 1 or not hasattr(net, "no_sync")
+        with (contextlib.nullcontext() if sync else net.no_sync()):
+            with amp:
+                part, logits = net(xs, ys)
+            (part * (len(ys) / len(y))).backward()
+        loss = loss + part.detach() * (len(ys) / len(y))
+        pieces.append(logits)
+    logits = None if pieces[0] is None else torch.cat([p.detach() for p in pieces])
     opt.step()
     sched.step()
     return loss, logits
