@@ -1,6 +1,7 @@
 """Where the time of a cold `make reproduce PROFILE=cpu` went, from its log alone.
 
-Prints, per model the run fitted (``python -m llc_lib fit --key KEY`` lines), its epochs and the seconds its
+Prints, per model the run fitted (``python -m llc_lib fit --key KEY`` lines, or ``=== fit KEY`` lines of a
+script that fits keys one by one), its epochs and the seconds its
 epoch lines report (``seconds=``: the optimisation only, not loading or saving); per notebook, the "done in"
 seconds (notebook 01 only evaluates: `make` fits every checkpoint before the notebook that needs it); and the
 total wall time the Makefile printed. Usage:
@@ -15,7 +16,7 @@ log = Path(sys.argv[1]).read_text(encoding="utf-8", errors="replace")
 models, key = {}, None
 for line in log.splitlines():
     line = line.split("\r")[-1]
-    fit = re.search(r"-m llc_lib fit --profile \w+ --key (\w+)", line)
+    fit = re.search(r"(?:-m llc_lib fit --profile \w+ --key|^=== fit) (\w+)", line)
     if fit:
         key = fit.group(1)
         models[key] = []
