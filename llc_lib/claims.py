@@ -147,6 +147,35 @@ def seed_study_mismatch(seeds: dict | None, seed, checkpoints) -> str:
     return ""
 
 
+def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]]) -> tuple[dict | None, str]:
+    """The part of a seed study (a ``seeds.json``) that may judge results of ``seed`` whose numbers come from
+    ``sources`` ({number name without its '@k': the names of the checkpoints it is computed from}): the study
+    with only the numbers whose every checkpoint it ran at ``seed`` (None when no number is left), and a
+    sentence saying what was left out and why ('' when nothing was). A number ``sources`` does not name is left
+    out. ``seed_study_mismatch``'s rule, applied number by number: a change of Phase 2 leaves the class-code
+    numbers of a seed study usable."""
+    if not seeds:
+        return None, "there is no seed study (`make seeds` makes one)"
+    ran = (seeds.get("checkpoints") or {}).get(str(seed))
+    if ran is None:
+        return None, seed_study_mismatch(seeds, seed, ())
+    keep, left_out, lacks = {}, set(), set()
+    for name, stat in (seeds.get("numbers") or {}).items():
+        need = sources.get(name.split("@")[0])
+        if need is not None and set(need) <= set(ran):
+            keep[name] = stat
+        else:
+            left_out.add(name.split("@")[0])
+            lacks |= set(need or ()) - set(ran)
+    lacking = f" (it lacks {', '.join(sorted(lacks))})" if lacks else ""
+    if not keep:
+        return None, (f"`seeds.json` was made from other checkpoints{lacking}; `make seeds` re-makes it from the "
+                      "current ones")
+    why = (f"`seeds.json` was made from other checkpoints for {', '.join(sorted(left_out))}{lacking}, which it "
+           "therefore does not judge; `make seeds` re-makes them") if left_out else ""
+    return {**seeds, "numbers": keep}, why
+
+
 def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0) -> bool | str | None:
     """Verdict of "a - b > margin" from a ``seeds.json`` (``studies.headline.seeds_study``) by ``NOISE_RULE``:
     the paired differences d = a - b - margin over the seeds (``b`` a number's name, or a constant such as a

@@ -70,12 +70,12 @@ def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ..
 def _phase2(p: Profile, seed: int, bits: int, comparison: bool = False):
     """The profile's Phase 2 recipe at ``bits`` (a BCE restricted to more bits than the code has covers all;
     ``bce_scale`` compensates the mean over the main code's ``p.instance.bits`` bits, so a code of another
-    length, read at every bit, takes the plain mean); ``comparison``: for ``p.comparison_epochs`` epochs where
-    the profile sets them."""
-    bce = p.instance.bce_bits
-    cfg = p.instance.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce,
-                             bce_scale=p.instance.bce_scale if bits == p.instance.bits else 1.0)
-    return cfg.replace(epochs=p.comparison_epochs) if comparison and p.comparison_epochs else cfg
+    length, read at every bit, takes the plain mean); ``comparison``: the codebook comparisons' recipe
+    (``p.comparison``) where the profile sets one."""
+    base = p.comparison if comparison and p.comparison is not None else p.instance
+    bce = base.bce_bits
+    return base.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce,
+                        bce_scale=base.bce_scale if bits == p.instance.bits else 1.0)
 
 
 def instance(p: Profile, phase1: Spec, epochs: int | None = None) -> Spec:
@@ -96,8 +96,8 @@ def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
 def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = None) -> Spec:
     """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k) or
     with LLC's learnt codebook ("llc", from the main Phase 1 run), from the real-valued backbone with the head
-    set from the codebook (``warmstart.codebook_head``): the same path for every codebook, for
-    ``p.comparison_epochs``."""
+    set from the codebook (``warmstart.codebook_head``): the same path and recipe (``p.comparison``) for every
+    codebook."""
     bits = bits or p.instance.bits
     r = real(p, seed)
     if method == "llc":
@@ -128,7 +128,7 @@ def fast_codebook(p: Profile, seed: int) -> Spec:
     """The "faster codebook learning" ablation: a ``p.table_bits`` codebook learnt with a narrow backbone on
     ``p.fast_per_class`` images per class; the returned Phase 2 spec trains the full model's instance codes
     against it on the codebook comparison's path (``baseline_instance``: real-valued backbone, head set from the
-    codebook, ``p.comparison_epochs``), so that it compares with ``fast_codebook_reference``. Its codebook
+    codebook, ``p.comparison``), so that it compares with ``fast_codebook_reference``. Its codebook
     source is ``.codebook.source``."""
     k = p.table_bits
     per_class = min(p.fast_per_class, p.per_class or p.fast_per_class)

@@ -78,12 +78,18 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
     return rows
 
 
-def seeds_mismatch(seeds: dict | None, headline: dict | None) -> str:
-    """'' when ``seeds`` was made from the checkpoints of ``headline`` (a ``headline_results.json``) at its seed,
-    or when either is missing; else why not (``claims.seed_study_mismatch``)."""
+def usable_seeds(seeds: dict | None, headline: dict | None) -> tuple[dict | None, str]:
+    """(the part of ``seeds`` (a ``seeds.json``) that may judge the results of ``headline`` (a
+    ``headline_results.json``), why the rest may not): the numbers whose checkpoints it ran at the headline's
+    seed (``claims.usable_seed_numbers`` with the headline's ``number_checkpoints``; a headline without them is
+    matched as a whole on its own checkpoints, ``claims.seed_study_mismatch``). ``seeds`` as it is, with '', when
+    either is missing."""
     if not seeds or not headline:
-        return ""
-    return claims.seed_study_mismatch(seeds, headline.get("seed"), headline.get("checkpoints", {}).values())
+        return seeds or None, ""
+    if "number_checkpoints" in headline:
+        return claims.usable_seed_numbers(seeds, headline.get("seed"), headline["number_checkpoints"])
+    why = claims.seed_study_mismatch(seeds, headline.get("seed"), headline.get("checkpoints", {}).values())
+    return (None, why) if why else (seeds, "")
 
 
 def paper_codebooks() -> str:
@@ -136,14 +142,16 @@ def seeds_markdown(seeds: dict) -> str:
     n = seeds["numbers"]
 
     def pm(name: str, scale: float = 100.0) -> str:
-        return mean_std(n[name], scale)
+        return mean_std(n[name], scale) if name in n else "–"
 
-    ks = sorted({int(name.split("@")[1]) for name in n if name.startswith("llc_mhd_acc@")})
+    ks = sorted({int(name.split("@")[1]) for name in n if name.startswith(("llc_mhd_acc@", "llc_class_code_acc@"))})
     lines = [f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
              f"deviation). Real-valued top-1: {pm('real_top1')} %.", "",
              "| bits | class-code acc | MHD (instance) | ED (instance) | bits right |", "|---:|---:|---:|---:|---:|"]
     lines += [f"| {k} | {pm(f'llc_class_code_acc@{k}')} | {pm(f'llc_mhd_acc@{k}')} | {pm(f'llc_ed_acc@{k}')} "
               f"| {pm(f'llc_bits_right@{k}', 1.0)} / {k} |" for k in ks]
+    if any(f"llc_{m}@{k}" not in n for k in ks for m in ("class_code_acc", "mhd_acc", "ed_acc", "bits_right")):
+        lines += ["", "–: not from these checkpoints (the seed study ran another recipe for them)."]
     k = seeds["table_bits"]
     books = [(label, key) for label, key in (("LLC", "llc_same_path"), ("SVD", "svd"), ("Random", "random"),
                                              ("CCA", "cca")) if f"{key}_mhd@{k}" in n]
@@ -170,8 +178,7 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
     that its numbers are not results)."""
     rows: list[dict] = []
     acc = res.get("02_accuracy_vs_bits")
-    ignored = seeds_mismatch(res.get("seeds"), res.get("headline_results"))
-    seeds = None if ignored else res.get("seeds")
+    seeds, ignored = usable_seeds(res.get("seeds"), res.get("headline_results"))
     split = ("shipped 500/100 split" if profile is None or profile.per_class is None else
              f"{profile.per_class} training and {profile.test_per_class} test images per class of the shipped split")
     lines = ["# Paper vs reproduction", ""]
@@ -281,7 +288,8 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
         else:
             r.pop("seeds", None)
     lines += [f"**Noise rule.** {claims.NOISE_RULE}", ""]
-    lines += ["The verdict is over the seeds of `seeds.json` where it exists, else over one seed." if seeds else
+    lines += [("The verdict is over the seeds of `seeds.json` where it has the row's numbers, else over one seed."
+               + (f" {ignored}." if ignored else "")) if seeds else
               "One seed: differences of a point or two may be noise (`make seeds` measures the spread)." + (
                   f" {ignored}: it is not used." if ignored else ""), ""]
     lines += ["## Claims", "", "| claim | paper (ImageNet-1K) | ours (CIFAR-100) | holds on CIFAR-100? |",

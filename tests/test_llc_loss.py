@@ -83,18 +83,27 @@ def test_phase2_bce_scale_multiplies_the_bce_over_the_chosen_bits():
         TrainConfig(mode="instance", bits=16, bce_scale=0.0)
 
 
-def test_codebook_comparisons_train_for_the_comparison_epochs_and_the_headline_for_its_own():
+def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_with_its_own():
     from dataclasses import replace
 
     from llc_lib import plan
-    from llc_lib.config import get_profile, override
+    from llc_lib.config import apply_sets, get_profile, override
 
-    p = replace(get_profile("smoke"), instance=get_profile("smoke").instance.replace(epochs=6), comparison_epochs=2)
+    smoke = get_profile("smoke")
+    comp = smoke.instance.replace(epochs=2, lr=0.03, micro_batch=None)
+    p = replace(smoke, instance=smoke.instance.replace(epochs=6), comparison=comp)
     assert plan.headline(p, 0)[2].cfg.epochs == 6 and plan.ood(p, 0)[2].cfg.epochs == 6
-    assert {plan.baseline_instance(p, m, 0).cfg.epochs for m in ("random", "svd", "cca", "llc")} == {2}
-    assert plan.fast_codebook(p, 0).cfg.epochs == 2
-    assert plan.baseline_instance(replace(p, comparison_epochs=None), "svd", 0).cfg.epochs == 6
-    assert override(p, epochs=4).comparison_epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
+    assert plan.headline(p, 0)[2].cfg.lr == smoke.instance.lr
+    runs = [plan.baseline_instance(p, m, 0).cfg for m in ("random", "svd", "cca", "llc")] + [plan.fast_codebook(p, 0).cfg]
+    assert {(c.epochs, c.lr, c.micro_batch) for c in runs} == {(2, 0.03, None)}  # every codebook alike
+    assert {c.bce_scale for c in runs[:4]} == {comp.bce_scale}  # the main code's length: the recipe's BCE scale
+    assert plan.baseline_instance(replace(p, comparison=None), "svd", 0).cfg.epochs == 6  # None: Phase 2's recipe
+    assert override(p, epochs=4).comparison.epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
+    set_ = apply_sets(p, ["comparison.lr=0.07"])
+    assert plan.baseline_instance(set_, "cca", 0).cfg.lr == 0.07 and plan.headline(set_, 0)[2].cfg.lr == smoke.instance.lr
+    cpu = get_profile("cpu")  # the comparisons keep the baselines' Phase 2, the headline has its own
+    assert plan.baseline_instance(cpu, "llc", 0).cfg.lr != cpu.instance.lr
+    assert plan.baseline_instance(cpu, "llc", 0).cfg.lr == plan.hashing(cpu, "hashnet", 0).cfg.lr
 
 
 def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():

@@ -81,17 +81,58 @@ def test_the_smoke_report_says_its_numbers_are_not_results():
 
 
 def test_a_seed_study_of_other_checkpoints_is_not_used():
-    from llc_lib.report import paper_vs_reproduction, seeds_mismatch
+    from llc_lib.report import paper_vs_reproduction, usable_seeds
 
     headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"}}
     seeds = {"seeds": [0, 1], "checkpoints": {"0": ["instance-c", "llc-b", "real-a", "instance-svd-d"], "1": []},
              "numbers": {}, "profile": "cpu", "table_bits": 14}
-    assert seeds_mismatch(seeds, headline) == ""
+    assert usable_seeds(seeds, headline) == (seeds, "")
     other = dict(seeds, checkpoints={"0": ["instance-old", "llc-b", "real-a"]})  # another Phase 2 recipe
-    assert "instance-c" in seeds_mismatch(other, headline)
-    assert "does not record" in seeds_mismatch({k: v for k, v in seeds.items() if k != "checkpoints"}, headline)
+    assert usable_seeds(other, headline)[0] is None and "instance-c" in usable_seeds(other, headline)[1]
+    assert "does not record" in usable_seeds({k: v for k, v in seeds.items() if k != "checkpoints"}, headline)[1]
     md, _ = paper_vs_reproduction({"seeds": other, "headline_results": headline})
     assert "it is not used" in md and "## Spread over seeds" not in md
+
+
+def _study(ran0, values):
+    """A two-seed study of the codebook, nesting and headline numbers at 14 / 20 bits, seed 0 run from ``ran0``."""
+    names = ["real_top1", "llc_class_code_acc@20", "llc_mhd_acc@14", "llc_ed_acc@14", "llc_same_path_mhd@14",
+             "svd_mhd@14", "random_mhd@14", "cca_mhd@14", "llc_same_path_ed@14", "svd_ed@14", "random_ed@14",
+             "cca_ed@14"]
+    numbers = {n: {"values": values[n], "mean": sum(values[n]) / 2, "std": abs(values[n][0] - values[n][1]) / 2 ** 0.5}
+               for n in names}
+    return {"seeds": [0, 1], "checkpoints": {"0": ran0, "1": []}, "numbers": numbers, "profile": "cpu",
+            "table_bits": 14}
+
+
+def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
+    """Number by number: after Phase 2 changes, the class-code and codebook numbers of the seed study still judge
+    (same checkpoints), the instance-code ones do not (their rows fall back to one seed)."""
+    from llc_lib import claims
+    from llc_lib.report import usable_seeds
+
+    sources = {"real_top1": ["real-a"], "llc_class_code_acc": ["llc-b"], "llc_mhd_acc": ["llc-b", "instance-new"],
+               "llc_ed_acc": ["llc-b", "instance-new"], "llc_same_path_mhd": ["real-a", "instance-llc-d"],
+               "llc_same_path_ed": ["real-a", "instance-llc-d"]}
+    sources.update({f"{b}_{m}": ["real-a", f"instance-{b}-d"] for b in ("svd", "random", "cca") for m in ("mhd", "ed")})
+    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-new"},
+                "number_checkpoints": sources}
+    ran0 = ["real-a", "llc-b", "instance-old"] + [f"instance-{b}-d" for b in ("llc", "svd", "random", "cca")]
+    v = {n: [0.5, 0.51] for n in ("real_top1", "llc_class_code_acc@20", "llc_mhd_acc@14", "llc_ed_acc@14")}
+    v.update({"llc_same_path_mhd@14": [0.40, 0.41], "svd_mhd@14": [0.35, 0.35], "random_mhd@14": [0.30, 0.31],
+              "cca_mhd@14": [0.25, 0.24], "llc_same_path_ed@14": [0.2, 0.2], "svd_ed@14": [0.1, 0.1],
+              "random_ed@14": [0.09, 0.1], "cca_ed@14": [0.05, 0.06]})
+    study = _study(ran0, v)
+    usable, why = usable_seeds(study, headline)
+    assert set(usable["numbers"]) == set(study["numbers"]) - {"llc_mhd_acc@14", "llc_ed_acc@14"}
+    assert "llc_ed_acc, llc_mhd_acc" in why and "instance-new" in why
+    verdicts = claims.codebook_seed_verdicts(usable, 14)
+    assert verdicts["beats"] is True and verdicts["near_real"] is None  # LLC's instance MHD: one seed only
+    assert verdicts["class_codes_near_real"] is not None
+    # the same study with the current Phase 2 checkpoint judges every number
+    assert usable_seeds(_study(ran0 + ["instance-new"], v), headline) == (_study(ran0 + ["instance-new"], v), "")
+    # a codebook run of another recipe takes its numbers out too
+    assert "svd_mhd@14" not in usable_seeds(_study([r for r in ran0 if r != "instance-svd-d"], v), headline)[0]["numbers"]
 
 
 def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():

@@ -1,6 +1,7 @@
 """Every study on small synthetic data (random images, 100 classes, one optimiser step per run): the numbers
 are well-formed, the verdicts follow the thresholds in ``claims``, and nothing touches the real files."""
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,13 +226,36 @@ def test_seed_error_bars_come_only_from_a_seed_study_of_these_checkpoints():
 
     res = {"bits": [14], "real_top1": 0.6, "methods": {"llc": {"14": {"mhd_acc": 0.5, "ed_acc": 0.2}}},
            "llc_class_code_acc": {"14": 0.55}}
-    ours = ["real-a", "llc-b", "instance-c"]
-    study = {"seeds": [0, 1], "checkpoints": {"0": ours + ["instance-svd-d"], "1": ["real-e"]},
+    ours = {"real_top1": ["real-a"], "llc_class_code_acc": ["llc-b"], "llc_mhd_acc": ["llc-b", "instance-c"]}
+    study = {"seeds": [0, 1], "checkpoints": {"0": ["real-a", "llc-b", "instance-c", "instance-svd-d"], "1": ["real-e"]},
              "numbers": {"real_top1": {"values": [0.6, 0.61], "std": 0.007},
+                         "llc_class_code_acc@14": {"values": [0.55, 0.56], "std": 0.007},
                          "llc_mhd_acc@14": {"values": [0.5, 0.52], "std": 0.014}}}
-    assert seed_spread(study, res, 0, ours) == {"seeds": [0, 1], "sd": {"real_top1": 0.007, "llc_mhd_acc@14": 0.014},
-                                                "why": ""}
-    stale = seed_spread(study, res, 0, ["real-a", "llc-b", "instance-new"])  # another Phase 2: no error bars
-    assert stale["sd"] == {} and "instance-new" in stale["why"]
+    assert seed_spread(study, res, 0, ours) == {"seeds": [0, 1], "why": "", "sd": {
+        "real_top1": 0.007, "llc_class_code_acc@14": 0.007, "llc_mhd_acc@14": 0.014}}
+    new = dict(ours, llc_mhd_acc=["llc-b", "instance-new"])  # another Phase 2: no bars on its numbers
+    stale = seed_spread(study, res, 0, new)
+    assert stale["sd"] == {"real_top1": 0.007, "llc_class_code_acc@14": 0.007} and "instance-new" in stale["why"]
     assert seed_spread(study, res, 2, ours)["sd"] == {}  # the seed is not in the study
     assert seed_spread(None, res, 0, ours)["sd"] == {}
+
+
+def test_every_seed_study_number_names_the_checkpoints_it_comes_from():
+    """Each number of the committed cpu seed study has its checkpoints in ``number_checkpoints`` (else a seed study
+    could never judge it), and only the instance-code numbers depend on Phase 2."""
+    import json
+
+    from llc_lib import plan
+    from llc_lib.config import get_profile
+    from llc_lib.studies.headline import number_checkpoints
+
+    p = get_profile("cpu")
+    src = number_checkpoints(p, 0)
+    committed = json.loads((Path(__file__).resolve().parents[1] / "figures" / "seeds.json").read_text())
+    assert {n.split("@")[0] for n in committed["numbers"]} <= set(src)
+    real, phase1, phase2 = plan.headline(p, 0)
+    for name, needs in src.items():
+        assert (phase2.name in needs) == (name.startswith("llc_") and name.split("llc_")[1] in
+                                          ("mhd_acc", "ed_acc", "ed_no_match_rate", "bits_right",
+                                           "p_exact_given_class_code_right")), name
+    assert src["llc_class_code_acc"] == [phase1.name] and src["taxonomy_ari_svd"] == [real.name]

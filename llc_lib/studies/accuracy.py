@@ -12,6 +12,7 @@ from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
 from ..evaluation import fast_codebook_metrics, real_kdim, single_length_acc
+from .headline import number_checkpoints
 
 BASELINES = ("random", "svd", "cca")
 SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 from the real-valued backbone
@@ -98,22 +99,23 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     res["nested"] = nested
     path = ctx.figdir / "seeds.json"
     res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed,
-                                     [s.name for s in plan.headline(prof, seed)])
+                                     number_checkpoints(prof, seed))
     return res
 
 
-def seed_spread(seeds: dict | None, res: dict, seed: int, checkpoints) -> dict:
+def seed_spread(seeds: dict | None, res: dict, seed: int, sources: dict[str, list[str]]) -> dict:
     """{'seeds': [...], 'sd': {'llc_mhd_acc@k' | 'llc_ed_acc@k' | 'llc_class_code_acc@k' | 'real_top1': sample
     std}, 'why'} from a ``seeds.json`` (``headline.seeds_study``) for the numbers of ``res`` (of
-    ``accuracy_vs_bits``). ``checkpoints``: the names of the checkpoints ``res`` comes from. When the seed study
-    did not run ``seed`` from them (``claims.seed_study_mismatch``), 'sd' is empty and 'why' says why, so that
-    error bars are never drawn from other checkpoints."""
-    why = claims.seed_study_mismatch(seeds, seed, checkpoints)
-    if why:
+    ``accuracy_vs_bits``). ``sources``: the checkpoints each number of ``res`` comes from
+    (``headline.number_checkpoints``). Only numbers the seed study ran from those checkpoints at ``seed`` get a
+    spread (``claims.usable_seed_numbers``); 'why' says what was left out, so that error bars are never drawn
+    from other checkpoints."""
+    usable, why = claims.usable_seed_numbers(seeds, seed, sources)
+    if usable is None:
         return {"seeds": list((seeds or {}).get("seeds", [])), "sd": {}, "why": why}
     names = ["real_top1"] + [f"llc_{m}@{k}" for k in res["bits"] for m in ("mhd_acc", "ed_acc", "class_code_acc")]
-    numbers = seeds.get("numbers", {})
-    return {"seeds": list(seeds["seeds"]), "sd": {n: numbers[n]["std"] for n in names if n in numbers}, "why": ""}
+    numbers = usable["numbers"]
+    return {"seeds": list(usable["seeds"]), "sd": {n: numbers[n]["std"] for n in names if n in numbers}, "why": why}
 
 
 @fits(lambda p, seed: [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)])

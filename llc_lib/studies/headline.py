@@ -20,6 +20,27 @@ from .taxonomy import taxonomy_study
 
 SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right",
                 "p_exact_given_class_code_right")
+PHASE1_METRICS = ("class_code_acc", "unique_codes")  # of SEED_METRICS, those of the class codes alone
+
+
+def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
+    """{name of a ``claim_numbers`` number, without its '@k': the names of the checkpoints it is computed from
+    at ``seed`` (each model with its ancestors)}: what a seed study must have run for that number to judge
+    these results (``claims.usable_seed_numbers``)."""
+    def names(*specs):
+        return sorted({s.name for spec in specs for s in spec.ancestors() + [spec]})
+
+    real, phase1, phase2 = plan.headline(p, seed)
+    single = plan.single_length(p, seed)
+    out = {"real_top1": names(real)}
+    out.update({f"llc_{m}": names(phase1) if m in PHASE1_METRICS else names(phase1, phase2) for m in SEED_METRICS})
+    for name in ("random", "svd", "cca", "llc"):
+        key = "llc_same_path" if name == "llc" else name
+        out[f"{key}_mhd"] = out[f"{key}_ed"] = names(plan.baseline_instance(p, name, seed))
+    out.update({"llc_nested_prefix_class_code_acc": names(phase1), "llc_single_class_code_acc": names(single),
+                "nested_cost": names(phase1, single), "taxonomy_ari_llc": names(phase1),
+                "taxonomy_ari_svd": names(real), "taxonomy_ari_random": []})
+    return out
 
 
 def results_path(ctx: Context, seed: int = 0):
@@ -57,6 +78,7 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
                       "backbone": prof.backbone, "init": prof.llc_init, "nested": list(main.nested),
                       "aux_weight": main.aux_weight, "scaled_head": prof.scaled_head},
            "checkpoints": {name: s.name for name, s in specs.items()},
+           "number_checkpoints": number_checkpoints(prof, seed),
            "seconds": seconds, "run": run_record(prof, ws)}
     if dist_info()[0] == 0:
         write_json(res, results_path(ctx, seed))
