@@ -129,36 +129,20 @@ def about_as_good_as_real(llc_map: float, real_map: float) -> bool:
 
 
 # -------------------------------------------------------------------------------------------- over seeds
-def seed_study_mismatch(seeds: dict | None, seed, checkpoints) -> str:
-    """'' when ``seeds`` (a ``seeds.json``, ``studies.headline.seeds_study``) ran ``seed`` from every checkpoint
-    named in ``checkpoints`` (checkpoint names, e.g. of the headline models), else why not, in a sentence: a seed
-    study of other checkpoints (another recipe, or other runs of it) must not judge or draw error bars for
-    these results. The only rule that matches a seed study to results."""
-    if not seeds:
-        return "there is no seed study (`make seeds` makes one)"
-    ran = (seeds.get("checkpoints") or {}).get(str(seed))
-    if ran is None:
-        return (f"`seeds.json` does not record the checkpoints of seed {seed}, so it cannot be matched to these "
-                "results; `make seeds` re-makes it from the current checkpoints")
-    missing = sorted(set(checkpoints) - set(ran))
-    if missing:
-        return (f"`seeds.json` was made from other checkpoints (it lacks {', '.join(missing)}); `make seeds` "
-                "re-makes it from the current ones")
-    return ""
-
-
 def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]]) -> tuple[dict | None, str]:
     """The part of a seed study (a ``seeds.json``) that may judge results of ``seed`` whose numbers come from
     ``sources`` ({number name without its '@k': the names of the checkpoints it is computed from}): the study
     with only the numbers whose every checkpoint it ran at ``seed`` (None when no number is left), and a
     sentence saying what was left out and why ('' when nothing was). A number ``sources`` does not name is left
-    out. ``seed_study_mismatch``'s rule, applied number by number: a change of Phase 2 leaves the class-code
-    numbers of a seed study usable."""
+    out. The only rule that matches a seed study to results: a seed study of other checkpoints (another
+    recipe, or other runs of it) must not judge them or draw their error bars, and a change of Phase 2 leaves
+    the class-code numbers of a seed study usable."""
     if not seeds:
         return None, "there is no seed study (`make seeds` makes one)"
     ran = (seeds.get("checkpoints") or {}).get(str(seed))
     if ran is None:
-        return None, seed_study_mismatch(seeds, seed, ())
+        return None, (f"`seeds.json` does not record the checkpoints of seed {seed}, so it cannot be matched to "
+                      "these results; `make seeds` re-makes it from the current checkpoints")
     keep, left_out, lacks = {}, set(), set()
     for name, stat in (seeds.get("numbers") or {}).items():
         need = sources.get(name.split("@")[0])

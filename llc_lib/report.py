@@ -81,15 +81,15 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
 def usable_seeds(seeds: dict | None, headline: dict | None) -> tuple[dict | None, str]:
     """(the part of ``seeds`` (a ``seeds.json``) that may judge the results of ``headline`` (a
     ``headline_results.json``), why the rest may not): the numbers whose checkpoints it ran at the headline's
-    seed (``claims.usable_seed_numbers`` with the headline's ``number_checkpoints``; a headline without them is
-    matched as a whole on its own checkpoints, ``claims.seed_study_mismatch``). ``seeds`` as it is, with '', when
-    either is missing."""
+    seed, by ``claims.usable_seed_numbers`` with the headline's ``number_checkpoints``. None, with the reason,
+    for a headline that does not record them (written by an older notebook 01); ``seeds`` as it is, with '',
+    when either is missing."""
     if not seeds or not headline:
         return seeds or None, ""
-    if "number_checkpoints" in headline:
-        return claims.usable_seed_numbers(seeds, headline.get("seed"), headline["number_checkpoints"])
-    why = claims.seed_study_mismatch(seeds, headline.get("seed"), headline.get("checkpoints", {}).values())
-    return (None, why) if why else (seeds, "")
+    if "number_checkpoints" not in headline:
+        return None, ("`headline_results.json` does not say which checkpoints its numbers come from (an older "
+                      "notebook 01 wrote it), so no seed study can judge it; re-run notebook 01")
+    return claims.usable_seed_numbers(seeds, headline.get("seed"), headline["number_checkpoints"])
 
 
 def paper_codebooks() -> str:
@@ -144,12 +144,15 @@ def seeds_markdown(seeds: dict) -> str:
     def pm(name: str, scale: float = 100.0) -> str:
         return mean_std(n[name], scale) if name in n else "–"
 
+    def bits_right(k: int) -> str:
+        return f"{pm(f'llc_bits_right@{k}', 1.0)} / {k}" if f"llc_bits_right@{k}" in n else "–"
+
     ks = sorted({int(name.split("@")[1]) for name in n if name.startswith(("llc_mhd_acc@", "llc_class_code_acc@"))})
     lines = [f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
              f"deviation). Real-valued top-1: {pm('real_top1')} %.", "",
              "| bits | class-code acc | MHD (instance) | ED (instance) | bits right |", "|---:|---:|---:|---:|---:|"]
     lines += [f"| {k} | {pm(f'llc_class_code_acc@{k}')} | {pm(f'llc_mhd_acc@{k}')} | {pm(f'llc_ed_acc@{k}')} "
-              f"| {pm(f'llc_bits_right@{k}', 1.0)} / {k} |" for k in ks]
+              f"| {bits_right(k)} |" for k in ks]
     if any(f"llc_{m}@{k}" not in n for k in ks for m in ("class_code_acc", "mhd_acc", "ed_acc", "bits_right")):
         lines += ["", "–: not from these checkpoints (the seed study ran another recipe for them)."]
     k = seeds["table_bits"]

@@ -51,6 +51,11 @@ def test_seeds_table_shows_mean_and_spread_of_every_headline_length():
     assert "Real-valued top-1: 62.00 ± 2.00 %" in md
     assert "| 7 | 40.00 ± 10.00 | 40.00 ± 10.00 | 40.00 ± 10.00 | 6.00 ± 1.00 / 7 |" in md
     assert "| 14 |" in md and "| SVD | 20.00 ± 0.00 | 10.00 ± 0.00 |" in md and "CCA" not in md
+    assert "not from these checkpoints" not in md
+    # a number the study does not judge (another Phase 2 ran for it) is a dash, bits right included
+    del numbers["llc_ed_acc@7"], numbers["llc_bits_right@7"]
+    md = seeds_markdown({"profile": "cpu", "seeds": [0, 1, 2], "table_bits": 14, "numbers": numbers})
+    assert "| 7 | 40.00 ± 10.00 | 40.00 ± 10.00 | – | – |" in md and "not from these checkpoints" in md
 
 
 def test_report_without_the_notebooks_json_names_what_is_missing_and_writes_nothing(tmp_path):
@@ -83,15 +88,21 @@ def test_the_smoke_report_says_its_numbers_are_not_results():
 def test_a_seed_study_of_other_checkpoints_is_not_used():
     from llc_lib.report import paper_vs_reproduction, usable_seeds
 
-    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"}}
+    sources = {"llc_mhd_acc": ["llc-b", "instance-c"], "real_top1": ["real-a"]}
+    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"},
+                "number_checkpoints": sources}
+    numbers = {"llc_mhd_acc@14": {"values": [0.4, 0.5], "mean": 0.45, "std": 0.07}}
     seeds = {"seeds": [0, 1], "checkpoints": {"0": ["instance-c", "llc-b", "real-a", "instance-svd-d"], "1": []},
-             "numbers": {}, "profile": "cpu", "table_bits": 14}
+             "numbers": numbers, "profile": "cpu", "table_bits": 14}
     assert usable_seeds(seeds, headline) == (seeds, "")
     other = dict(seeds, checkpoints={"0": ["instance-old", "llc-b", "real-a"]})  # another Phase 2 recipe
     assert usable_seeds(other, headline)[0] is None and "instance-c" in usable_seeds(other, headline)[1]
     assert "does not record" in usable_seeds({k: v for k, v in seeds.items() if k != "checkpoints"}, headline)[1]
     md, _ = paper_vs_reproduction({"seeds": other, "headline_results": headline})
     assert "it is not used" in md and "## Spread over seeds" not in md
+    # a headline that does not say where its numbers come from is matched to no seed study
+    old = {k: v for k, v in headline.items() if k != "number_checkpoints"}
+    assert usable_seeds(seeds, old)[0] is None and "re-run notebook 01" in usable_seeds(seeds, old)[1]
 
 
 def _study(ran0, values):
@@ -191,6 +202,7 @@ def test_taxonomy_nesting_and_goal_rows_take_their_verdict_from_the_seeds():
     acc["nested"].update(bits=20, holds=True)  # one seed: within the threshold
     numbers.update({"llc_nested_prefix_class_code_acc@20": stat(0.50, 0.51, 0.52), "nested_cost@20": stat(.04, .04, .04),
                     "llc_single_class_code_acc@20": stat(0.54, 0.551, 0.56)})  # 4 points over the seeds: fails
+    headline["number_checkpoints"] = {name.split("@")[0]: ["real-a"] for name in numbers}
     res = {"seeds": seeds, "headline_results": headline, "04_taxonomy": tax, "02_accuracy_vs_bits": acc}
     md, rows = paper_vs_reproduction(res)
     row, = [r for r in rows if r["claim"].startswith("clustering")]
