@@ -284,7 +284,7 @@ def cmd_variants(args) -> int:
 
     from .files import write_json
     from .studies import output_root, run_record
-    from .studies.instance import VARIANTS, run_variant
+    from .studies.instance import VARIANTS, base_of, check_base, run_variant
 
     names = args.variants or list(VARIANTS)
     unknown = [n for n in names if n not in VARIANTS]
@@ -295,6 +295,7 @@ def cmd_variants(args) -> int:
         rows = json.loads(out.read_text()) if out.exists() else {}
         if rows.get("run", {}).get("overrides", list(ctx.profile.overrides)) != list(ctx.profile.overrides):
             raise ValueError(f"{out} holds variants run with other overrides; give another --out")
+        check_base(rows, base_of(ctx.profile, args.seed), out)
         for name in names:
             t = time.time()
             rows[name] = run_variant(ctx, name, args.seed)

@@ -9,7 +9,7 @@ import torch
 from conftest import synthetic_dataset
 
 from llc_lib import claims, plan
-from llc_lib.config import get_profile, override
+from llc_lib.config import apply_sets, get_profile, override
 from llc_lib.graph import Workspace
 from llc_lib.studies import Context
 
@@ -177,6 +177,22 @@ def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_c
     assert row["goal"]["class_code_acc_needed"] == pytest.approx(accuracy_needed(18.5, right, wrong))
     # the predicted class's own code is right on every bit exactly when the prediction is right
     assert t["bits_right_of_predicted_class_code"] >= 20 * a
+    # the row says which recipe it measured and which the profile had, and a file keeps rows of one base only
+    from llc_lib.studies.instance import base_of, check_base
+    _, p1, p2 = plan.headline(ctx.profile, 0)
+    assert row["base"] == base_of(ctx.profile, 0) == row["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
+    assert row["recipe"]["instance"]["epochs"] == ctx.profile.instance.epochs
+    check_base({"profile": row, "run": {}}, row["base"], "f.json")
+    longer_p2 = run_variant(ctx, "p2-2x", bits=(20,), train_per_class=5)  # shares Phase 1, its own Phase 2
+    assert longer_p2["base"] == row["base"] and longer_p2["checkpoints"]["phase1"] == p1.name
+    assert longer_p2["checkpoints"]["phase2"] != p2.name
+    assert longer_p2["recipe"]["instance"]["epochs"] == 2 * ctx.profile.instance.epochs
+    check_base({"profile": row, "p2-2x": longer_p2}, row["base"], "f.json")
+    longer = apply_sets(ctx.profile, ["instance.epochs=7"])  # the profile's recipe changed: same names, other models
+    with pytest.raises(ValueError, match="f.json holds variants \\(profile\\) of another recipe"):
+        check_base({"profile": row}, base_of(longer, 0), "f.json")
+    with pytest.raises(ValueError, match="does not say which"):
+        check_base({"p2-2x": {k: v for k, v in row.items() if k != "base"}}, row["base"], "f.json")
 
 
 def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
@@ -219,6 +235,8 @@ def test_phase2_diagnostics_decompose_the_trained_and_refitted_heads(ctx):
     assert len(res["refit"]["per_bit"]) == 10
     assert sum(res["geometry"]["10"]["learnt_hist"]) == 100
     assert -1 <= res["codebook_entries"]["spearman_abs_C_vs_error"] <= 1
+    _, p1, p2 = plan.headline(ctx.profile, 0)  # the file names the models it measured
+    assert res["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
 
 
 def test_seed_error_bars_come_only_from_a_seed_study_of_these_checkpoints():

@@ -67,14 +67,16 @@ def nearest_code_distances(codes: np.ndarray) -> np.ndarray:
 @fits(lambda p, seed: list(plan.headline(p, seed)))
 def phase2_diagnostics(ctx: Context, seed: int = 0, bits=(14, 16, 20), random_draws: int = 20) -> dict:
     """(a), (b) and (c) of the module docstring for the headline models of ``seed``, at every k in ``bits``
-    (prefixes of the nested code), on the whole training split (eval mode, no augmentation) and the test split."""
+    (prefixes of the nested code), on the whole training split (eval mode, no augmentation) and the test split;
+    'checkpoints' names the two models measured."""
     bits = check_bits(bits, ctx.profile.max_bits)
     ws, kmax = ctx.ws, max(bits)
     _, p1_spec, p2_spec = plan.headline(ctx.profile, seed)
     llc, inst = ctx.fit(p1_spec), ctx.fit(p2_spec)
     codes, reals = class_codes(llc), llc.head.codebook.detach().cpu().numpy()
     splits = {"train": ctx.train(seed), "test": ctx.test(seed)}
-    out = {"seed": seed, "bits": bits, "trained_head": {}, "refitted_head": {}}
+    out = {"seed": seed, "bits": bits, "checkpoints": {"phase1": p1_spec.name, "phase2": p2_spec.name},
+           "trained_head": {}, "refitted_head": {}}
     feats, proj, pred, y = {}, {}, {}, {}
     for name, data in splits.items():
         o2, o1 = outputs(inst, data, ws.device, workers=ws.workers), outputs(llc, data, ws.device, workers=ws.workers)
