@@ -24,6 +24,8 @@ from llc_lib.graph import Workspace
 from llc_lib.inference import head_logits, outputs
 from llc_lib.studies import runs_root
 
+from cost_rule import costs  # the script's folder
+
 base = get_profile("cpu")
 models = {"whole batches of 256 (the profile)": base,
           "micro-batches of 64": apply_sets(base, ["llc.micro_batch=64"])}
@@ -45,12 +47,12 @@ for name, prof in models.items():
 a, b = acc.values()
 print("\n| k | whole batches | micro-batches | difference (points) | 2 seed sd (points) | verdict |")
 print("|---:|---:|---:|---:|---:|---|")
-costs = []
+fell = []
 for k in base.sweep:
     sd = seeds.get(f"llc_class_code_acc@{k}", {}).get("std")
     d = 100 * (b[k] - a[k])
-    verdict = "no sd" if sd is None else ("costs" if d <= -200 * sd else "no cost")
-    costs.append(verdict == "costs")
+    verdict = "no sd" if sd is None else ("costs" if costs(d, 100 * sd) else "no cost")
+    fell.append(verdict == "costs")
     two = "–" if sd is None else f"{200 * sd:.2f}"
     print(f"| {k} | {100 * a[k]:.2f} | {100 * b[k]:.2f} | {d:+.2f} | {two} | {verdict} |")
-print(f"\nmicro-batches of 64 cost Phase 1 nothing on the lengths with a seed spread: {'no' if any(costs) else 'yes'}")
+print(f"\nmicro-batches of 64 cost Phase 1 nothing on the lengths with a seed spread: {'no' if any(fell) else 'yes'}")

@@ -11,6 +11,8 @@ and < 2 points).
 import argparse
 import json
 
+from cost_rule import costs
+
 METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "p_exact_given_class_code_right")
 
 ap = argparse.ArgumentParser()
@@ -33,7 +35,7 @@ print("|---:|---|---:|---:|---:|---:|---|")
 for k in ("14", "20"):
     for m in METRICS:
         va, vb, s = a["test"][k][m], b["test"][k][m], sd[f"llc_{m}@{k}"]["std"]
-        fine = vb - va > -2 * s
+        fine = not costs(vb - va, s)
         ok &= fine
         print(f"| {k} | {m} | {va:.4f} | {vb:.4f} | {vb - va:+.4f} | {2 * s:.4f} | {'no cost' if fine else 'COSTS'} |")
 print(f"\nB costs nothing against A on the test split (every number within 2 seed sds): {'yes' if ok else 'no'}")

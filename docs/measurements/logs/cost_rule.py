@@ -1,0 +1,8 @@
+"""The rule the one-seed measurements under docs/measurements/ use for "does a change cost accuracy?"
+(phase2_convergence_cpu_seed0.md): a number costs when it falls by two seed standard deviations or more, the
+standard deviations being those of a seed study (figures/seeds.json). Imported by the scripts beside it."""
+
+
+def costs(change: float, sd: float) -> bool:
+    """True when ``change`` (B - A, in the unit of ``sd``) is a fall of two ``sd`` or more."""
+    return change <= -2 * sd
