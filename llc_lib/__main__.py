@@ -284,7 +284,7 @@ def cmd_variants(args) -> int:
 
     from .files import write_json
     from .studies import output_root, run_record
-    from .studies.instance import VARIANTS, base_of, check_base, run_variant
+    from .studies.instance import VARIANTS, check_results, run_variant
 
     names = args.variants or list(VARIANTS)
     unknown = [n for n in names if n not in VARIANTS]
@@ -293,9 +293,7 @@ def cmd_variants(args) -> int:
     with model_context(args) as ctx:
         out = args.out or output_root(ctx.profile, ctx.ws.root) / "instance_variants.json"
         rows = json.loads(out.read_text()) if out.exists() else {}
-        if rows.get("run", {}).get("overrides", list(ctx.profile.overrides)) != list(ctx.profile.overrides):
-            raise ValueError(f"{out} holds variants run with other overrides; give another --out")
-        check_base(rows, base_of(ctx.profile, args.seed), out)
+        check_results(rows, ctx.profile, args.seed, out)
         for name in names:
             t = time.time()
             rows[name] = run_variant(ctx, name, args.seed)

@@ -93,6 +93,13 @@ def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
     return real(p, seed), phase1, instance(p, phase1)
 
 
+def phase_names(p: Profile, seed: int) -> dict[str, str]:
+    """{'phase1', 'phase2': the checkpoint names of ``p``'s headline Phase 1 and Phase 2 at ``seed``}. Names are
+    content hashes, so equal names mean equal recipes and data."""
+    _, phase1, phase2 = headline(p, seed)
+    return {"phase1": phase1.name, "phase2": phase2.name}
+
+
 def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = None) -> Spec:
     """Phase 2 with a Random / SVD / CCA codebook (nested by construction, so one run serves every k) or
     with LLC's learnt codebook ("llc", from the main Phase 1 run), from the real-valued backbone with the head

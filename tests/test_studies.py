@@ -178,21 +178,25 @@ def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_c
     # the predicted class's own code is right on every bit exactly when the prediction is right
     assert t["bits_right_of_predicted_class_code"] >= 20 * a
     # the row says which recipe it measured and which the profile had, and a file keeps rows of one base only
-    from llc_lib.studies.instance import base_of, check_base
+    from llc_lib.studies.instance import check_results
     _, p1, p2 = plan.headline(ctx.profile, 0)
-    assert row["base"] == base_of(ctx.profile, 0) == row["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
+    assert row["base"] == plan.phase_names(ctx.profile, 0) == row["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
     assert row["recipe"]["instance"]["epochs"] == ctx.profile.instance.epochs
-    check_base({"profile": row, "run": {}}, row["base"], "f.json")
+    check_results({"profile": row, "run": {"overrides": list(ctx.profile.overrides)}}, ctx.profile, 0, "f.json")
     longer_p2 = run_variant(ctx, "p2-2x", bits=(20,), train_per_class=5)  # shares Phase 1, its own Phase 2
     assert longer_p2["base"] == row["base"] and longer_p2["checkpoints"]["phase1"] == p1.name
     assert longer_p2["checkpoints"]["phase2"] != p2.name
     assert longer_p2["recipe"]["instance"]["epochs"] == 2 * ctx.profile.instance.epochs
-    check_base({"profile": row, "p2-2x": longer_p2}, row["base"], "f.json")
+    check_results({"profile": row, "p2-2x": longer_p2}, ctx.profile, 0, "f.json")
     longer = apply_sets(ctx.profile, ["instance.epochs=7"])  # the profile's recipe changed: same names, other models
     with pytest.raises(ValueError, match="f.json holds variants \\(profile\\) of another recipe"):
-        check_base({"profile": row}, base_of(longer, 0), "f.json")
+        check_results({"profile": row}, longer, 0, "f.json")
+    with pytest.raises(ValueError, match="f.json holds variants \\(profile\\) of another recipe"):
+        check_results({"profile": row}, ctx.profile, 1, "f.json")  # another seed: other models
     with pytest.raises(ValueError, match="does not say which"):
-        check_base({"p2-2x": {k: v for k, v in row.items() if k != "base"}}, row["base"], "f.json")
+        check_results({"p2-2x": {k: v for k, v in row.items() if k != "base"}}, ctx.profile, 0, "f.json")
+    with pytest.raises(ValueError, match="f.json holds variants run with other overrides \\(.*instance.epochs=7, not"):
+        check_results({"run": {"overrides": list(longer.overrides)}}, ctx.profile, 0, "f.json")
 
 
 def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):

@@ -75,7 +75,7 @@ def phase2_diagnostics(ctx: Context, seed: int = 0, bits=(14, 16, 20), random_dr
     llc, inst = ctx.fit(p1_spec), ctx.fit(p2_spec)
     codes, reals = class_codes(llc), llc.head.codebook.detach().cpu().numpy()
     splits = {"train": ctx.train(seed), "test": ctx.test(seed)}
-    out = {"seed": seed, "bits": bits, "checkpoints": {"phase1": p1_spec.name, "phase2": p2_spec.name},
+    out = {"seed": seed, "bits": bits, "checkpoints": plan.phase_names(ctx.profile, seed),
            "trained_head": {}, "refitted_head": {}}
     feats, proj, pred, y = {}, {}, {}, {}
     for name, data in splits.items():

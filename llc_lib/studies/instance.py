@@ -9,7 +9,7 @@ Every variant is a set of ``--set`` overrides (``config.apply_sets``) of the pro
 its own key and shares every model it does not change (Phase-2-only variants reuse the profile's Phase 1).
 The overrides are relative (``instance.epochs=*2``), so a variant means another recipe once the profile's
 recipe changes: each row records the profile's own Phase 1 and Phase 2 (``base``) and the recipes it trained,
-and a results file takes no row of another base (``check_base``).
+and a results file takes no row of another base or other overrides (``check_results``).
 """
 from __future__ import annotations
 
@@ -78,17 +78,17 @@ def _expand(p, sets):
     return out
 
 
-def base_of(p, seed: int = 0) -> dict[str, str]:
-    """{'phase1', 'phase2': the checkpoint names of profile ``p``'s own headline Phase 1 and Phase 2 at ``seed``}:
-    the recipe every variant of ``p`` is relative to (names are content hashes: equal names, equal recipes)."""
-    _, p1, p2 = plan.headline(p, seed)
-    return {"phase1": p1.name, "phase2": p2.name}
-
-
-def check_base(rows: dict, base: dict[str, str], where) -> None:
-    """ValueError, in one sentence naming ``where``, unless every variant row of ``rows`` (a variants results
-    file: {variant name: ``run_variant``'s row, 'run': ...}) is relative to ``base`` (``base_of``): a row of
-    another base, or of a file that does not record it, measured another recipe under the same name."""
+def check_results(rows: dict, p, seed: int, where) -> None:
+    """ValueError, in one sentence naming ``where``, unless the variants results file ``rows`` ({variant name:
+    ``run_variant``'s row, 'run': ``studies.run_record``}) can take more rows of profile ``p`` at ``seed``: it
+    was run with ``p``'s overrides, and each of its rows is relative to ``p``'s own Phase 1 and Phase 2
+    (``plan.phase_names``). A row of another base, or one that does not record it, measured another recipe
+    under the same variant name."""
+    ran = rows.get("run", {}).get("overrides", list(p.overrides))
+    if ran != list(p.overrides):
+        raise ValueError(f"{where} holds variants run with other overrides ({' '.join(ran) or 'none'}, not "
+                         f"{' '.join(p.overrides) or 'none'}); give another --out")
+    base = plan.phase_names(p, seed)
     other = sorted(name for name, row in rows.items() if name != "run" and row.get("base") != base)
     if other:
         raise ValueError(f"{where} holds variants ({', '.join(other)}) of another recipe of the profile than its "
@@ -100,7 +100,7 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant, what, sets, 'test'
     and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits right, bits right split
     by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the profile's 20-bit bits-right goal and the class-code
-    accuracy it needs at this variant's split (``accuracy_needed``), 'base': the profile's own models (``base_of``),
+    accuracy it needs at this variant's split (``accuracy_needed``), 'base': the profile's own models (``plan.phase_names``),
     'checkpoints': {'phase1', 'phase2': this variant's}, 'recipe': {'llc', 'instance': its two TrainConfigs}}."""
     base, ws = ctx.profile, ctx.ws
     what, sets = VARIANTS[name]
@@ -110,8 +110,8 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     llc, inst = ws.fit(p1), ws.fit(p2)
     test = ws.store.get(plan.test_data(p, seed), "test")
     train = ws.store.get(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
-    row = {"variant": name, "what": what, "sets": sets, "seed": seed, "base": base_of(base, seed),
-           "checkpoints": {"phase1": p1.name, "phase2": p2.name},
+    row = {"variant": name, "what": what, "sets": sets, "seed": seed, "base": plan.phase_names(base, seed),
+           "checkpoints": plan.phase_names(p, seed),
            "recipe": {"llc": dataclasses.asdict(p1.cfg), "instance": dataclasses.asdict(p2.cfg)},
            "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)},
            "phase2_history": ws.history(p2)}
