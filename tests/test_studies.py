@@ -11,6 +11,7 @@ from conftest import synthetic_dataset
 from llc_lib import claims, plan
 from llc_lib.config import apply_sets, get_profile, override
 from llc_lib.graph import Workspace
+from llc_lib.selection import DataSel
 from llc_lib.studies import Context
 
 
@@ -84,6 +85,26 @@ def test_headline_and_train_all(ctx):
     _, p1, p2 = plan.headline(ctx.profile, 0)
     again = evaluate_llc(ctx.fit(p1), ctx.fit(p2), seen, ctx.ws.device, ctx.profile.bits)
     assert h["train_eval_images"] == len(seen) and h["llc_train"] == {str(k): r for k, r in again.items()}
+
+
+def test_the_gpu_profile_recipe_runs_end_to_end_on_the_cpu(ctx, tmp_path):
+    """The gpu profile is run only when a GPU is lent, for minutes: its own recipe (whole-batch Phase 2, its
+    schedules and lengths) goes through the headline here first, on a narrow network and one step per epoch."""
+    from llc_lib.studies import Context, headline
+
+    gpu = get_profile("gpu")
+    prof = override(apply_sets(gpu, ["width=4"]), epochs=1, max_steps=1, subset=10)
+    ws = Workspace(tmp_path / "runs", torch.device("cpu"), progress=False)
+    for split in ("train", "test"):
+        ws.store.preload(("cifar100", split), ctx.ws.store.get(DataSel(), split))
+    res = _run(Context(prof, ws, tmp_path / "fig"), headline.reproduce, 0)
+    assert res["profile"] == "gpu" and set(res["llc"]) == {str(k) for k in gpu.bits}
+    assert res["recipe"]["instance"]["micro_batch"] is None  # whole batches, unlike the cpu profile
+    assert (res["recipe"]["instance"]["lr"], res["recipe"]["instance"]["bce_scale"]) == (gpu.instance.lr,
+                                                                                      gpu.instance.bce_scale)
+    assert res["recipe"]["width"] == 4 and res["recipe"]["llc"]["schedule"] == gpu.llc.schedule
+    for k, r in res["llc"].items():
+        assert 0 <= r["bits_right"] <= int(k) and _frac(r["class_code_acc"])
 
 
 def _recording(monkeypatch, name):
