@@ -1,6 +1,11 @@
 """The committed results pages are generated from the committed results files, never typed by hand."""
+import json
+
+import pytest
 from conftest import REPO
+from llc_lib.config import get_profile
 from llc_lib.pages import readme_with_headline, results_page
+from llc_lib.report import load_results, paper_vs_reproduction
 
 FIG = REPO / "figures"
 
@@ -9,3 +14,21 @@ def test_results_page_and_readme_headline_match_the_committed_figures():
     assert (REPO / "docs" / "results.md").read_text() == results_page(FIG), "run `make docs`"
     readme = (REPO / "README.md").read_text()
     assert readme == readme_with_headline(readme, FIG), "run `make docs`"
+
+
+def test_the_committed_report_is_the_one_its_results_files_give():
+    """figures/paper_vs_reproduction.md (notebook 99, which docs/results.md shows) against a report made again
+    from the committed JSON with the profile they record: its goal rows included."""
+    res = load_results(FIG)
+    profile = get_profile(res["headline_results"]["profile"])
+    assert json.loads((FIG / "results.json").read_text())["run"]["overrides"] == []
+    md, rows = paper_vs_reproduction(res, profile)
+    assert (FIG / "paper_vs_reproduction.md").read_text() == md, "run notebook 99 (make reproduce), then make docs"
+    assert any(r["claim"].startswith("goal:") for r in rows)
+    assert "goal: P(exact given class code right)" in (REPO / "docs" / "results.md").read_text()
+
+
+def test_the_results_page_needs_the_report_of_notebook_99(tmp_path):
+    (tmp_path / "headline_results.json").write_text((FIG / "headline_results.json").read_text())
+    with pytest.raises(FileNotFoundError, match="paper_vs_reproduction.md is missing: notebook 99 writes it"):
+        results_page(tmp_path)
