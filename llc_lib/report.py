@@ -351,7 +351,10 @@ def headline_markdown(h: dict) -> str:
         lines += ["", f"Instance codes where the paper measures them: of the images whose class code is right, the "
                       f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
                       f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
-                      f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000.", "",
+                      f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000, matched by "
+                      f"the mean distance from a random class code to its nearest other one "
+                      f"(`docs/measurements/phase2_diagnostics_adopted_cpu_seed0.md`, part (c)); 14 bits is "
+                      f"the paper's own rule, 2 log2 C rounded up.", "",
                   "| bits | P(exact given right), test | train | R, test | R, train | bits right, train |",
                   "|---:|---:|---:|---:|---:|---:|"]
         for k, row in h["llc"].items():

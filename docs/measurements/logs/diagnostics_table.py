@@ -3,7 +3,7 @@
     python docs/measurements/logs/diagnostics_table.py A.json [B.json ...]
 
 (a) the trained and the refitted head per split and k; the refit's per-bit training accuracy; (b) the codebook
-entries; (c) the nearest-code distances. Every number is read from the files; nothing is computed but means
+entries; (c) the nearest-code distances, means and histograms. Every number is read from the files; nothing is computed but means
 and differences.
 """
 import json
@@ -58,3 +58,18 @@ for name, d in runs:
     for k in map(str, d["bits"]):
         g = d["geometry"][k]
         print(f"| {name} | {k} | {g['learnt_mean']:.2f} | {g['random_mean']:.2f} |")
+print()
+print("| file | k | codes | classes at nearest-code distance 0, 1, 2, ... bits |")
+print("|---|---:|---|---|")
+for name, d in runs:
+    for k in map(str, d["bits"]):
+        g = d["geometry"][k]
+        last = max(i for i, (a, b) in enumerate(zip(g["learnt_hist"], g["random_hist_per_draw"])) if a or b)
+        print(f"| {name} | {k} | learnt | {', '.join(str(c) for c in g['learnt_hist'][:last + 1])} |")
+        print(f"| {name} | {k} | random (mean per draw) | "
+              f"{', '.join(f'{c:.1f}' for c in g['random_hist_per_draw'][:last + 1])} |")
+print()
+print("| file | random codes for 1000 classes, 20 bits: mean distance to the nearest other class code |")
+print("|---|---:|")
+for name, d in runs:
+    print(f"| {name} | {d['geometry']['random_1000_classes_20_bits_mean']:.2f} |")
