@@ -51,6 +51,7 @@ def test_the_span_test_tells_superclass_aligned_bits_from_random_ones():
     random = np.where(rng.random((100, 14)) < 0.5, 1, -1)
     a, r = superclass_span_test(aligned, sup, 300), superclass_span_test(random, sup, 300)
     assert a["p_value"] < 0.01 and not claims.bits_not_interpretable(a["p_value"])
+    assert a["p_value"] == 1 / 301  # no random codebook as aligned: the smallest p-value 300 draws can give
     assert r["p_value"] > 0.05 and claims.bits_not_interpretable(r["p_value"])
     assert a["mean_span"] == 10 and r["random_mean_span"] > 15
 

@@ -48,8 +48,9 @@ def superclass_span_test(codes: np.ndarray, superclass: np.ndarray, permutations
                          seed: int = 0) -> dict:
     """Are the bits of ``codes`` (C, k) aligned with the superclasses (``superclass`` (C,))? Per bit, the number
     of superclasses its +1 classes span; against random bits of the same balance (the same number of +1
-    classes, drawn uniformly). Returns {'span' (k,), 'mean_span', 'random_mean_span', 'p_value': the fraction of
-    random codebooks whose mean span is <= ours (small = more aligned than chance)}."""
+    classes, drawn uniformly). Returns {'span' (k,), 'mean_span', 'random_mean_span', 'p_value': (1 + the
+    number of random codebooks whose mean span is <= ours) / (1 + ``permutations``), the Monte Carlo p-value
+    that counts our codebook among the draws, so it is never 0 (small = more aligned than chance)}."""
     rng = np.random.default_rng(seed)
     c = len(superclass)
     plus = [np.flatnonzero(codes[:, j] > 0) for j in range(codes.shape[1])]
@@ -58,7 +59,7 @@ def superclass_span_test(codes: np.ndarray, superclass: np.ndarray, permutations
     for i in range(permutations):
         null[i] = np.mean([len(np.unique(superclass[rng.choice(c, len(p), replace=False)])) for p in plus])
     return {"span": span.tolist(), "mean_span": float(span.mean()), "random_mean_span": float(null.mean()),
-            "p_value": float((null <= span.mean()).mean())}
+            "p_value": float((1 + (null <= span.mean()).sum()) / (1 + permutations))}
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[1:])
@@ -83,7 +84,7 @@ def bit_interpretability(ctx: Context, seed: int, bits: int) -> dict:
     out["span_test"] = test
     out["summary"] = (f"the +1 side of LLC's {bits} bits spans {test['mean_span']:.1f} of 20 superclasses on average, "
                       f"random bits of the same balance {test['random_mean_span']:.1f} (permutation test, p = "
-                      f"{test['p_value']:.3f}: {'more aligned than chance' if test['p_value'] < 0.05 else 'as mixed as chance'})")
+                      f"{test['p_value']:.2g}: {'more aligned than chance' if test['p_value'] < 0.05 else 'as mixed as chance'})")
     out["holds"] = claims.bits_not_interpretable(test["p_value"])
     out["threshold_alpha"] = claims.THRESHOLDS["interpretability_alpha"]
     out["paper"] = claims.PAPER["statements"]["interpretability"]
