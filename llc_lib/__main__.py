@@ -357,8 +357,8 @@ COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifes
 
 
 def main(argv=None) -> int:
-    """Run one command; a user error (bad data, checkpoint, setting or a diverged run) ends with one line on
-    stderr and exit code 2."""
+    """Run one command; a user error (bad data, checkpoint, setting, a missing input file or a diverged run)
+    ends with one line on stderr and exit code 2."""
     from .ckpt import CheckpointError
     from .data import DataError
     from .train import TrainingDiverged
@@ -366,7 +366,7 @@ def main(argv=None) -> int:
     args = get_args_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, CheckpointError, ValueError, TrainingDiverged) as e:
+    except (DataError, CheckpointError, ValueError, FileNotFoundError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,7 +28,16 @@ def test_the_committed_report_is_the_one_its_results_files_give():
     assert "goal: P(exact given class code right)" in (REPO / "docs" / "results.md").read_text()
 
 
-def test_the_results_page_needs_the_report_of_notebook_99(tmp_path):
+def test_the_results_page_needs_the_report_of_notebook_99(tmp_path, monkeypatch, capsys):
     (tmp_path / "headline_results.json").write_text((FIG / "headline_results.json").read_text())
     with pytest.raises(FileNotFoundError, match="paper_vs_reproduction.md is missing: notebook 99 writes it"):
         results_page(tmp_path)
+    # `make docs` without it: one line and exit code 2, and neither page rewritten
+    from llc_lib.__main__ import main
+
+    before = [(REPO / f).read_text() for f in ("README.md", "docs/results.md")]
+    monkeypatch.setenv("LLC_FIGURES_DIR", str(tmp_path))
+    assert main(["docs", "--profile", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "paper_vs_reproduction.md is missing: notebook 99 writes it" in err
+    assert [(REPO / f).read_text() for f in ("README.md", "docs/results.md")] == before
