@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import claims, plan
 from ..codebook import num_unique_codes
+from ..data import labels_of
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
@@ -20,6 +21,15 @@ SAME_PATH = BASELINES + ("llc",)  # codebooks compared after the same Phase 2 fr
 
 def _prefix_metrics(proj: np.ndarray, codes: np.ndarray, y: np.ndarray, bits) -> dict:
     return {str(k): code_metrics(proj[:, :k], codes[:, :k], y) for k in bits}
+
+
+def phase1_scores(model, data, device) -> dict:
+    """How a warm start (or the run it is compared with) is scored: {'class_code_acc': top-1 of the class-code
+    logits, 'sign_mhd': MHD accuracy of sign(P(f)) against the model's own class codes, 'unique': its distinct
+    class codes} on ``data`` (fractions; no Phase 2)."""
+    o, codes, y = outputs(model, data, device), class_codes(model), labels_of(data).numpy()
+    return {"class_code_acc": top1(o["logits"], y), "sign_mhd": code_metrics(o["proj"], codes, y)["mhd_acc"],
+            "unique": num_unique_codes(codes)}
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in SAME_PATH]
@@ -64,17 +74,12 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     k = prof.table_bits
     warm = {}
     for init in ("svd", "cca"):
-        m = ws.fit(plan.llc(prof, seed, bits=k, init=init, epochs=prof.warm_epochs))
-        o, mc = outputs(m, te, ws.device), class_codes(m)
+        after = phase1_scores(ws.fit(plan.llc(prof, seed, bits=k, init=init, epochs=prof.warm_epochs)), te, ws.device)
         before = _prefix_metrics(*base[init], y, [k])[str(k)]
         warm[init] = {"before_mhd": before["mhd_acc"], "before_unique": before["unique_codes"],
-                      "after_class_code_acc": top1(o["logits"], y),
-                      "after_sign_mhd": code_metrics(o["proj"], mc, y)["mhd_acc"],
-                      "after_unique": num_unique_codes(mc), "epochs": prof.warm_epochs}
-    m = ws.fit(plan.llc(prof, seed, bits=k, init="scratch", epochs=prof.warm_epochs))
-    o = outputs(m, te, ws.device)
-    scratch = {"class_code_acc": top1(o["logits"], y), "sign_mhd": code_metrics(o["proj"], class_codes(m), y)["mhd_acc"],
-               "epochs": prof.warm_epochs}
+                      **{f"after_{name}": v for name, v in after.items()}, "epochs": prof.warm_epochs}
+    cold = phase1_scores(ws.fit(plan.llc(prof, seed, bits=k, init="scratch", epochs=prof.warm_epochs)), te, ws.device)
+    scratch = {"class_code_acc": cold["class_code_acc"], "sign_mhd": cold["sign_mhd"], "epochs": prof.warm_epochs}
     warm["summary"] = "; ".join(
         f"LLC warm-started from the {n.upper()} codebook (its MHD {100 * w['before_mhd']:.1f}, {w['before_unique']} "
         f"unique), {w['epochs']} epochs: MHD {100 * w['after_sign_mhd']:.1f}" for n, w in warm.items()) + (

@@ -3,7 +3,7 @@ real-valued model's trained backbone and an LLC head (SVD or CCA codebook and it
 scratch run they beat begins from random weights. This trains the missing control, LLC Phase 1 at the table's k
 for the warm starts' epochs from the same trained backbone with the LLC head at its default initialisation, as
 in the scratch run (``plan.llc(init='real')``), scores it as notebook 02 scores the warm
-starts (class-code accuracy; MHD of sign(P(f)) against its class codes; unique class codes), and prints it beside
+starts (``studies.accuracy.phase1_scores``), and prints it beside
 the committed rows of figures/02_accuracy_vs_bits.json. One seed (0). Needs the cpu weights installed
 (``python -m llc_lib weights --profile cpu``); trains one model (the profile's ``warm_epochs``), or loads it.
 
@@ -19,13 +19,11 @@ import sys
 from pathlib import Path
 
 from llc_lib import plan
-from llc_lib.codebook import num_unique_codes
-from llc_lib.data import REPO_ROOT, labels_of
+from llc_lib.data import REPO_ROOT
 from llc_lib.files import write_json
-from llc_lib.inference import class_codes, outputs
-from llc_lib.metrics import code_metrics, top1
 from llc_lib.notebook import setup
 from llc_lib.studies import run_record
+from llc_lib.studies.accuracy import phase1_scores
 
 from cost_rule import costs  # the script's folder
 
@@ -34,13 +32,8 @@ ctx = setup("cpu", 0, (), True, notebook="02_accuracy_vs_bits")
 prof, seed = ctx.profile, 0
 committed = json.loads((REPO_ROOT / "figures" / "02_accuracy_vs_bits.json").read_text())["warm_start"]
 spec = plan.llc(prof, seed, bits=prof.table_bits, init="real", epochs=prof.warm_epochs)
-model = ctx.fit(spec)
-te = ctx.test(seed)
-y = labels_of(te).numpy()
-o, codes = outputs(model, te, ctx.ws.device), class_codes(model)
 control = {"checkpoint": spec.name, "epochs": prof.warm_epochs, "bits": prof.table_bits,
-           "class_code_acc": top1(o["logits"], y), "sign_mhd": code_metrics(o["proj"], codes, y)["mhd_acc"],
-           "unique": num_unique_codes(codes), "history": ctx.ws.history(spec),
+           **phase1_scores(ctx.fit(spec), ctx.test(seed), ctx.ws.device), "history": ctx.ws.history(spec),
            "training_seconds": round(sum(r["seconds"] for r in ctx.ws.history(spec)), 1)}
 rows = [("SVD codebook, trained backbone", committed["svd"]["after_class_code_acc"], committed["svd"]["after_sign_mhd"]),
         ("CCA codebook, trained backbone", committed["cca"]["after_class_code_acc"], committed["cca"]["after_sign_mhd"]),
