@@ -1,19 +1,26 @@
-"""The notebooks' one-line set-up: ``ctx = setup(profile, seed, overrides, train, notebook)``.
+"""The notebooks' one-line set-up: ``ctx = setup(profile, seed, overrides, train, notebook, **params)``.
 
 Opened by hand, a notebook never trains a cpu or gpu model unless its ``train`` parameter says so: with its
 models' checkpoints present it evaluates them and writes to a scratch folder (``view_dir``); without them
 it shows the committed figures and numbers of that notebook and stops. ``make reproduce`` runs the notebooks
 with ``train=True``; the smoke profile (a minute of training, results under runs/) always runs.
+
+Only the notebook as committed publishes: ``make reproduce`` passes ``profile`` and ``train`` and leaves every
+other parameter at its value in the notebook's ``parameters`` cell. A seed or a notebook parameter that differs
+from that value is an override like ``overrides``: it is recorded in the run record and sends the results to
+the variant folder (``studies.figures_dir``), never to the published figures.
 """
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 
 from .config import apply_sets, get_profile
 from .device import pick_device
 from .graph import Workspace
+from .data import REPO_ROOT
 from .manifest import READS, notebook_code, notebook_specs
 from .studies import Context, check_seed, figures_dir, runs_root
 
@@ -24,6 +31,44 @@ class CommittedResultsShown(Exception):
 
     def _render_traceback_(self):
         return [str(self)]
+
+
+STANDARD = ("profile", "seed", "overrides", "train")  # the parameters every notebook has
+
+
+def notebook_parameters(notebook: str) -> dict:
+    """{name: value} assigned in the ``parameters`` cell of ``notebooks/<notebook>.ipynb`` as committed: the
+    values ``make reproduce`` runs with (it passes only ``profile`` and ``train``). ValueError for an unknown
+    notebook or a parameters cell that is not plain literal assignments."""
+    path = REPO_ROOT / "notebooks" / f"{notebook}.ipynb"
+    if not path.exists():
+        raise ValueError(f"no notebook {notebook!r} in {path.parent}")
+    cells = [c for c in json.loads(path.read_text())["cells"]
+             if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", ())]
+    if len(cells) != 1:
+        raise ValueError(f"{path} must have one code cell tagged 'parameters', has {len(cells)}")
+    out = {}
+    for node in ast.parse("".join(cells[0]["source"])).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise ValueError(f"the parameters cell of {path} may hold only assignments of literals")
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def parameter_overrides(notebook: str, seed, params: dict) -> tuple[str, ...]:
+    """The notebook's parameters that differ from the committed ``parameters`` cell, as override strings
+    (``seed=1``, ``03_code_heatmaps.bits=7``; values in JSON, so a tuple equals the list it spells). ValueError
+    when ``params`` are not exactly the notebook's own parameters besides ``STANDARD``."""
+    committed = notebook_parameters(notebook)
+    own = {k: v for k, v in committed.items() if k not in STANDARD}
+    if set(params) != set(own):
+        raise ValueError(f"setup of {notebook} takes its parameters {sorted(own)} as keywords, got {sorted(params)}")
+
+    def text(v):
+        return json.dumps(v, sort_keys=True, default=repr)
+
+    made = [f"seed={seed}"] if text(seed) != text(committed.get("seed", 0)) else []
+    return tuple(made + [f"{notebook}.{k}={text(v)}" for k, v in sorted(params.items()) if text(v) != text(own[k])])
 
 
 def view_dir(profile) -> Path:
@@ -72,7 +117,7 @@ def show_committed(profile, notebook: str) -> list:
 
 
 def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = False, notebook: str | None = None,
-          device: str | None = None) -> Context:
+          device: str | None = None, **params) -> Context:
     """Validate a notebook's parameters (one clear ValueError for a bad one) and return its ``Context``.
 
     profile: smoke, cpu, gpu or auto; seed: a non-negative int; overrides: ``--set``-style strings such as
@@ -80,9 +125,16 @@ def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = Fals
     folder (``studies.figures_dir``), never to the published figures. train: fit missing models and publish
     into the profile's figure folder (what ``make reproduce`` does); False on the cpu and gpu profiles =
     evaluate existing checkpoints into ``view_dir``, or, when ``notebook``'s models are not all trained, show
-    its committed results and stop (``CommittedResultsShown``)."""
+    its committed results and stop (``CommittedResultsShown``). params: the notebook's other parameters, each
+    by its name; with ``seed``, any that differs from the committed ``parameters`` cell is an override
+    (``parameter_overrides``). Without ``notebook``, no params are taken."""
     check_seed(seed)
     prof = apply_sets(get_profile(profile), overrides)
+    if notebook is not None:
+        made = parameter_overrides(notebook, seed, params)
+        prof = dataclasses.replace(prof, overrides=prof.overrides + made)
+    elif params or seed != 0:
+        raise ValueError("a seed or notebook parameters need the notebook's name (setup(..., notebook=...))")
     if prof.dataset != "cifar100":
         raise ValueError(f"profile {prof.name!r} trains on ImageFolder data through the command line "
                          f"(python -m llc_lib train --profile {prof.name}); notebooks take smoke, cpu or gpu")

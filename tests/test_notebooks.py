@@ -26,13 +26,68 @@ def test_bad_parameter_stops_before_anything_is_trained(tmp_path, nb, params, me
     assert not list((tmp_path / "runs").rglob("*.pt"))  # LLC_RUNS_DIR points here (conftest)
 
 
-def test_notebooks_take_no_dataset_parameter_and_set_up_in_one_call():
+def test_notebooks_take_no_dataset_parameter_and_set_up_in_one_call_with_every_parameter():
+    """One ``setup`` call, given the standard four, the notebook's name and each of its own parameters by name:
+    a parameter not passed could change the published figures unnoticed."""
+    import ast
     import json
+
+    from llc_lib.notebook import STANDARD, notebook_parameters
 
     for p in NB.glob("*.ipynb"):
         cells = [c for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
         assert "dataset" not in "".join(cells[0]["source"]), p.name
-        assert "".join(cells[1]["source"]).count(f'setup(profile, seed, overrides, train, notebook="{p.stem}")') == 1, p.name
+        calls = [n for n in ast.walk(ast.parse("".join(cells[1]["source"])))
+                 if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup"]
+        assert len(calls) == 1, p.name
+        assert [a.id for a in calls[0].args] == list(STANDARD), p.name
+        kw = {k.arg: k.value for k in calls[0].keywords}
+        assert ast.literal_eval(kw.pop("notebook")) == p.stem, p.name
+        own = [k for k in notebook_parameters(p.stem) if k not in STANDARD]
+        assert sorted(kw) == sorted(own) and all(v.id == k for k, v in kw.items()), p.name
+
+
+def test_a_notebook_parameter_or_seed_off_its_committed_value_is_an_override_never_published(tmp_path):
+    """make reproduce leaves every parameter but profile and train at the parameters cell's value; any other
+    value is recorded as an override and writes to the variant folder, on every profile."""
+    from llc_lib.config import get_profile
+    from llc_lib.notebook import parameter_overrides, setup
+    from llc_lib.studies import figures_dir, run_record
+
+    published = figures_dir(get_profile("smoke"))
+    ctx = setup("smoke", 0, [], True, notebook="03_code_heatmaps", bits=14)
+    assert ctx.profile.overrides == () and ctx.figdir == published
+    ctx = setup("smoke", 0, [], True, notebook="03_code_heatmaps", bits=7)
+    assert ctx.profile.overrides == ("03_code_heatmaps.bits=7",) and ctx.figdir != published
+    assert run_record(ctx.profile, None)["overrides"] == ["03_code_heatmaps.bits=7"]
+    ctx = setup("cpu", 1, [], True, notebook="03_code_heatmaps", bits=14, device="cpu")
+    assert ctx.profile.overrides == ("seed=1",) and ctx.figdir != figures_dir(get_profile("cpu"))
+    assert parameter_overrides("06_retrieval", 0, {"bits": (8, 10, 16, 32, 64), "R": 1000, "pr_bits": [10, 16],
+                                                   "hash_epochs": None}) == ()  # a tuple spells the same list
+    assert parameter_overrides("07_ood", 0, {"ns": [10, 30], "repeats": 20}) == ('07_ood.ns=[10, 30]',)
+    with pytest.raises(ValueError, match=r"takes its parameters \['bits'\] as keywords"):
+        setup("smoke", 0, [], True, notebook="03_code_heatmaps")  # a parameter left out
+    with pytest.raises(ValueError, match="takes its parameters"):
+        setup("smoke", 0, [], True, notebook="03_code_heatmaps", bits=14, width=4)  # not a parameter of it
+    with pytest.raises(ValueError, match="need the notebook's name"):
+        setup("smoke", 1, [], True)
+
+
+def test_papermill_with_another_parameter_leaves_the_published_figures_alone(tmp_path, monkeypatch):
+    """The hostile user's command: papermill ... -p profile smoke -p train True -p bits 7."""
+    import json
+
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "03_code_heatmaps.json").write_text("{}")
+    monkeypatch.setenv("LLC_FIGURES_DIR", str(published))
+    pm.execute_notebook(str(NB / "03_code_heatmaps.ipynb"), str(tmp_path / "out.ipynb"),
+                        parameters={"profile": "smoke", "train": True, "bits": 7}, kernel_name="python3",
+                        progress_bar=False)
+    assert [p.name for p in published.iterdir()] == ["03_code_heatmaps.json"]
+    assert (published / "03_code_heatmaps.json").read_text() == "{}"
+    written = list((tmp_path / "runs" / "smoke" / "variants").rglob("03_code_heatmaps.json"))
+    assert len(written) == 1 and json.loads(written[0].read_text())["run"]["overrides"] == ["03_code_heatmaps.bits=7"]
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -69,12 +124,12 @@ def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path
     assert notebook_outputs("02_accuracy_vs_bits") == {"figures": ["accuracy_vs_bits", "bits_right"],
                                                        "json": ["02_accuracy_vs_bits"]}
     weights.install(REPO_ROOT / "weights" / "cpu", tmp_path / "runs" / "cpu")  # LLC_RUNS_DIR (conftest)
-    ctx = setup("cpu", 0, [], False, notebook="03_code_heatmaps", device="cpu")
+    ctx = setup("cpu", 0, [], False, notebook="03_code_heatmaps", device="cpu", bits=14)
     assert ctx.figdir == view_dir(get_profile("cpu")) == tmp_path / "runs" / "cpu" / "view"
     assert not ctx.ws.train  # evaluation only: a missing model raises instead of training
-    assert setup("smoke", 0, [], False, notebook="03_code_heatmaps").ws.train  # smoke always runs
+    assert setup("smoke", 0, [], False, notebook="03_code_heatmaps", bits=14).ws.train  # smoke always runs
     with pytest.raises(ValueError, match="train must be True or False"):
-        setup("cpu", 0, [], "yes", notebook="03_code_heatmaps")
+        setup("cpu", 0, [], "yes", notebook="03_code_heatmaps", bits=14)
 
 
 def test_the_report_notebook_opened_by_hand_shows_the_committed_report(tmp_path):
