@@ -1,6 +1,11 @@
 """Committed weights: exported without optimiser state, installed verified, and loaded by the run graph
-without training; the committed weights/cpu names every model the cpu profile's notebooks use."""
+without training; the committed weights/cpu names every model the cpu profile's notebooks use. A corrupt
+source, a corrupt or edited committed file and a malformed or escaping MANIFEST.json are refused with
+CheckpointError before anything is written."""
 import json
+import re
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +13,7 @@ import torch
 from conftest import synthetic_dataset
 
 from llc_lib import weights
-from llc_lib.ckpt import CheckpointError, read_checkpoint
+from llc_lib.ckpt import CheckpointError, read_checkpoint, state_digest, verify_weights
 from llc_lib.config import TrainConfig
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
 
@@ -99,7 +104,7 @@ def test_export_refuses_over_budget_and_unfinished_runs(trained, tmp_path, monke
     monkeypatch.setattr(weights, "MAX_BYTES", 1000)
     with pytest.raises(CheckpointError, match="over the"):
         weights.export([p2], ws, tmp_path / "weights")
-    assert not (tmp_path / "weights").exists()
+    assert not (tmp_path / "weights").exists() and not (tmp_path / "weights.new").exists()
     with pytest.raises(CheckpointError, match="missing or unfinished"):
         weights.export([Spec(LLC.replace(lr=0.06), ARCH, SEL)], ws, tmp_path / "weights")
 
@@ -116,3 +121,167 @@ def test_committed_cpu_weights_cover_the_cpu_profile_within_budget():
     assert names <= set(manifest["files"]), sorted(names - set(manifest["files"]))
     assert manifest["bytes"] <= weights.MAX_BYTES
     assert sum((REPO / "weights" / "cpu" / f).stat().st_size for f in manifest["files"]) == manifest["bytes"]
+
+
+def _flip(path: Path) -> None:
+    """Flip one bit in the middle of the largest record of a zip file (a checkpoint or a codebook .npz), as bit
+    rot on disk does: the file still opens, its content no longer matches the hash stored with it."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        rec = max(z.infolist(), key=lambda i: i.file_size)
+    name_len, extra_len = struct.unpack("<HH", data[rec.header_offset + 26:rec.header_offset + 30])
+    data[rec.header_offset + 30 + name_len + extra_len + rec.file_size // 2] ^= 0x40
+    path.write_bytes(data)
+
+
+def _tree(folder: Path) -> dict:
+    """{relative path: bytes} of every file under ``folder``."""
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*")) if f.is_file()}
+
+
+def test_export_refuses_a_source_with_flipped_bytes_before_it_writes_anything(trained, tmp_path):
+    """The source is named (not a staged copy of it), the exported folder keeps every byte, and neither a new
+    folder nor a staging folder is left behind."""
+    ws, p2 = trained
+    folder = tmp_path / "weights"
+    weights.export([p2], ws, folder)
+    before = _tree(folder)
+    for src in (ws.ckpt_path(p2.parent), ws.ckpt_path(p2.parent).with_suffix(".codebook.npz")):
+        good = src.read_bytes()
+        _flip(src)
+        if src.suffix == ".pt":
+            with pytest.raises(CheckpointError, match="is corrupt"):
+                verify_weights(read_checkpoint(src), src)  # the flip left a readable checkpoint
+        for target in (folder, tmp_path / "other"):
+            with pytest.raises(CheckpointError, match=re.escape(str(src)) + ".*Nothing was exported"):
+                weights.export([p2], ws, target)
+            assert not target.with_name(target.name + ".new").exists()
+        assert _tree(folder) == before and not (tmp_path / "other").exists()
+        src.write_bytes(good)
+
+
+def test_a_reexport_replaces_a_committed_checkpoint_whose_bytes_rotted(trained, tmp_path):
+    """A committed checkpoint that still records the same weights hash as the source, but whose bytes changed,
+    is not kept: the re-export writes the source's weights, and they install and load."""
+    ws, p2 = trained
+    folder = tmp_path / "weights"
+    weights.export([p2], ws, folder)
+    rotted = folder / "ckpt" / f"{p2.name}.pt"
+    _flip(rotted)
+    m = weights.export([p2], ws, folder)
+    verify_weights(read_checkpoint(rotted), rotted)
+    assert weights.sha256(rotted) == m["files"][f"ckpt/{p2.name}.pt"]
+    weights.install(folder, tmp_path / "fresh")
+    assert _ws(tmp_path / "fresh", train=False).weights_digest(p2) == ws.weights_digest(p2)
+
+
+@pytest.mark.parametrize("fault", ["flipped", "flipped, manifest rehashed", "taken"])
+def test_install_checks_every_file_before_it_copies_any(trained, tmp_path, fault):
+    """The fault is in the last file of the manifest: nothing of the files before it is copied."""
+    ws, p2 = trained
+    folder, fresh = tmp_path / "weights", tmp_path / "fresh"
+    m = weights.export([p2], ws, folder)
+    last = sorted(m["files"])[-1]
+    assert last.endswith(".pt")
+    if fault == "taken":
+        (fresh / last).parent.mkdir(parents=True)
+        (fresh / last).write_bytes(b"someone else's run")
+    else:
+        _flip(folder / last)
+    if fault == "flipped, manifest rehashed":
+        m["files"][last] = weights.sha256(folder / last)
+        (folder / "MANIFEST.json").write_text(json.dumps(m))
+    match = {"flipped": "differs from MANIFEST.json", "flipped, manifest rehashed": "is corrupt.*MANIFEST.json",
+             "taken": "exists with other content"}[fault]
+    with pytest.raises(CheckpointError, match=re.escape(str(fresh if fault == "taken" else folder)) + ".*" + match):
+        weights.install(folder, fresh)
+    assert [f for f in fresh.rglob("*") if f.is_file()] == ([fresh / last] if fault == "taken" else [])
+
+
+def test_install_refuses_manifest_entries_outside_the_weights_or_the_runs_folder(trained, tmp_path):
+    """``..`` that stays inside the weights folder but leaves the runs folder, an absolute path, and a link in
+    the weights folder to a file outside it: each refused, nothing written."""
+    ws, p2 = trained
+    folder, runs = tmp_path / "w", tmp_path / "deep" / "runs"
+    m = weights.export([p2], ws, folder)
+    outside = tmp_path / "outside.pt"
+    outside.write_bytes(b"not a committed file")
+    (folder / "ckpt" / "link.pt").symlink_to(outside)
+    rel = f"ckpt/{p2.name}.pt"
+    for entry, digest in ((f"../w/{rel}", m["files"][rel]), (str(folder / rel), m["files"][rel]),
+                          ("ckpt/link.pt", weights.sha256(outside))):
+        (folder / "MANIFEST.json").write_text(json.dumps({"files": {**m["files"], entry: digest}}))
+        with pytest.raises(CheckpointError, match=re.escape(repr(entry)) + ".*not a path inside"):
+            weights.install(folder, runs)
+        assert not (tmp_path / "deep").exists()
+
+
+def test_install_never_puts_a_copy_that_differs_from_the_manifest_in_place(trained, tmp_path, monkeypatch):
+    """A file that changes between the check and the copy: the copy is removed, nothing is renamed into place."""
+    ws, p2 = trained
+    weights.export([p2], ws, tmp_path / "weights")
+    monkeypatch.setattr(weights.shutil, "copyfile", lambda src, dst: Path(dst).write_bytes(b"changed"))
+    with pytest.raises(CheckpointError, match="changed while it was installed"):
+        weights.install(tmp_path / "weights", tmp_path / "fresh")
+    assert [f for f in (tmp_path / "fresh").rglob("*") if f.is_file()] == []
+
+
+MALFORMED = {"not JSON": "{files:", "files not a dict": '{"files": 5}', "a list": "[]",
+             "no files": '{"files": {}}', "bad digest": '{"files": {"ckpt/a.pt": "abc"}}',
+             "digest not a string": '{"files": {"ckpt/a.pt": 5}}'}
+
+
+@pytest.mark.parametrize("text", MALFORMED.values(), ids=MALFORMED.keys())
+def test_install_refuses_a_malformed_manifest_in_one_line_naming_it(tmp_path, text):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "MANIFEST.json").write_text(text)
+    with pytest.raises(CheckpointError, match=re.escape(str(folder / "MANIFEST.json"))) as e:
+        weights.install(folder, tmp_path / "runs")
+    assert "\n" not in str(e.value) and "git checkout" in str(e.value)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_weights_reports_a_malformed_manifest_as_one_error_line(tmp_path, monkeypatch, capsys):
+    from llc_lib import data
+    from llc_lib.__main__ import main
+
+    (tmp_path / "weights" / "cpu").mkdir(parents=True)
+    (tmp_path / "weights" / "cpu" / "MANIFEST.json").write_text('{"files": 5}')
+    monkeypatch.setattr(data, "REPO_ROOT", tmp_path)
+    assert main(["weights", "--profile", "cpu", "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "MANIFEST.json" in err
+
+
+def test_install_vouches_for_weights_by_the_manifest_not_by_the_hash_they_store(trained, tmp_path):
+    """An edited tensor (or codebook) whose own content hash was computed again passes the file's own check,
+    which only catches bit rot; MANIFEST.json, tracked by git, is what refuses it."""
+    import numpy as np
+
+    from llc_lib import codebook
+
+    ws, p2 = trained
+    folder = tmp_path / "weights"
+    weights.export([p2], ws, folder)
+    ck_path = folder / "ckpt" / f"{p2.name}.pt"
+    book_path = folder / "ckpt" / f"{p2.parent.name}.codebook.npz"
+    good = {p: p.read_bytes() for p in (ck_path, book_path)}
+    ck = read_checkpoint(ck_path)
+    name = next(iter(ck["model"]))
+    ck["model"][name] = ck["model"][name] + 1
+    ck["weights_sha256"] = state_digest(ck["model"])
+    torch.save(ck, ck_path)
+    verify_weights(read_checkpoint(ck_path), ck_path)
+    arrays = {k: np.asarray(v) for k, v in codebook.load_codebook(book_path).items() if k != "content_sha256"}
+    arrays["reals"], arrays["codes"] = -arrays["reals"], -arrays["codes"]
+    for edited in (ck_path, book_path):
+        for p, b in good.items():
+            if p != edited:
+                p.write_bytes(b)
+        if edited == book_path:
+            np.savez(book_path, content_sha256=np.array(codebook._content_sha256(arrays)), **arrays)
+            codebook.load_codebook(book_path)
+        with pytest.raises(CheckpointError, match=re.escape(str(edited)) + " is missing or differs from MANIFEST"):
+            weights.install(folder, tmp_path / "fresh")
+        assert not (tmp_path / "fresh").exists()
