@@ -13,12 +13,12 @@ file cannot run code when it is loaded.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 from pathlib import Path
 
 import torch
 
-from .files import tmp_path
+from .files import atomic_file
 from .models import CodeNet
 
 
@@ -62,12 +62,15 @@ def non_finite(state: dict) -> list[str]:
 
 
 def save_atomic(obj, path: Path | str) -> None:
-    """torch.save to a temporary file in the same folder, then rename (never leaves a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save of ``obj`` into memory, then written through ``files.atomic_file``: a temporary file in the
+    same folder, renamed when complete, so no half-written file is ever left. A failed write (a full disk)
+    raises ``files.WriteError`` naming ``path``, with the temporary file removed; written by Python, not by
+    torch's own file writer, whose errors do not say why a write failed. Needs memory for one more copy of
+    the serialised file."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with atomic_file(path) as f:
+        f.write(buf.getbuffer())
 
 
 def read_checkpoint(path: Path | str, missing: str = "train it first (`python -m llc_lib train`)",

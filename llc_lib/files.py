@@ -2,6 +2,8 @@
 it cheaply."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -9,6 +11,7 @@ import re
 import shutil
 import socket
 from pathlib import Path
+from typing import IO, Iterator
 
 
 def _writer() -> str:
@@ -53,13 +56,43 @@ def sweep_leftovers(folder: Path | str) -> list[Path]:
     return removed
 
 
-def write_json(obj, path: Path | str) -> None:
-    """Write JSON atomically (temp file + rename); floats of numpy types are written as floats."""
+class WriteError(OSError):
+    """A file could not be written (a full disk, a quota, no permission): the message names the file, which
+    is left as it was, and no temporary file of the write remains."""
+
+
+def write_error(path: Path | str, e: OSError) -> WriteError:
+    """The one-line WriteError for an OSError ``e`` raised while ``path`` was being written."""
+    advice = "free space on that disk" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "make the folder writable"
+    return WriteError(f"could not write {path}: {e.strerror or e} (errno {e.errno}); it is left as it was, with no "
+                      f"temporary file beside it: {advice} and run the same command again")
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path | str, mode: str = "wb") -> Iterator[IO]:
+    """A file open (``mode``: "wb" or "w") on ``path``'s temporary name (``tmp_path``), renamed to ``path``
+    once the ``with`` block finishes. Whatever the block raises, the temporary file is removed and ``path``
+    is left as it was; an OSError of the writing (a full disk, ...) is raised as a WriteError naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(path)
-    tmp.write_text(json.dumps(obj, indent=2, default=float))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except WriteError:
+        raise
+    except OSError as e:
+        raise write_error(path, e) from e
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(obj, path: Path | str) -> None:
+    """Write JSON atomically (``atomic_file``); floats of numpy types are written as floats."""
+    text = json.dumps(obj, indent=2, default=float)
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 def hash_array(h, a, name: str | None = None) -> None:

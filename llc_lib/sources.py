@@ -27,6 +27,7 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -34,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .data import SHA256, DataError, data_dir, sha256
-from .files import file_digest, hash_array, tmp_path
+from .files import file_digest, hash_array, sweep_leftovers, tmp_path, write_error
 
 SEED = 20261122  # every seeded choice of the recipes: np.random.default_rng(SEED)
 
@@ -146,16 +147,36 @@ class _CifarUnpickler(pickle.Unpickler):
         return self.GLOBALS[(module, name)]
 
 
+def _unpickle(data: bytes, where: str) -> dict:
+    """The dict a CIFAR pickle holds (``_CifarUnpickler``, encoding='bytes'); DataError naming ``where`` when
+    the bytes are no such pickle: any failure of the unpickling (a truncated or garbled stream, a refused
+    global, numpy refusing the array it describes) means a malformed member."""
+    try:
+        obj = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except Exception as e:  # UnpicklingError, EOFError, TypeError, KeyError, ... from malformed bytes
+        raise DataError(f"{where} is not a readable CIFAR pickle ({type(e).__name__}: {str(e)[:200]}); the "
+                        f"archive is corrupt or not the official one. Replace it and run again.") from e
+    if not isinstance(obj, dict):
+        raise DataError(f"{where} holds a Python {type(obj).__name__}, not the dict of a CIFAR pickle; it is not "
+                        f"the official archive")
+    return obj
+
+
 def _tar_pickles(archive: Path, folder: str, names: tuple[str, ...]) -> dict[str, dict]:
-    """{name: unpickled dict} of the members ``folder/name`` of a .tar.gz, read in one pass."""
+    """{name: unpickled dict} of the members ``folder/name`` of a .tar.gz, read in one pass. Each must be a
+    regular file: a link (which could read another member or a file outside) or a folder is refused."""
     want, out = {f"{folder}/{n}": n for n in names}, {}
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
                 if member.name in want:
-                    data = tar.extractfile(member).read()
-                    out[want[member.name]] = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except (tarfile.TarError, OSError, EOFError, pickle.UnpicklingError, ValueError) as e:
+                    where = f"{archive}:{member.name}"
+                    if not member.isfile():
+                        kind = ("a link" if member.issym() or member.islnk() else
+                                "a folder" if member.isdir() else "not a regular file")
+                        raise DataError(f"{where} is {kind}, not a file; it is not the official archive")
+                    out[want[member.name]] = _unpickle(tar.extractfile(member).read(), where)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         raise DataError(f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
                         f"official archive. Replace it and run again.") from e
     missing = [f"{folder}/{n}" for n in names if n not in out]
@@ -172,9 +193,23 @@ def _get(d: dict, key: str, where: str):
     raise DataError(f"{where} has no '{key}'; it is not the official archive")
 
 
-def _names(values) -> np.ndarray:
-    """Class names (bytes or str) as a numpy str array as wide as the longest name."""
-    return np.array([v.decode("latin1") if isinstance(v, bytes) else str(v) for v in values])
+def _names(values, where: str) -> np.ndarray:
+    """Class names (a list of bytes or str) as a numpy str array as wide as the longest name; DataError naming
+    ``where`` for anything else."""
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, (bytes, str)) for v in values):
+        raise DataError(f"{where}: the class names must be a list of strings; it is not the official archive")
+    return np.array([v.decode("latin1") if isinstance(v, bytes) else v for v in values])
+
+
+def _labels(values, where: str) -> np.ndarray:
+    """Labels (a list or 1-D array of integers) as int64; DataError naming ``where`` for anything else, such
+    as strings (numpy would read '3' as 3)."""
+    a = np.asarray(values) if isinstance(values, (list, tuple, np.ndarray)) else None
+    if a is None or a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+        got = type(values).__name__ if a is None else f"{a.dtype} {a.shape}"
+        raise DataError(f"{where}: the labels must be a list of integers, got {got}; it is not the official "
+                        f"archive")
+    return a.astype(np.int64)
 
 
 def _nhwc(data, where: str) -> np.ndarray:
@@ -205,8 +240,8 @@ def cifar100_arrays(archive: Path | str) -> dict[str, np.ndarray]:
     p = _tar_pickles(archive, "cifar-100-python", ("train", "test", "meta"))
     where = {n: f"{archive}:cifar-100-python/{n}" for n in p}
     images = np.concatenate([_nhwc(_get(p[n], "data", where[n]), where[n]) for n in ("train", "test")])
-    fine = np.concatenate([np.asarray(_get(p[n], "fine_labels", where[n]), np.int64) for n in ("train", "test")])
-    coarse = np.concatenate([np.asarray(_get(p[n], "coarse_labels", where[n]), np.int64) for n in ("train", "test")])
+    fine = np.concatenate([_labels(_get(p[n], "fine_labels", where[n]), where[n]) for n in ("train", "test")])
+    coarse = np.concatenate([_labels(_get(p[n], "coarse_labels", where[n]), where[n]) for n in ("train", "test")])
     if not len(images) == len(fine) == len(coarse) == 60_000:
         raise DataError(f"{archive}: expected 60,000 images and labels, got {len(images)}, {len(fine)}, {len(coarse)}")
     _check_counts(fine, 100, 600, str(archive))
@@ -221,8 +256,8 @@ def cifar100_arrays(archive: Path | str) -> dict[str, np.ndarray]:
         split[idx[rng.permutation(len(idx))[:100]]] = 1
     meta = f"{archive}:cifar-100-python/meta"
     return dict(images=images[order], labels=labels.astype(np.int16), coarse_labels=coarse[order].astype(np.int16),
-                label_names=_names(_get(p["meta"], "fine_label_names", meta)),
-                coarse_names=_names(_get(p["meta"], "coarse_label_names", meta)), split=split)
+                label_names=_names(_get(p["meta"], "fine_label_names", meta), meta),
+                coarse_names=_names(_get(p["meta"], "coarse_label_names", meta), meta), split=split)
 
 
 def cifar10_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
@@ -237,8 +272,9 @@ def cifar10_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
     p = _tar_pickles(archive, "cifar-10-batches-py", ("test_batch", "batches.meta"))
     where = f"{archive}:cifar-10-batches-py/test_batch"
     images = _nhwc(_get(p["test_batch"], "data", where), where)
-    batch_labels = np.asarray(_get(p["test_batch"], "labels", where), np.int64)
-    names = _names(_get(p["batches.meta"], "label_names", f"{archive}:cifar-10-batches-py/batches.meta"))
+    batch_labels = _labels(_get(p["test_batch"], "labels", where), where)
+    meta = f"{archive}:cifar-10-batches-py/batches.meta"
+    names = _names(_get(p["batches.meta"], "label_names", meta), meta)
     if len(images) != 10_000 or len(batch_labels) != 10_000 or len(names) != 10:
         raise DataError(f"{where}: expected 10,000 images and labels and 10 class names")
     _check_counts(batch_labels, 10, 1000, where)
@@ -255,11 +291,17 @@ def cifar10_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
 _TINY_TEST = re.compile(r"tiny-imagenet-200/test/images/(test_\d+\.JPEG)")
 
 
-def _box32(data: bytes) -> np.ndarray:
+def _box32(data: bytes, where: str) -> np.ndarray:
+    """An image file's bytes as uint8 (32, 32, 3): RGB, resized with Pillow's BOX filter; DataError naming
+    ``where`` when Pillow cannot decode them."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as im:
-        return np.asarray(im.convert("RGB").resize((32, 32), Image.Resampling.BOX))
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert("RGB").resize((32, 32), Image.Resampling.BOX))
+    except Exception as e:  # UnidentifiedImageError, SyntaxError, ValueError, DecompressionBombError, ...
+        raise DataError(f"{where} is not an image Pillow can read ({type(e).__name__}: {str(e)[:200]}); the "
+                        f"archive is corrupt or not the official one") from e
 
 
 def tinyimagenet_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
@@ -277,7 +319,7 @@ def tinyimagenet_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
                                 f"not 10,000; it is not the official archive")
             files = np.array(sorted(members))
             keep = np.sort(np.random.default_rng(SEED).permutation(len(files))[:5000])
-            images = np.stack([_box32(zf.read(members[f])) for f in files[keep]])
+            images = np.stack([_box32(zf.read(members[f]), f"{archive}:{members[f]}") for f in files[keep]])
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         raise DataError(f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
                         f"official archive. Replace it and run again.") from e
@@ -320,7 +362,8 @@ def _source(name: str) -> Source:
 def build(name: str, archive: Path | str, out: Path | str) -> str:
     """Write the data file of ``name`` (a key of ``SOURCES``) from its official ``archive`` to ``out`` (a
     compressed npz, written to a temporary file first) once its arrays match the shipped file's
-    (``differing_arrays``). Never overwrites: an existing ``out`` is refused. Returns a note for the user."""
+    (``differing_arrays``). Never overwrites: an existing ``out`` is refused. Returns a note for the user. A
+    failed write (a full disk) raises ``files.WriteError`` naming ``out``, with the temporary file removed."""
     src, out = _source(name), Path(out)
     if out.exists() or out.is_symlink():
         raise DataError(f"{out} exists and is not overwritten; move it away first to rebuild it")
@@ -331,12 +374,14 @@ def build(name: str, archive: Path | str, out: Path | str) -> str:
                         f"file's; nothing was written. Check that the archive's MD5 is "
                         f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
                         f"shipped files were made with (numpy 2.4): report it with their versions.")
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(out)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as f:  # the usual permissions (umask), unlike a mkstemp file
             np.savez_compressed(f, **arrays)
         _publish(tmp, out)
+    except OSError as e:  # a full disk, a quota, no permission: one line naming the file
+        raise write_error(out, e) from e
     finally:
         tmp.unlink(missing_ok=True)
     return _note(src.file, arrays)
@@ -403,8 +448,8 @@ def download(url: str, dest: Path, expected_md5: str, chunk: int = 1 << 20) -> P
                         have += len(block)
                         print(f"\r{dest.name}: {have / 1e6:.1f} of {total}", end="", file=sys.stderr, flush=True)
             except OSError as e:
-                raise DataError(f"download of {url} stopped after {have / 1e6:.1f} MB ({e}); run the same "
-                                f"command again to continue it") from None
+                raise DataError(f"download of {url} into {part} stopped after {have / 1e6:.1f} MB ({e}); run "
+                                f"the same command again to continue it") from None
             finally:
                 print(file=sys.stderr)
     got = md5(part)
@@ -481,8 +526,12 @@ def prepare_data(shared: Path | str | None = None, root: Path | None = None,
                  archives: Path | str | None = None) -> Path:
     """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
     it lacks), otherwise build each missing data file from its official archive (from the folder ``archives`` or $LLC_ARCHIVES
-    when given, else downloaded into <root>/archives). Returns the data folder."""
+    when given, else downloaded into <root>/archives). First removes what interrupted builds left in the data
+    folder (``files.sweep_leftovers``: ``.<file>.<pid>@<host>.tmp`` of writers that no longer run). Returns the
+    data folder."""
     root = Path(root or data_dir())
+    for p in sweep_leftovers(root):
+        print(f"removed {p}, left by an interrupted build")
     if shared is not None and Path(shared).is_dir():
         for p in link_shared(Path(shared), root):
             print(f"linked {p} -> {p.resolve()}")

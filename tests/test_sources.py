@@ -379,3 +379,80 @@ def test_fetch_downloads_into_the_cache_without_an_archives_folder(server, tmp_p
     path = S.fetch("cifar10", cache=tmp_path / "cache")
     assert path == tmp_path / "cache" / "cifar-10-python.tar.gz" and path.read_bytes() == payload
     assert S.fetch("cifar10", cache=tmp_path / "cache") == path and len(server.ranges) == 1  # not fetched twice
+
+
+# ------------------------------------------------------------------- malformed archives, as the library sees them
+
+
+def _small_batch(labels=(0, 1)):
+    return _py2_pickle({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": list(labels),
+                        b"coarse_labels": [0, 1]})
+
+
+def _cifar100_with(path, train):
+    """cifar-100-python.tar.gz with small test and meta members and ``train``: bytes (a regular member), "link"
+    (a symbolic link out of the archive) or "folder"."""
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        info = tarfile.TarInfo("cifar-100-python/train")
+        if train == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "../../../etc/passwd"
+            tar.addfile(info)
+        elif train == "folder":
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+        else:
+            info.size = len(train)
+            tar.addfile(info, io.BytesIO(train))
+        for name, data in (("test", _small_batch()), ("meta", _py2_pickle({b"fine_label_names": [b"a", b"b"]}))):
+            info = tarfile.TarInfo(f"cifar-100-python/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize("train,message", [
+    ("link", "cifar-100-python/train is a link, not a file"),
+    ("folder", "cifar-100-python/train is a folder, not a file"),
+    (b"\x80\x02K\x05.", "cifar-100-python/train holds a Python int, not the dict of a CIFAR pickle"),  # the int 5
+    (b"\x80\x02cnumpy\ndtype\nU\x03xyzK\x00K\x01\x87R.",  # numpy.dtype('xyz', 0, 1)
+     "cifar-100-python/train is not a readable CIFAR pickle (TypeError"),
+    (b"\x80\x02}U\x04data", "cifar-100-python/train is not a readable CIFAR pickle"),  # cut short
+    (_small_batch(labels=(b"0", b"1")), "cifar-100-python/train: the labels must be a list of integers, got |S1"),
+])
+def test_a_malformed_archive_member_is_one_data_error_naming_it(tmp_path, train, message):
+    """The converters called as a library (where no MD5 check comes first): a member that is a link or a
+    folder, a pickle that is malformed or not a dict, or labels that are strings each raise one DataError
+    naming the member, never another exception and never a silent conversion (numpy reads b'0' as 0)."""
+    archive = _cifar100_with(tmp_path / "cifar-100-python.tar.gz", train)
+    with pytest.raises(DataError) as e:
+        S.cifar100_arrays(archive)
+    assert f"{archive}:{message}" in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_labels_of_cifar10_must_be_integers(tmp_path):
+    test = _py2_pickle({b"data": np.zeros((2, 3072), np.uint8), b"labels": [b"cat", b"dog"]})
+    archive = _targz(tmp_path / "cifar-10-python.tar.gz", {
+        "cifar-10-batches-py/test_batch": test,
+        "cifar-10-batches-py/batches.meta": _py2_pickle({b"label_names": [b"cat", b"dog"]})})
+    with pytest.raises(DataError, match=r"test_batch: the labels must be a list of integers, got \|S3 \(2,\)"):
+        S.cifar10_ood_arrays(archive)
+
+
+def test_an_image_pillow_refuses_is_one_data_error_naming_the_member(tmp_path):
+    """A Tiny ImageNet test image Pillow refuses with an error that is no OSError (here a decompression bomb:
+    a PNG header of 20000 x 20000 pixels) is one DataError naming the member."""
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+            + chunk(b"IEND", b""))
+    path = tmp_path / "tiny-imagenet-200.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for n in range(10_000):
+            zf.writestr(f"tiny-imagenet-200/test/images/test_{n}.JPEG", bomb)
+    with pytest.raises(DataError, match=r"tiny-imagenet-200/test/images/test_\d+\.JPEG is not an image Pillow can "
+                                        r"read \(DecompressionBombError") as e:
+        S.tinyimagenet_ood_arrays(path)
+    assert "\n" not in str(e.value)
