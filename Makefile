@@ -72,9 +72,13 @@ test: setup
 # JOBS: independent checkpoints and notebooks run concurrently (auto = 4 on the gpu profile, where small
 # models leave most of one GPU idle, else 1: on a CPU, parallel trainings only split the cores and the
 # thread count is part of what makes a checkpoint reproducible).
+# A PROFILE the notebooks do not take (llc_lib.config.notebook_profile) stops it in one line, exit code 2, before
+# anything is written; other errors of that Python (a broken install) keep their traceback.
 reproduce: setup
-	@prof=$$("$(PY)" -c "import sys; from llc_lib.config import resolve_profile; print(resolve_profile(sys.argv[1]))" \
-	  "$(PROFILE)") || { echo "PROFILE=$(PROFILE) is not a profile: use auto, smoke, cpu or gpu"; exit 2; }; \
+	@prof=$$("$(PY)" -c "import sys; from llc_lib.config import notebook_profile; \
+	  sys.excepthook = lambda t, e, tb: print(f'make reproduce: {e}', file=sys.stderr) \
+	  if issubclass(t, ValueError) else sys.__excepthook__(t, e, tb); print(notebook_profile(sys.argv[1]))" \
+	  "$(PROFILE)") || exit 2; \
 	mkdir -p "$(RUNS)"; start=$$(date +%s); \
 	jobs=$(JOBS); [ "$$jobs" = auto ] && { [ $$prof = gpu ] && jobs=4 || jobs=1; }; \
 	flock -n -E 75 "$(RUNS)/.reproduce.lock" $(MAKE) --no-print-directory -j$$jobs notebooks PROF=$$prof; rc=$$?; \

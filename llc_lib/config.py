@@ -30,9 +30,21 @@ BACKBONES = ("resnet9", "resnet18", "resnet50")
 LLC_INITS = ("scratch", "svd", "cca", "real")
 
 
-_RANGES = {"lr": (0, math.inf), "momentum": (0, 1), "weight_decay": (0, math.inf), "label_smoothing": (0, 1),
-           "warmup": (0, 1), "codebook_lr_mult": (0, math.inf), "head_lr_mult": (0, math.inf),
-           "aux_weight": (0, math.inf), "bce_scale": (0, math.inf)}
+# [low, high) of TrainConfig's float fields (warmup: [0, 1]). The profiles use lr <= 0.2, weight decay <= 5e-4,
+# multipliers and weights <= 3.2. A learning rate far above that diverges, which training reports as such
+# (train.TrainingDiverged: "lower lr"); the bounds only keep every product SGD forms of these fields finite in
+# float32 (largest 3.4e38), the parameters' type, where lr = 1e308 would overflow in the first optimiser step
+# instead of being refused here. Weight decay below 1: each step shrinks the weights by the fraction
+# lr x weight decay, at 1 or more as much as a whole step of the learning rate.
+_RANGES = {"lr": (0, 1e15), "momentum": (0, 1), "weight_decay": (0, 1), "label_smoothing": (0, 1),
+           "warmup": (0, 1), "codebook_lr_mult": (0, 1000), "head_lr_mult": (0, 1000),
+           "aux_weight": (0, 1000), "bce_scale": (0, 1000)}
+# Most epochs of one run: a CIFAR-100 epoch takes seconds on a GPU and minutes on a CPU, so more epochs than
+# this could not finish in weeks; the profiles train 1 to 100.
+MAX_EPOCHS = 10_000
+# Seeds are integers in 0..MAX_SEED: numpy's legacy seeding takes no more, and torch's generators (up to
+# 2^64 - 1) take MAX_SEED x 100_003 + epoch, the seed of an epoch's batches (data.TrainBatches).
+MAX_SEED = 2 ** 32 - 1
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,11 @@ class TrainConfig:
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
+        if self.epochs > MAX_EPOCHS:
+            raise ValueError(f"epochs of a {self.mode!r} run must lie in 1..{MAX_EPOCHS} (more could not finish), "
+                             f"got {self.epochs}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
         if self.codebook_init not in ("uniform", "normal"):
             raise ValueError(f"codebook_init must be 'uniform' or 'normal', got {self.codebook_init!r}")
         if self.bce_bits is not None and not 1 <= self.bce_bits <= (self.bits or 0):
@@ -127,10 +144,11 @@ class TrainConfig:
             raise ValueError(f"max_steps_per_epoch must be >= 1 or None, got {self.max_steps_per_epoch}")
         for name, (low, high) in _RANGES.items():  # [low, high), warmup [0, 1]
             v = getattr(self, name)
-            inside = low <= v < high or (name == "warmup" and v == high)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not inside:
-                raise ValueError(f"{name} must be a finite number in [{low}, {high}{']' if name == 'warmup' else ')'}"
-                                 f", got {v!r}")
+            number = not isinstance(v, bool) and isinstance(v, (int, float))
+            inside = number and (low <= v < high or (name == "warmup" and v == high))  # False for nan
+            if not inside:
+                raise ValueError(f"{name} must be a finite number in [{low:g}, {high:g}"
+                                 f"{']' if name == 'warmup' else ')'}, got {v!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
 
@@ -218,11 +236,11 @@ class Profile:
              min(top, classes - 1))
         ints("ood_bits", self.ood_bits)
         ints("ood_classes", (self.ood_classes,), 2, classes - 1)
-        ints("seeds", self.seeds, 0)
+        ints("seeds", self.seeds, 0, MAX_SEED)
         ints("width", (self.width,))
         ints("fast_width", (self.fast_width,))
         ints("fast_per_class", (self.fast_per_class,))
-        ints("warm_epochs", (self.warm_epochs,))
+        ints("warm_epochs", (self.warm_epochs,), 1, MAX_EPOCHS)
         for name in ("hashing", "comparison"):
             cfg = getattr(self, name)
             if cfg is not None and not isinstance(cfg, TrainConfig):
@@ -230,10 +248,15 @@ class Profile:
         if self.comparison is not None and self.comparison.mode != "instance":
             raise ValueError(f"comparison is a Phase 2 recipe (mode 'instance'), got mode {self.comparison.mode!r}")
         if self.ood_epochs is not None:
-            ints("ood_epochs", (self.ood_epochs,))
+            ints("ood_epochs", (self.ood_epochs,), 1, MAX_EPOCHS)
         if self.csq_epochs is not None:
-            ints("csq_epochs", (self.csq_epochs,))
+            ints("csq_epochs", (self.csq_epochs,), 1, MAX_EPOCHS)
         ints("image_size", (self.image_size,))
+        for name in RUN_SECTIONS:  # a square no larger than the training images (image_size x image_size)
+            cfg = getattr(self, name)
+            if isinstance(cfg, TrainConfig) and not 0 <= cfg.cutout <= self.image_size:
+                raise ValueError(f"{name}.cutout must lie in 0..{self.image_size} pixels, the side of the training "
+                                 f"images, got {cfg.cutout}")
         ints("workers", (self.workers,), 0)
         for name in ("per_class", "test_per_class"):
             if getattr(self, name) is not None:
@@ -242,9 +265,10 @@ class Profile:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.llc_init not in LLC_INITS:
             raise ValueError(f"llc_init must be one of {LLC_INITS}, got {self.llc_init!r}")
+        low, high = _RANGES["aux_weight"]  # the weight of Phase 1's TrainConfig
         if isinstance(self.aux_weight, bool) or not (isinstance(self.aux_weight, (int, float))
-                                                     and math.isfinite(self.aux_weight) and self.aux_weight >= 0):
-            raise ValueError(f"aux_weight must be a finite number >= 0, got {self.aux_weight!r}")
+                                                     and low <= self.aux_weight < high):
+            raise ValueError(f"aux_weight must be a finite number in [{low:g}, {high:g}), got {self.aux_weight!r}")
 
     @property
     def max_bits(self) -> int:
@@ -392,6 +416,19 @@ def resolve_profile(name: str = "auto") -> str:
     return name
 
 
+def notebook_profile(name: str = "auto") -> str:
+    """``resolve_profile(name)`` when that is a profile the notebooks (and so ``make reproduce``) run: smoke,
+    cpu or gpu (``PROFILES``), named or picked by 'auto'. ValueError naming the input otherwise, before
+    anything is written; a paper-scale profile trains through the CLI only."""
+    picked = env("LLC_PROFILE") if name == "auto" else name
+    if (picked or name != "auto") and picked not in PROFILES:
+        given = f"$LLC_PROFILE={picked!r} (what 'auto' picks)" if name == "auto" else repr(picked)
+        cli = (f"; {picked} trains on ImageFolder data through `python -m llc_lib train --profile {picked}`"
+               if picked in PAPER_PROFILES else "")
+        raise ValueError(f"{given} is not a profile of the notebooks: use smoke, cpu, gpu or auto{cli}")
+    return resolve_profile(name)
+
+
 def get_profile(name: str = "auto") -> Profile:
     """The Profile for ``name`` (see ``resolve_profile``)."""
     return _make(resolve_profile(name))
@@ -453,7 +490,8 @@ def _coerce(text: str, annotation, where: str):
         if t == "str":
             return text
     except ValueError:
-        raise ValueError(f"--set {where}: {text!r} is not a {annotation}") from None
+        article = "an" if t[:1] in "aeiou" else "a"
+        raise ValueError(f"--set {where}: {text!r} is not {article} {annotation}") from None
     raise ValueError(f"--set {where}: fields of type {annotation} cannot be set from the command line")
 
 

@@ -14,7 +14,8 @@ def pick_device(prefer: str | None = None) -> torch.device:
     several GPUs visible and no preference, GPU number (process id mod GPU count), so that the trainings
     ``make -j`` starts together spread over the GPUs (one model over several GPUs: torchrun).
 
-    Raises ValueError for a device that is not there (e.g. ``cuda`` on a machine without a GPU)."""
+    Raises ValueError for a device that is not there (e.g. ``cuda`` on a machine without a GPU, ``mps`` off
+    Apple silicon) and for a kind of device runs are not made for (any but cpu, cuda and mps, e.g. ``meta``)."""
     if not prefer:
         if not torch.cuda.is_available():
             return torch.device("cpu")
@@ -24,6 +25,11 @@ def pick_device(prefer: str | None = None) -> torch.device:
         dev = torch.device(prefer)
     except RuntimeError as e:
         raise ValueError(f"device {prefer!r} is not a torch device name (use cpu, cuda or cuda:N)") from e
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {prefer!r}: runs are made for cpu, cuda, cuda:N or mps, not {dev.type}")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {prefer!r} asked for, but this machine has no MPS backend (Apple silicon GPU); "
+                         f"use --device cpu or leave --device out")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {prefer!r} asked for, but this machine has no CUDA GPU; use --device cpu "
                          f"or leave --device out")

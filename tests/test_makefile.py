@@ -135,3 +135,17 @@ def test_each_command_lists_only_its_own_options():
     data, train = usage("data"), usage("train")
     assert "--archives" in data and "--profile" not in data and "--resume" not in data
     assert "--resume" in train and "--archives" not in train and "--set" in train
+
+
+def test_reproduce_refuses_a_profile_the_notebooks_do_not_take_in_one_line(tmp_path):
+    """`make reproduce PROFILE=...` takes smoke, cpu, gpu or auto: anything else (a paper-scale profile too) stops
+    it with one line of its own and exit code 2, before the runs folder or a manifest is written."""
+    for profile, named in (("nonsense", "'nonsense' is not a profile of the notebooks: use smoke, cpu, gpu or auto"),
+                           ("tinyimagenet", "; tinyimagenet trains on ImageFolder data through `python -m llc_lib "
+                                            "train --profile tinyimagenet`")):
+        runs = tmp_path / profile
+        r = make("-n", "reproduce", f"PROFILE={profile}", runs=runs)
+        assert r.returncode == 2, r.stdout + r.stderr
+        ours = [line for line in r.stderr.splitlines() if not line.startswith("make: ***")]
+        assert len(ours) == 1 and ours[0].startswith("make reproduce: ") and named in ours[0], r.stderr
+        assert not runs.exists(), sorted(runs.rglob("*"))  # no lock, no manifest.mk.tmp
