@@ -167,16 +167,16 @@ def cmd_docs(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import committed, compare, format_report
+    from .compare import Committed, Folder, compare, format_report
     from .config import get_profile
     from .data import REPO_ROOT
     from .studies import figures_dir
 
     fresh = figures_dir(get_profile(args.profile))
     if args.reference:
-        reference = args.reference
-    elif fresh.resolve().is_relative_to(REPO_ROOT):
-        reference = lambda name: committed(REPO_ROOT, fresh, name)  # noqa: E731
+        reference = Folder(args.reference)
+    elif fresh.resolve().is_relative_to(REPO_ROOT.resolve()):
+        reference = Committed(REPO_ROOT, fresh)
     else:
         raise ValueError(f"{fresh} is not in the repository, so it has no committed version; give --reference FOLDER")
     res = compare(fresh, reference)
@@ -230,24 +230,23 @@ def cmd_reproduce(args) -> int:
     with model_context(args) as ctx:
         res = reproduce(ctx, seed=args.seed)
         if dist_info()[0] == 0:
-            t = res["seconds"]
+            t, call = res["seconds"], res["_call_seconds"]
             print(headline_markdown(res))
             print(f"\ntraining time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
-                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {t['this_call']:.0f}")
+                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {call['this_call']:.0f}")
             print(f"wrote {results_path(ctx, args.seed)}")
     return 0
 
 
 def cmd_seeds(args) -> int:
     from .device import dist_info
-    from .files import write_json
+    from .studies import write_results
     from .studies.headline import seeds_study
 
     with model_context(args) as ctx:
         res = seeds_study(ctx, args.seeds)
         if dist_info()[0] == 0:
-            path = ctx.figdir / "seeds.json"
-            write_json(res, path)
+            path = write_results(res, ctx.figdir / "seeds.json", ctx.ws.device)
             for name, s in res["numbers"].items():
                 print(f"{name:28s} {s['mean']:.4f} ± {s['std']:.4f}  {s['values']}")
             print(f"wrote {path}")
@@ -282,8 +281,7 @@ def cmd_variants(args) -> int:
     import json
     import time
 
-    from .files import write_json
-    from .studies import output_root, run_record
+    from .studies import output_root, run_record, write_results
     from .studies.instance import VARIANTS, check_results, run_variant
 
     names = args.variants or list(VARIANTS)
@@ -299,7 +297,7 @@ def cmd_variants(args) -> int:
             rows[name] = run_variant(ctx, name, args.seed)
             rows[name]["wall_seconds"] = round(time.time() - t, 1)
             rows["run"] = run_record(ctx.profile, ctx.ws)
-            write_json(rows, out)
+            write_results(rows, out, ctx.ws.device)
             r, goal = rows[name]["test"]["20"], rows[name]["goal"]
             print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
                   f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, wrong "
@@ -310,14 +308,13 @@ def cmd_variants(args) -> int:
 
 
 def cmd_diagnose(args) -> int:
-    from .files import write_json
-    from .studies import output_root, public, run_record
+    from .studies import output_root, public, run_record, write_results
     from .studies.convergence import phase2_diagnostics
 
     with model_context(args, train=False) as ctx:  # evaluates trained checkpoints; never trains
         res = phase2_diagnostics(ctx, args.seed)
         out = args.out or output_root(ctx.profile, ctx.ws.root) / "phase2_diagnostics.json"
-        write_json({**public(res), "run": run_record(ctx.profile, ctx.ws)}, out)
+        write_results({**public(res), "run": run_record(ctx.profile, ctx.ws)}, out, ctx.ws.device)
         for split in ("train", "test"):
             for head in ("trained_head", "refitted_head"):
                 for k, r in res[head][split].items():

@@ -13,10 +13,11 @@ from . import claims
 from .claims import PAPER, THRESHOLDS
 
 def load_results(folder: Path | str) -> dict[str, dict]:
-    """{notebook stem: its JSON} for every ``*.json`` in ``folder`` except results.json itself."""
+    """{notebook stem: its JSON} for every ``*.json`` in ``folder`` except results.json itself and
+    provenance.json (the machines that wrote them, ``studies.record_provenance``: not results)."""
     out = {}
     for p in sorted(Path(folder).glob("*.json")):
-        if p.name != "results.json":
+        if p.name not in ("results.json", "provenance.json"):
             out[p.stem] = json.loads(p.read_text())
     return out
 

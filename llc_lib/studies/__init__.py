@@ -4,6 +4,9 @@ JSON-ready dict with its numbers, its verdicts (``claims``) and the thresholds u
 travel under keys starting with '_' (``public`` drops them before saving)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -44,15 +47,64 @@ def figures_dir(profile: Profile, root: Path | None = None) -> Path:
         profile.name, Path(root or runs_root(profile)) / "figures")
 
 
+PROVENANCE = "provenance.json"  # beside the results files: the machine that wrote each of them
+
+
 def run_record(profile: Profile, ws: Workspace | None) -> dict:
-    """What every results file records about the run that made it: the profile, its overrides (none for
-    published results), the machine (``device.provenance``: CPU model, kernel instruction set, threads,
-    torch) and the hash of every dataset the workspace served."""
+    """What every results file records about the run that made it, none of it dependent on the host: the
+    profile, its overrides (none for published results) and the hash of every dataset the workspace served.
+    The machine is recorded beside the results, in the folder's ``provenance.json`` (``record_provenance``)."""
+    return {"profile": profile.name, "overrides": list(profile.overrides),
+            "data_sha256": {} if ws is None else ws.store.used()}
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """An exclusive ``flock`` on the folder itself (no lock file to leave behind), released on exit."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def record_provenance(folder: Path | str, names, device=None) -> bool:
+    """Record the machine that wrote the results files ``names`` (file names) of ``folder``: their entries of
+    ``folder/provenance.json`` ({file name: ``device.provenance(device)``: CPU model, kernel instruction set,
+    threads, torch, device and GPU}, names sorted) become this machine's. Under an exclusive lock on the folder,
+    so that notebooks publishing into it at once keep each other's entries; the file is rewritten (atomically)
+    only when its content changes, so a re-run on the same machine leaves it byte-identical. Returns whether it
+    was rewritten; ValueError naming the file when the one there is not a JSON object."""
     from ..device import provenance
 
-    return {"profile": profile.name, "overrides": list(profile.overrides),
-            "provenance": provenance(None if ws is None else ws.device),
-            "data_sha256": {} if ws is None else ws.store.used()}
+    folder, names = Path(folder), sorted(set(names) - {PROVENANCE})
+    if not names:
+        return False
+    path, mine = folder / PROVENANCE, provenance(device)
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder):
+        try:
+            old = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path} could not be read as JSON ({e}); delete it and re-run the notebooks") from e
+        if not isinstance(old, dict):
+            raise ValueError(f"{path} is not a JSON object of {{results file: machine}}; delete it and re-run the "
+                             f"notebooks")
+        new = dict(sorted({**old, **{n: mine for n in names}}.items()))
+        if path.exists() and new == old:
+            return False
+        write_json(new, path)
+        return True
+
+
+def write_results(obj: dict, path: Path | str, device=None) -> Path:
+    """Write the results ``obj`` as JSON to ``path`` (atomically) and record this machine for it in the
+    folder's ``provenance.json`` (``record_provenance``); returns the path."""
+    path = Path(path)
+    write_json(obj, path)
+    record_provenance(path.parent, [path.name], device)
+    return path
 
 
 @dataclass
@@ -60,7 +112,9 @@ class Context:
     """What a study works with: the profile, the workspace that fits its models, and the figure folder.
 
     A notebook writes its figures and JSON into ``out``, a staging folder inside ``figdir``, and moves them
-    into ``figdir`` with ``publish()`` at its end: a notebook that fails half-way leaves ``figdir`` as it was."""
+    into ``figdir`` with ``publish()`` at its end: a notebook that fails half-way leaves ``figdir`` as it was.
+    The JSON files hold nothing that depends on the host; the machine that wrote them goes into
+    ``figdir/provenance.json`` (``record_provenance``) when they are published."""
 
     profile: Profile
     ws: Workspace
@@ -83,12 +137,16 @@ class Context:
         return path
 
     def publish(self) -> list[Path]:
-        """Move everything staged in ``out`` into ``figdir`` (each file by an atomic rename); returns the paths."""
+        """Move everything staged in ``out`` into ``figdir`` (each file by an atomic rename) and record this
+        machine for every JSON among them in ``figdir/provenance.json`` (``record_provenance``); returns the
+        moved paths."""
         staged, moved = self.out, []
         for f in sorted(staged.iterdir()):
             os.replace(f, self.figdir / f.name)
             moved.append(self.figdir / f.name)
         shutil.rmtree(staged, ignore_errors=True)
+        record_provenance(self.figdir, [p.name for p in moved if p.suffix == ".json"],
+                          None if self.ws is None else self.ws.device)
         return moved
 
     def train(self, seed: int, classes: int | None = None):
