@@ -145,3 +145,38 @@ def test_the_report_notebook_opened_by_hand_shows_the_committed_report(tmp_path)
     shown = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
              if "Paper vs reproduction" in "".join(o.get("data", {}).get("text/markdown", ""))]
     assert shown
+
+
+# the gpu profile's recipe and studies (three seeds cut to two, whole-batch Phase 2, its schedules and learning
+# rates) on a narrow network, a few images per class and one optimiser step per epoch: every code path a user
+# with a GPU meets, in minutes on a CPU
+GPU_AT_SMOKE_SCALE = (["width=8", "fast_width=4", "per_class=5", "test_per_class=5", "fast_per_class=5", "seeds=0,1",
+                       "warm_epochs=1", "csq_epochs=1", "ood_epochs=1"]
+                      + [f"{run}.{field}=1" for run in ("real", "llc", "instance", "comparison", "hashing")
+                         for field in ("epochs", "max_steps_per_epoch")])
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_on_the_gpu_profile_at_smoke_scale(tmp_path):
+    """``make reproduce`` picks the gpu profile wherever CUDA is present; each of its notebooks, in make's order,
+    runs here first (on the CPU), writes its JSON into the variant folder and leaves the published gpu figures
+    alone."""
+    import json
+
+    from llc_lib.config import apply_sets, get_profile
+    from llc_lib.manifest import NOTEBOOKS
+    from llc_lib.studies import figures_dir
+
+    prof = apply_sets(get_profile("gpu"), GPU_AT_SMOKE_SCALE)
+    assert (prof.instance.micro_batch, prof.instance.lr, prof.seeds) == (None, get_profile("gpu").instance.lr, (0, 1))
+    out = figures_dir(prof)
+    assert out.is_relative_to(tmp_path)  # LLC_RUNS_DIR (conftest): a variant folder, never figures/gpu
+    for nb in NOTEBOOKS:
+        pm.execute_notebook(str(NB / f"{nb}.ipynb"), str(tmp_path / f"{nb}.ipynb"), kernel_name="python3",
+                            parameters={"profile": "gpu", "train": True, "overrides": GPU_AT_SMOKE_SCALE},
+                            progress_bar=False)
+    written = {p.stem for p in out.glob("*.json")}
+    assert {nb for nb in NOTEBOOKS if nb != "99_paper_vs_reproduction"} <= written
+    assert (out / "paper_vs_reproduction.md").exists()
+    run = json.loads((out / "01_train_models.json").read_text())["run"]
+    assert run["profile"] == "gpu" and run["overrides"] == list(prof.overrides)
