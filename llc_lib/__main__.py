@@ -120,11 +120,16 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def load_profile(args):
-    """The profile with the command line's overrides (each recorded), every spec it trains built and checked."""
+    """The profile with the command line's overrides (each recorded), every spec it trains built and checked;
+    ValueError for a seed (--seed, --seeds) outside 0..MAX_SEED, before anything is built."""
     from . import plan
-    from .config import apply_sets, get_profile, override
+    from .config import MAX_SEED, apply_sets, get_profile, override
     from .manifest import notebook_specs
 
+    for flag, seeds in (("--seed", [getattr(args, "seed", 0)]), ("--seeds", getattr(args, "seeds", None) or [])):
+        bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+        if bad:
+            raise ValueError(f"{flag} {' '.join(map(str, bad))}: seeds are integers in 0..{MAX_SEED}")
     prof = override(get_profile(args.profile), epochs=args.epochs, batch_size=args.batch_size,
                     max_steps=args.max_steps, subset=args.subset, image_size=args.image_size, workers=args.workers)
     prof = apply_sets(prof, args.set)
@@ -355,16 +360,26 @@ COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifes
 
 def main(argv=None) -> int:
     """Run one command; a user error (bad data, checkpoint, setting, a missing input file or a diverged run)
-    ends with one line on stderr and exit code 2."""
+    and a file that cannot be written (a full disk: ``files.WriteError`` names the file) end with one line on
+    stderr and exit code 2."""
+    import errno
+
     from .ckpt import CheckpointError
     from .data import DataError
+    from .files import WriteError
     from .train import TrainingDiverged
 
     args = get_args_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, CheckpointError, ValueError, FileNotFoundError, TrainingDiverged) as e:
+    except (DataError, CheckpointError, ValueError, FileNotFoundError, TrainingDiverged, WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk met by a writer that names no file: still one line
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"error: {e}; free space on the disk of the runs or data folder and run the same command again",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: every finished epoch is saved; run the same command with --resume to continue",

@@ -284,3 +284,183 @@ def test_image_size_on_cifar_is_refused_and_workers_is_no_override():
     with pytest.raises(ValueError, match="ImageFolder"):
         override(get_profile("cpu"), image_size=64)
     assert apply_sets(get_profile("cpu"), ["workers=2"]).overrides == ()
+
+
+# ------------------------------------------------ settings no run can honour: one line naming them, exit code 2
+
+@pytest.mark.parametrize("args,named", [
+    (["--set", "real.lr=1e308"], "--set real.lr=1e308: lr must be a finite number in [0, 1e+15), got 1e+308"),
+    (["--set", "real.weight_decay=1e308"], "--set real.weight_decay=1e308: weight_decay must be a finite number in "
+                                           "[0, 1)"),
+    (["--set", "llc.codebook_lr_mult=1e308"], "codebook_lr_mult must be a finite number in [0, 1000)"),
+    (["--set", "aux_weight=1e308"], "--set aux_weight=1e308: aux_weight must be a finite number in [0, 1000)"),
+    (["--set", "llc.cutout=40"], "--set llc.cutout=40: llc.cutout must lie in 0..32 pixels, the side of the "
+                                 "training images"),
+    (["--set", "llc.epochs=1e20"], "--set llc.epochs: '1e20' is not an int"),
+    (["--set", "llc.epochs=" + "1" + "0" * 20], "epochs of a 'llc' run must lie in 1..10000"),
+    (["--epochs", "20000"], "epochs of a 'real' run must lie in 1..10000"),
+    (["--set", "warm_epochs=20000"], "--set warm_epochs=20000: warm_epochs must be integers in 1..10000"),
+    (["--seed", "-1"], "--seed -1: seeds are integers in 0..4294967295"),
+    (["--seed", str(2 ** 32)], f"--seed {2 ** 32}: seeds are integers in 0..4294967295"),
+], ids=["lr", "weight_decay", "codebook_lr_mult", "aux_weight", "cutout", "epochs_float", "epochs_set",
+        "epochs_cli", "warm_epochs", "seed_negative", "seed_large"])
+def test_settings_no_run_can_honour_are_one_line_before_anything_trains(tmp_path, capsys, args, named):
+    """Each stops `train` in one line naming the setting and its bound (exit code 2), with nothing written;
+    without the bound, lr = 1e308 ends in torch's overflow error and the others train."""
+    assert main(["train", "--profile", "smoke", "--max-steps", "1", *args, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and named in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+def test_a_seed_outside_its_range_stops_the_seeds_command(tmp_path, capsys):
+    assert main(["seeds", "--profile", "smoke", "--seeds", "0", "-3", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --seeds -3: seeds are integers in 0..4294967295\n" and not list(tmp_path.rglob("*.pt"))
+
+
+def test_a_seed_a_spec_is_built_with_is_checked_by_its_recipe():
+    from llc_lib.config import TrainConfig
+
+    for seed in (-1, 2 ** 32, 0.5, True):
+        with pytest.raises(ValueError, match=r"seed must be an integer in 0\.\.4294967295"):
+            TrainConfig(seed=seed)
+    assert TrainConfig(seed=2 ** 32 - 1).seed == 2 ** 32 - 1
+
+
+@pytest.mark.parametrize("device,named", [("mps", "has no MPS backend"), ("meta", "runs are made for cpu, cuda")])
+def test_a_device_that_is_not_there_or_not_for_runs_is_one_clear_error(tmp_path, capsys, device, named):
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    assert main(["train", "--profile", "smoke", "--device", device, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: device {device!r}") and named in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*.pt"))
+
+
+# ------------------------------------------------------------------- a full disk: one line naming the file
+
+def _full_disk(monkeypatch, module, when=lambda path: True):
+    """``open`` of ``module`` (a name it looks up among its globals) gives files whose writes put a few bytes on
+    disk and then fail as a full disk does (OSError ENOSPC), for the paths ``when`` accepts."""
+    import builtins
+    import errno
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(bytes(data)[:10] if isinstance(data, (bytes, bytearray, memoryview)) else data[:10])
+            self.f.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def fake(path, mode="r", *args, **kwargs):
+        f = builtins.open(path, mode, *args, **kwargs)
+        return Full(f) if "w" in mode and when(str(path)) else f
+
+    monkeypatch.setattr(module, "open", fake, raising=False)
+
+
+def test_a_full_disk_while_writing_json_keeps_the_old_file_and_names_it(tmp_path, monkeypatch):
+    from llc_lib import files
+
+    path = tmp_path / "results.json"
+    path.write_text('{"old": 1}')
+    _full_disk(monkeypatch, files)
+    with pytest.raises(files.WriteError, match=f"could not write {path}: No space left on device") as e:
+        files.write_json({"new": 2}, path)
+    assert "\n" not in str(e.value) and isinstance(e.value, OSError)
+    assert path.read_text() == '{"old": 1}' and [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint(tmp_path, monkeypatch, capsys):
+    """The checkpoint's write fails (ENOSPC): `train` ends in one line naming the checkpoint, exit code 2,
+    and leaves neither the checkpoint nor its temporary file."""
+    from llc_lib import files
+
+    real_data_or_skip()
+    _full_disk(monkeypatch, files, when=lambda path: ".pt." in path)
+    assert main(["train", "--profile", "smoke", "--what", "real", "--epochs", "1", "--max-steps", "1",
+                 "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    (ckpt,) = tmp_path.rglob("ckpt")
+    line = err.rstrip("\n").split("\n")[-1].split("\r")[-1]  # after the progress bar
+    assert line.startswith(f"error: could not write {ckpt}/real-") and ".pt: No space left on device" in line, err
+    assert err.count("error:") == 1 and "Traceback" not in err
+    assert not list(ckpt.iterdir()), "a checkpoint or its temporary file is left"
+
+
+def test_a_full_disk_during_make_data_is_one_line_naming_the_data_file(tmp_path, monkeypatch, capsys):
+    """Building cifar10_test.npz fails at its write (ENOSPC): `data` ends in one line naming the file, exit code
+    2, and the data folder holds no temporary file."""
+    import dataclasses
+    import errno
+
+    from llc_lib import sources as S
+    from llc_lib.data import data_dir
+
+    real_data_or_skip()
+    with np.load(data_dir() / "cifar10_test.npz") as z:
+        shipped = {k: z[k] for k in z.files}
+    root = tmp_path / "data"
+    root.mkdir()
+    for f in ("cifar100.npz", "tinyimagenet_test32.npz"):
+        (root / f).symlink_to(data_dir() / f)
+    monkeypatch.setattr(S, "fetch", lambda name, archives=None, cache=None: tmp_path / "archive.tar.gz")
+    monkeypatch.setitem(S.SOURCES, "cifar10", dataclasses.replace(S.SOURCES["cifar10"], convert=lambda p: shipped))
+
+    def full(f, **arrays):
+        f.write(b"PK\x03\x04 a few bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez_compressed", full)
+    assert main(["data", "--data-dir", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: could not write {root / 'cifar10_test.npz'}: No space left on device"), err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in root.iterdir()) == ["cifar100.npz", "tinyimagenet_test32.npz"]
+
+
+def test_make_data_sweeps_the_leftovers_of_interrupted_builds(tmp_path, capsys):
+    """`kill -9` during a build leaves ``.<file>.<pid>@<host>.tmp`` in the data folder: the next `data` removes
+    it (its writer no longer runs) and keeps those of a running writer and of other machines."""
+    import socket
+
+    root, shared = tmp_path / "data", tmp_path / "shared"
+    root.mkdir(), shared.mkdir()
+    host = socket.gethostname()
+    dead = root / f".cifar100.npz.{_dead_pid()}@{host}.tmp"
+    live = [root / f".cifar100.npz.{os.getpid()}@{host}.tmp", root / f".cifar100.npz.{_dead_pid()}@elsewhere.tmp"]
+    for p in [dead, *live]:
+        p.write_bytes(b"half a file")
+    assert main(["data", "--shared", str(shared), "--data-dir", str(root)]) == 2  # the shared folder is empty
+    assert not dead.exists() and all(p.exists() for p in live)
+    assert f"removed {dead}, left by an interrupted build" in capsys.readouterr().out
+
+
+def test_a_full_disk_met_by_a_writer_that_names_no_file_is_still_one_line(tmp_path, monkeypatch, capsys):
+    """An OSError of a full disk (ENOSPC) from a writer that does not say which file ends as one line, exit code
+    2; any other OSError keeps its traceback."""
+    import errno
+
+    from llc_lib import sources as S
+
+    def fail(code):
+        def prepare(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+        return prepare
+
+    monkeypatch.setattr(S, "prepare_data", fail(errno.ENOSPC))
+    assert main(["data", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: [Errno 28] No space left on device; free space") and err.count("\n") == 1
+    monkeypatch.setattr(S, "prepare_data", fail(errno.EIO))
+    with pytest.raises(OSError, match="Errno 5"):
+        main(["data", "--data-dir", str(tmp_path)])
