@@ -117,7 +117,8 @@ notebooks: $(EXECUTED)
 # (the manifest adds the profile's seed study to these, llc_lib/manifest.py)
 $(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
 	@mkdir -p "$(RUN)"
-	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" && mv "$@.tmp" "$@"
+	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" \
+	  && mv "$@.tmp" "$@" || { rm -f "$@.tmp"; exit 1; }
 include $(MANIFEST)
 
 # papermill writes to a temporary name first, so a failed run never looks up to date; its progress and the

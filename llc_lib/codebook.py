@@ -17,14 +17,13 @@ Baseline codebooks (the paper's Table "comparison across 20-bit codebooks"):
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .files import hash_array, tmp_path
+from .files import atomic_file, hash_array
 
 
 class _SignSTE(torch.autograd.Function):
@@ -215,9 +214,8 @@ def save_codebook(path: Path | str, reals, class_names=(), proj=None, source_sha
               "source_sha256": np.array(source_sha256), "book_key": np.array(book_key)}
     if proj is not None:
         arrays["proj"] = np.asarray(proj, dtype=np.float32)
-    tmp = tmp_path(path).with_suffix(".tmp.npz")
-    np.savez(tmp, content_sha256=np.array(_content_sha256(arrays)), **arrays)
-    os.replace(tmp, path)
+    with atomic_file(path) as f:  # a failed write (a full disk) is one WriteError naming ``path``
+        np.savez(f, content_sha256=np.array(_content_sha256(arrays)), **arrays)
 
 
 def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | None = None) -> dict:

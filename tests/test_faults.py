@@ -355,6 +355,9 @@ def _full_disk(monkeypatch, module, when=lambda path: True):
             self.f.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        def __getattr__(self, name):  # tell, seek, flush ... of the real file
+            return getattr(self.f, name)
+
         def __enter__(self):
             return self
 
@@ -395,6 +398,17 @@ def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint(tmp_path, 
     assert line.startswith(f"error: could not write {ckpt}/real-") and ".pt: No space left on device" in line, err
     assert err.count("error:") == 1 and "Traceback" not in err
     assert not list(ckpt.iterdir()), "a checkpoint or its temporary file is left"
+
+
+def test_a_full_disk_while_writing_a_codebook_names_it_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from llc_lib import files
+    from llc_lib.codebook import save_codebook
+
+    path = tmp_path / "ckpt" / "llc-k6.codebook.npz"
+    _full_disk(monkeypatch, files)
+    with pytest.raises(files.WriteError, match=f"could not write {path}: No space left on device"):
+        save_codebook(path, np.ones((3, 6), np.float32))
+    assert not list(path.parent.iterdir())
 
 
 def test_a_full_disk_during_make_data_is_one_line_naming_the_data_file(tmp_path, monkeypatch, capsys):

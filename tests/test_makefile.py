@@ -149,3 +149,12 @@ def test_reproduce_refuses_a_profile_the_notebooks_do_not_take_in_one_line(tmp_p
         ours = [line for line in r.stderr.splitlines() if not line.startswith("make: ***")]
         assert len(ours) == 1 and ours[0].startswith("make reproduce: ") and named in ours[0], r.stderr
         assert not runs.exists(), sorted(runs.rglob("*"))  # no lock, no manifest.mk.tmp
+
+
+def test_a_manifest_that_cannot_be_generated_leaves_no_temporary_file(tmp_path):
+    """`make notebooks PROF=...` called directly with a profile the manifest refuses: Make stops, and no
+    manifest.mk.tmp is left for a later run to trip over."""
+    r = make("-n", "notebooks", "PROF=tinyimagenet", runs=tmp_path)
+    assert r.returncode != 0
+    folder = tmp_path / "tinyimagenet" / "notebooks"
+    assert folder.is_dir() and not list(folder.iterdir()), sorted(folder.iterdir())
