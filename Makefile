@@ -1,6 +1,7 @@
 ## LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
 ##   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
 ##   make test                                       unit tests + nbval of every notebook (smoke profile; CI)
+##   make lint                                       ruff check + ruff format --check (pyproject.toml [tool.ruff])
 ##   make figures                                    the cpu figures from the committed weights/cpu: no training
 ##   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
 ##   make docs                                       docs/results.md + README headline from figures/*.json
@@ -29,7 +30,7 @@ NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05
              06_retrieval 07_ood 99_paper_vs_reproduction
 
 SEEDS   ?= 0 1 2
-.PHONY: help setup data test reproduce figures notebooks lab bench clean clean-smoke distclean docs seeds
+.PHONY: help setup data lint test reproduce figures notebooks lab bench clean clean-smoke distclean docs seeds
 
 help:
 	@sed -n 's/^## \{0,1\}//p' Makefile
@@ -58,6 +59,12 @@ setup: $(STAMP) data
 
 data: $(STAMP)
 	"$(PY)" -m llc_lib data --shared "$(SHARED)"
+
+# lint: ruff's checks and its formatter in check mode (the rules: pyproject.toml, [tool.ruff]); any finding
+# fails it
+lint: $(STAMP)
+	"$(PY)" -m ruff check .
+	"$(PY)" -m ruff format --check .
 
 test: setup
 	"$(PY)" -m pytest -q tests

@@ -16,7 +16,8 @@ GROUPS = {
              "matplotlib": "matplotlib", "seaborn": "seaborn", "scipy": "scipy", "sklearn": "scikit-learn",
              "tqdm": "tqdm"},
     "notebooks": {"papermill": "papermill", "ipykernel": "ipykernel", "nbformat": "nbformat"},
-    "test": {"pytest": "pytest", "nbval": "nbval", "papermill": "papermill", "ipykernel": "ipykernel"},
+    "test": {"pytest": "pytest", "nbval": "nbval", "papermill": "papermill", "ipykernel": "ipykernel",
+             "ruff": "ruff"},
     "bench": {"faiss": "faiss-cpu"},
 }
 
