@@ -13,9 +13,11 @@ def brute(inst, cls):
     for v in inst:
         d = [int((v != c).sum()) for c in cls]
         m = min(d)
-        mhd_pred.append(d.index(m)); ties.append(d.count(m))
+        mhd_pred.append(d.index(m))
+        ties.append(d.count(m))
         exact = [j for j, dj in enumerate(d) if dj == 0]
-        ed_pred.append(exact[0] if exact else -1); n_match.append(len(exact))
+        ed_pred.append(exact[0] if exact else -1)
+        n_match.append(len(exact))
     return np.array(mhd_pred), np.array(ties), np.array(ed_pred), np.array(n_match)
 
 

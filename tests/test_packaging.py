@@ -1,8 +1,9 @@
 import re
+from pathlib import Path
+
 import pytest
 
 tomllib = pytest.importorskip("tomllib")
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {"pytorch": "torch"}
