@@ -111,8 +111,10 @@ def test_torchrun_cli_on_image_folders(tmp_path):
     """`torchrun --nproc_per_node=2 -m llc_lib train` on CPU (gloo): ResNet50, DataLoader, rank-0 logging."""
     _image_folder(tmp_path / "data")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    run = lambda *a: subprocess.run([sys.executable, *a], cwd=REPO, env=env, capture_output=True, text=True,  # noqa: E731
-                                    timeout=600)
+
+    def run(*a):
+        return subprocess.run([sys.executable, *a], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
     r = run("-m", "llc_lib", "data", "--tinyimagenet-val", "--data-dir", str(tmp_path / "data"))
     assert r.returncode == 0, r.stderr
     args = ["--profile", "tinyimagenet", "--what", "llc", "--epochs", "1", "--max-steps", "2", "--batch-size", "4",
