@@ -9,15 +9,17 @@ An LLC model must also make the codes from the same features: the last column ti
 (N, d) x (d, k) projection + sign + ``decode.pack`` + MHD, against the same float classifier. Times are the
 best of ``--repeats`` runs, in one process, on this machine.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 import torch
-from common import best_of
 
 from llc_lib.decode import default_threads, mhd_decode, pack
+
+from common import best_of
 
 
 def main(argv=None) -> int:
@@ -29,10 +31,14 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    print(f"MHD decode of N={args.n:,} {args.bits}-bit codes vs float classifier (d={args.dim}); "
-          f"kernel threads {default_threads()}, torch threads {torch.get_num_threads()}, best of {args.repeats}\n")
-    print("| C | pack (ms) | MHD (ms) | float matmul+argmax (ms) | float / MHD | goal >= 5x | MHD = brute force "
-          "| LLC head: project+sign+pack+MHD (ms) | float / LLC head |")
+    print(
+        f"MHD decode of N={args.n:,} {args.bits}-bit codes vs float classifier (d={args.dim}); "
+        f"kernel threads {default_threads()}, torch threads {torch.get_num_threads()}, best of {args.repeats}\n"
+    )
+    print(
+        "| C | pack (ms) | MHD (ms) | float matmul+argmax (ms) | float / MHD | goal >= 5x | MHD = brute force "
+        "| LLC head: project+sign+pack+MHD (ms) | float / LLC head |"
+    )
     print("|---:|---:|---:|---:|---:|---|---|---:|---:|")
     ok = True
     for c in args.classes:
@@ -51,9 +57,11 @@ def main(argv=None) -> int:
         same = bool(np.array_equal(res["pred"][:2000], d.argmin(1)))
         ratio = t_float / t_mhd
         ok &= same
-        print(f"| {c} | {1e3 * t_pack:.1f} | {1e3 * t_mhd:.1f} | {1e3 * t_float:.1f} | {ratio:.1f}x | "
-              f"{'met' if ratio >= 5 else 'NOT met'} | {'yes' if same else 'NO'} | {1e3 * t_head:.1f} | "
-              f"{t_float / t_head:.1f}x |")
+        print(
+            f"| {c} | {1e3 * t_pack:.1f} | {1e3 * t_mhd:.1f} | {1e3 * t_float:.1f} | {ratio:.1f}x | "
+            f"{'met' if ratio >= 5 else 'NOT met'} | {'yes' if same else 'NO'} | {1e3 * t_head:.1f} | "
+            f"{t_float / t_head:.1f}x |"
+        )
     return 0 if ok else 1
 
 

@@ -9,15 +9,17 @@ The three must return the same distances at every rank (their order among equal 
 ids strictly inside the top-K distance radius must agree). Times are the best of ``--repeats`` runs in one
 process; the speed goal is ours <= 1.0x faiss's time.
 """
+
 from __future__ import annotations
 
 import argparse
 
 import numpy as np
 import torch
-from common import best_of
 
 from llc_lib.decode import default_threads, hamming_topk, pack
+
+from common import best_of
 
 
 def torch_topk(q: torch.Tensor, db: torch.Tensor, k: int, chunk: int = 1024):
@@ -25,7 +27,7 @@ def torch_topk(q: torch.Tensor, db: torch.Tensor, k: int, chunk: int = 1024):
     bits = q.shape[1]
     idx, dist = [], []
     for s in range(0, len(q), chunk):
-        d = (bits - q[s:s + chunk] @ db.T) / 2
+        d = (bits - q[s : s + chunk] @ db.T) / 2
         v, i = torch.topk(d, k, dim=1, largest=False, sorted=True)
         idx.append(i)
         dist.append(v)
@@ -52,11 +54,15 @@ def main(argv=None) -> int:
     import faiss
 
     rng = np.random.default_rng(0)
-    print(f"top-{args.k} Hamming search, {args.queries:,} queries x {args.database:,} database codes; "
-          f"our threads {default_threads()}, faiss threads {faiss.omp_get_max_threads()}, torch threads "
-          f"{torch.get_num_threads()}; best of {args.repeats}\n")
-    print("| bits | ours (s) | faiss IndexBinaryFlat (s) | torch matmul+topk (s) | ours / faiss | ours / torch "
-          "| goal <= 1.0x faiss | same as faiss | same as torch |")
+    print(
+        f"top-{args.k} Hamming search, {args.queries:,} queries x {args.database:,} database codes; "
+        f"our threads {default_threads()}, faiss threads {faiss.omp_get_max_threads()}, torch threads "
+        f"{torch.get_num_threads()}; best of {args.repeats}\n"
+    )
+    print(
+        "| bits | ours (s) | faiss IndexBinaryFlat (s) | torch matmul+topk (s) | ours / faiss | ours / torch "
+        "| goal <= 1.0x faiss | same as faiss | same as torch |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---|---|---|")
     ok = True
     for bits in args.bits:
@@ -70,14 +76,18 @@ def main(argv=None) -> int:
         index.add(np.packbits(db, axis=1, bitorder="little"))
         qb = np.packbits(q, axis=1, bitorder="little")
         t_faiss, (d_faiss, i_faiss) = best_of(lambda: index.search(qb, args.k), args.repeats)
-        qt, dt = torch.from_numpy(np.where(q, 1.0, -1.0).astype(np.float32)), \
-            torch.from_numpy(np.where(db, 1.0, -1.0).astype(np.float32))
+        qt, dt = (
+            torch.from_numpy(np.where(q, 1.0, -1.0).astype(np.float32)),
+            torch.from_numpy(np.where(db, 1.0, -1.0).astype(np.float32)),
+        )
         t_torch, (i_torch, d_torch) = best_of(lambda: torch_topk(qt, dt, args.k), args.repeats)
         same_f, same_t = agree(i_ours, d_ours, i_faiss, d_faiss), agree(i_ours, d_ours, i_torch, d_torch)
         ok &= same_f and same_t
         r = t_ours / t_faiss
-        print(f"| {bits} | {t_ours:.2f} | {t_faiss:.2f} | {t_torch:.2f} | {r:.2f}x | {t_ours / t_torch:.2f}x | "
-              f"{'met' if r <= 1.0 else 'NOT met'} | {'yes' if same_f else 'NO'} | {'yes' if same_t else 'NO'} |")
+        print(
+            f"| {bits} | {t_ours:.2f} | {t_faiss:.2f} | {t_torch:.2f} | {r:.2f}x | {t_ours / t_torch:.2f}x | "
+            f"{'met' if r <= 1.0 else 'NOT met'} | {'yes' if same_f else 'NO'} | {'yes' if same_t else 'NO'} |"
+        )
     return 0 if ok else 1
 
 

@@ -12,6 +12,7 @@ same network.
 Goals: LLC overhead <= 5 % vs the real-valued head, with the profile's whole Phase-1 recipe (fused nested
 prefixes, aux head); ours >= 0.9x plain on CUDA. The per-prefix row is the unfused loss, for comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,13 @@ def images_per_second(step, batch: int, steps: int, warmup: int, device) -> floa
 
 
 def ours(profile, cfg, kind, batch, device, size, classes, objective=Objective, micro_batch=None, **model_kw):
-    model = build_model(kind, classes, width=profile.width, backbone=profile.backbone, scaled=profile.scaled_head,
-                        **model_kw).to(device).to(memory_format=torch.channels_last)
+    model = (
+        build_model(
+            kind, classes, width=profile.width, backbone=profile.backbone, scaled=profile.scaled_head, **model_kw
+        )
+        .to(device)
+        .to(memory_format=torch.channels_last)
+    )
     opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, 10_000))
     net, amp = objective(model, cfg).train(), autocast(device)
@@ -73,6 +79,7 @@ def plain(profile, cfg, batch, device, size, classes):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -96,32 +103,50 @@ def main(argv=None) -> int:
     cuda = device.type == "cuda"
     steps = args.steps or (10 if cuda else 3)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {name}; torch {torch.__version__}; best of {args.rounds} interleaved rounds of {steps} "
-          f"timed steps (after {args.warmup} warm-up)\n")
+    print(
+        f"device: {name}; torch {torch.__version__}; best of {args.rounds} interleaved rounds of {steps} "
+        f"timed steps (after {args.warmup} warm-up)\n"
+    )
     print("| model | batch | head / loop | img/s | ratio |")
     print("|---|---:|---|---:|---|")
     b_in = args.batch_imagenet or (256 if cuda else 4)
-    models = (("imagenet", b_in, 224, "ResNet50 224px (imagenet)"), ("cpu", args.batch_cifar, 32, "ResNet-9 w16 32px (cpu)"),
-              ("gpu", args.batch_cifar, 32, "ResNet-9 w64 32px (gpu)"))
+    models = (
+        ("imagenet", b_in, 224, "ResNet50 224px (imagenet)"),
+        ("cpu", args.batch_cifar, 32, "ResNet-9 w16 32px (cpu)"),
+        ("gpu", args.batch_cifar, 32, "ResNet-9 w64 32px (gpu)"),
+    )
     for prof_name, batch, size, label in models:
         if prof_name not in args.models:
             continue
         p = get_profile(prof_name)
         classes = 1000 if prof_name == "imagenet" else 100
-        runs = {"real-valued head (ours)": ours(p, p.real, "real", batch, device, size, classes),
-                "LLC head, single k": ours(p, p.llc.replace(nested=(), aux_weight=0.0), "llc", batch, device, size,
-                                           classes, bits=p.llc.bits)}
+        runs = {
+            "real-valued head (ours)": ours(p, p.real, "real", batch, device, size, classes),
+            "LLC head, single k": ours(
+                p, p.llc.replace(nested=(), aux_weight=0.0), "llc", batch, device, size, classes, bits=p.llc.bits
+            ),
+        }
         if len(p.sweep) > 1 or p.aux_weight:
             recipe = p.llc.replace(nested=p.sweep, aux_weight=p.aux_weight)
             text = f"LLC head, profile recipe ({len(p.sweep)} nested prefixes{', aux head' if p.aux_weight else ''})"
             runs[text] = ours(p, recipe, "llc", batch, device, size, classes, bits=p.llc.bits, aux=p.aux_weight > 0)
-            runs[text + ", one CE per prefix"] = ours(p, recipe, "llc", batch, device, size, classes,
-                                                     objective=PerPrefixObjective, bits=p.llc.bits,
-                                                     aux=p.aux_weight > 0)
+            runs[text + ", one CE per prefix"] = ours(
+                p,
+                recipe,
+                "llc",
+                batch,
+                device,
+                size,
+                classes,
+                objective=PerPrefixObjective,
+                bits=p.llc.bits,
+                aux=p.aux_weight > 0,
+            )
         micro = get_profile("cpu").instance.micro_batch
         if micro and micro < batch:
-            runs[f"real-valued head (ours), micro-batches of {micro}"] = ours(p, p.real, "real", batch, device, size,
-                                                                           classes, micro_batch=micro)
+            runs[f"real-valued head (ours), micro-batches of {micro}"] = ours(
+                p, p.real, "real", batch, device, size, classes, micro_batch=micro
+            )
         runs["plain torchvision-style loop, real head"] = plain(p, p.real, batch, device, size, classes)
         best = {k: 0.0 for k in runs}
         for _ in range(args.rounds):  # interleaved, so that drift of the machine hits every variant alike

@@ -33,6 +33,7 @@ rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoin
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
 linearly with it). Environment variables: see ``llc_lib.env.ENV``; --runs-dir and --data-dir take precedence over them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ from pathlib import Path
 
 def get_args_parser() -> argparse.ArgumentParser:
     """One sub-command per task, each with its own options only."""
-    ap = argparse.ArgumentParser(prog="python -m llc_lib", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m llc_lib", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="command")
 
     def folders(p):
@@ -55,8 +57,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
         if seed:
             p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32")
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32",
+        )
         p.add_argument("--epochs", type=int, help="override the profile's epochs (Phase 2 keeps its ratio)")
         p.add_argument("--batch-size", type=int, help="override the global batch size (lr scaled linearly)")
         p.add_argument("--max-steps", type=int, help="at most this many optimiser steps per epoch (smoke tests)")
@@ -87,15 +94,25 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = command("variants", "Phase 1 / Phase 2 recipe variants scored on test and training images -> JSON")
     profile(p), device(p), folders(p)
     p.add_argument("--variants", nargs="+", metavar="NAME", help="default: all (see llc_lib/studies/instance.py)")
-    p.add_argument("--out", type=Path, help="JSON file (default: instance_variants.json in the profile's results "
-                                            "folder, a variant folder with --set)")
-    p = command("diagnose", "why the instance codes fall short: refitted heads, weak codebook entries, code "
-                            "geometry of the headline models (no training) -> JSON")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="JSON file (default: instance_variants.json in the profile's results folder, a variant folder with --set)",
+    )
+    p = command(
+        "diagnose",
+        "why the instance codes fall short: refitted heads, weak codebook entries, code "
+        "geometry of the headline models (no training) -> JSON",
+    )
     profile(p), device(p), folders(p)
-    p.add_argument("--out", type=Path, help="JSON file (default: phase2_diagnostics.json in the profile's results "
-                                            "folder)")
-    p = command("weights", "the profile's trained weights: install the committed weights/<profile> into the runs "
-                           "folder, or export them from it")
+    p.add_argument(
+        "--out", type=Path, help="JSON file (default: phase2_diagnostics.json in the profile's results folder)"
+    )
+    p = command(
+        "weights",
+        "the profile's trained weights: install the committed weights/<profile> into the runs "
+        "folder, or export them from it",
+    )
     p.add_argument("--profile", default="cpu", help="whose weights (default cpu)")
     p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or runs/)")
     p.add_argument("--export", action="store_true", help="write weights/<profile> from the runs folder (maintainers)")
@@ -103,13 +120,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     profile(p, seed=False), folders(p)
     p.add_argument("--run-dir", default="runs/PROFILE/notebooks", help="executed-notebook folder")
     p.add_argument("--python", default="python", help="interpreter in the generated rules")
-    p = command("data", "link the shipped *.npz into the data folder (else build them from the official archives) "
-                        "and validate them")
+    p = command(
+        "data",
+        "link the shipped *.npz into the data folder (else build them from the official archives) and validate them",
+    )
     p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
     p.add_argument("--shared", default=None, help="folder with the shipped *.npz files")
-    p.add_argument("--archives", type=Path, default=None,
-                   help="folder with the official archives under their own names, used instead of downloading "
-                        "(default: $LLC_ARCHIVES)")
+    p.add_argument(
+        "--archives",
+        type=Path,
+        default=None,
+        help="folder with the official archives under their own names, used instead of downloading "
+        "(default: $LLC_ARCHIVES)",
+    )
     p.add_argument("--tinyimagenet-val", action="store_true", help="make Tiny ImageNet's val class folders")
     p = command("docs", "docs/results.md and the README headline from the cpu figures")
     p.add_argument("--profile", default="cpu", help="the profile whose figures are documented (default cpu)")
@@ -130,8 +153,15 @@ def load_profile(args):
         bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
         if bad:
             raise ValueError(f"{flag} {' '.join(map(str, bad))}: seeds are integers in 0..{MAX_SEED}")
-    prof = override(get_profile(args.profile), epochs=args.epochs, batch_size=args.batch_size,
-                    max_steps=args.max_steps, subset=args.subset, image_size=args.image_size, workers=args.workers)
+    prof = override(
+        get_profile(args.profile),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        max_steps=args.max_steps,
+        subset=args.subset,
+        image_size=args.image_size,
+        workers=args.workers,
+    )
     prof = apply_sets(prof, args.set)
     if prof.dataset == "cifar100":
         notebook_specs(prof, getattr(args, "seed", 0))
@@ -155,8 +185,10 @@ def cmd_data(args) -> int:
         print(f"{name}: {note}")
     bad = [name for name, (ok, _) in status.items() if not ok]
     if bad:
-        raise DataError(f"{', '.join(bad)} in {root} differ from the shipped files (sha256 and arrays); move them "
-                        f"away and run `make data` again")
+        raise DataError(
+            f"{', '.join(bad)} in {root} differ from the shipped files (sha256 and arrays); move them "
+            f"away and run `make data` again"
+        )
     return 0
 
 
@@ -216,8 +248,7 @@ def model_context(args, train: bool | None = None):
     dev, started = init_distributed(args.device)
     try:
         train = args.command != "eval" if train is None else train
-        ws = Workspace(runs_root(prof, args.runs_dir), dev, train=train, workers=prof.workers,
-                       data_root=args.data_dir)
+        ws = Workspace(runs_root(prof, args.runs_dir), dev, train=train, workers=prof.workers, data_root=args.data_dir)
         yield Context(prof, ws, figures_dir(prof, ws.root))
     finally:
         if started:
@@ -237,8 +268,10 @@ def cmd_reproduce(args) -> int:
         if dist_info()[0] == 0:
             t, call = res["seconds"], res["_call_seconds"]
             print(headline_markdown(res))
-            print(f"\ntraining time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
-                  f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {call['this_call']:.0f}")
+            print(
+                f"\ntraining time recorded in the checkpoints (s): real {t['real']:.0f}, LLC Phase 1 "
+                f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {call['this_call']:.0f}"
+            )
             print(f"wrote {results_path(ctx, args.seed)}")
     return 0
 
@@ -267,11 +300,17 @@ def cmd_train(args) -> int:
     with model_context(args) as ctx:
         prof, ws = ctx.profile, ctx.ws
         if args.command == "fit":
-            known = {s.key: s for specs in notebook_specs(prof, args.seed).values()
-                     for top in specs for s in top.ancestors() + [top]}
+            known = {
+                s.key: s
+                for specs in notebook_specs(prof, args.seed).values()
+                for top in specs
+                for s in top.ancestors() + [top]
+            }
             if args.key not in known:
-                raise ValueError(f"no spec with key {args.key!r} in profile {prof.name!r} (seed {args.seed}); "
-                                 f"`python -m llc_lib manifest --profile {prof.name}` lists them")
+                raise ValueError(
+                    f"no spec with key {args.key!r} in profile {prof.name!r} (seed {args.seed}); "
+                    f"`python -m llc_lib manifest --profile {prof.name}` lists them"
+                )
             spec = known[args.key]
         else:
             spec = dict(zip(("real", "llc", "instance"), plan.headline(prof, args.seed)))[args.what]
@@ -304,11 +343,14 @@ def cmd_variants(args) -> int:
             rows["run"] = run_record(ctx.profile, ctx.ws)
             write_results(rows, out, ctx.ws.device)
             r, goal = rows[name]["test"]["20"], rows[name]["goal"]
-            print(f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
-                  f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, wrong "
-                  f"{r['bits_right_if_class_code_wrong']:.2f}; {goal['bits_right']} needs class-code acc "
-                  f"{goal['class_code_acc_needed']:.2f}) | train bits right {rows[name]['train']['20']['bits_right']:.2f}"
-                  f" ({rows[name]['wall_seconds']:.0f} s)", flush=True)
+            print(
+                f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
+                f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, wrong "
+                f"{r['bits_right_if_class_code_wrong']:.2f}; {goal['bits_right']} needs class-code acc "
+                f"{goal['class_code_acc_needed']:.2f}) | train bits right {rows[name]['train']['20']['bits_right']:.2f}"
+                f" ({rows[name]['wall_seconds']:.0f} s)",
+                flush=True,
+            )
     return 0
 
 
@@ -323,9 +365,11 @@ def cmd_diagnose(args) -> int:
         for split in ("train", "test"):
             for head in ("trained_head", "refitted_head"):
                 for k, r in res[head][split].items():
-                    print(f"{split:5s} {head:13s} k={k}: ED {r['ed_acc']:.3f} MHD {r['mhd_acc']:.3f} bits right "
-                          f"{r['bits_right']:.2f} R {r['R']:.2f} W {r['W']:.2f} P(exact|right) "
-                          f"{r['p_exact_given_right']:.3f}")
+                    print(
+                        f"{split:5s} {head:13s} k={k}: ED {r['ed_acc']:.3f} MHD {r['mhd_acc']:.3f} bits right "
+                        f"{r['bits_right']:.2f} R {r['R']:.2f} W {r['W']:.2f} P(exact|right) "
+                        f"{r['p_exact_given_right']:.3f}"
+                    )
         print(f"wrote {out}")
     return 0
 
@@ -353,9 +397,20 @@ def cmd_weights(args) -> int:
     return 0
 
 
-COMMANDS = {"data": cmd_data, "docs": cmd_docs, "compare": cmd_compare, "manifest": cmd_manifest,
-            "reproduce": cmd_reproduce, "eval": cmd_reproduce, "seeds": cmd_seeds, "train": cmd_train, "fit": cmd_train,
-            "variants": cmd_variants, "weights": cmd_weights, "diagnose": cmd_diagnose}
+COMMANDS = {
+    "data": cmd_data,
+    "docs": cmd_docs,
+    "compare": cmd_compare,
+    "manifest": cmd_manifest,
+    "reproduce": cmd_reproduce,
+    "eval": cmd_reproduce,
+    "seeds": cmd_seeds,
+    "train": cmd_train,
+    "fit": cmd_train,
+    "variants": cmd_variants,
+    "weights": cmd_weights,
+    "diagnose": cmd_diagnose,
+}
 
 
 def main(argv=None) -> int:
@@ -378,12 +433,16 @@ def main(argv=None) -> int:
     except OSError as e:  # a full disk met by a writer that names no file: still one line
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        print(f"error: {e}; free space on the disk of the runs or data folder and run the same command again",
-              file=sys.stderr)
+        print(
+            f"error: {e}; free space on the disk of the runs or data folder and run the same command again",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
-        print("interrupted: every finished epoch is saved; run the same command with --resume to continue",
-              file=sys.stderr)
+        print(
+            "interrupted: every finished epoch is saved; run the same command with --resume to continue",
+            file=sys.stderr,
+        )
         return 130
 
 

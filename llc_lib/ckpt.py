@@ -10,6 +10,7 @@ and so is one holding NaN or infinite weights or buffers.
 Every file is read with ``torch.load(weights_only=True)``: tensors and plain containers only, so a crafted
 file cannot run code when it is loaded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,12 @@ def model_meta(model: CodeNet) -> dict:
         bits = list(h.widths)
     else:
         bits = None if h.bottleneck is None else h.bottleneck.out_features
-    meta = {"head": model.kind, "num_classes": h.num_classes, "bits": bits,
-            "feature_dim": getattr(model.backbone, "feature_dim", None)}
+    meta = {
+        "head": model.kind,
+        "num_classes": h.num_classes,
+        "bits": bits,
+        "feature_dim": getattr(model.backbone, "feature_dim", None),
+    }
     if model.kind == "llc":
         meta["scaled"] = h.scaled
     return meta
@@ -57,8 +62,11 @@ def state_digest(state: dict) -> str:
 
 def non_finite(state: dict) -> list[str]:
     """Names of the floating-point entries of a state dict (weights and buffers) that hold NaN or inf."""
-    return [n for n, t in state.items() if isinstance(t, torch.Tensor) and t.is_floating_point()
-            and not bool(torch.isfinite(t).all())]
+    return [
+        n
+        for n, t in state.items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
 
 
 def save_atomic(obj, path: Path | str) -> None:
@@ -73,8 +81,11 @@ def save_atomic(obj, path: Path | str) -> None:
         f.write(buf.getbuffer())
 
 
-def read_checkpoint(path: Path | str, missing: str = "train it first (`python -m llc_lib train`)",
-                    unreadable: str = "delete it and train again") -> dict:
+def read_checkpoint(
+    path: Path | str,
+    missing: str = "train it first (`python -m llc_lib train`)",
+    unreadable: str = "delete it and train again",
+) -> dict:
     """``torch.load(weights_only=True)`` of a file onto the CPU (tensors and plain containers only: unpickling
     can run no code); CheckpointError (with the given advice) if it is missing, unreadable or holds objects
     of other types. Checks no content hash: ``load_checkpoint`` does, for the project's own checkpoints."""
@@ -94,20 +105,26 @@ def verify_weights(ck: dict, path: Path | str) -> None:
     if not isinstance(ck, dict) or not isinstance(ck.get("model"), dict):
         raise CheckpointError(f"{path} is not a checkpoint of this project (no 'model' state dict); move it away.")
     if "weights_sha256" not in ck:
-        raise CheckpointError(f"{path} has no content hash (written by an older version of llc_lib, or not by "
-                              f"it); delete it and train again.")
+        raise CheckpointError(
+            f"{path} has no content hash (written by an older version of llc_lib, or not by "
+            f"it); delete it and train again."
+        )
     bad = non_finite(ck["model"])
     if bad:
-        raise CheckpointError(f"{path} holds NaN or infinite values in {len(bad)} tensor(s) ({', '.join(bad[:3])}"
-                              f"{', ...' if len(bad) > 3 else ''}): a diverged run; delete it and train with a "
-                              f"lower lr.")
+        raise CheckpointError(
+            f"{path} holds NaN or infinite values in {len(bad)} tensor(s) ({', '.join(bad[:3])}"
+            f"{', ...' if len(bad) > 3 else ''}): a diverged run; delete it and train with a "
+            f"lower lr."
+        )
     try:
         digest = state_digest(ck["model"])
     except TypeError as e:
         raise CheckpointError(f"{path} is not a checkpoint of this project ({e}); move it away.") from e
     if digest != ck["weights_sha256"]:
-        raise CheckpointError(f"{path} is corrupt: its weights do not match the content hash stored with them "
-                              f"(changed on disk after it was written); delete it and train again.")
+        raise CheckpointError(
+            f"{path} is corrupt: its weights do not match the content hash stored with them "
+            f"(changed on disk after it was written); delete it and train again."
+        )
 
 
 def load_checkpoint(path: Path | str, model: CodeNet | None = None, mode: str | None = None) -> dict:
@@ -117,18 +134,24 @@ def load_checkpoint(path: Path | str, model: CodeNet | None = None, mode: str | 
     ck = read_checkpoint(path)
     verify_weights(ck, path)
     if mode is not None and ck.get("config", {}).get("mode") != mode:
-        raise CheckpointError(f"checkpoint {path} holds a {ck.get('config', {}).get('mode')!r} run, but a "
-                              f"{mode!r} run is expected here; move it away or use another run folder.")
+        raise CheckpointError(
+            f"checkpoint {path} holds a {ck.get('config', {}).get('mode')!r} run, but a "
+            f"{mode!r} run is expected here; move it away or use another run folder."
+        )
     if model is not None:
         want, got = model_meta(model), ck.get("meta", {})
         diff = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
         if diff:
             detail = ", ".join(f"{k}: checkpoint {a} vs model {b}" for k, (a, b) in diff.items())
-            raise CheckpointError(f"checkpoint {path} does not match the model ({detail}). Use a checkpoint "
-                                  f"trained with the same bit width and class count, or another run folder.")
+            raise CheckpointError(
+                f"checkpoint {path} does not match the model ({detail}). Use a checkpoint "
+                f"trained with the same bit width and class count, or another run folder."
+            )
         try:
             model.load_state_dict(ck["model"])
         except RuntimeError as e:
-            raise CheckpointError(f"checkpoint {path} does not fit the model ({str(e).splitlines()[0]}); "
-                                  f"move it away or use another run folder.") from e
+            raise CheckpointError(
+                f"checkpoint {path} does not fit the model ({str(e).splitlines()[0]}); "
+                f"move it away or use another run folder."
+            ) from e
     return ck

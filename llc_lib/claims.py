@@ -5,6 +5,7 @@ ours. ``THRESHOLDS`` holds every margin a verdict uses, and the functions below 
 functions and the paper-vs-reproduction report call them and record the thresholds next to their verdicts.
 A verdict is True, False, "within noise" (over seeds, see ``seed_verdict``) or None (numbers missing).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,11 @@ PAPER = {
         "LLC": (1000, 68.82, 74.57),
     },
     # ImageNet-100 retrieval, ResNet50, MAP@1000 (talk slides); the HashNet comparison used AlexNet
-    "retrieval": {"llc": {10: 64.07, 64: 67.73}, "real": {8: 50.41, 10: 66.57, 64: 77.94},
-                  "llc16_over_hashnet16": 15},  # "by ~15 points" (AlexNet backbone)
+    "retrieval": {
+        "llc": {10: 64.07, 64: 67.73},
+        "real": {8: 50.41, 10: 66.57, 64: 77.94},
+        "llc16_over_hashnet16": 15,
+    },  # "by ~15 points" (AlexNet backbone)
     "bits_right": 19.2,  # of 20: instance codes of ImageNet-1K validation images
     "class_code_top1": 75.5,  # 20-bit ResNet50, class-code logits (../shared/paper/README.md)
     "statements": {  # the paper's qualitative claims, as our report quotes them
@@ -48,10 +52,12 @@ THRESHOLDS = {
 }
 
 
-NOISE_RULE = ("Over seeds, a difference holds (or fails) only when a one-sided paired t-test over the seeds rejects "
-              "at level 0.05 (t beyond the 95th percentile of Student's t with n - 1 degrees of freedom: 2.92 x the "
-              "standard error for 3 seeds); otherwise it is \"within noise\". A row measured on one seed has no "
-              "spread: its verdict compares the numbers against the row's threshold.")
+NOISE_RULE = (
+    "Over seeds, a difference holds (or fails) only when a one-sided paired t-test over the seeds rejects "
+    "at level 0.05 (t beyond the 95th percentile of Student's t with n - 1 degrees of freedom: 2.92 x the "
+    'standard error for 3 seeds); otherwise it is "within noise". A row measured on one seed has no '
+    "spread: its verdict compares the numbers against the row's threshold."
+)
 
 
 def warm_start_helps(warm_mhd: float, scratch_mhd: float) -> bool:
@@ -141,8 +147,10 @@ def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]])
         return None, "there is no seed study (`make seeds` makes one)"
     ran = (seeds.get("checkpoints") or {}).get(str(seed))
     if ran is None:
-        return None, (f"`seeds.json` does not record the checkpoints of seed {seed}, so it cannot be matched to "
-                      "these results; `make seeds` re-makes it from the current checkpoints")
+        return None, (
+            f"`seeds.json` does not record the checkpoints of seed {seed}, so it cannot be matched to "
+            "these results; `make seeds` re-makes it from the current checkpoints"
+        )
     keep, left_out, lacks = {}, set(), set()
     for name, stat in (seeds.get("numbers") or {}).items():
         need = sources.get(name.split("@")[0])
@@ -153,10 +161,17 @@ def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]])
             lacks |= set(need or ()) - set(ran)
     lacking = f" (it lacks {', '.join(sorted(lacks))})" if lacks else ""
     if not keep:
-        return None, (f"`seeds.json` was made from other checkpoints{lacking}; `make seeds` re-makes it from the "
-                      "current ones")
-    why = (f"`seeds.json` was made from other checkpoints for {', '.join(sorted(left_out))}{lacking}, which it "
-           "therefore does not judge; `make seeds` re-makes them") if left_out else ""
+        return None, (
+            f"`seeds.json` was made from other checkpoints{lacking}; `make seeds` re-makes it from the current ones"
+        )
+    why = (
+        (
+            f"`seeds.json` was made from other checkpoints for {', '.join(sorted(left_out))}{lacking}, which it "
+            "therefore does not judge; `make seeds` re-makes them"
+        )
+        if left_out
+        else ""
+    )
     return {**seeds, "numbers": keep}, why
 
 
@@ -206,7 +221,8 @@ def codebook_seed_verdicts(seeds: dict | None, k: int) -> dict[str, bool | str |
         "ranking_ed": combine(seed_verdict(seeds, ed[a], ed[b]) for a, b in order),
         "beats": combine(seed_verdict(seeds, mhd["llc"], mhd[b]) for b in ("svd", "random", "cca")),
         "near_real": seed_verdict(seeds, f"llc_mhd_acc@{k}", "real_top1", margin),
-        "class_codes_near_real": seed_verdict(seeds, "llc_class_code_acc@20", "real_top1", margin)}
+        "class_codes_near_real": seed_verdict(seeds, "llc_class_code_acc@20", "real_top1", margin),
+    }
 
 
 def taxonomy_seed_verdict(seeds: dict | None, k: int) -> bool | str | None:
@@ -219,8 +235,12 @@ def taxonomy_seed_verdict(seeds: dict | None, k: int) -> bool | str | None:
 def nested_seed_verdict(seeds: dict | None, n: int) -> bool | str | None:
     """``nested_is_free`` over the seeds of a ``seeds.json``: the nested code's n-bit prefix is within
     ``THRESHOLDS['nested_prefix_points']`` of a separate n-bit run, by ``seed_verdict``."""
-    return seed_verdict(seeds, f"llc_nested_prefix_class_code_acc@{n}", f"llc_single_class_code_acc@{n}",
-                        -THRESHOLDS["nested_prefix_points"] / 100)
+    return seed_verdict(
+        seeds,
+        f"llc_nested_prefix_class_code_acc@{n}",
+        f"llc_single_class_code_acc@{n}",
+        -THRESHOLDS["nested_prefix_points"] / 100,
+    )
 
 
 def goal_reached(value: float, goal: float) -> bool:

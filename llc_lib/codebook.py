@@ -14,6 +14,7 @@ Baseline codebooks (the paper's Table "comparison across 20-bit codebooks"):
   k leading canonical directions on the label side, evaluated at each (centred) one-hot class vector;
   instance projection = the k leading directions on the feature side.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,7 +75,7 @@ class LLCHead(nn.Module):
         self.proj = nn.Linear(feature_dim, bits, bias=False)
         self.codebook = nn.Parameter(torch.empty(num_classes, bits))
         if init == "uniform":
-            nn.init.kaiming_uniform_(self.codebook, a=5 ** 0.5)  # nn.Linear's default init
+            nn.init.kaiming_uniform_(self.codebook, a=5**0.5)  # nn.Linear's default init
         elif init == "normal":
             nn.init.kaiming_normal_(self.codebook)  # the official code's init of the codebook
         else:
@@ -94,7 +95,7 @@ class LLCHead(nn.Module):
         """(B, C) logits from a projection z (B, k) and +-1 codes (C, k), using the first ``bits`` bits."""
         bits = bits or z.shape[1]
         out = z[:, :bits] @ codes[:, :bits].t()
-        return out * bits ** -0.5 if self.scaled else out
+        return out * bits**-0.5 if self.scaled else out
 
     def prefix_logits(self, z: torch.Tensor, codes: torch.Tensor, prefixes) -> torch.Tensor:
         """(n, B, C) logits of every code prefix in ``prefixes`` (n lengths) from one matrix product.
@@ -113,8 +114,10 @@ class LLCHead(nn.Module):
         """Set the real codebook (num_classes, k) and optionally the projection weight (k, d)."""
         reals = torch.as_tensor(np.asarray(reals), dtype=self.codebook.dtype)
         if tuple(reals.shape) != tuple(self.codebook.shape):
-            raise ValueError(f"codebook shape {tuple(reals.shape)} does not match the head's "
-                             f"(num_classes={self.num_classes}, bits={self.bits})")
+            raise ValueError(
+                f"codebook shape {tuple(reals.shape)} does not match the head's "
+                f"(num_classes={self.num_classes}, bits={self.bits})"
+            )
         self.codebook.copy_(reals)
         if proj is not None:
             proj = torch.as_tensor(np.asarray(proj), dtype=self.proj.weight.dtype)
@@ -124,6 +127,7 @@ class LLCHead(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------- baselines
+
 
 def random_codebook(num_classes: int, bits: int, seed: int = 0) -> np.ndarray:
     """(num_classes, bits) int8 +-1 codes, i.i.d. fair bits from ``np.random.default_rng(seed)``."""
@@ -157,8 +161,9 @@ def _inv_sqrt(c: np.ndarray) -> np.ndarray:
     return (vecs / np.sqrt(np.clip(vals, 1e-12, None))) @ vecs.T
 
 
-def cca_codebook(features: np.ndarray, labels: np.ndarray, num_classes: int, bits: int,
-                 eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cca_codebook(
+    features: np.ndarray, labels: np.ndarray, num_classes: int, bits: int, eps: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CCA codebook between ``features`` (N, d) and one-hot ``labels`` (N,).
 
     Returns (codes int8 (C, bits), reals float32 (C, bits), projection float32 (bits, d)); the projection
@@ -197,8 +202,9 @@ def _content_sha256(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def save_codebook(path: Path | str, reals, class_names=(), proj=None, source_sha256: str = "",
-                  book_key: str = "") -> None:
+def save_codebook(
+    path: Path | str, reals, class_names=(), proj=None, source_sha256: str = "", book_key: str = ""
+) -> None:
     """Write codes (int8 +-1), the underlying reals (float32) and optionally the instance projection
     ``proj`` (k, d) float32 to ``path`` (.npz), atomically. This file is the hand-off from Phase 1 (or a
     baseline construction) to Phase 2, as the official code's ``--save-codebook`` / ``--load-codebook``.
@@ -210,8 +216,13 @@ def save_codebook(path: Path | str, reals, class_names=(), proj=None, source_sha
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     reals = np.asarray(reals.detach().cpu() if isinstance(reals, torch.Tensor) else reals, dtype=np.float32)
-    arrays = {"codes": binarize(reals), "reals": reals, "class_names": np.array(class_names, dtype=str),
-              "source_sha256": np.array(source_sha256), "book_key": np.array(book_key)}
+    arrays = {
+        "codes": binarize(reals),
+        "reals": reals,
+        "class_names": np.array(class_names, dtype=str),
+        "source_sha256": np.array(source_sha256),
+        "book_key": np.array(book_key),
+    }
     if proj is not None:
         arrays["proj"] = np.asarray(proj, dtype=np.float32)
     with atomic_file(path) as f:  # a failed write (a full disk) is one WriteError naming ``path``
@@ -228,16 +239,20 @@ def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | 
         with np.load(path, allow_pickle=False) as z:
             out = {k: z[k] for k in z.files}
     except Exception as e:
-        raise ValueError(f"codebook file {path} could not be read ({type(e).__name__}: {e}); delete it and "
-                         f"let it be made again") from e
+        raise ValueError(
+            f"codebook file {path} could not be read ({type(e).__name__}: {e}); delete it and let it be made again"
+        ) from e
     stored = str(out.pop("content_sha256", ""))
     if not stored or _content_sha256(out) != stored or not np.array_equal(out["codes"], binarize(out["reals"])):
-        raise ValueError(f"codebook file {path} is corrupt or was edited (its arrays do not match the content "
-                         f"hash stored with them); delete it and let it be made again from its model")
+        raise ValueError(
+            f"codebook file {path} is corrupt or was edited (its arrays do not match the content "
+            f"hash stored with them); delete it and let it be made again from its model"
+        )
     out["source_sha256"], out["content_sha256"] = str(out["source_sha256"]), stored
     out["book_key"] = str(out.get("book_key", ""))
     c, k = out["codes"].shape
     if (num_classes is not None and c != num_classes) or (bits is not None and k != bits):
-        raise ValueError(f"{path} holds a {c}-class {k}-bit codebook, expected "
-                         f"{num_classes or c} classes and {bits or k} bits")
+        raise ValueError(
+            f"{path} holds a {c}-class {k}-bit codebook, expected {num_classes or c} classes and {bits or k} bits"
+        )
     return out

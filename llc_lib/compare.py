@@ -21,6 +21,7 @@ file's own ``run.provenance`` (results written before the provenance file existe
 unknown (None). ``python -m llc_lib compare --profile cpu`` compares ``figures/*.json`` as they are now (after
 a fresh ``make reproduce PROFILE=cpu``) with the versions committed at git HEAD.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,14 @@ def compare_files(ref: dict, new: dict, spread: dict[str, float]) -> list[dict]:
             continue
         if _number(x) and _number(y) and x == y:  # 1 and 1.0
             continue
-        row = {"path": ".".join(path), "reference": None if x is _MISSING else x,
-               "fresh": None if y is _MISSING else y, "diff": None, "sd": None, "rounding": False}
+        row = {
+            "path": ".".join(path),
+            "reference": None if x is _MISSING else x,
+            "fresh": None if y is _MISSING else y,
+            "diff": None,
+            "sd": None,
+            "rounding": False,
+        }
         if x is _MISSING or y is _MISSING:
             row["absent"] = "reference" if x is _MISSING else "fresh"
         elif _number(x) and _number(y):
@@ -158,8 +165,10 @@ class Committed:
         try:
             return subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True, text=True)
         except FileNotFoundError:
-            raise ValueError("git is not installed, so the committed figures cannot be read; give --reference "
-                             "FOLDER (e.g. a clean checkout's figures/)") from None
+            raise ValueError(
+                "git is not installed, so the committed figures cannot be read; give --reference "
+                "FOLDER (e.g. a clean checkout's figures/)"
+            ) from None
 
     def names(self) -> list[str]:
         """The JSON files directly in the folder at ``rev`` (``git ls-tree``); ValueError when git fails."""
@@ -212,10 +221,15 @@ def compare(fresh: Path | str, reference) -> dict:
     unreferenced = [n for n in fresh_names if n not in ref_names]
     common = [n for n in fresh_names if n in ref_names]
     if not common and not absent:
-        raise ValueError(f"nothing to compare: no results JSON in {fresh} or in the reference ({old}); run the "
-                         f"notebooks first, or give the reference folder")
-    spread = {k: v.get("std") for k, v in ((old.read(SEEDS) or {}).get("numbers", {})).items()
-              if isinstance(v, dict) and _number(v.get("std"))}
+        raise ValueError(
+            f"nothing to compare: no results JSON in {fresh} or in the reference ({old}); run the "
+            f"notebooks first, or give the reference folder"
+        )
+    spread = {
+        k: v.get("std")
+        for k, v in ((old.read(SEEDS) or {}).get("numbers", {})).items()
+        if isinstance(v, dict) and _number(v.get("std"))
+    }
     ref_data, new_data, unreadable = {n: old.read(n) for n in common}, {}, {}
     for n in common:
         try:
@@ -231,16 +245,25 @@ def compare(fresh: Path | str, reference) -> dict:
             continue
         files[n] = compare_files(ref_data[n], new_data[n], spread)
         faults += [f"{n}:{r['path']}" for r in files[n] if is_fault(r, machine[n])]
-    return {"machine": machine, "files": files, "absent": absent, "unreferenced": unreferenced,
-            "unreadable": unreadable, "faults": faults, "ok": not faults}
+    return {
+        "machine": machine,
+        "files": files,
+        "absent": absent,
+        "unreferenced": unreferenced,
+        "unreadable": unreadable,
+        "faults": faults,
+        "ok": not faults,
+    }
 
 
-_VERDICT = {True: "same machine as the reference: numbers must be bit-identical",
-            False: f"another machine than the reference: differences are judged against the seed spread (beyond "
-                   f"{MAX_SD:g} sd, or without a measured spread, is a fault) unless within float rounding "
-                   f"(relative {ROUNDING:g})",
-            None: f"the reference or the fresh file does not record its machine: differences are judged as on "
-                  f"another machine (seed spread, float rounding {ROUNDING:g})"}
+_VERDICT = {
+    True: "same machine as the reference: numbers must be bit-identical",
+    False: f"another machine than the reference: differences are judged against the seed spread (beyond "
+    f"{MAX_SD:g} sd, or without a measured spread, is a fault) unless within float rounding "
+    f"(relative {ROUNDING:g})",
+    None: f"the reference or the fresh file does not record its machine: differences are judged as on "
+    f"another machine (seed spread, float rounding {ROUNDING:g})",
+}
 
 
 def format_report(res: dict) -> str:
@@ -250,8 +273,11 @@ def format_report(res: dict) -> str:
     if len(verdicts) == 1:
         lines = [_VERDICT[verdicts.pop()]]
     else:
-        lines = [f"{_VERDICT[v]}: {', '.join(n for n, m in res['machine'].items() if m is v)}"
-                 for v in (True, False, None) if v in verdicts]
+        lines = [
+            f"{_VERDICT[v]}: {', '.join(n for n, m in res['machine'].items() if m is v)}"
+            for v in (True, False, None)
+            if v in verdicts
+        ]
     for n, rows in res["files"].items():
         if not rows:
             lines.append(f"{n}: bit-identical")
@@ -275,6 +301,14 @@ def format_report(res: dict) -> str:
         lines.append(f"in the reference but missing from the fresh folder: {', '.join(res['absent'])}")
     if res["unreferenced"]:
         lines.append(f"not in the reference (not compared): {', '.join(res['unreferenced'])}")
-    lines.append("verdict: " + ("consistent" if res["ok"] else f"{len(res['faults'])} fault(s): "
-                                + ", ".join(res["faults"][:10]) + (" ..." if len(res["faults"]) > 10 else "")))
+    lines.append(
+        "verdict: "
+        + (
+            "consistent"
+            if res["ok"]
+            else f"{len(res['faults'])} fault(s): "
+            + ", ".join(res["faults"][:10])
+            + (" ..." if len(res["faults"]) > 10 else "")
+        )
+    )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ to say ``profile="cpu"``. The CIFAR-100 profiles (``smoke``, ``cpu``, ``gpu``) b
 ``cpu``. The paper-scale profiles (``imagenet``, ``tinyimagenet``) train on ImageFolder data through the
 CLI (``python -m llc_lib train``, also under ``torchrun``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,10 +15,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from .methods import csq, hashnet, method
-
 from .env import env
-
+from .methods import csq, hashnet, method
 
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 # Phase 2 of the 64-bit main code: its BCE (a mean over the 64 bits) times 64/20, so that each of the first 20
@@ -36,15 +35,23 @@ LLC_INITS = ("scratch", "svd", "cca", "real")
 # float32 (largest 3.4e38), the parameters' type, where lr = 1e308 would overflow in the first optimiser step
 # instead of being refused here. Weight decay below 1: each step shrinks the weights by the fraction
 # lr x weight decay, at 1 or more as much as a whole step of the learning rate.
-_RANGES = {"lr": (0, 1e15), "momentum": (0, 1), "weight_decay": (0, 1), "label_smoothing": (0, 1),
-           "warmup": (0, 1), "codebook_lr_mult": (0, 1000), "head_lr_mult": (0, 1000),
-           "aux_weight": (0, 1000), "bce_scale": (0, 1000)}
+_RANGES = {
+    "lr": (0, 1e15),
+    "momentum": (0, 1),
+    "weight_decay": (0, 1),
+    "label_smoothing": (0, 1),
+    "warmup": (0, 1),
+    "codebook_lr_mult": (0, 1000),
+    "head_lr_mult": (0, 1000),
+    "aux_weight": (0, 1000),
+    "bce_scale": (0, 1000),
+}
 # Most epochs of one run: a CIFAR-100 epoch takes seconds on a GPU and minutes on a CPU, so more epochs than
 # this could not finish in weeks; the profiles train 1 to 100.
 MAX_EPOCHS = 10_000
 # Seeds are integers in 0..MAX_SEED: numpy's legacy seeding takes no more, and torch's generators (up to
 # 2^64 - 1) take MAX_SEED x 100_003 + epoch, the seed of an epoch's batches (data.TrainBatches).
-MAX_SEED = 2 ** 32 - 1
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -122,8 +129,9 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs, batch_size and lr must be positive")
         if self.epochs > MAX_EPOCHS:
-            raise ValueError(f"epochs of a {self.mode!r} run must lie in 1..{MAX_EPOCHS} (more could not finish), "
-                             f"got {self.epochs}")
+            raise ValueError(
+                f"epochs of a {self.mode!r} run must lie in 1..{MAX_EPOCHS} (more could not finish), got {self.epochs}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be an integer in 0..{MAX_SEED}, got {self.seed!r}")
         if self.codebook_init not in ("uniform", "normal"):
@@ -137,7 +145,9 @@ class TrainConfig:
         if self.cutout < 0:
             raise ValueError(f"cutout must be >= 0 pixels, got {self.cutout}")
         if self.micro_batch is not None and not 1 <= self.micro_batch <= self.batch_size:
-            raise ValueError(f"micro_batch must lie in 1..batch_size={self.batch_size} or be None, got {self.micro_batch}")
+            raise ValueError(
+                f"micro_batch must lie in 1..batch_size={self.batch_size} or be None, got {self.micro_batch}"
+            )
         if self.micro_batch is not None and method(self.mode).pairwise:
             raise ValueError(f"mode {self.mode!r} has a loss over the pairs of a batch: train it without micro_batch")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
@@ -147,8 +157,9 @@ class TrainConfig:
             number = not isinstance(v, bool) and isinstance(v, (int, float))
             inside = number and (low <= v < high or (name == "warmup" and v == high))  # False for nan
             if not inside:
-                raise ValueError(f"{name} must be a finite number in [{low:g}, {high:g}"
-                                 f"{']' if name == 'warmup' else ')'}, got {v!r}")
+                raise ValueError(
+                    f"{name} must be a finite number in [{low:g}, {high:g}{']' if name == 'warmup' else ')'}, got {v!r}"
+                )
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
 
@@ -222,8 +233,11 @@ class Profile:
 
     def __post_init__(self):
         def ints(name, values, low=1, high=None):
-            bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < low
-                   or (high is not None and v > high)]
+            bad = [
+                v
+                for v in values
+                if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v > high)
+            ]
             if bad or not values:
                 span = f"in {low}..{high}" if high is not None else f">= {low}"
                 raise ValueError(f"{name} must be integers {span}, got {bad or values!r}")
@@ -232,8 +246,12 @@ class Profile:
         top, classes = max(self.sweep), NUM_CLASSES.get(self.dataset, 2)
         ints("bits (the headline's code lengths, prefixes of the main code)", self.bits, 1, top)
         ints("retrieval_bits (prefixes of the main code)", self.retrieval_bits, 1, top)
-        ints("table_bits (the ablations' code length; SVD/CCA give at most C - 1)", (self.table_bits,), 1,
-             min(top, classes - 1))
+        ints(
+            "table_bits (the ablations' code length; SVD/CCA give at most C - 1)",
+            (self.table_bits,),
+            1,
+            min(top, classes - 1),
+        )
         ints("ood_bits", self.ood_bits)
         ints("ood_classes", (self.ood_classes,), 2, classes - 1)
         ints("seeds", self.seeds, 0, MAX_SEED)
@@ -255,8 +273,10 @@ class Profile:
         for name in RUN_SECTIONS:  # a square no larger than the training images (image_size x image_size)
             cfg = getattr(self, name)
             if isinstance(cfg, TrainConfig) and not 0 <= cfg.cutout <= self.image_size:
-                raise ValueError(f"{name}.cutout must lie in 0..{self.image_size} pixels, the side of the training "
-                                 f"images, got {cfg.cutout}")
+                raise ValueError(
+                    f"{name}.cutout must lie in 0..{self.image_size} pixels, the side of the training "
+                    f"images, got {cfg.cutout}"
+                )
         ints("workers", (self.workers,), 0)
         for name in ("per_class", "test_per_class"):
             if getattr(self, name) is not None:
@@ -266,8 +286,9 @@ class Profile:
         if self.llc_init not in LLC_INITS:
             raise ValueError(f"llc_init must be one of {LLC_INITS}, got {self.llc_init!r}")
         low, high = _RANGES["aux_weight"]  # the weight of Phase 1's TrainConfig
-        if isinstance(self.aux_weight, bool) or not (isinstance(self.aux_weight, (int, float))
-                                                     and low <= self.aux_weight < high):
+        if isinstance(self.aux_weight, bool) or not (
+            isinstance(self.aux_weight, (int, float)) and low <= self.aux_weight < high
+        ):
             raise ValueError(f"aux_weight must be a finite number in [{low:g}, {high:g}), got {self.aux_weight!r}")
 
     @property
@@ -289,10 +310,23 @@ def _make(name: str) -> Profile:
         real = TrainConfig(mode="real", epochs=2, batch_size=128, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=2, batch_size=128, lr=0.2)
         inst = TrainConfig(mode="instance", bits=64, epochs=1, batch_size=128, lr=0.01, micro_batch=64)
-        return Profile("smoke", per_class=20, test_per_class=10, width=8, bits=(7, 10, 14, 16, 20),
-                       real=real, llc=llc, instance=inst, sweep=(7, 8, 10, 14, 16, 20, 32, 64),
-                       warm_epochs=1, fast_per_class=10, fast_width=4, hashing=hashnet.recipe(inst), comparison=inst,
-                       ood_bits=(8, 14))
+        return Profile(
+            "smoke",
+            per_class=20,
+            test_per_class=10,
+            width=8,
+            bits=(7, 10, 14, 16, 20),
+            real=real,
+            llc=llc,
+            instance=inst,
+            sweep=(7, 8, 10, 14, 16, 20, 32, 64),
+            warm_epochs=1,
+            fast_per_class=10,
+            fast_width=4,
+            hashing=hashnet.recipe(inst),
+            comparison=inst,
+            ood_bits=(8, 14),
+        )
     if name == "cpu":  # real CIFAR-100 on a 2-core CPU
         real = TrainConfig(mode="real", epochs=15, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=15, lr=0.2)
@@ -300,11 +334,30 @@ def _make(name: str) -> Profile:
         # (docs/measurements/phase2_convergence_cpu_seed0.md: meets the cpu goals, not converged); the codebook
         # comparisons train every codebook alike for 3 epochs of the baselines' Phase 2 (lr 0.05); the OOD
         # study's models 8 epochs (the cold-run budget: docs/measurements/run_times_2026-12-02.md)
-        inst = TrainConfig(mode="instance", bits=64, epochs=30, lr=0.2, schedule="cosine", warmup=0.0,
-                           bce_scale=PHASE2_BCE_SCALE, micro_batch=64)
-        return Profile("cpu", per_class=None, test_per_class=None, width=16, bits=(7, 10, 14, 16, 20),
-                       real=real, llc=llc, instance=inst, warm_epochs=4, ood_epochs=8,
-                       comparison=_BASELINE_PHASE2.replace(epochs=3), **_published_hashing(_BASELINE_PHASE2))
+        inst = TrainConfig(
+            mode="instance",
+            bits=64,
+            epochs=30,
+            lr=0.2,
+            schedule="cosine",
+            warmup=0.0,
+            bce_scale=PHASE2_BCE_SCALE,
+            micro_batch=64,
+        )
+        return Profile(
+            "cpu",
+            per_class=None,
+            test_per_class=None,
+            width=16,
+            bits=(7, 10, 14, 16, 20),
+            real=real,
+            llc=llc,
+            instance=inst,
+            warm_epochs=4,
+            ood_epochs=8,
+            comparison=_BASELINE_PHASE2.replace(epochs=3),
+            **_published_hashing(_BASELINE_PHASE2),
+        )
     if name == "gpu":
         # A CIFAR recipe, not ImageNet's: the cpu profile's (SGD lr 0.2 at batch 256, Nesterov momentum 0.9,
         # weight decay 5e-4, one-cycle, label smoothing 0.1) for 60 epochs on a ResNet-9 of width 64; why not
@@ -312,28 +365,58 @@ def _make(name: str) -> Profile:
         # epochs, cosine without warm-up, BCE x 64/20) in whole batches. Three seeds.
         real = TrainConfig(mode="real", epochs=60, lr=0.2)
         llc = TrainConfig(mode="llc", bits=64, epochs=60, lr=0.2)
-        inst = TrainConfig(mode="instance", bits=64, epochs=30, lr=0.2, schedule="cosine", warmup=0.0,
-                           bce_scale=PHASE2_BCE_SCALE)
-        return Profile("gpu", per_class=None, test_per_class=None, width=64, bits=(7, 10, 14, 16, 20),
-                       real=real, llc=llc, instance=inst, warm_epochs=15, fast_per_class=100,
-                       fast_width=16, seeds=(0, 1, 2), comparison=inst, **_published_hashing(_BASELINE_PHASE2))
+        inst = TrainConfig(
+            mode="instance", bits=64, epochs=30, lr=0.2, schedule="cosine", warmup=0.0, bce_scale=PHASE2_BCE_SCALE
+        )
+        return Profile(
+            "gpu",
+            per_class=None,
+            test_per_class=None,
+            width=64,
+            bits=(7, 10, 14, 16, 20),
+            real=real,
+            llc=llc,
+            instance=inst,
+            warm_epochs=15,
+            fast_per_class=100,
+            fast_width=16,
+            seeds=(0, 1, 2),
+            comparison=inst,
+            **_published_hashing(_BASELINE_PHASE2),
+        )
     if name in PAPER_PROFILES:
         # The official recipe: SGD lr 0.1 x batch/256 (batch = the global batch over all GPUs), momentum
         # 0.875, wd 2^-15 (not on BatchNorm/bias), cosine, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01,
         # 25 epochs; the official (unscaled) LLC head, no auxiliary head, from scratch; ResNet50.
         batch = 256
-        common = dict(momentum=0.875, nesterov=False, weight_decay=2 ** -15, schedule="cosine", warmup=0.0,
-                      batch_size=batch)
+        common = dict(
+            momentum=0.875, nesterov=False, weight_decay=2**-15, schedule="cosine", warmup=0.0, batch_size=batch
+        )
         imagenet = name == "imagenet"
         k = 20 if imagenet else 16  # 2 log2 C: C = 1000 / 200
         epochs = 100 if imagenet else 60
         real = TrainConfig(mode="real", epochs=epochs, lr=0.1 * batch / 256, **common)
         llc = TrainConfig(mode="llc", bits=k, epochs=epochs, lr=0.1 * batch / 256, **common)
         inst = TrainConfig(mode="instance", bits=k, epochs=25 if imagenet else 15, lr=0.01 * batch / 256, **common)
-        return Profile(name, per_class=None, test_per_class=None, width=64, bits=(k,), real=real, llc=llc,
-                       instance=inst, sweep=(k,), table_bits=k, aux_weight=0.0, dataset=name,
-                       backbone="resnet50", image_size=224 if imagenet else 64, scaled_head=False, workers=8,
-                       retrieval_bits=(k,))
+        return Profile(
+            name,
+            per_class=None,
+            test_per_class=None,
+            width=64,
+            bits=(k,),
+            real=real,
+            llc=llc,
+            instance=inst,
+            sweep=(k,),
+            table_bits=k,
+            aux_weight=0.0,
+            dataset=name,
+            backbone="resnet50",
+            image_size=224 if imagenet else 64,
+            scaled_head=False,
+            workers=8,
+            retrieval_bits=(k,),
+        )
     raise ValueError(f"unknown profile {name!r}; choose one of {PROFILES + PAPER_PROFILES} or 'auto'")
 
 
@@ -342,16 +425,19 @@ def _make(name: str) -> Profile:
 # over three seeds: figures/seeds.json). HashNet and CSQ take its
 # optimiser and schedule (cpu and gpu; ``_published_hashing`` sets their lengths), the cpu profile's codebook
 # comparisons 3 epochs of it.
-_BASELINE_PHASE2 = TrainConfig(mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0,
-                               bce_scale=PHASE2_BCE_SCALE)
+_BASELINE_PHASE2 = TrainConfig(
+    mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0, bce_scale=PHASE2_BCE_SCALE
+)
 
 
 def _published_hashing(phase2: TrainConfig) -> dict:
     """Profile fields ``hashing`` and ``csq_epochs`` that give HashNet and CSQ at least their published lengths
     on CIFAR-100's training split (epochs rounded up), with the optimiser and schedule of ``phase2``."""
     n = CIFAR100_TRAIN_IMAGES
-    return {"hashing": hashnet.recipe(phase2).replace(epochs=math.ceil(hashnet.published_epochs(n))),
-            "csq_epochs": math.ceil(csq.published_epochs(n))}
+    return {
+        "hashing": hashnet.recipe(phase2).replace(epochs=math.ceil(hashnet.published_epochs(n))),
+        "csq_epochs": math.ceil(csq.published_epochs(n)),
+    }
 
 
 def scale_epochs(n: int | None, to: int, base: int) -> int | None:
@@ -360,13 +446,21 @@ def scale_epochs(n: int | None, to: int, base: int) -> int | None:
     return None if n is None else max(1, round(n * to / base))
 
 
-def override(profile: Profile, *, epochs: int | None = None, batch_size: int | None = None,
-             max_steps: int | None = None, subset: int | None = None, image_size: int | None = None,
-             workers: int | None = None) -> Profile:
+def override(
+    profile: Profile,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    max_steps: int | None = None,
+    subset: int | None = None,
+    image_size: int | None = None,
+    workers: int | None = None,
+) -> Profile:
     """``profile`` with command-line overrides. epochs: Phase 1 and real runs (Phase 2 keeps its ratio to
     them, at least 1); batch_size: the global batch, the learning rates scaled linearly with it;
     max_steps: optimiser steps per epoch at most; subset: images per class (train and test). Each one given
     is recorded in ``overrides``; workers (DataLoader processes) changes no number and is not."""
+
     def run(cfg: TrainConfig, phase2: bool = False) -> TrainConfig:
         kw = {}
         if epochs is not None:
@@ -380,27 +474,49 @@ def override(profile: Profile, *, epochs: int | None = None, batch_size: int | N
             kw["max_steps_per_epoch"] = max_steps
         return cfg.replace(**kw)
 
-    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("max_steps", max_steps), ("subset", subset),
-                    ("image_size", image_size)):
+    for name, v in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("max_steps", max_steps),
+        ("subset", subset),
+        ("image_size", image_size),
+    ):
         if v is not None and (not isinstance(v, int) or v < 1):
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if workers is not None and workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}")
     if image_size is not None and profile.dataset == "cifar100":
         raise ValueError("--image-size is the training crop of ImageFolder data; CIFAR images are always 32 x 32")
-    made = tuple(f"{name}={v}" for name, v in (("epochs", epochs), ("batch_size", batch_size),
-                                                 ("max_steps", max_steps), ("subset", subset),
-                                                 ("image_size", image_size)) if v is not None)
+    made = tuple(
+        f"{name}={v}"
+        for name, v in (
+            ("epochs", epochs),
+            ("batch_size", batch_size),
+            ("max_steps", max_steps),
+            ("subset", subset),
+            ("image_size", image_size),
+        )
+        if v is not None
+    )
     return dataclasses.replace(
-        profile, real=run(profile.real), llc=run(profile.llc), instance=run(profile.instance, phase2=True),
+        profile,
+        real=run(profile.real),
+        llc=run(profile.llc),
+        instance=run(profile.instance, phase2=True),
         hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
         comparison=None if profile.comparison is None else run(profile.comparison, phase2=True),
-        ood_epochs=profile.ood_epochs if epochs is None else scale_epochs(profile.ood_epochs, epochs, profile.llc.epochs),
-        csq_epochs=profile.csq_epochs if epochs is None else scale_epochs(profile.csq_epochs, epochs, profile.llc.epochs),
+        ood_epochs=profile.ood_epochs
+        if epochs is None
+        else scale_epochs(profile.ood_epochs, epochs, profile.llc.epochs),
+        csq_epochs=profile.csq_epochs
+        if epochs is None
+        else scale_epochs(profile.csq_epochs, epochs, profile.llc.epochs),
         per_class=subset if subset is not None else profile.per_class,
         test_per_class=subset if subset is not None else profile.test_per_class,
-        image_size=image_size or profile.image_size, workers=profile.workers if workers is None else workers,
-        overrides=profile.overrides + made)
+        image_size=image_size or profile.image_size,
+        workers=profile.workers if workers is None else workers,
+        overrides=profile.overrides + made,
+    )
 
 
 def resolve_profile(name: str = "auto") -> str:
@@ -423,8 +539,11 @@ def notebook_profile(name: str = "auto") -> str:
     picked = env("LLC_PROFILE") if name == "auto" else name
     if (picked or name != "auto") and picked not in PROFILES:
         given = f"$LLC_PROFILE={picked!r} (what 'auto' picks)" if name == "auto" else repr(picked)
-        cli = (f"; {picked} trains on ImageFolder data through `python -m llc_lib train --profile {picked}`"
-               if picked in PAPER_PROFILES else "")
+        cli = (
+            f"; {picked} trains on ImageFolder data through `python -m llc_lib train --profile {picked}`"
+            if picked in PAPER_PROFILES
+            else ""
+        )
         raise ValueError(f"{given} is not a profile of the notebooks: use smoke, cpu, gpu or auto{cli}")
     return resolve_profile(name)
 
@@ -436,28 +555,65 @@ def get_profile(name: str = "auto") -> Profile:
 
 # --------------------------------------------------------------------------------- --set key=value
 RUN_SECTIONS = ("real", "llc", "instance", "comparison", "hashing")
-_COMMON = ("epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup",
-           "max_steps_per_epoch", "head_lr_mult", "cutout", "micro_batch")
+_COMMON = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "schedule",
+    "warmup",
+    "max_steps_per_epoch",
+    "head_lr_mult",
+    "cutout",
+    "micro_batch",
+)
 # the TrainConfig fields each run's recipe reads and the run graph leaves as the profile says
-SETTABLE = {"real": _COMMON + ("label_smoothing", "bits", "nested"),
-            "llc": _COMMON + ("label_smoothing", "codebook_lr_mult", "codebook_init"),
-            "instance": _COMMON + ("bce_bits", "bce_scale"),
-            "comparison": _COMMON + ("bce_bits", "bce_scale"),
-            "hashing": tuple(k for k in _COMMON if k != "micro_batch") + ("csq_centers",)}  # HashNet: whole batches
+SETTABLE = {
+    "real": _COMMON + ("label_smoothing", "bits", "nested"),
+    "llc": _COMMON + ("label_smoothing", "codebook_lr_mult", "codebook_init"),
+    "instance": _COMMON + ("bce_bits", "bce_scale"),
+    "comparison": _COMMON + ("bce_bits", "bce_scale"),
+    "hashing": tuple(k for k in _COMMON if k != "micro_batch") + ("csq_centers",),
+}  # HashNet: whole batches
 # fields the run graph sets itself, and what to change instead
-SET_ELSEWHERE = {"seed": "the seed (--seed, or a notebook's seed parameter)",
-                 "mode": "nothing: each run has its mode",
-                 "llc.bits": "sweep=... (the main run is nested over the sweep, k = max(sweep))",
-                 "llc.nested": "sweep=...", "llc.aux_weight": "aux_weight=...",
-                 "instance.bits": "sweep=... (Phase 2 takes its Phase 1's length)",
-                 "instance.nested": "nothing: Phase 2 trains every bit of its codebook",
-                 "comparison.bits": "table_bits=... or sweep=... (each comparison takes its codebook's length)",
-                 "comparison.nested": "nothing: Phase 2 trains every bit of its codebook",
-                 "hashing.bits": "retrieval_bits=...", "hashing.nested": "retrieval_bits=..."}
-PROFILE_SETTABLE = ("per_class", "test_per_class", "width", "bits", "sweep", "table_bits", "llc_init", "aux_weight",
-                    "warm_epochs", "fast_per_class", "fast_width", "retrieval_bits", "ood_classes", "ood_bits",
-                    "ood_epochs", "csq_epochs",
-                    "seeds", "backbone", "image_size", "scaled_head", "workers")
+SET_ELSEWHERE = {
+    "seed": "the seed (--seed, or a notebook's seed parameter)",
+    "mode": "nothing: each run has its mode",
+    "llc.bits": "sweep=... (the main run is nested over the sweep, k = max(sweep))",
+    "llc.nested": "sweep=...",
+    "llc.aux_weight": "aux_weight=...",
+    "instance.bits": "sweep=... (Phase 2 takes its Phase 1's length)",
+    "instance.nested": "nothing: Phase 2 trains every bit of its codebook",
+    "comparison.bits": "table_bits=... or sweep=... (each comparison takes its codebook's length)",
+    "comparison.nested": "nothing: Phase 2 trains every bit of its codebook",
+    "hashing.bits": "retrieval_bits=...",
+    "hashing.nested": "retrieval_bits=...",
+}
+PROFILE_SETTABLE = (
+    "per_class",
+    "test_per_class",
+    "width",
+    "bits",
+    "sweep",
+    "table_bits",
+    "llc_init",
+    "aux_weight",
+    "warm_epochs",
+    "fast_per_class",
+    "fast_width",
+    "retrieval_bits",
+    "ood_classes",
+    "ood_bits",
+    "ood_epochs",
+    "csq_epochs",
+    "seeds",
+    "backbone",
+    "image_size",
+    "scaled_head",
+    "workers",
+)
 
 
 UNRECORDED = ("workers",)  # settings that change no number: not an override of the published results

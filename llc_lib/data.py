@@ -7,6 +7,7 @@ training device. ImageFolder datasets (ImageNet, Tiny ImageNet) go through a tor
 workers, pinned memory and persistent workers and the standard torchvision transforms. ``TrainBatches``
 serves both to the training loop, one shard per process under DistributedDataParallel.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,28 +76,36 @@ def sha256(path: Path) -> str:
 
 def _open_npz(path: Path, hint: str) -> dict:
     if path.is_symlink() and not path.exists():
-        raise DataError(f"{path} is a link to {os.readlink(path)}, which does not exist. Run `make data` "
-                        f"(it replaces dangling links) or point LLC_DATA_DIR at the files.")
+        raise DataError(
+            f"{path} is a link to {os.readlink(path)}, which does not exist. Run `make data` "
+            f"(it replaces dangling links) or point LLC_DATA_DIR at the files."
+        )
     if not path.exists():
         raise DataError(f"{path} is missing. {hint}")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except Exception as e:  # zipfile.BadZipFile, ValueError, EOFError, ...
-        raise DataError(f"{path} could not be read ({type(e).__name__}: {e}); it is probably truncated or "
-                        f"corrupt. Delete it and run `make data` again. {hint}") from e
+        raise DataError(
+            f"{path} could not be read ({type(e).__name__}: {e}); it is probably truncated or "
+            f"corrupt. Delete it and run `make data` again. {hint}"
+        ) from e
 
 
 def _check_images(path: Path, images: np.ndarray, n: int | None = None) -> None:
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (32, 32, 3):
-        raise DataError(f"{path}: 'images' must be uint8 of shape (N, 32, 32, 3), got {images.dtype} "
-                        f"{images.shape}. Re-create the file (`make data`).")
+        raise DataError(
+            f"{path}: 'images' must be uint8 of shape (N, 32, 32, 3), got {images.dtype} "
+            f"{images.shape}. Re-create the file (`make data`)."
+        )
     if n is not None and len(images) != n:
         raise DataError(f"{path}: expected {n} images, got {len(images)}. Re-create the file (`make data`).")
 
 
-_CIFAR_HINT = ("Run `make data` (links ../shared/datasets into data/, else builds the files from the official "
-               "archives), or set LLC_DATA_DIR to a folder holding cifar100.npz.")
+_CIFAR_HINT = (
+    "Run `make data` (links ../shared/datasets into data/, else builds the files from the official "
+    "archives), or set LLC_DATA_DIR to a folder holding cifar100.npz."
+)
 
 
 def load_cifar100_arrays(root: Path | None = None) -> dict:
@@ -242,16 +251,25 @@ def shard(order: torch.Tensor, rank: int, world: int, pad: bool) -> torch.Tensor
     return order[rank::world]
 
 
-def batches(ds: ArrayDataset, batch_size: int, device: torch.device, *, shuffle: bool = False,
-            train_aug: bool = False, seed: int = 0, rank: int = 0, world: int = 1, cutout_size: int = 0
-            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def batches(
+    ds: ArrayDataset,
+    batch_size: int,
+    device: torch.device,
+    *,
+    shuffle: bool = False,
+    train_aug: bool = False,
+    seed: int = 0,
+    rank: int = 0,
+    world: int = 1,
+    cutout_size: int = 0,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (x float NCHW normalised, y int64) batches on ``device``; order and augmentation follow ``seed``.
     With ``world`` > 1, only this ``rank``'s shard (padded when shuffling, i.e. training)."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(ds), generator=g) if shuffle else torch.arange(len(ds))
     order = shard(order, rank, world, pad=shuffle)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         imgs = ds.images[idx].to(device, non_blocking=True)
         if train_aug:
             imgs = augment(imgs, g)
@@ -290,8 +308,17 @@ class TrainBatches:
     ``workers`` processes, pinned memory and persistent workers).
     """
 
-    def __init__(self, ds, batch_size: int, device: torch.device, seed: int = 0, rank: int = 0, world: int = 1,
-                 workers: int = 0, cutout: int = 0):
+    def __init__(
+        self,
+        ds,
+        batch_size: int,
+        device: torch.device,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        workers: int = 0,
+        cutout: int = 0,
+    ):
         self.ds, self.device, self.seed, self.rank, self.world = ds, device, seed, rank, world
         self.cutout = cutout
         self.per_rank = max(1, batch_size // world)
@@ -300,9 +327,15 @@ class TrainBatches:
             from torch.utils.data import DataLoader, DistributedSampler
 
             self.sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=seed)
-            self.loader = DataLoader(ds, batch_size=self.per_rank, sampler=self.sampler, num_workers=workers,
-                                     pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-                                     drop_last=False)
+            self.loader = DataLoader(
+                ds,
+                batch_size=self.per_rank,
+                sampler=self.sampler,
+                num_workers=workers,
+                pin_memory=device.type == "cuda",
+                persistent_workers=workers > 0,
+                drop_last=False,
+            )
 
     def __len__(self) -> int:
         if self.loader is not None:
@@ -312,14 +345,24 @@ class TrainBatches:
 
     def epoch(self, e: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self.loader is None:
-            return batches(self.ds, self.per_rank, self.device, shuffle=True, train_aug=True,
-                           seed=self.seed * 100_003 + e, rank=self.rank, world=self.world, cutout_size=self.cutout)
+            return batches(
+                self.ds,
+                self.per_rank,
+                self.device,
+                shuffle=True,
+                train_aug=True,
+                seed=self.seed * 100_003 + e,
+                rank=self.rank,
+                world=self.world,
+                cutout_size=self.cutout,
+            )
         self.sampler.set_epoch(e)
         return ((x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)) for x, y in self.loader)
 
 
-def eval_batches(ds, batch_size: int, device: torch.device, rank: int = 0, world: int = 1, workers: int = 0
-                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def eval_batches(
+    ds, batch_size: int, device: torch.device, rank: int = 0, world: int = 1, workers: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Evaluation batches in dataset order (this rank's unpadded shard when ``world`` > 1), on ``device``."""
     if isinstance(ds, ArrayDataset):
         yield from batches(ds, batch_size, device, rank=rank, world=world)
@@ -337,11 +380,13 @@ def image_folder(root: Path | str, train: bool, size: int = 224):
 
     norm = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
     if train:
-        tf = transforms.Compose([transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip(),
-                                 transforms.ToTensor(), norm])
+        tf = transforms.Compose(
+            [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip(), transforms.ToTensor(), norm]
+        )
     else:
-        tf = transforms.Compose([transforms.Resize(int(size * 256 / 224)), transforms.CenterCrop(size),
-                                 transforms.ToTensor(), norm])
+        tf = transforms.Compose(
+            [transforms.Resize(int(size * 256 / 224)), transforms.CenterCrop(size), transforms.ToTensor(), norm]
+        )
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; expected an ImageFolder layout root/<class>/<image>.")
@@ -350,9 +395,9 @@ def image_folder(root: Path | str, train: bool, size: int = 224):
 
 IMAGEFOLDER_HINT = {
     "imagenet": "Put ImageNet-1K in ImageFolder layout at {root}/imagenet/train/<wnid>/*.JPEG and "
-                "{root}/imagenet/val/<wnid>/*.JPEG (or set LLC_DATA_DIR).",
+    "{root}/imagenet/val/<wnid>/*.JPEG (or set LLC_DATA_DIR).",
     "tinyimagenet": "Unpack tiny-imagenet-200.zip into {root}/ (giving {root}/tiny-imagenet-200/train/...), then "
-                    "run `python -m llc_lib data --tinyimagenet-val` to sort its val images into class folders.",
+    "run `python -m llc_lib data --tinyimagenet-val` to sort its val images into class folders.",
 }
 
 
@@ -396,8 +441,10 @@ def load_image_folders(name: str, size: int, root: Path | str | None = None):
             raise DataError(f"{d} is missing. " + IMAGEFOLDER_HINT[name].format(root=root))
     tr, va = image_folder(tr_dir, True, size), image_folder(va_dir, False, size)
     if tr.classes != va.classes:
-        raise DataError(f"{tr_dir} and {va_dir} hold different class folders ({len(tr.classes)} vs "
-                        f"{len(va.classes)}); every class needs a folder in both")
+        raise DataError(
+            f"{tr_dir} and {va_dir} hold different class folders ({len(tr.classes)} vs "
+            f"{len(va.classes)}); every class needs a folder in both"
+        )
     return tr, va
 
 

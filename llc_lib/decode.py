@@ -18,6 +18,7 @@ over a thread pool (numpy releases the GIL inside ufuncs and sorts), so there is
 - ``hamming_topk``: the K nearest database codes of each query, by distance and then by database index
   (a stable, documented tie order).
 """
+
 from __future__ import annotations
 
 import os
@@ -113,8 +114,9 @@ def _same_length(a, b) -> None:
     """ValueError unless two unpacked code arrays have the same code length k (packed words cannot tell)."""
     a, b = np.asarray(a), np.asarray(b)
     if a.dtype != np.uint64 and b.dtype != np.uint64 and a.ndim == b.ndim == 2 and a.shape[1] != b.shape[1]:
-        raise ValueError(f"instance codes have {a.shape[1]} bits but class codes {b.shape[1]}; decode prefixes "
-                         f"of the same length")
+        raise ValueError(
+            f"instance codes have {a.shape[1]} bits but class codes {b.shape[1]}; decode prefixes of the same length"
+        )
 
 
 def mhd_decode(instance_codes, class_codes, ties: bool = True, threads: int | None = None) -> dict[str, np.ndarray]:
@@ -158,8 +160,9 @@ def ed_decode(instance_codes, class_codes) -> dict[str, np.ndarray]:
     return {"pred": pred, "n_match": n_match}
 
 
-def hamming_topk(queries: np.ndarray, database: np.ndarray, k: int, threads: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def hamming_topk(
+    queries: np.ndarray, database: np.ndarray, k: int, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` Hamming search of packed ``queries`` (Q, W) over packed ``database`` (M, W).
 
     Returns (indices int64 (Q, k), distances (Q, k)), nearest first; equal distances are ordered by

@@ -5,6 +5,7 @@
 ``make … VENV=`` runs this instead of creating a virtual environment, so that a machine whose Python already
 has torch (a GPU box without internet) can run ``make reproduce`` and ``make test`` as it is.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,12 +13,19 @@ import sys
 
 # group: {import name: pip name}; the same packages as pyproject.toml's dependencies and extras
 GROUPS = {
-    "core": {"numpy": "numpy", "torch": "torch", "torchvision": "torchvision", "PIL": "pillow",
-             "matplotlib": "matplotlib", "seaborn": "seaborn", "scipy": "scipy", "sklearn": "scikit-learn",
-             "tqdm": "tqdm"},
+    "core": {
+        "numpy": "numpy",
+        "torch": "torch",
+        "torchvision": "torchvision",
+        "PIL": "pillow",
+        "matplotlib": "matplotlib",
+        "seaborn": "seaborn",
+        "scipy": "scipy",
+        "sklearn": "scikit-learn",
+        "tqdm": "tqdm",
+    },
     "notebooks": {"papermill": "papermill", "ipykernel": "ipykernel", "nbformat": "nbformat"},
-    "test": {"pytest": "pytest", "nbval": "nbval", "papermill": "papermill", "ipykernel": "ipykernel",
-             "ruff": "ruff"},
+    "test": {"pytest": "pytest", "nbval": "nbval", "papermill": "papermill", "ipykernel": "ipykernel", "ruff": "ruff"},
     "bench": {"faiss": "faiss-cpu"},
 }
 
@@ -41,10 +49,13 @@ def main(argv=None) -> int:
     if not gone:
         print(f"{sys.executable}: every package of {', '.join(groups)} is importable")
         return 0
-    print(f"{sys.executable} lacks {', '.join(gone)} (needed by {', '.join(groups)}). Install them "
-          f"(`{sys.executable} -m pip install {' '.join(gone)}`), or on a machine without a package index bring "
-          f"them as wheels and install with `pip install --no-index --find-links WHEELS_DIR {' '.join(gone)}` "
-          f"(docs/development.md).", file=sys.stderr)
+    print(
+        f"{sys.executable} lacks {', '.join(gone)} (needed by {', '.join(groups)}). Install them "
+        f"(`{sys.executable} -m pip install {' '.join(gone)}`), or on a machine without a package index bring "
+        f"them as wheels and install with `pip install --no-index --find-links WHEELS_DIR {' '.join(gone)}` "
+        f"(docs/development.md).",
+        file=sys.stderr,
+    )
     return 2
 
 

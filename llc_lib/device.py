@@ -1,4 +1,5 @@
 """The device a run uses, mixed precision, and torch.distributed plumbing (rank, world, process group)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -28,11 +29,14 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device {prefer!r}: runs are made for cpu, cuda, cuda:N or mps, not {dev.type}")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {prefer!r} asked for, but this machine has no MPS backend (Apple silicon GPU); "
-                         f"use --device cpu or leave --device out")
+        raise ValueError(
+            f"device {prefer!r} asked for, but this machine has no MPS backend (Apple silicon GPU); "
+            f"use --device cpu or leave --device out"
+        )
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {prefer!r} asked for, but this machine has no CUDA GPU; use --device cpu "
-                         f"or leave --device out")
+        raise ValueError(
+            f"device {prefer!r} asked for, but this machine has no CUDA GPU; use --device cpu or leave --device out"
+        )
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ValueError(f"device {prefer!r} asked for, but only {torch.cuda.device_count()} GPU(s) are visible")
     return dev
@@ -87,12 +91,24 @@ def provenance(device: torch.device | None = None) -> dict:
     thread count, the torch version and, on CUDA, the GPU's name. Same seed and same provenance give the same
     numbers; a different CPU model or capability can change float rounding and so the trained weights."""
     info = _cpuinfo()
-    cpu = " ".join(x for x in (info.get("vendor_id"), info.get("model name") or platform.processor(),
-                               "family {} model {} stepping {}".format(info.get("cpu family"), info.get("model"),
-                                                                       info.get("stepping"))
-                               if "cpu family" in info else None) if x)
-    out = {"cpu": cpu or platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-           "machine": platform.machine(), "threads": torch.get_num_threads(), "torch": str(torch.__version__)}
+    cpu = " ".join(
+        x
+        for x in (
+            info.get("vendor_id"),
+            info.get("model name") or platform.processor(),
+            "family {} model {} stepping {}".format(info.get("cpu family"), info.get("model"), info.get("stepping"))
+            if "cpu family" in info
+            else None,
+        )
+        if x
+    )
+    out = {
+        "cpu": cpu or platform.machine(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+        "torch": str(torch.__version__),
+    }
     if device is not None:
         out["device"] = str(device)
         if device.type == "cuda":

@@ -1,4 +1,5 @@
 """Every environment variable the project reads, in one place; nothing else reads ``os.environ`` for them."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Evaluations of fitted models that several studies share (below the studies, which never import each other).
 ``ctx`` is a ``studies.Context``: the profile, the workspace that fits models, and the data splits."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,13 +45,18 @@ def real_kdim(ctx, seed: int, k: int, with_train: bool = False) -> dict:
     model = ws.fit(spec)
 
     def embed(data, split):  # (N, max(sweep)), computed once per process
-        return ctx.once(("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"])
+        return ctx.once(
+            ("embed", spec.key, split), lambda: outputs(model, data, ws.device, workers=ws.workers)["embed"]
+        )
 
     e = embed(te, "test")
     with torch.no_grad():
         logits = model.head.prefix_logits(torch.as_tensor(e, device=model.head.fc.weight.device), (k,))[0]
-    out = {"kind": "end to end, nested", "test_acc": top1(logits.cpu().numpy(), labels_of(te).numpy()),
-           "embed_test": e[:, :k]}
+    out = {
+        "kind": "end to end, nested",
+        "test_acc": top1(logits.cpu().numpy(), labels_of(te).numpy()),
+        "embed_test": e[:, :k],
+    }
     if with_train:
         out["embed_train"] = embed(tr, "train")[:, :k]
     return out
@@ -86,9 +92,19 @@ def fast_codebook_metrics(ctx, seed: int) -> dict:
     te = ctx.test(seed)
     y = te.labels.numpy()
     m = code_metrics(outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"], y)
-    main = code_metrics(outputs(ws.fit(ref), te, ws.device)["proj"][:, :k], ws.codebook(ref.codebook)["codes"][:, :k], y)
-    return {"bits": k, "codebook_images": len(ws.store.get(cheap.data)), "codebook_width": cheap.arch.width,
-            "epochs": spec.cfg.epochs, "mhd_acc": m["mhd_acc"], "ed_acc": m["ed_acc"],
-            "unique_codes": m["unique_codes"], "main_mhd_acc": main["mhd_acc"], "main_ed_acc": main["ed_acc"],
-            "holds": claims.fast_codebook_close(100 * m["mhd_acc"], 100 * main["mhd_acc"]),
-            "threshold_points": claims.THRESHOLDS["fast_codebook_points"]}
+    main = code_metrics(
+        outputs(ws.fit(ref), te, ws.device)["proj"][:, :k], ws.codebook(ref.codebook)["codes"][:, :k], y
+    )
+    return {
+        "bits": k,
+        "codebook_images": len(ws.store.get(cheap.data)),
+        "codebook_width": cheap.arch.width,
+        "epochs": spec.cfg.epochs,
+        "mhd_acc": m["mhd_acc"],
+        "ed_acc": m["ed_acc"],
+        "unique_codes": m["unique_codes"],
+        "main_mhd_acc": main["mhd_acc"],
+        "main_ed_acc": main["ed_acc"],
+        "holds": claims.fast_codebook_close(100 * m["mhd_acc"], 100 * main["mhd_acc"]),
+        "threshold_points": claims.THRESHOLDS["fast_codebook_points"],
+    }

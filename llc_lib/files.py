@@ -1,5 +1,6 @@
 """Atomic file writes and the clean-up after interrupted writers; no torch, so that reports and results import
 it cheaply."""
+
 from __future__ import annotations
 
 import contextlib
@@ -64,8 +65,10 @@ class WriteError(OSError):
 def write_error(path: Path | str, e: OSError) -> WriteError:
     """The one-line WriteError for an OSError ``e`` raised while ``path`` was being written."""
     advice = "free space on that disk" if e.errno in (errno.ENOSPC, errno.EDQUOT) else "make the folder writable"
-    return WriteError(f"could not write {path}: {e.strerror or e} (errno {e.errno}); it is left as it was, with no "
-                      f"temporary file beside it: {advice} and run the same command again")
+    return WriteError(
+        f"could not write {path}: {e.strerror or e} (errno {e.errno}); it is left as it was, with no "
+        f"temporary file beside it: {advice} and run the same command again"
+    )
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ file's content); a codebook file carries the hash of the weights it was made fro
 weights than its source's current checkpoint is rebuilt; a checkpoint whose data or inputs changed since it
 was trained is refused with the file to delete.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,11 +31,11 @@ import torch.distributed as dist
 
 from . import warmstart as ws_init
 from .ckpt import CheckpointError, load_checkpoint, state_digest
-from .files import sweep_leftovers
 from .codebook import binarize, load_codebook, save_codebook
 from .config import TrainConfig
 from .data import labels_of, num_classes_of
 from .device import dist_info
+from .files import sweep_leftovers
 from .inference import outputs
 from .methods import method
 from .models import CodeNet, build_model
@@ -70,20 +71,28 @@ class CodebookSpec:
         if self.method not in CODEBOOKS:
             raise ValueError(f"unknown codebook {self.method!r}; choose one of {CODEBOOKS}")
         source = None if self.source is None else method(self.source.mode)
-        want, ok = {"learnt": ("a model that learns a codebook (Phase 1)", source is not None and source.learns_codebook),
-                    "random": ("no source model", source is None)}.get(
-            self.method, ("a real-valued model", source is not None and source.real_valued))
+        want, ok = {
+            "learnt": ("a model that learns a codebook (Phase 1)", source is not None and source.learns_codebook),
+            "random": ("no source model", source is None),
+        }.get(self.method, ("a real-valued model", source is not None and source.real_valued))
         if not ok:
-            raise ValueError(f"a {self.method!r} codebook needs {want} as its source, got "
-                             f"{None if self.source is None else self.source.mode!r}")
+            raise ValueError(
+                f"a {self.method!r} codebook needs {want} as its source, got "
+                f"{None if self.source is None else self.source.mode!r}"
+            )
         if self.method == "random" and self.num_classes < 2:
             raise ValueError("a random codebook needs num_classes >= 2")
         if self.method == "learnt" and self.bits > self.source.cfg.bits:
             raise ValueError(f"{self.bits} bits asked of a {self.source.cfg.bits}-bit Phase 1 codebook")
 
     def content(self) -> dict:
-        return {"method": self.method, "bits": self.bits, "seed": self.seed, "num_classes": self.num_classes,
-                "source": None if self.source is None else self.source.content()}
+        return {
+            "method": self.method,
+            "bits": self.bits,
+            "seed": self.seed,
+            "num_classes": self.num_classes,
+            "source": None if self.source is None else self.source.content(),
+        }
 
     @property
     def key(self) -> str:
@@ -109,15 +118,20 @@ class Spec:
             raise ValueError(f"init {self.init!r} {'takes no' if self.init == 'scratch' else 'needs a'} parent")
         if self.parent is not None:
             parent = method(self.parent.mode)
-            want, ok = (("a model that learns a codebook (Phase 1)", parent.learns_codebook) if self.init == "phase1"
-                        else ("a real-valued model", parent.real_valued))
+            want, ok = (
+                ("a model that learns a codebook (Phase 1)", parent.learns_codebook)
+                if self.init == "phase1"
+                else ("a real-valued model", parent.real_valued)
+            )
             if not ok:
                 raise ValueError(f"init {self.init!r} starts from {want}, got a {self.parent.mode!r} parent")
             if (self.parent.arch.backbone, self.parent.arch.width) != (self.arch.backbone, self.arch.width):
                 raise ValueError("a parent must have the same backbone and width as the model it initialises")
         if method(self.mode).frozen_codebook != (self.codebook is not None):
-            raise ValueError(f"mode {self.mode!r}: a method that trains against a frozen codebook (Phase 2) needs "
-                             f"a codebook spec, and only such a method takes one")
+            raise ValueError(
+                f"mode {self.mode!r}: a method that trains against a frozen codebook (Phase 2) needs "
+                f"a codebook spec, and only such a method takes one"
+            )
         if self.codebook is not None and self.codebook.bits != self.cfg.bits:
             raise ValueError(f"codebook of {self.codebook.bits} bits for a {self.cfg.bits}-bit run")
         if self.init == "codebook" and self.codebook is None:
@@ -134,10 +148,14 @@ class Spec:
     def content(self) -> dict:
         """Everything that determines the weights, as plain JSON-ready data (``label`` excluded), in the
         canonical form of ``canonical``."""
-        return {"cfg": canonical("cfg", self.cfg), "arch": canonical("arch", self.arch),
-                "data": canonical("data", self.data), "init": self.init,
-                "parent": None if self.parent is None else self.parent.content(),
-                "codebook": None if self.codebook is None else self.codebook.content()}
+        return {
+            "cfg": canonical("cfg", self.cfg),
+            "arch": canonical("arch", self.arch),
+            "data": canonical("data", self.data),
+            "init": self.init,
+            "parent": None if self.parent is None else self.parent.content(),
+            "codebook": None if self.codebook is None else self.codebook.content(),
+        }
 
     @property
     def key(self) -> str:
@@ -162,9 +180,28 @@ class Spec:
 # The fields of each part of a spec when content keys were introduced: they are always hashed. A field added
 # since enters the key only when it differs from its default, so a new knob with a default keeps every key.
 KEYED_FIELDS = {
-    "cfg": ("mode", "bits", "nested", "epochs", "batch_size", "lr", "momentum", "nesterov", "weight_decay",
-            "label_smoothing", "schedule", "warmup", "seed", "codebook_lr_mult", "head_lr_mult", "aux_weight",
-            "max_steps_per_epoch", "codebook_init", "bce_bits", "cutout"),
+    "cfg": (
+        "mode",
+        "bits",
+        "nested",
+        "epochs",
+        "batch_size",
+        "lr",
+        "momentum",
+        "nesterov",
+        "weight_decay",
+        "label_smoothing",
+        "schedule",
+        "warmup",
+        "seed",
+        "codebook_lr_mult",
+        "head_lr_mult",
+        "aux_weight",
+        "max_steps_per_epoch",
+        "codebook_init",
+        "bce_bits",
+        "cutout",
+    ),
     "arch": ("backbone", "width", "scaled"),
     "data": ("dataset", "per_class", "classes", "seed", "image_size"),
 }
@@ -190,8 +227,16 @@ class Workspace:
     data_root: the folder datasets are read from (default ``data.data_dir()``: $LLC_DATA_DIR or data/).
     """
 
-    def __init__(self, root: Path | str, device: torch.device, *, train: bool = True, workers: int = 0,
-                 progress: bool = True, data_root: Path | str | None = None):
+    def __init__(
+        self,
+        root: Path | str,
+        device: torch.device,
+        *,
+        train: bool = True,
+        workers: int = 0,
+        progress: bool = True,
+        data_root: Path | str | None = None,
+    ):
         self.root, self.device, self.train, self.workers, self.progress = Path(root), device, train, workers, progress
         self.store = DataStore(data_root)
         self._models: dict[str, CodeNet] = {}
@@ -213,8 +258,9 @@ class Workspace:
     def features(self, spec: Spec) -> np.ndarray:
         """(N, d) eval-mode backbone features of ``spec``'s model on its own training data (computed once)."""
         if spec.key not in self._features:
-            self._features[spec.key] = outputs(self.fit(spec), self.store.get(spec.data), self.device,
-                                               workers=self.workers)["features"]
+            self._features[spec.key] = outputs(
+                self.fit(spec), self.store.get(spec.data), self.device, workers=self.workers
+            )["features"]
         return self._features[spec.key]
 
     # ---------------------------------------------------------------------------------------- fitting
@@ -229,10 +275,17 @@ class Workspace:
         cfg, nc, m = spec.cfg, num_classes_of(self.store.get(spec.data)), method(spec.mode)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
-            model = build_model(m.head, nc, width=spec.arch.width, backbone=spec.arch.backbone,
-                                scaled=spec.arch.scaled, bits=cfg.bits if m.head != "hash" else None,
-                                aux=cfg.aux_weight > 0, widths=cfg.nested if m.head == "hash" else (),
-                                codebook_init=cfg.codebook_init)
+            model = build_model(
+                m.head,
+                nc,
+                width=spec.arch.width,
+                backbone=spec.arch.backbone,
+                scaled=spec.arch.scaled,
+                bits=cfg.bits if m.head != "hash" else None,
+                aux=cfg.aux_weight > 0,
+                widths=cfg.nested if m.head == "hash" else (),
+                codebook_init=cfg.codebook_init,
+            )
             if m.init_head is not None:
                 m.init_head(model, cfg, nc)
         return model
@@ -256,29 +309,50 @@ class Workspace:
         if path.exists():
             ck = load_checkpoint(path, model, mode=cfg.mode)
             if ck.get("key") != spec.key:
-                raise CheckpointError(f"{path} was written for another spec (key {ck.get('key')}, expected "
-                                      f"{spec.key}); move it away or use another run folder.")
+                raise CheckpointError(
+                    f"{path} was written for another spec (key {ck.get('key')}, expected "
+                    f"{spec.key}); move it away or use another run folder."
+                )
             self._check_provenance(spec, path, ck, inputs)
             done = ck["epoch"] >= cfg.epochs
             digest = ck["weights_sha256"] if done else None  # verified on load: the loaded weights hash to it
             self._history[spec.key] = ck["history"]
             if not done and not resume:
-                raise CheckpointError(f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
-                                      f"--resume to continue it, or delete it / choose another --runs-dir")
+                raise CheckpointError(
+                    f"{path} holds an unfinished run (epoch {ck['epoch']} of {cfg.epochs}); pass "
+                    f"--resume to continue it, or delete it / choose another --runs-dir"
+                )
         if not done:
             if not self.train:
-                raise CheckpointError(f"no finished checkpoint for {spec.label or spec.mode} ({path}); train it "
-                                      f"first (`python -m llc_lib train` or `make reproduce`), evaluation never trains")
+                raise CheckpointError(
+                    f"no finished checkpoint for {spec.label or spec.mode} ({path}); train it "
+                    f"first (`python -m llc_lib train` or `make reproduce`), evaluation never trains"
+                )
             if not path.exists():
                 self._initialise(model, spec)
-            record = {"spec": spec.content(), "key": spec.key, "threads": torch.get_num_threads(),
-                      "data_sha256": self.store.digest(spec.data), "inputs": inputs}
-            self._history[spec.key] = train(model, self.store.get(spec.data), cfg, device=self.device, ckpt=path,
-                                            codebook=codes, workers=self.workers, progress=self.progress,
-                                            record=record)
+            record = {
+                "spec": spec.content(),
+                "key": spec.key,
+                "threads": torch.get_num_threads(),
+                "data_sha256": self.store.digest(spec.data),
+                "inputs": inputs,
+            }
+            self._history[spec.key] = train(
+                model,
+                self.store.get(spec.data),
+                cfg,
+                device=self.device,
+                ckpt=path,
+                codebook=codes,
+                workers=self.workers,
+                progress=self.progress,
+                record=record,
+            )
         if codes is not None and not np.array_equal(binarize(model.head.codebook), codes):
-            raise CheckpointError(f"{path} was trained against another codebook than "
-                                  f"{self.codebook_path(spec.codebook)}; move it away and train again.")
+            raise CheckpointError(
+                f"{path} was trained against another codebook than "
+                f"{self.codebook_path(spec.codebook)}; move it away and train again."
+            )
         model.to(self.device).eval()
         self._models[spec.key] = model
         self._weights[spec.key] = digest or state_digest(model.state_dict())
@@ -294,8 +368,10 @@ class Workspace:
         dep_path = self.ckpt_path(dep)
         ck = load_checkpoint(dep_path) if dep_path.exists() else None
         if ck is None or ck["epoch"] < dep.cfg.epochs:
-            raise CheckpointError(f"{child} was trained from {dep_path}, which is {'missing' if ck is None else 'unfinished'}; "
-                                  f"restore it, or delete {child.name} to train both again.")
+            raise CheckpointError(
+                f"{child} was trained from {dep_path}, which is {'missing' if ck is None else 'unfinished'}; "
+                f"restore it, or delete {child.name} to train both again."
+            )
 
     def weights_digest(self, spec: Spec) -> str:
         """``ckpt.state_digest`` of ``spec``'s fitted weights (fitting or loading it first)."""
@@ -314,16 +390,22 @@ class Workspace:
     def _check_provenance(self, spec: Spec, path: Path, ck: dict, inputs: dict) -> None:
         """CheckpointError unless the checkpoint was trained on this spec's data and from its current inputs."""
         if ck.get("data_sha256") != self.store.digest(spec.data):
-            raise CheckpointError(f"{path} was trained on other data than the {spec.data.dataset} images it gets "
-                                  f"now from {self.store.root} (dataset hash differs); delete it to train on this "
-                                  f"data, or point LLC_DATA_DIR / --data-dir at the data it was trained on.")
+            raise CheckpointError(
+                f"{path} was trained on other data than the {spec.data.dataset} images it gets "
+                f"now from {self.store.root} (dataset hash differs); delete it to train on this "
+                f"data, or point LLC_DATA_DIR / --data-dir at the data it was trained on."
+            )
         changed = [k.removesuffix("_sha256") for k in inputs if ck.get("inputs", {}).get(k) != inputs[k]]
         if changed:
-            what = {"parent": f"its parent model ({self.ckpt_path(spec.parent).name})",
-                    "codebook": f"its codebook file ({self.codebook_path(spec.codebook).name})"}
-            raise CheckpointError(f"{path} was trained from another version of {' and '.join(what[c] for c in changed)}"
-                                  f", which has been re-fitted since; delete {path} to train it again from the "
-                                  f"current one.")
+            what = {
+                "parent": f"its parent model ({self.ckpt_path(spec.parent).name})",
+                "codebook": f"its codebook file ({self.codebook_path(spec.codebook).name})",
+            }
+            raise CheckpointError(
+                f"{path} was trained from another version of {' and '.join(what[c] for c in changed)}"
+                f", which has been re-fitted since; delete {path} to train it again from the "
+                f"current one."
+            )
 
     def _initialise(self, model: CodeNet, spec: Spec) -> None:
         if spec.init == "scratch":
@@ -340,12 +422,14 @@ class Workspace:
             codes = self.codebook(book)
             if book.method == "learnt":  # its projection belongs to the Phase-1 backbone, not to this one
                 codes = {k: v for k, v in codes.items() if k != "proj"}
-            ws_init.codebook_head(model, parent, codes, self.features(spec.parent),
-                                  labels_of(self.store.get(spec.parent.data)).numpy())
+            ws_init.codebook_head(
+                model, parent, codes, self.features(spec.parent), labels_of(self.store.get(spec.parent.data)).numpy()
+            )
 
     # -------------------------------------------------------------------------------------- codebooks
-    def _codebook_file(self, book: CodebookSpec, make, source_sha256: str, book_key: str = "",
-                       same=lambda found: True) -> dict:
+    def _codebook_file(
+        self, book: CodebookSpec, make, source_sha256: str, book_key: str = "", same=lambda found: True
+    ) -> dict:
         """``book``'s file, read and verified. Rank 0 (re)writes it with ``make()`` when it is missing or stale:
         made from other weights than ``source_sha256``, for another codebook spec than ``book_key``, or failing
         ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace makes a
@@ -356,18 +440,27 @@ class Workspace:
         if rank == 0:
             try:
                 found = load_codebook(path) if path.exists() else None
-                stale = found is not None and (found["source_sha256"] != source_sha256
-                                               or found["book_key"] != book_key or not same(found))
+                stale = found is not None and (
+                    found["source_sha256"] != source_sha256 or found["book_key"] != book_key or not same(found)
+                )
                 if stale and not self.train:
-                    raise CheckpointError(f"{path} was made from another model than the current checkpoint; an "
-                                          f"evaluation does not rebuild it: run a training command (e.g. `make "
-                                          f"reproduce`) or delete it")
+                    raise CheckpointError(
+                        f"{path} was made from another model than the current checkpoint; an "
+                        f"evaluation does not rebuild it: run a training command (e.g. `make "
+                        f"reproduce`) or delete it"
+                    )
                 if stale:
                     print(f"{path} was made from another model than the current checkpoint; rebuilding it")
                 if found is None or stale:
                     made = make()
-                    save_codebook(path, made["reals"], made.get("class_names", ()), proj=made.get("proj"),
-                                  source_sha256=source_sha256, book_key=book_key)
+                    save_codebook(
+                        path,
+                        made["reals"],
+                        made.get("class_names", ()),
+                        proj=made.get("proj"),
+                        source_sha256=source_sha256,
+                        book_key=book_key,
+                    )
             except Exception as e:  # raised below, once every rank has passed the barrier
                 error = e
         if world > 1:
@@ -379,8 +472,12 @@ class Workspace:
     def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
         names = getattr(self.store.get(book.source.data), "class_names", ()) or ()
         reals = model.head.codebook.detach().cpu().numpy()
-        self._codebook_file(book, lambda: {"reals": reals, "class_names": names}, self._weights[book.source.key],
-                            same=lambda found: np.array_equal(found["reals"], reals))
+        self._codebook_file(
+            book,
+            lambda: {"reals": reals, "class_names": names},
+            self._weights[book.source.key],
+            same=lambda found: np.array_equal(found["reals"], reals),
+        )
 
     def codebook(self, book: CodebookSpec) -> dict:
         """{'codes' (C, bits) int8, 'reals', 'content_sha256' (the file's), and 'proj' when the method has one}
@@ -389,12 +486,14 @@ class Workspace:
         if book.method == "learnt":
             self.fit(book.source)  # writes or checks the file
             out = load_codebook(self.codebook_path(book))
-            return {k: (v[:, :book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
+            return {k: (v[:, : book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
         source = "" if book.source is None else self.weights_digest(book.source)
         out = self._codebook_file(book, lambda: self._baseline(book), source, book_key=book.key)
         if out["codes"].shape[1] != book.bits:
-            raise CheckpointError(f"{self.codebook_path(book)} holds {out['codes'].shape[1]} bits, {book.bits} "
-                                  f"expected; delete it and let it be made again")
+            raise CheckpointError(
+                f"{self.codebook_path(book)} holds {out['codes'].shape[1]} bits, {book.bits} "
+                f"expected; delete it and let it be made again"
+            )
         return out
 
     def _baseline(self, book: CodebookSpec) -> dict:
@@ -402,5 +501,12 @@ class Workspace:
             return ws_init.baseline_codebook(book.method, None, None, None, book.num_classes, book.bits, book.seed)
         data = self.store.get(book.source.data)
         feats = self.features(book.source) if book.method == "cca" else None
-        return ws_init.baseline_codebook(book.method, self.fit(book.source), feats, labels_of(data).numpy(),
-                                         num_classes_of(data), book.bits, book.seed)
+        return ws_init.baseline_codebook(
+            book.method,
+            self.fit(book.source),
+            feats,
+            labels_of(data).numpy(),
+            num_classes_of(data),
+            book.bits,
+            book.seed,
+        )

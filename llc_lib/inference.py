@@ -1,5 +1,6 @@
 """Eval-mode outputs of a trained model and what is read off them: features, logits, projections, class
 codes (the training loop scores accuracy with ``train.evaluate``)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,15 @@ from .models import CodeNet
 
 
 @torch.no_grad()
-def outputs(model: CodeNet, data, device: torch.device, batch_size: int | None = None, workers: int = 0,
-            rank: int = 0, world: int = 1) -> dict[str, np.ndarray]:
+def outputs(
+    model: CodeNet,
+    data,
+    device: torch.device,
+    batch_size: int | None = None,
+    workers: int = 0,
+    rank: int = 0,
+    world: int = 1,
+) -> dict[str, np.ndarray]:
     """Eval-mode outputs over ``data`` (this rank's shard when ``world`` > 1): 'features' (N, d) and, by head,
     LLC: 'logits' (N, C) and 'proj' (N, k) (the real projection; its signs are the instance codes);
     real: 'logits' and 'embed' (N, d'); hash: 'proj' (N, sum of the head widths). All float32.

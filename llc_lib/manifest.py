@@ -2,6 +2,7 @@
 checkpoints of the specs it fits. ``python -m llc_lib manifest --profile P`` prints it as Make rules, so a
 plot change re-runs only the notebooks that import that module, and a changed recipe re-trains only the
 checkpoints whose spec (and key) changed."""
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,16 @@ from .graph import Spec, Workspace
 from .studies import figures_dir
 
 LIB = REPO_ROOT / "llc_lib"
-NOTEBOOKS = ("01_train_models", "02_accuracy_vs_bits", "03_code_heatmaps", "04_taxonomy", "05_linear_vs_hamming",
-             "06_retrieval", "07_ood", "99_paper_vs_reproduction")
+NOTEBOOKS = (
+    "01_train_models",
+    "02_accuracy_vs_bits",
+    "03_code_heatmaps",
+    "04_taxonomy",
+    "05_linear_vs_hamming",
+    "06_retrieval",
+    "07_ood",
+    "99_paper_vs_reproduction",
+)
 # notebook -> notebooks whose JSON it reads
 READS = {"99_paper_vs_reproduction": NOTEBOOKS[:-1]}
 # notebooks that read the seed study (seeds.json beside the figures): error bars, verdicts over seeds
@@ -87,7 +96,7 @@ def _imports(source: str, package: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parts + ([node.module] if node.module else []))
             if base.startswith("llc_lib"):
                 out |= {base} | {f"{base}.{a.name}" for a in node.names}
@@ -143,6 +152,7 @@ def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:
     rule per checkpoint (its ancestors' included) that fits its spec through the CLI once the checkpoints it
     starts from exist, so that ``make -j`` fits independent models concurrently and never one twice. Every
     file name goes through ``make_name`` and ``python`` is quoted, so paths may contain spaces."""
+
     def rule(target, deps) -> str:
         return " ".join([make_name(target) + ":"] + [make_name(d) for d in dict.fromkeys(deps)])
 
@@ -166,13 +176,20 @@ def make_rules(p: Profile, ws: Workspace, run: str, python: str) -> str:
     if has_seeds:  # an empty rule: a seed study moved away remakes, not stops, Make
         lines += [rule(f"{run}/manifest.mk", [_rel(seeds)]), rule(_rel(seeds), [])]
     else:
-        lines += [f"ifneq ($(wildcard {make_name(_rel(seeds))}),)", f"{manifest}: seed-study-appeared",
-                  ".PHONY: seed-study-appeared", "seed-study-appeared:", "endif"]
+        lines += [
+            f"ifneq ($(wildcard {make_name(_rel(seeds))}),)",
+            f"{manifest}: seed-study-appeared",
+            ".PHONY: seed-study-appeared",
+            "seed-study-appeared:",
+            "endif",
+        ]
     for s in list(ckpts.values()):
         for a in s.ancestors():
             ckpts.setdefault(_rel(ws.ckpt_path(a)), a)
     for f, s in ckpts.items():
         deps = [s.parent, None if s.codebook is None else s.codebook.source]
-        lines += [rule(f, [_rel(ws.ckpt_path(d)) for d in deps if d is not None]),
-                  f"\t{fit} -m llc_lib fit --profile {p.name} --key {s.key}"]
+        lines += [
+            rule(f, [_rel(ws.ckpt_path(d)) for d in deps if d is not None]),
+            f"\t{fit} -m llc_lib fit --profile {p.name} --key {s.key}",
+        ]
     return "\n".join(lines) + "\n"

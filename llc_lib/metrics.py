@@ -11,6 +11,7 @@ Tie conventions (baseline codebooks can hold duplicate codes, and MHD can tie at
 - ``ed_acc_official``: the official code's ED, which counts an instance as correct when its code equals the
   true class's code, even if other classes share that code.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,9 @@ def code_metrics(instance_codes, class_codes, labels) -> dict[str, float]:
     """MHD and ED accuracies (all three conventions), ED no-match rate, MHD tie rate, bits right, #unique codes."""
     labels = np.asarray(labels)
     if np.shape(instance_codes)[1] != np.shape(class_codes)[1]:
-        raise ValueError(f"instance codes have {np.shape(instance_codes)[1]} bits but class codes "
-                         f"{np.shape(class_codes)[1]}")
+        raise ValueError(
+            f"instance codes have {np.shape(instance_codes)[1]} bits but class codes {np.shape(class_codes)[1]}"
+        )
     inst_bits, cls_bits = to_bits(instance_codes), to_bits(class_codes)
     d_true = (inst_bits != cls_bits[labels]).sum(1)
     mhd, ed = mhd_decode(inst_bits, cls_bits), ed_decode(inst_bits, cls_bits)
@@ -59,6 +61,9 @@ def bits_right_split(instance_codes, class_codes, labels, predicted) -> dict[str
     right = (to_bits(instance_codes) == cls_bits[labels]).sum(1)
     hit = predicted == labels
     mean = lambda x: float(x.mean()) if len(x) else float("nan")  # noqa: E731
-    return {"if_class_code_right": mean(right[hit]), "if_class_code_wrong": mean(right[~hit]),
-            "of_predicted_class_code": float((cls_bits[predicted] == cls_bits[labels]).sum(1).mean()),
-            "exact_if_class_code_right": mean(right[hit] == cls_bits.shape[1])}
+    return {
+        "if_class_code_right": mean(right[hit]),
+        "if_class_code_wrong": mean(right[~hit]),
+        "of_predicted_class_code": float((cls_bits[predicted] == cls_bits[labels]).sum(1).mean()),
+        "exact_if_class_code_right": mean(right[hit] == cls_bits.shape[1]),
+    }

@@ -6,6 +6,7 @@ ImageNet-sized input (its state-dict keys are torchvision's, which the official 
 A ``CodeNet`` is backbone + head, where the head is a ``RealHead`` (the real-valued baseline, optionally
 through a d-dim bottleneck), an ``LLCHead`` (see ``codebook``) or a ``HashHead`` (deep-hashing baselines).
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,10 +37,16 @@ class ResNet9(nn.Module):
         self.feature_dim = 8 * w
         self.net = nn.Sequential(
             _conv_bn(3, w),
-            _conv_bn(w, 2 * w), nn.MaxPool2d(2), _Residual(2 * w),
-            _conv_bn(2 * w, 4 * w), nn.MaxPool2d(2),
-            _conv_bn(4 * w, 8 * w), nn.MaxPool2d(2), _Residual(8 * w),
-            nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+            _conv_bn(w, 2 * w),
+            nn.MaxPool2d(2),
+            _Residual(2 * w),
+            _conv_bn(2 * w, 4 * w),
+            nn.MaxPool2d(2),
+            _conv_bn(4 * w, 8 * w),
+            nn.MaxPool2d(2),
+            _Residual(8 * w),
+            nn.AdaptiveMaxPool2d(1),
+            nn.Flatten(),
         )
 
     def forward(self, x):
@@ -113,8 +120,11 @@ class HashHead(nn.Module):
         return self.project(f)
 
 
-MODEL_KINDS = {"real": "a real-valued model (build_model('real', ...))", "llc": "an LLC model (build_model('llc', ...))",
-               "hash": "a hashing model (build_model('hash', ..., widths=...))"}  # the heads build_model makes
+MODEL_KINDS = {
+    "real": "a real-valued model (build_model('real', ...))",
+    "llc": "an LLC model (build_model('llc', ...))",
+    "hash": "a hashing model (build_model('hash', ..., widths=...))",
+}  # the heads build_model makes
 
 
 class CodeNet(nn.Module):
@@ -139,9 +149,18 @@ class CodeNet(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_model(kind: str, num_classes: int, *, width: int = 16, backbone: str = "resnet9",
-                bits: int | None = None, aux: bool = False, scaled: bool = True,
-                widths: tuple[int, ...] = (), codebook_init: str = "uniform") -> CodeNet:
+def build_model(
+    kind: str,
+    num_classes: int,
+    *,
+    width: int = 16,
+    backbone: str = "resnet9",
+    bits: int | None = None,
+    aux: bool = False,
+    scaled: bool = True,
+    widths: tuple[int, ...] = (),
+    codebook_init: str = "uniform",
+) -> CodeNet:
     """A CodeNet. kind: 'real' (bits = optional bottleneck width), 'llc' (bits = code length k; ``scaled``
     and ``codebook_init`` see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True`` adds an auxiliary
     real-valued classifier (see TrainConfig.aux_weight)."""

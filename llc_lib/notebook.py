@@ -10,6 +10,7 @@ other parameter at its value in the notebook's ``parameters`` cell. A seed or a 
 from that value is an override like ``overrides``: it is recorded in the run record and sends the results to
 the variant folder (``studies.figures_dir``), never to the published figures.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,9 +19,9 @@ import json
 from pathlib import Path
 
 from .config import apply_sets, get_profile
+from .data import REPO_ROOT
 from .device import pick_device
 from .graph import Workspace
-from .data import REPO_ROOT
 from .manifest import READS, notebook_code, notebook_specs
 from .studies import Context, check_seed, figures_dir, runs_root
 
@@ -43,8 +44,11 @@ def notebook_parameters(notebook: str) -> dict:
     path = REPO_ROOT / "notebooks" / f"{notebook}.ipynb"
     if not path.exists():
         raise ValueError(f"no notebook {notebook!r} in {path.parent}")
-    cells = [c for c in json.loads(path.read_text())["cells"]
-             if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", ())]
+    cells = [
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", ())
+    ]
     if len(cells) != 1:
         raise ValueError(f"{path} must have one code cell tagged 'parameters', has {len(cells)}")
     out = {}
@@ -116,8 +120,15 @@ def show_committed(profile, notebook: str) -> list:
     return shown
 
 
-def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = False, notebook: str | None = None,
-          device: str | None = None, **params) -> Context:
+def setup(
+    profile: str = "auto",
+    seed: int = 0,
+    overrides=(),
+    train: bool = False,
+    notebook: str | None = None,
+    device: str | None = None,
+    **params,
+) -> Context:
     """Validate a notebook's parameters (one clear ValueError for a bad one) and return its ``Context``.
 
     profile: smoke, cpu, gpu or auto; seed: a non-negative int; overrides: ``--set``-style strings such as
@@ -136,8 +147,10 @@ def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = Fals
     elif params or seed != 0:
         raise ValueError("a seed or notebook parameters need the notebook's name (setup(..., notebook=...))")
     if prof.dataset != "cifar100":
-        raise ValueError(f"profile {prof.name!r} trains on ImageFolder data through the command line "
-                         f"(python -m llc_lib train --profile {prof.name}); notebooks take smoke, cpu or gpu")
+        raise ValueError(
+            f"profile {prof.name!r} trains on ImageFolder data through the command line "
+            f"(python -m llc_lib train --profile {prof.name}); notebooks take smoke, cpu or gpu"
+        )
     specs = notebook_specs(prof, seed)  # every model the profile trains is a valid spec, before anything trains
     if not isinstance(train, bool):
         raise ValueError(f"train must be True or False, got {train!r}")
@@ -146,26 +159,42 @@ def setup(profile: str = "auto", seed: int = 0, overrides=(), train: bool = Fals
     if viewing:
         if notebook is None or notebook not in specs:
             raise ValueError(f"name the notebook (setup(..., notebook=...)), one of {sorted(specs)}")
-        missing = [ws.ckpt_path(s).name for top in specs[notebook] for s in top.ancestors() + [top]
-                   if not ws.ckpt_path(s).exists()]
+        missing = [
+            ws.ckpt_path(s).name
+            for top in specs[notebook]
+            for s in top.ancestors() + [top]
+            if not ws.ckpt_path(s).exists()
+        ]
         unread = [n for n in READS.get(notebook, ()) if not (view_dir(prof) / f"{n}.json").exists()]
         if missing or unread:
             shown = show_committed(prof, notebook)
-            why = (f"{len(missing)} of its models are not trained here (e.g. {missing[0]})" if missing else
-                   f"the notebooks it reads have not been run by hand here (e.g. {unread[0]})")
+            why = (
+                f"{len(missing)} of its models are not trained here (e.g. {missing[0]})"
+                if missing
+                else f"the notebooks it reads have not been run by hand here (e.g. {unread[0]})"
+            )
             raise CommittedResultsShown(
                 f"Shown: {f'the committed results of {notebook}' if shown else 'nothing: there are no committed results'}"
                 f" ({prof.name} profile, {len(shown)} files) — {why}. To evaluate instead: `python -m llc_lib "
                 f"weights` (the committed cpu weights) and run the notebooks, or set train = True in the "
-                f"parameters cell (trains what is missing; minutes to hours).")
+                f"parameters cell (trains what is missing; minutes to hours)."
+            )
         figdir = view_dir(prof)
     else:
         figdir = figures_dir(prof)
     ctx = Context(prof, ws, figdir)
     ctx.figdir.mkdir(parents=True, exist_ok=True)
-    print(f"profile={prof.name} seed={seed} device={ctx.ws.device} figures -> {ctx.figdir}"
-          + (" (from the trained checkpoints, nothing is trained; the committed figures are not touched)"
-             if viewing else "")
-          + (f" (a variant: overrides {list(prof.overrides)}; the published figures are not touched)"
-             if prof.overrides else ""))
+    print(
+        f"profile={prof.name} seed={seed} device={ctx.ws.device} figures -> {ctx.figdir}"
+        + (
+            " (from the trained checkpoints, nothing is trained; the committed figures are not touched)"
+            if viewing
+            else ""
+        )
+        + (
+            f" (a variant: overrides {list(prof.overrides)}; the published figures are not touched)"
+            if prof.overrides
+            else ""
+        )
+    )
     return ctx

@@ -12,6 +12,7 @@ only ``fc_lr``; its codebook is a separate ``.npy`` file of shape (C, k) (``--sa
 ``import_official`` maps either into a ``CodeNet`` with a torchvision ResNet50 backbone and an unscaled
 ``LLCHead`` whose logits are the same numbers.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,14 +20,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models import CodeNet, build_model
 from .ckpt import CheckpointError, non_finite, read_checkpoint
+from .models import CodeNet, build_model
 
 
 def _state_dict(checkpoint) -> dict[str, torch.Tensor]:
     if isinstance(checkpoint, (str, Path)):
-        checkpoint = read_checkpoint(checkpoint, "give the path of the official .pth/.state file",
-                                     "is it a complete download of the official release?")
+        checkpoint = read_checkpoint(
+            checkpoint,
+            "give the path of the official .pth/.state file",
+            "is it a complete download of the official release?",
+        )
     sd = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(sd, dict):
         raise CheckpointError("an official checkpoint is a dict with a 'state_dict' (or the state dict itself)")
@@ -45,8 +49,10 @@ def _codebook(codebook, num_bits: int) -> torch.Tensor:
     if c.ndim == 1 and c.numel() % num_bits == 0:  # the official loader reshapes a flat array to (C, k)
         c = c.view(-1, num_bits)
     if c.ndim != 2 or c.shape[1] != num_bits:
-        raise CheckpointError(f"the codebook has shape {tuple(c.shape)}, but the projection fc_lr gives "
-                              f"{num_bits} bits: expected (num_classes, {num_bits})")
+        raise CheckpointError(
+            f"the codebook has shape {tuple(c.shape)}, but the projection fc_lr gives "
+            f"{num_bits} bits: expected (num_classes, {num_bits})"
+        )
     return c
 
 
@@ -60,31 +66,41 @@ def import_official(checkpoint, codebook=None, backbone: str = "resnet50") -> Co
     """
     sd = _state_dict(checkpoint)
     if "fc_lr.weight" not in sd:
-        raise CheckpointError("no 'fc_lr.weight' in the checkpoint: not an LLC checkpoint (the official "
-                              "projection to k bits is the 1x1 convolution fc_lr)")
+        raise CheckpointError(
+            "no 'fc_lr.weight' in the checkpoint: not an LLC checkpoint (the official "
+            "projection to k bits is the 1x1 convolution fc_lr)"
+        )
     proj = sd.pop("fc_lr.weight")
     proj = proj.flatten(1) if proj.ndim == 4 else proj
     fc = sd.pop("fc.weight", None)
     if codebook is None and fc is None:
-        raise CheckpointError("this checkpoint has no codebook (fc.weight): it is a Phase 2 (instance-code) "
-                              "checkpoint; pass codebook= the official .npy codebook file")
+        raise CheckpointError(
+            "this checkpoint has no codebook (fc.weight): it is a Phase 2 (instance-code) "
+            "checkpoint; pass codebook= the official .npy codebook file"
+        )
     codes = _codebook(codebook if codebook is not None else fc, proj.shape[0])
     model = build_model("llc", codes.shape[0], backbone=backbone, bits=proj.shape[0], scaled=False)
     try:
         missing, unexpected = model.backbone.load_state_dict(sd, strict=False)
     except RuntimeError as e:  # a tensor of the wrong shape
-        raise CheckpointError(f"the backbone does not match a torchvision {backbone}: "
-                              f"{str(e).splitlines()[-1].strip()}") from e
+        raise CheckpointError(
+            f"the backbone does not match a torchvision {backbone}: {str(e).splitlines()[-1].strip()}"
+        ) from e
     if missing or unexpected:
-        raise CheckpointError(f"the backbone does not match a torchvision {backbone}: missing {sorted(missing)[:5]}"
-                              f"{'...' if len(missing) > 5 else ''}, unexpected {sorted(unexpected)[:5]}"
-                              f"{'...' if len(unexpected) > 5 else ''}")
+        raise CheckpointError(
+            f"the backbone does not match a torchvision {backbone}: missing {sorted(missing)[:5]}"
+            f"{'...' if len(missing) > 5 else ''}, unexpected {sorted(unexpected)[:5]}"
+            f"{'...' if len(unexpected) > 5 else ''}"
+        )
     if proj.shape[1] != model.backbone.feature_dim:
-        raise CheckpointError(f"fc_lr expects {proj.shape[1]}-dim features, {backbone} gives "
-                              f"{model.backbone.feature_dim}")
+        raise CheckpointError(
+            f"fc_lr expects {proj.shape[1]}-dim features, {backbone} gives {model.backbone.feature_dim}"
+        )
     model.head.load_codebook(codes, proj)
     bad = non_finite(model.state_dict())
     if bad:
-        raise CheckpointError(f"the official checkpoint holds NaN or infinite values in {', '.join(bad[:3])}; "
-                              f"is it a complete download of the official release?")
+        raise CheckpointError(
+            f"the official checkpoint holds NaN or infinite values in {', '.join(bad[:3])}; "
+            f"is it a complete download of the official release?"
+        )
     return model.eval()

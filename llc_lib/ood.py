@@ -13,6 +13,7 @@ Convention: every score is "higher = more in-distribution (ID)"; an image is cal
 - A baseline's threshold is tuned on n ID and n OOD validation samples (the threshold of highest balanced
   accuracy on them), then applied to the test sets; repeated over random draws of the n samples.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,8 +84,15 @@ def best_threshold(score_in: np.ndarray, score_out: np.ndarray) -> float:
     return float(cand[np.argmax(tpr + tnr)])
 
 
-def tuned_threshold_curve(val_in: np.ndarray, val_out: np.ndarray, test_in: np.ndarray, test_out: np.ndarray,
-                          ns, repeats: int = 20, seed: int = 0) -> dict:
+def tuned_threshold_curve(
+    val_in: np.ndarray,
+    val_out: np.ndarray,
+    test_in: np.ndarray,
+    test_out: np.ndarray,
+    ns,
+    repeats: int = 20,
+    seed: int = 0,
+) -> dict:
     """Detection on the test sets with a threshold tuned on n random ID and n random OOD validation scores,
     for each n in ``ns`` that both validation pools can supply; ``repeats`` draws per n.
 

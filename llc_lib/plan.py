@@ -3,6 +3,7 @@
 Every builder takes the profile and the seed and returns a ``graph.Spec``; parents are built here too, so
 the whole dependency chain of a model is visible in one call (``spec.ancestors()``).
 """
+
 from __future__ import annotations
 
 from .config import NUM_CLASSES, Profile, TrainConfig, scale_epochs
@@ -32,8 +33,9 @@ def test_data(p: Profile, seed: int, classes: int | None = None) -> DataSel:
 def real(p: Profile, seed: int, classes: int | None = None, epochs: int | None = None) -> Spec:
     """The real-valued classifier (the accuracy reference and the backbone of every baseline); ``epochs``
     overrides the profile's."""
-    return Spec(p.real.replace(seed=seed, epochs=epochs or p.real.epochs), arch(p), train_data(p, seed, classes),
-                label="real")
+    return Spec(
+        p.real.replace(seed=seed, epochs=epochs or p.real.epochs), arch(p), train_data(p, seed, classes), label="real"
+    )
 
 
 def real_bottleneck(p: Profile, seed: int) -> Spec:
@@ -47,8 +49,16 @@ def real_bottleneck(p: Profile, seed: int) -> Spec:
     return Spec(cfg, arch(p), train_data(p, seed), label=f"real-nested{p.max_bits}")
 
 
-def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ...] | None = None,
-        init: str | None = None, epochs: int | None = None, classes: int | None = None) -> Spec:
+def llc(
+    p: Profile,
+    seed: int,
+    *,
+    bits: int | None = None,
+    nested: tuple[int, ...] | None = None,
+    init: str | None = None,
+    epochs: int | None = None,
+    classes: int | None = None,
+) -> Spec:
     """Phase 1 (class codes). Default: the main run, nested over ``p.sweep`` at max(sweep) bits, initialised as
     ``p.llc_init``. ``bits``/``nested`` pick another length (prefixes above ``bits`` dropped; () = one
     length). init: 'scratch' (with the profile's auxiliary head), 'svd' / 'cca' (backbone and head from the
@@ -56,15 +66,22 @@ def llc(p: Profile, seed: int, *, bits: int | None = None, nested: tuple[int, ..
     init = init or p.llc_init
     if init not in ("scratch", "svd", "cca", "real"):
         raise ValueError(f"unknown LLC init {init!r}; choose scratch, svd, cca or real")
-    cfg = p.llc.replace(seed=seed, bits=p.max_bits, nested=p.sweep,
-                        aux_weight=p.aux_weight if init == "scratch" else 0.0)
+    cfg = p.llc.replace(
+        seed=seed, bits=p.max_bits, nested=p.sweep, aux_weight=p.aux_weight if init == "scratch" else 0.0
+    )
     if bits is not None:
         cfg = cfg.replace(bits=bits, nested=tuple(q for q in (p.sweep if nested is None else nested) if q <= bits))
     if epochs is not None:
         cfg = cfg.replace(epochs=epochs)
     parent = None if init == "scratch" else real(p, seed, classes)
-    return Spec(cfg, arch(p), train_data(p, seed, classes), {"real": "backbone"}.get(init, init), parent,
-                label=f"llc-k{cfg.bits}-{init}")
+    return Spec(
+        cfg,
+        arch(p),
+        train_data(p, seed, classes),
+        {"real": "backbone"}.get(init, init),
+        parent,
+        label=f"llc-k{cfg.bits}-{init}",
+    )
 
 
 def _phase2(p: Profile, seed: int, bits: int, comparison: bool = False):
@@ -74,8 +91,12 @@ def _phase2(p: Profile, seed: int, bits: int, comparison: bool = False):
     (``p.comparison``) where the profile sets one."""
     base = p.comparison if comparison and p.comparison is not None else p.instance
     bce = base.bce_bits
-    return base.replace(seed=seed, bits=bits, bce_bits=None if bce is None or bce >= bits else bce,
-                        bce_scale=base.bce_scale if bits == p.instance.bits else 1.0)
+    return base.replace(
+        seed=seed,
+        bits=bits,
+        bce_bits=None if bce is None or bce >= bits else bce,
+        bce_scale=base.bce_scale if bits == p.instance.bits else 1.0,
+    )
 
 
 def instance(p: Profile, phase1: Spec, epochs: int | None = None) -> Spec:
@@ -83,8 +104,15 @@ def instance(p: Profile, phase1: Spec, epochs: int | None = None) -> Spec:
     ``epochs`` overrides the profile's."""
     cfg = _phase2(p, phase1.seed, phase1.cfg.bits)
     cfg = cfg.replace(epochs=epochs or cfg.epochs)
-    return Spec(cfg, phase1.arch, phase1.data, "phase1", phase1, CodebookSpec("learnt", cfg.bits, phase1),
-                label=f"instance-k{cfg.bits}")
+    return Spec(
+        cfg,
+        phase1.arch,
+        phase1.data,
+        "phase1",
+        phase1,
+        CodebookSpec("learnt", cfg.bits, phase1),
+        label=f"instance-k{cfg.bits}",
+    )
 
 
 def headline(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
@@ -110,10 +138,18 @@ def baseline_instance(p: Profile, method: str, seed: int, bits: int | None = Non
     if method == "llc":
         book = CodebookSpec("learnt", bits, llc(p, seed))
     else:
-        book = CodebookSpec(method, bits, None if method == "random" else r, seed,
-                            NUM_CLASSES[p.dataset] if method == "random" else 0)
-    return Spec(_phase2(p, seed, bits, comparison=True), arch(p), train_data(p, seed), "codebook", r, book,
-                label=f"instance-{method}-k{bits}")
+        book = CodebookSpec(
+            method, bits, None if method == "random" else r, seed, NUM_CLASSES[p.dataset] if method == "random" else 0
+        )
+    return Spec(
+        _phase2(p, seed, bits, comparison=True),
+        arch(p),
+        train_data(p, seed),
+        "codebook",
+        r,
+        book,
+        label=f"instance-{method}-k{bits}",
+    )
 
 
 NESTED_BITS = 20  # the nesting claim compares the main code's prefix of this length with a separate run of it
@@ -139,10 +175,21 @@ def fast_codebook(p: Profile, seed: int) -> Spec:
     source is ``.codebook.source``."""
     k = p.table_bits
     per_class = min(p.fast_per_class, p.per_class or p.fast_per_class)
-    cheap = Spec(p.llc.replace(seed=seed, bits=k, nested=(), aux_weight=p.aux_weight), arch(p, p.fast_width),
-                 train_data(p, seed, per_class=per_class), label=f"llc-fast-k{k}")
-    return Spec(_phase2(p, seed, k, comparison=True), arch(p), train_data(p, seed), "codebook", real(p, seed),
-                CodebookSpec("learnt", k, cheap), label=f"instance-fast-k{k}")
+    cheap = Spec(
+        p.llc.replace(seed=seed, bits=k, nested=(), aux_weight=p.aux_weight),
+        arch(p, p.fast_width),
+        train_data(p, seed, per_class=per_class),
+        label=f"llc-fast-k{k}",
+    )
+    return Spec(
+        _phase2(p, seed, k, comparison=True),
+        arch(p),
+        train_data(p, seed),
+        "codebook",
+        real(p, seed),
+        CodebookSpec("learnt", k, cheap),
+        label=f"instance-fast-k{k}",
+    )
 
 
 def fast_codebook_reference(p: Profile, seed: int) -> Spec:

@@ -1,4 +1,5 @@
 """Figures: seaborn-styled matplotlib helpers; ``save`` writes PNG + PDF."""
+
 from __future__ import annotations
 
 import os
@@ -90,6 +91,7 @@ def cluster_link_colors(z: np.ndarray, n_clusters: int, above: str = "#555555"):
     def func(node: int) -> str:
         m = members[node]
         return cmap[next(iter(m))] if len(m) == 1 else above
+
     return func, labels, cmap
 
 
@@ -109,8 +111,9 @@ def bits_axis(ax, bits, min_gap: float = 0.12) -> None:
     ax.minorticks_off()
 
 
-def distance_heatmap(d: np.ndarray, ax, labels=None, title: str = "", cbar_label: str = "Hamming distance (bits)",
-                     cmap: str = "viridis"):
+def distance_heatmap(
+    d: np.ndarray, ax, labels=None, title: str = "", cbar_label: str = "Hamming distance (bits)", cmap: str = "viridis"
+):
     """Square class-by-class distance (or, with a reversed ``cmap``, similarity) matrix."""
     im = ax.imshow(d, cmap=cmap, interpolation="nearest")
     ax.grid(False)
@@ -141,7 +144,7 @@ def image_grid(images: np.ndarray, ax, ncols: int, pad: int = 2) -> None:
     canvas = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), 255, np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, ncols)
-        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = img
+        canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = img
     ax.imshow(canvas, interpolation="nearest")
     ax.axis("off")
 

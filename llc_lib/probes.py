@@ -1,4 +1,5 @@
 """Linear probes on frozen features (linear-separability checks)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +8,19 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-               num_classes: int, bottleneck: int | None = None, epochs: int = 30, lr: float = 3e-3,
-               batch_size: int = 512, weight_decay: float = 1e-4, seed: int = 0) -> dict:
+def fit_linear(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    num_classes: int,
+    bottleneck: int | None = None,
+    epochs: int = 30,
+    lr: float = 3e-3,
+    batch_size: int = 512,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+) -> dict:
     """Train a (bottleneck-)linear classifier on frozen features with Adam; standardise features first.
 
     bottleneck=k gives Linear(d, k, no bias) -> Linear(k, C): the "real-valued k-dim" baseline.
@@ -24,8 +35,11 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
     d = xt.shape[1]
     with torch.random.fork_rng(devices=[]):  # initialise under ``seed`` without touching the global RNG
         torch.manual_seed(seed)
-        layers = [nn.Linear(d, bottleneck, bias=False), nn.Linear(bottleneck, num_classes)] if bottleneck else \
-            [nn.Linear(d, num_classes)]
+        layers = (
+            [nn.Linear(d, bottleneck, bias=False), nn.Linear(bottleneck, num_classes)]
+            if bottleneck
+            else [nn.Linear(d, num_classes)]
+        )
     model = nn.Sequential(*layers)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * -(-len(xt) // batch_size)
@@ -33,7 +47,7 @@ def fit_linear(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_t
     for _ in range(epochs):
         perm = torch.randperm(len(xt), generator=g)
         for s in range(0, len(xt), batch_size):
-            idx = perm[s:s + batch_size]
+            idx = perm[s : s + batch_size]
             loss = F.cross_entropy(model(xt[idx]), yt[idx])
             opt.zero_grad()
             loss.backward()

@@ -24,6 +24,7 @@ R" is not defined by the distances alone. Two numbers are reported:
 
 ``tie_stats`` says how much the ties matter: how often the cut-off at R splits a tie group and how big it is.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,10 +32,10 @@ import math
 import numpy as np
 from scipy.special import gammaln
 
-from .decode import block_rows, check_packed, distances, map_blocks, hamming_topk, pack
-
+from .decode import block_rows, check_packed, distances, hamming_topk, map_blocks, pack
 
 # ------------------------------------------------------------------------------------------- input checks
+
 
 def _check_pair(queries, database, q_labels, db_labels, unit: str) -> tuple[np.ndarray, np.ndarray]:
     """(q_labels, db_labels) as arrays; ValueError unless queries (Q, w) and database (M, w) are 2-D with the
@@ -46,8 +47,10 @@ def _check_pair(queries, database, q_labels, db_labels, unit: str) -> tuple[np.n
     if q.shape[1] != db.shape[1]:
         raise ValueError(f"queries have {q.shape[1]} {unit} but the database has {db.shape[1]}")
     if q_labels.shape != (len(q),) or db_labels.shape != (len(db),):
-        raise ValueError(f"{len(q)} queries and {len(db)} database items need as many labels, got label shapes "
-                         f"{q_labels.shape} and {db_labels.shape}")
+        raise ValueError(
+            f"{len(q)} queries and {len(db)} database items need as many labels, got label shapes "
+            f"{q_labels.shape} and {db_labels.shape}"
+        )
     return q_labels, db_labels
 
 
@@ -63,8 +66,10 @@ def _check_bits(packed: np.ndarray, bits: int) -> None:
 
 # ------------------------------------------------------------------------------------------- histograms
 
-def distance_histograms(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, bits: int,
-                        threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+
+def distance_histograms(
+    queries: np.ndarray, database: np.ndarray, q_labels, db_labels, bits: int, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per query, how many database items (and how many relevant ones) lie at each Hamming distance.
 
     queries (Q, W), database (M, W): packed codes of ``bits`` bits; labels (Q,) and (M,). Returns (n, r), both
@@ -189,12 +194,16 @@ def tie_stats(n: np.ndarray, R: int) -> dict[str, float]:
     b, before = _group_at(n, R)
     nb = n[np.arange(len(n)), b]
     split = (R - before) < nb
-    return {"split_rate": float(split.mean()), "mean_boundary_group": float(nb.mean()),
-            "mean_open_slots": float(np.where(split, R - before, 0).mean()),
-            "mean_distinct_distances": float(((n > 0) & (np.arange(n.shape[1]) <= b[:, None])).sum(1).mean())}
+    return {
+        "split_rate": float(split.mean()),
+        "mean_boundary_group": float(nb.mean()),
+        "mean_open_slots": float(np.where(split, R - before, 0).mean()),
+        "mean_distinct_distances": float(((n > 0) & (np.arange(n.shape[1]) <= b[:, None])).sum(1).mean()),
+    }
 
 
 # ------------------------------------------------------------------------------------ explicit lists
+
 
 def average_precision(relevance: np.ndarray) -> np.ndarray:
     """(Q,) AP of ranked 0/1 relevance lists (Q, R) (0 where nothing relevant was retrieved)."""
@@ -205,8 +214,9 @@ def average_precision(relevance: np.ndarray) -> np.ndarray:
         return np.where(hits[:, -1] > 0, (prec * rel).sum(1) / hits[:, -1], 0.0)
 
 
-def map_stable(queries: np.ndarray, database: np.ndarray, q_labels, db_labels, R: int,
-               threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def map_stable(
+    queries: np.ndarray, database: np.ndarray, q_labels, db_labels, R: int, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """((Q,) AP@R, (Q, R) retrieved indices) of the Hamming ranking with ties ordered by database index.
 
     queries (Q, W), database (M, W): packed codes (their bit length is not checked: compare it before packing,
@@ -230,8 +240,16 @@ def real_scores(q: np.ndarray, db: np.ndarray, metric: str = "cosine") -> np.nda
     raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
 
 
-def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric: str = "cosine",
-              cutoffs=(), threads: int | None = None) -> dict[str, np.ndarray]:
+def rank_real(
+    q: np.ndarray,
+    db: np.ndarray,
+    q_labels,
+    db_labels,
+    R: int,
+    metric: str = "cosine",
+    cutoffs=(),
+    threads: int | None = None,
+) -> dict[str, np.ndarray]:
     """Real-valued retrieval: {'ap' (Q,) AP@R, 'top' (Q, R) indices, 'relevant_at' (Q, len(cutoffs)) relevant
     items in the top N}. Equal scores (measure zero for real features) are ordered by database index, in the
     top-R lists and in the counts alike. q (Q, d), db (M, d); labels (Q,) and (M,)."""
@@ -261,7 +279,7 @@ def rank_real(q: np.ndarray, db: np.ndarray, q_labels, db_labels, R: int, metric
             hi = np.searchsorted(srt[i], v, side="right")
             pos = len(db) - hi  # items scoring strictly higher
             for j in np.flatnonzero(hi - np.searchsorted(srt[i], v, side="left") > 1):  # ties: lower index first
-                pos[j] += np.count_nonzero(sc[i, :rel[j]] == v[j])
+                pos[j] += np.count_nonzero(sc[i, : rel[j]] == v[j])
             rel_at[s + i] = np.searchsorted(np.sort(pos), cut, side="left")
 
     map_blocks(block, len(q), 64, threads)
@@ -275,8 +293,11 @@ def pr_curve(relevant_at: np.ndarray, cutoffs, n_relevant: np.ndarray) -> dict[s
     n_rel = np.asarray(n_relevant, np.float64)
     has = n_rel > 0
     recall = (relevant_at[has] / n_rel[has, None]).mean(0) if has.any() else np.zeros(len(cut))
-    return {"n": [int(c) for c in cut], "precision": (relevant_at / cut[None, :]).mean(0).tolist(),
-            "recall": recall.tolist()}
+    return {
+        "n": [int(c) for c in cut],
+        "precision": (relevant_at / cut[None, :]).mean(0).tolist(),
+        "recall": recall.tolist(),
+    }
 
 
 def default_cutoffs(m: int, points: int = 40) -> np.ndarray:
@@ -293,8 +314,16 @@ def class_index_codes(pred, num_classes: int) -> np.ndarray:
     return np.where((pred[:, None] >> np.arange(bits)[::-1]) & 1, 1, -1).astype(np.int8)
 
 
-def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: bool = True,
-                     keep_top: bool = False, threads: int | None = None) -> dict:
+def evaluate_hamming(
+    q_codes,
+    db_codes,
+    q_labels,
+    db_labels,
+    R: int = 1000,
+    pr: bool = True,
+    keep_top: bool = False,
+    threads: int | None = None,
+) -> dict:
     """Everything the retrieval notebook reports for one binary code: tie-aware and stable MAP@R, tie
     statistics, optionally the PR curve (expected under random tie order) and the stable top-R lists.
 
@@ -305,8 +334,12 @@ def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: 
     qp, dp = pack(q_codes), pack(db_codes)
     n, r = distance_histograms(qp, dp, q_labels, db_labels, k, threads)
     ap_stable, top = map_stable(qp, dp, q_labels, db_labels, R, threads)
-    out = {"bits": k, "map_tie_aware": float(map_tie_aware(n, r, R).mean()), "map_stable": float(ap_stable.mean()),
-           "ties": tie_stats(n, R)}
+    out = {
+        "bits": k,
+        "map_tie_aware": float(map_tie_aware(n, r, R).mean()),
+        "map_stable": float(ap_stable.mean()),
+        "ties": tie_stats(n, R),
+    }
     if pr:
         cutoffs = default_cutoffs(len(dp))
         out["pr"] = pr_curve(expected_relevant_at(n, r, cutoffs), cutoffs, r.sum(1))
@@ -315,8 +348,17 @@ def evaluate_hamming(q_codes, db_codes, q_labels, db_labels, R: int = 1000, pr: 
     return out
 
 
-def evaluate_real(q, db, q_labels, db_labels, R: int = 1000, metric: str = "cosine", pr: bool = True,
-                  keep_top: bool = False, threads: int | None = None) -> dict:
+def evaluate_real(
+    q,
+    db,
+    q_labels,
+    db_labels,
+    R: int = 1000,
+    metric: str = "cosine",
+    pr: bool = True,
+    keep_top: bool = False,
+    threads: int | None = None,
+) -> dict:
     """MAP@R, optionally the PR curve and the top-R lists of real-valued features ranked by ``metric``."""
     cutoffs = default_cutoffs(len(db)) if pr else ()
     res = rank_real(q, db, q_labels, db_labels, R, metric, cutoffs, threads)

@@ -1,13 +1,22 @@
 """Which images a model trains and is evaluated on: a ``DataSel`` names a selection of a dataset, and a
 ``DataStore`` loads selections from one data folder, once per process, with the hash of each (what results
 files record and checkpoints are bound to)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import (class_subset, data_dir, dataset_digest, load_cifar100, load_image_folders, load_ood,
-                   per_class_subset, stratified_subset)
+from .data import (
+    class_subset,
+    data_dir,
+    dataset_digest,
+    load_cifar100,
+    load_image_folders,
+    load_ood,
+    per_class_subset,
+    stratified_subset,
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +47,9 @@ class DataStore:
         if sel.dataset == "cifar100":
             full = self._once(("cifar100", split), lambda: load_cifar100(split, self.root))
             return self._once((sel, split), lambda: self._cifar_selection(full, sel))
-        folders = self._once((sel.dataset, sel.image_size),
-                             lambda: load_image_folders(sel.dataset, sel.image_size, self.root))
+        folders = self._once(
+            (sel.dataset, sel.image_size), lambda: load_image_folders(sel.dataset, sel.image_size, self.root)
+        )
         return self._once((sel, split), lambda: per_class_subset(folders[0 if split == "train" else 1], sel.per_class))
 
     @staticmethod
@@ -60,8 +70,12 @@ class DataStore:
     def used(self) -> dict[str, str]:
         """{'<dataset>/<split>/<selection>': sha256} of every selection served so far, for the results files
         (what a number was computed on)."""
-        return {f"{sel.dataset}/{split}/per_class={sel.per_class},classes={sel.classes},seed={sel.seed}":
-                self.digest(sel, split) for sel, split in [k for k in self._loaded if isinstance(k[0], DataSel)]}
+        return {
+            f"{sel.dataset}/{split}/per_class={sel.per_class},classes={sel.classes},seed={sel.seed}": self.digest(
+                sel, split
+            )
+            for sel, split in [k for k in self._loaded if isinstance(k[0], DataSel)]
+        }
 
     def preload(self, key: tuple, ds) -> None:
         """Serve ``ds`` instead of reading the folder: ``key`` = (DataSel, split) for one selection, or

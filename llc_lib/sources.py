@@ -15,6 +15,7 @@ unless a folder of local copies under the official file names is given (``python
 DIR`` or $LLC_ARCHIVES). ``prepare_data`` makes the data folder: links to ``../shared/datasets`` where that
 exists, else these builds; ``verify_files`` checks what is there.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -68,7 +69,8 @@ CIFAR10_IMAGES_SHAPE = (5000, 32, 32, 3)
 # mostly do not (6 % of them within 4 levels), so a wrong order or selection is caught.
 CIFAR10_MEANS = bytes.fromhex(
     "da7d72566eb5707a627b9088438d6093748e993270a29c70906cb38e38697c7a496b597a61556b37615a9c6fb16369529c945d655a"
-    "9b794d8aa57774625657666b65656f553a4aa56a8ac14b8c71788f846cb2a37f5e7b4f56a36db26f6c7d927269697e")
+    "9b794d8aa57774625657666b65656f553a4aa56a8ac14b8c71788f846cb2a37f5e7b4f56a36db26f6c7d927269697e"
+)
 OFFICIAL_PIXELS_NOTE = "official pixels, differ from the shipped JPEG-derived copy (other arrays identical)"
 
 
@@ -154,11 +156,15 @@ def _unpickle(data: bytes, where: str) -> dict:
     try:
         obj = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as e:  # UnpicklingError, EOFError, TypeError, KeyError, ... from malformed bytes
-        raise DataError(f"{where} is not a readable CIFAR pickle ({type(e).__name__}: {str(e)[:200]}); the "
-                        f"archive is corrupt or not the official one. Replace it and run again.") from e
+        raise DataError(
+            f"{where} is not a readable CIFAR pickle ({type(e).__name__}: {str(e)[:200]}); the "
+            f"archive is corrupt or not the official one. Replace it and run again."
+        ) from e
     if not isinstance(obj, dict):
-        raise DataError(f"{where} holds a Python {type(obj).__name__}, not the dict of a CIFAR pickle; it is not "
-                        f"the official archive")
+        raise DataError(
+            f"{where} holds a Python {type(obj).__name__}, not the dict of a CIFAR pickle; it is not "
+            f"the official archive"
+        )
     return obj
 
 
@@ -172,13 +178,20 @@ def _tar_pickles(archive: Path, folder: str, names: tuple[str, ...]) -> dict[str
                 if member.name in want:
                     where = f"{archive}:{member.name}"
                     if not member.isfile():
-                        kind = ("a link" if member.issym() or member.islnk() else
-                                "a folder" if member.isdir() else "not a regular file")
+                        kind = (
+                            "a link"
+                            if member.issym() or member.islnk()
+                            else "a folder"
+                            if member.isdir()
+                            else "not a regular file"
+                        )
                         raise DataError(f"{where} is {kind}, not a file; it is not the official archive")
                     out[want[member.name]] = _unpickle(tar.extractfile(member).read(), where)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise DataError(f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
-                        f"official archive. Replace it and run again.") from e
+        raise DataError(
+            f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
+            f"official archive. Replace it and run again."
+        ) from e
     missing = [f"{folder}/{n}" for n in names if n not in out]
     if missing:
         raise DataError(f"{archive} lacks {', '.join(missing)}; it is not the official archive")
@@ -207,8 +220,7 @@ def _labels(values, where: str) -> np.ndarray:
     a = np.asarray(values) if isinstance(values, (list, tuple, np.ndarray)) else None
     if a is None or a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
         got = type(values).__name__ if a is None else f"{a.dtype} {a.shape}"
-        raise DataError(f"{where}: the labels must be a list of integers, got {got}; it is not the official "
-                        f"archive")
+        raise DataError(f"{where}: the labels must be a list of integers, got {got}; it is not the official archive")
     return a.astype(np.int64)
 
 
@@ -222,8 +234,9 @@ def _nhwc(data, where: str) -> np.ndarray:
 
 def _check_counts(labels: np.ndarray, classes: int, per_class: int, where: str) -> None:
     if labels.min() < 0 or labels.max() >= classes or (np.bincount(labels, minlength=classes) != per_class).any():
-        raise DataError(f"{where}: expected {per_class} images in each of {classes} classes; it is not the "
-                        f"official archive")
+        raise DataError(
+            f"{where}: expected {per_class} images in each of {classes} classes; it is not the official archive"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- converters
@@ -255,9 +268,14 @@ def cifar100_arrays(archive: Path | str) -> dict[str, np.ndarray]:
         idx = np.flatnonzero(labels == c)
         split[idx[rng.permutation(len(idx))[:100]]] = 1
     meta = f"{archive}:cifar-100-python/meta"
-    return dict(images=images[order], labels=labels.astype(np.int16), coarse_labels=coarse[order].astype(np.int16),
-                label_names=_names(_get(p["meta"], "fine_label_names", meta), meta),
-                coarse_names=_names(_get(p["meta"], "coarse_label_names", meta), meta), split=split)
+    return dict(
+        images=images[order],
+        labels=labels.astype(np.int16),
+        coarse_labels=coarse[order].astype(np.int16),
+        label_names=_names(_get(p["meta"], "fine_label_names", meta), meta),
+        coarse_names=_names(_get(p["meta"], "coarse_label_names", meta), meta),
+        split=split,
+    )
 
 
 def cifar10_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
@@ -284,8 +302,9 @@ def cifar10_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
     files = np.array([f"{names[c]}/{j:04d}.jpg" for c in range(10) for j in range(len(by_class[c]))])
     rng = np.random.default_rng(SEED)
     keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:500] for c in range(10)]))
-    return dict(images=images[order][keep], labels=labels[keep].astype(np.int16), label_names=names,
-                source_files=files[keep])
+    return dict(
+        images=images[order][keep], labels=labels[keep].astype(np.int16), label_names=names, source_files=files[keep]
+    )
 
 
 _TINY_TEST = re.compile(r"tiny-imagenet-200/test/images/(test_\d+\.JPEG)")
@@ -300,8 +319,10 @@ def _box32(data: bytes, where: str) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as im:
             return np.asarray(im.convert("RGB").resize((32, 32), Image.Resampling.BOX))
     except Exception as e:  # UnidentifiedImageError, SyntaxError, ValueError, DecompressionBombError, ...
-        raise DataError(f"{where} is not an image Pillow can read ({type(e).__name__}: {str(e)[:200]}); the "
-                        f"archive is corrupt or not the official one") from e
+        raise DataError(
+            f"{where} is not an image Pillow can read ({type(e).__name__}: {str(e)[:200]}); the "
+            f"archive is corrupt or not the official one"
+        ) from e
 
 
 def tinyimagenet_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
@@ -315,14 +336,18 @@ def tinyimagenet_ood_arrays(archive: Path | str) -> dict[str, np.ndarray]:
         with zipfile.ZipFile(archive) as zf:
             members = {m.group(1): n for n in zf.namelist() if (m := _TINY_TEST.fullmatch(n))}
             if len(members) != 10_000:
-                raise DataError(f"{archive} holds {len(members)} files tiny-imagenet-200/test/images/test_<n>.JPEG, "
-                                f"not 10,000; it is not the official archive")
+                raise DataError(
+                    f"{archive} holds {len(members)} files tiny-imagenet-200/test/images/test_<n>.JPEG, "
+                    f"not 10,000; it is not the official archive"
+                )
             files = np.array(sorted(members))
             keep = np.sort(np.random.default_rng(SEED).permutation(len(files))[:5000])
             images = np.stack([_box32(zf.read(members[f]), f"{archive}:{members[f]}") for f in files[keep]])
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise DataError(f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
-                        f"official archive. Replace it and run again.") from e
+        raise DataError(
+            f"{archive} could not be read ({type(e).__name__}: {e}); it is corrupt or not the "
+            f"official archive. Replace it and run again."
+        ) from e
     return dict(images=images, source_files=files[keep])
 
 
@@ -338,15 +363,27 @@ class Source:
 
 
 SOURCES = {
-    "cifar100": Source("cifar100.npz", "cifar-100-python.tar.gz",
-                       "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                       "eb9058c3a382ffc7106e4002c42a8d85", cifar100_arrays),
-    "cifar10": Source("cifar10_test.npz", "cifar-10-python.tar.gz",
-                      "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                      "c58f30108f718f92721af3b95e74349a", cifar10_ood_arrays),
-    "tinyimagenet": Source("tinyimagenet_test32.npz", "tiny-imagenet-200.zip",
-                           "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
-                           "90528d7ca1a48142e341f4ef8d21d0de", tinyimagenet_ood_arrays),
+    "cifar100": Source(
+        "cifar100.npz",
+        "cifar-100-python.tar.gz",
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85",
+        cifar100_arrays,
+    ),
+    "cifar10": Source(
+        "cifar10_test.npz",
+        "cifar-10-python.tar.gz",
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a",
+        cifar10_ood_arrays,
+    ),
+    "tinyimagenet": Source(
+        "tinyimagenet_test32.npz",
+        "tiny-imagenet-200.zip",
+        "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+        "90528d7ca1a48142e341f4ef8d21d0de",
+        tinyimagenet_ood_arrays,
+    ),
 }
 
 
@@ -370,10 +407,12 @@ def build(name: str, archive: Path | str, out: Path | str) -> str:
     arrays = src.convert(Path(archive))
     bad = differing_arrays(src.file, arrays)
     if bad:
-        raise DataError(f"{src.file} built from {archive}: array(s) {', '.join(bad)} differ from the shipped "
-                        f"file's; nothing was written. Check that the archive's MD5 is "
-                        f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
-                        f"shipped files were made with (numpy 2.4): report it with their versions.")
+        raise DataError(
+            f"{src.file} built from {archive}: array(s) {', '.join(bad)} differ from the shipped "
+            f"file's; nothing was written. Check that the archive's MD5 is "
+            f"{src.md5}; if it is, this numpy or Pillow computes other values than the ones the "
+            f"shipped files were made with (numpy 2.4): report it with their versions."
+        )
     tmp = tmp_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -412,8 +451,10 @@ def check_md5(path: Path, src: Source) -> None:
     """Raise DataError unless ``path`` has the published MD5 of ``src``'s archive."""
     got = md5(path)
     if got != src.md5:
-        raise DataError(f"{path} has MD5 {got}, not {src.md5} as the official {src.archive} has; it is "
-                        f"truncated or another file. Replace it with a copy from {src.url}.")
+        raise DataError(
+            f"{path} has MD5 {got}, not {src.md5} as the official {src.archive} has; it is "
+            f"truncated or another file. Replace it with a copy from {src.url}."
+        )
 
 
 def download(url: str, dest: Path, expected_md5: str, chunk: int = 1 << 20) -> Path:
@@ -448,21 +489,27 @@ def download(url: str, dest: Path, expected_md5: str, chunk: int = 1 << 20) -> P
                         have += len(block)
                         print(f"\r{dest.name}: {have / 1e6:.1f} of {total}", end="", file=sys.stderr, flush=True)
             except OSError as e:
-                raise DataError(f"download of {url} into {part} stopped after {have / 1e6:.1f} MB ({e}); run "
-                                f"the same command again to continue it") from None
+                raise DataError(
+                    f"download of {url} into {part} stopped after {have / 1e6:.1f} MB ({e}); run "
+                    f"the same command again to continue it"
+                ) from None
             finally:
                 print(file=sys.stderr)
     got = md5(part)
     if got != expected_md5:
         part.unlink()
-        raise DataError(f"{url} arrived with MD5 {got}, not the published {expected_md5}; the download was "
-                        f"deleted, run the same command again")
+        raise DataError(
+            f"{url} arrived with MD5 {got}, not the published {expected_md5}; the download was "
+            f"deleted, run the same command again"
+        )
     os.replace(part, dest)
     return dest
 
 
-_OFFLINE_HINT = ("without internet, put the official archives in a folder and pass --archives DIR or set "
-                 "LLC_ARCHIVES (see data/README.md)")
+_OFFLINE_HINT = (
+    "without internet, put the official archives in a folder and pass --archives DIR or set "
+    "LLC_ARCHIVES (see data/README.md)"
+)
 
 
 def archives_dir(archives: Path | str | None = None) -> Path | None:
@@ -480,8 +527,10 @@ def fetch(name: str, archives: Path | str | None = None, cache: Path | str | Non
     if folder is not None:
         path = folder / src.archive
         if not path.is_file():
-            raise DataError(f"{path} is missing: put the official {src.archive} ({src.url}) in {folder}, or "
-                            f"drop --archives / unset LLC_ARCHIVES to download it")
+            raise DataError(
+                f"{path} is missing: put the official {src.archive} ({src.url}) in {folder}, or "
+                f"drop --archives / unset LLC_ARCHIVES to download it"
+            )
     else:
         if cache is None:
             raise ValueError("fetch needs a cache folder when no archives folder is given")
@@ -522,8 +571,9 @@ def link_shared(shared: Path, root: Path | None = None) -> list[Path]:
     return made
 
 
-def prepare_data(shared: Path | str | None = None, root: Path | None = None,
-                 archives: Path | str | None = None) -> Path:
+def prepare_data(
+    shared: Path | str | None = None, root: Path | None = None, archives: Path | str | None = None
+) -> Path:
     """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
     it lacks), otherwise build each missing data file from its official archive (from the folder ``archives`` or $LLC_ARCHIVES
     when given, else downloaded into <root>/archives). First removes what interrupted builds left in the data
@@ -537,8 +587,10 @@ def prepare_data(shared: Path | str | None = None, root: Path | None = None,
             print(f"linked {p} -> {p.resolve()}")
         for src in SOURCES.values():
             if not (root / src.file).exists():
-                print(f"{shared} has no {src.file}; build it from the official archive with `python -m llc_lib "
-                      f"data --data-dir {root}` (no --shared; --archives DIR for local copies)")
+                print(
+                    f"{shared} has no {src.file}; build it from the official archive with `python -m llc_lib "
+                    f"data --data-dir {root}` (no --shared; --archives DIR for local copies)"
+                )
         return root
 
     for name, src in SOURCES.items():
@@ -547,8 +599,10 @@ def prepare_data(shared: Path | str | None = None, root: Path | None = None,
             out.unlink()
         if out.exists():
             continue
-        print(f"{out}: building it from the official {src.archive}"
-              + (f" ({shared} not found)" if shared is not None else ""))
+        print(
+            f"{out}: building it from the official {src.archive}"
+            + (f" ({shared} not found)" if shared is not None else "")
+        )
         archive = fetch(name, archives, root / "archives")
         print(f"{out}: {build(name, archive, out)}")
     return root

@@ -1,4 +1,5 @@
 """Taxonomy discovery: agglomerative clustering of class codes and comparison with known superclasses."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,12 +41,16 @@ def purity(clusters, truth) -> float:
     return float(hits / len(truth))
 
 
-def compare_with_superclasses(vectors, superclass_of_class, n_clusters: int = 20, metric: str = "hamming",
-                              method: str = "average") -> dict:
+def compare_with_superclasses(
+    vectors, superclass_of_class, n_clusters: int = 20, metric: str = "hamming", method: str = "average"
+) -> dict:
     """{'ari', 'purity', 'clusters'} of cutting the class-vector dendrogram into ``n_clusters`` clusters."""
     cl = cut(linkage(vectors, metric, method), n_clusters)
-    return {"ari": float(adjusted_rand_score(superclass_of_class, cl)), "purity": purity(cl, superclass_of_class),
-            "clusters": cl}
+    return {
+        "ari": float(adjusted_rand_score(superclass_of_class, cl)),
+        "purity": purity(cl, superclass_of_class),
+        "clusters": cl,
+    }
 
 
 def tied_merges(z: np.ndarray) -> int:
@@ -55,8 +60,9 @@ def tied_merges(z: np.ndarray) -> int:
     return int(counts[counts > 1].sum())
 
 
-def tie_sensitivity(vectors, superclass_of_class, n_clusters: int = 20, metric: str = "hamming",
-                    draws: int = 20, seed: int = 0) -> dict:
+def tie_sensitivity(
+    vectors, superclass_of_class, n_clusters: int = 20, metric: str = "hamming", draws: int = 20, seed: int = 0
+) -> dict:
     """{'ari_mean', 'ari_sd', 'ari_min', 'ari_max', 'draws'}: the ARI of ``compare_with_superclasses`` with the
     classes presented in ``draws`` random orders (``np.random.default_rng(seed)``), so that tied merge distances
     are broken differently each time; the spread is how much of an ARI the tie rule decides."""
@@ -67,8 +73,13 @@ def tie_sensitivity(vectors, superclass_of_class, n_clusters: int = 20, metric: 
         order = rng.permutation(len(v))
         aris.append(compare_with_superclasses(v[order], sup[order], n_clusters, metric)["ari"])
     a = np.array(aris)
-    return {"ari_mean": float(a.mean()), "ari_sd": float(a.std(ddof=1)), "ari_min": float(a.min()),
-            "ari_max": float(a.max()), "draws": draws}
+    return {
+        "ari_mean": float(a.mean()),
+        "ari_sd": float(a.std(ddof=1)),
+        "ari_min": float(a.min()),
+        "ari_max": float(a.max()),
+        "draws": draws,
+    }
 
 
 def superclass_of_class(labels, coarse_labels, num_classes: int) -> np.ndarray:

@@ -12,6 +12,7 @@ augmentation of epoch e come from a generator seeded with (cfg.seed, e), and not
 RNG, so a run resumed from the checkpoint of epoch e reproduces the uninterrupted run exactly on CPU (no RNG
 state needs saving).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -77,8 +78,9 @@ class Objective(nn.Module):
         return method(self.cfg.mode).loss(self.model, self.model.backbone(x), y, self.cfg, self.progress)
 
 
-def train_step(net: nn.Module, opt, sched, x, y, amp, micro_batch: int | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+def train_step(
+    net: nn.Module, opt, sched, x, y, amp, micro_batch: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """One optimiser step of an ``Objective`` (or its DDP wrapper) on the batch (x, y), its gradient accumulated
     over micro-batches of ``micro_batch`` images (None = one pass), each weighted by its share of the batch;
     returns (the batch's mean loss, detached; (B, C) logits, detached, or None). One pass is one part of
@@ -89,7 +91,7 @@ def train_step(net: nn.Module, opt, sched, x, y, amp, micro_batch: int | None = 
     for i, (xs, ys) in enumerate(parts):
         # under DDP, all-reduce the gradients once, with the last micro-batch's backward pass
         sync = i == len(parts) - 1 or not hasattr(net, "no_sync")
-        with (contextlib.nullcontext() if sync else net.no_sync()):
+        with contextlib.nullcontext() if sync else net.no_sync():
             with amp:
                 part, logits = net(xs, ys)
             (part * (len(ys) / len(y))).backward()
@@ -107,24 +109,40 @@ def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
     if model.kind != kind:
         raise ValueError(f"mode {cfg.mode!r} needs {MODEL_KINDS[kind]}, got {MODEL_KINDS[model.kind].split(' (')[0]}")
     if cfg.aux_weight > 0 and (not m.aux_head or model.aux is None):
-        raise ValueError(f"aux_weight > 0 needs a method with an auxiliary head (mode 'llc'), got "
-                         f"{cfg.mode!r}, and a model built with aux=True")
+        raise ValueError(
+            f"aux_weight > 0 needs a method with an auxiliary head (mode 'llc'), got "
+            f"{cfg.mode!r}, and a model built with aux=True"
+        )
     if model.is_llc and model.head.bits != cfg.bits:
         raise ValueError(f"model has {model.head.bits} bits but the config asks for {cfg.bits}")
     if kind == "hash" and tuple(model.head.widths) != tuple(cfg.nested):
         raise ValueError(f"hash heads {model.head.widths} differ from the config's code lengths {cfg.nested}")
     if m.frozen_codebook and codebook is None:
-        raise ValueError(f"mode {cfg.mode!r} (Phase 2) needs the Phase-1 codebook: pass codebook=(C, k) +-1 "
-                         "codes, e.g. from llc_lib.codebook.load_codebook or a Phase-1 model.")
+        raise ValueError(
+            f"mode {cfg.mode!r} (Phase 2) needs the Phase-1 codebook: pass codebook=(C, k) +-1 "
+            "codes, e.g. from llc_lib.codebook.load_codebook or a Phase-1 model."
+        )
     labels, c = labels_of(data), model.head.num_classes
     if labels.min() < 0 or labels.max() >= c:
-        raise ValueError(f"labels must lie in 0..{c - 1} (the model's classes), got {int(labels.min())}.."
-                         f"{int(labels.max())}")
+        raise ValueError(
+            f"labels must lie in 0..{c - 1} (the model's classes), got {int(labels.min())}..{int(labels.max())}"
+        )
 
 
-def train_one_epoch(net: nn.Module, objective: Objective, opt, sched, batches, steps: int, total: int, amp,
-                    device: torch.device, desc: str, show: bool, step_budget: int | None = None
-                    ) -> tuple[torch.Tensor, int]:
+def train_one_epoch(
+    net: nn.Module,
+    objective: Objective,
+    opt,
+    sched,
+    batches,
+    steps: int,
+    total: int,
+    amp,
+    device: torch.device,
+    desc: str,
+    show: bool,
+    step_budget: int | None = None,
+) -> tuple[torch.Tensor, int]:
     """At most ``steps`` optimiser steps over ``batches``; returns (stats, steps taken) with stats the float64
     tensor (loss sum, correct, images, images with class logits) on ``device`` (no synchronisation per step).
     ``step_budget``: stop after that many steps (a killed run, in tests). ``total``: the run's step count,
@@ -170,12 +188,14 @@ def check_finite(model: CodeNet, loss_sum: float, seen: float, cfg: TrainConfig,
         raise TrainingDiverged(
             f"{cfg.mode} k={cfg.bits}: training diverged in epoch {epoch + 1} (mean loss {loss_sum / seen}, "
             f"non-finite tensors: {', '.join(bad[:3]) or 'none'}{', ...' if len(bad) > 3 else ''}); "
-            f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config.")
+            f"nothing of this epoch was saved. Train with a lower lr (or head_lr_mult) in this run's config."
+        )
     return state
 
 
-def resume(ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig, record: dict
-           ) -> tuple[list[dict], int, dict]:
+def resume(
+    ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig, record: dict
+) -> tuple[list[dict], int, dict]:
     """(history, epochs done, record) of the run in ``ckpt``, its weights, optimiser and schedule loaded into
     ``model``, ``opt`` and ``sched``; ([], 0, record) when there is no checkpoint. CheckpointError when it was
     trained with another config (a field it does not know counts as at its default) or on other data than
@@ -188,19 +208,34 @@ def resume(ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig
     stored = {f.name: ck["config"].get(f.name, f.default) for f in dataclasses.fields(cfg)}
     if stored != cfg_dict:
         changed = sorted(k for k in cfg_dict if stored[k] != cfg_dict[k])
-        raise CheckpointError(f"checkpoint {ckpt} was trained with other settings ({changed}); "
-                              f"delete it or use another run folder to train with these.")
+        raise CheckpointError(
+            f"checkpoint {ckpt} was trained with other settings ({changed}); "
+            f"delete it or use another run folder to train with these."
+        )
     if ck.get("data_sha256") != record["data_sha256"]:
-        raise CheckpointError(f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
-                              f"to train on this data, or resume it on the data it was trained on.")
+        raise CheckpointError(
+            f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
+            f"to train on this data, or resume it on the data it was trained on."
+        )
     opt.load_state_dict(ck["optimizer"])
     sched.load_state_dict(ck["scheduler"])
     return ck["history"], ck["epoch"], {**{k: ck[k] for k in ("spec", "key", "inputs", "threads") if k in ck}, **record}
 
 
-def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt: Path | str | None = None,
-          codebook: np.ndarray | None = None, progress: bool = True, eval_data=None,
-          stop_after_steps: int | None = None, workers: int = 0, record: dict | None = None) -> list[dict]:
+def train(
+    model: CodeNet,
+    data,
+    cfg: TrainConfig,
+    *,
+    device: torch.device,
+    ckpt: Path | str | None = None,
+    codebook: np.ndarray | None = None,
+    progress: bool = True,
+    eval_data=None,
+    stop_after_steps: int | None = None,
+    workers: int = 0,
+    record: dict | None = None,
+) -> list[dict]:
     """Train ``model`` in place for ``cfg.epochs`` epochs; return the per-epoch history.
 
     data: an ArrayDataset or an ImageFolder-style dataset (``workers`` DataLoader processes). ckpt:
@@ -236,7 +271,9 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
     cfg_dict = dataclasses.asdict(cfg)
     net = objective
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
+        net = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None
+        )
     amp, show, steps = autocast(device), progress and rank == 0, 0
 
     # one epoch at a time: train, reduce over processes, check, log, save
@@ -244,8 +281,20 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
         model.train()
         t0 = time.time()
         budget = None if stop_after_steps is None else stop_after_steps - steps
-        stats, taken = train_one_epoch(net, objective, opt, sched, tb.epoch(epoch), steps_per_epoch, total, amp,
-                                       device, f"{cfg.mode} k={cfg.bits} ep {epoch + 1}/{cfg.epochs}", show, budget)
+        stats, taken = train_one_epoch(
+            net,
+            objective,
+            opt,
+            sched,
+            tb.epoch(epoch),
+            steps_per_epoch,
+            total,
+            amp,
+            device,
+            f"{cfg.mode} k={cfg.bits} ep {epoch + 1}/{cfg.epochs}",
+            show,
+            budget,
+        )
         steps += taken
         if stop_after_steps is not None and steps >= stop_after_steps:
             return history
@@ -262,14 +311,29 @@ def train(model: CodeNet, data, cfg: TrainConfig, *, device: torch.device, ckpt:
             row["test_acc"] = evaluate(model, eval_data, device, workers=workers)
         history.append(row)
         if show:
-            print(f"[{cfg.mode} k={cfg.bits}] epoch {epoch + 1}/{cfg.epochs} " +
-                  " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
-                           if k != "epoch"), flush=True)
+            print(
+                f"[{cfg.mode} k={cfg.bits}] epoch {epoch + 1}/{cfg.epochs} "
+                + " ".join(
+                    f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items() if k != "epoch"
+                ),
+                flush=True,
+            )
         if ckpt is not None and rank == 0:
-            save_atomic({"model": state, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                         "epoch": epoch + 1, "config": cfg_dict, "meta": model_meta(model), "history": history,
-                         "weights_sha256": state_digest(state),
-                         "provenance": provenance(device), **record}, ckpt)
+            save_atomic(
+                {
+                    "model": state,
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "epoch": epoch + 1,
+                    "config": cfg_dict,
+                    "meta": model_meta(model),
+                    "history": history,
+                    "weights_sha256": state_digest(state),
+                    "provenance": provenance(device),
+                    **record,
+                },
+                ckpt,
+            )
         if world > 1:
             dist.barrier()
     return history

@@ -5,6 +5,7 @@
   and the start of every baseline codebook's Phase 2); Random has no projection of its own and starts from
   the least-squares regression of each image's class code on its features.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,15 @@ def unit_projection(proj: np.ndarray, features: np.ndarray) -> np.ndarray:
     return proj / (z.std(0)[:, None] + 1e-8)
 
 
-def baseline_codebook(method: str, real: CodeNet | None, features: np.ndarray | None, labels: np.ndarray | None,
-                      num_classes: int, bits: int, seed: int = 0) -> dict:
+def baseline_codebook(
+    method: str,
+    real: CodeNet | None,
+    features: np.ndarray | None,
+    labels: np.ndarray | None,
+    num_classes: int,
+    bits: int,
+    seed: int = 0,
+) -> dict:
     """{'codes' (C, bits) int8, 'reals' (C, bits) float32, 'proj' (bits, d) float32 or None} of a baseline
     codebook: 'random' (seeded i.i.d. bits), 'svd' (of ``real``'s classifier) or 'cca' (of the training
     ``features`` (N, d) vs ``labels`` (N,))."""
@@ -54,7 +62,7 @@ def svd_head(llc: CodeNet, real: CodeNet) -> None:
     """
     copy_backbone(llc, real)
     _, reals, proj = codebook.svd_codebook(real.head.fc.weight.detach().cpu().numpy(), llc.head.bits)
-    scale = np.abs(reals).mean(0) * (llc.head.bits ** 0.5 if llc.head.scaled else 1.0)
+    scale = np.abs(reals).mean(0) * (llc.head.bits**0.5 if llc.head.scaled else 1.0)
     llc.head.load_codebook(reals, proj * scale[:, None])
 
 

@@ -13,6 +13,7 @@ copies a file only if its sha256 matches the manifest's. The hash a checkpoint s
 (``weights_sha256``), and a codebook file's ``content_sha256``, sit in the file they protect: they catch bytes
 changed on disk (bit rot, a truncated copy), not an edited tensor whose hash was computed again.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ from .codebook import load_codebook
 from .data import sha256
 from .files import tmp_path, write_json
 
-MAX_BYTES = 32 * 10 ** 6  # the repository's budget for committed weights
+MAX_BYTES = 32 * 10**6  # the repository's budget for committed weights
 DROPPED = ("optimizer", "scheduler")  # what only resuming an unfinished run needs
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -110,8 +111,10 @@ def export(specs, ws, folder: Path | str) -> dict:
             manifest["files"][rel] = sha256(dst)
             manifest["bytes"] += dst.stat().st_size
         if manifest["bytes"] > MAX_BYTES:
-            raise CheckpointError(f"the weights take {manifest['bytes'] / 1e6:.1f} MB, over the "
-                                  f"{MAX_BYTES / 1e6:.0f} MB budget; nothing was written")
+            raise CheckpointError(
+                f"the weights take {manifest['bytes'] / 1e6:.1f} MB, over the "
+                f"{MAX_BYTES / 1e6:.0f} MB budget; nothing was written"
+            )
         write_json(manifest, staging / "MANIFEST.json")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -144,8 +147,12 @@ def _read_manifest(folder: Path | str) -> dict[str, str]:
         if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
             raise CheckpointError(f"{path} gives {rel!r} the sha256 {digest!r}, not 64 hex digits; {restore}")
         parts = PurePosixPath(rel).parts
-        if (not parts or PurePosixPath(rel).is_absolute() or ".." in parts
-                or not (folder / rel).resolve().is_relative_to(root)):
+        if (
+            not parts
+            or PurePosixPath(rel).is_absolute()
+            or ".." in parts
+            or not (folder / rel).resolve().is_relative_to(root)
+        ):
             raise CheckpointError(f"{path} lists {rel!r}, which is not a path inside {folder}; {restore}")
     return files
 
@@ -165,15 +172,20 @@ def install(folder: Path | str, runs: Path | str) -> list[Path]:
         src, dst = folder / rel, runs / rel
         if not src.is_file() or sha256(src) != digest:
             raise CheckpointError(f"{src} is missing or differs from MANIFEST.json (sha256); {restore}")
-        _verify(src, "It matches MANIFEST.json, so the committed weights themselves are broken: export them again "
-                     "(`python -m llc_lib weights --export`); nothing was installed")
+        _verify(
+            src,
+            "It matches MANIFEST.json, so the committed weights themselves are broken: export them again "
+            "(`python -m llc_lib weights --export`); nothing was installed",
+        )
         if dst.exists() or dst.is_symlink():
             if dst.is_file() and sha256(dst) == digest:
                 continue
             if src.suffix == ".pt" and dst.is_file() and _same_weights(src, dst):
                 continue
-            raise CheckpointError(f"{dst} exists with other content than the committed {src}; move it away to "
-                                  f"use the committed weights (nothing was installed)")
+            raise CheckpointError(
+                f"{dst} exists with other content than the committed {src}; move it away to "
+                f"use the committed weights (nothing was installed)"
+            )
         todo.append((src, dst, digest))
     copied, now = [], time.time()
     for src, dst, digest in todo:

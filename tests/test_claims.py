@@ -1,5 +1,6 @@
 """Every verdict can fail: each flips when its numbers cross its threshold; the noise rule over seeds is the
 paired t-test it states; the interpretability test tells aligned bits from random ones."""
+
 import numpy as np
 import pytest
 
@@ -7,24 +8,56 @@ from llc_lib import claims
 from llc_lib.claims import THRESHOLDS as T
 
 
-@pytest.mark.parametrize("verdict,holds,fails", [
-    (claims.warm_start_helps, (0.50, 0.49), (0.49, 0.50)),
-    (claims.nested_is_free, (0.50, 0.50 + T["nested_prefix_points"] / 100 - 1e-3),
-     (0.50, 0.50 + T["nested_prefix_points"] / 100 + 1e-3)),
-    (claims.taxonomy_recovered, (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] - 1e-3]),
-     (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] + 1e-3])),
-    (claims.bits_not_interpretable, (T["interpretability_alpha"],), (T["interpretability_alpha"] - 1e-3,)),
-    (claims.codebook_ranking, ({"llc": 4, "svd": 3, "random": 2, "cca": 1},), ({"llc": 4, "svd": 2, "random": 3, "cca": 1},)),
-    (claims.llc_beats_baselines, ({"llc": 4, "svd": 3, "random": 2, "cca": 1},), ({"llc": 3, "svd": 4, "random": 2, "cca": 1},)),
-    (claims.near_real, (60.0, 60.0 + T["near_real_mhd_points"] - 0.01), (60.0, 60.0 + T["near_real_mhd_points"] + 0.01)),
-    (claims.about_as_good_as_real, (30.0, 30.0 + T["retrieval_llc_vs_real_points"] - 0.01),
-     (30.0, 30.0 + T["retrieval_llc_vs_real_points"] + 0.01)),
-    (claims.ood_zero_sample_matches, ([T["ood_samples_to_match"], None],), ([T["ood_samples_to_match"] - 1, None],)),
-    (claims.all_codes_unique, (100, 100), (99, 100)),
-    (claims.beats, (2.0, 1.0), (1.0, 2.0)),
-    (claims.goal_reached, (0.75, 0.75), (0.749, 0.75)),
-    (claims.fast_codebook_close, (50.0 - T["fast_codebook_points"], 50.0), (50.0 - T["fast_codebook_points"] - 0.01, 50.0)),
-])
+@pytest.mark.parametrize(
+    "verdict,holds,fails",
+    [
+        (claims.warm_start_helps, (0.50, 0.49), (0.49, 0.50)),
+        (
+            claims.nested_is_free,
+            (0.50, 0.50 + T["nested_prefix_points"] / 100 - 1e-3),
+            (0.50, 0.50 + T["nested_prefix_points"] / 100 + 1e-3),
+        ),
+        (
+            claims.taxonomy_recovered,
+            (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] - 1e-3]),
+            (0.20, [0.10, 0.20 - T["taxonomy_ari_over_baselines"] + 1e-3]),
+        ),
+        (claims.bits_not_interpretable, (T["interpretability_alpha"],), (T["interpretability_alpha"] - 1e-3,)),
+        (
+            claims.codebook_ranking,
+            ({"llc": 4, "svd": 3, "random": 2, "cca": 1},),
+            ({"llc": 4, "svd": 2, "random": 3, "cca": 1},),
+        ),
+        (
+            claims.llc_beats_baselines,
+            ({"llc": 4, "svd": 3, "random": 2, "cca": 1},),
+            ({"llc": 3, "svd": 4, "random": 2, "cca": 1},),
+        ),
+        (
+            claims.near_real,
+            (60.0, 60.0 + T["near_real_mhd_points"] - 0.01),
+            (60.0, 60.0 + T["near_real_mhd_points"] + 0.01),
+        ),
+        (
+            claims.about_as_good_as_real,
+            (30.0, 30.0 + T["retrieval_llc_vs_real_points"] - 0.01),
+            (30.0, 30.0 + T["retrieval_llc_vs_real_points"] + 0.01),
+        ),
+        (
+            claims.ood_zero_sample_matches,
+            ([T["ood_samples_to_match"], None],),
+            ([T["ood_samples_to_match"] - 1, None],),
+        ),
+        (claims.all_codes_unique, (100, 100), (99, 100)),
+        (claims.beats, (2.0, 1.0), (1.0, 2.0)),
+        (claims.goal_reached, (0.75, 0.75), (0.749, 0.75)),
+        (
+            claims.fast_codebook_close,
+            (50.0 - T["fast_codebook_points"], 50.0),
+            (50.0 - T["fast_codebook_points"] - 0.01, 50.0),
+        ),
+    ],
+)
 def test_each_verdict_flips_across_its_threshold(verdict, holds, fails):
     assert verdict(*holds) is True and verdict(*fails) is False
 
@@ -35,7 +68,7 @@ def _seeds(a, b):
 
 def test_the_noise_rule_is_a_one_sided_paired_t_test_over_the_seeds():
     # d = a - b = [x - 1, x, x + 1]: sd 1, t = x sqrt(3); the 95th percentile of t with 2 dof is 2.92
-    for x, verdict in ((2.95 / 3 ** 0.5, True), (2.88 / 3 ** 0.5, "within noise"), (-2.95 / 3 ** 0.5, False)):
+    for x, verdict in ((2.95 / 3**0.5, True), (2.88 / 3**0.5, "within noise"), (-2.95 / 3**0.5, False)):
         assert claims.seed_verdict(_seeds([x - 1, x, x + 1], [0, 0, 0]), "a", "b") == verdict, x
     # the former rule (|mean| > one sample sd) called x = 1.66 a difference; the t-test does not
     assert claims.seed_verdict(_seeds([0.66, 1.66, 2.66], [0, 0, 0]), "a", "b") == "within noise"
@@ -63,13 +96,22 @@ def _vals(**numbers):
 def test_the_taxonomy_and_nesting_verdicts_over_seeds_flip_across_their_thresholds():
     m, spread = T["taxonomy_ari_over_baselines"], np.array([-0.01, 0.0, 0.01])
     for gap, verdict in ((m + 0.03, True), (m, "within noise"), (m - 0.03, False)):
-        s = _vals(**{"taxonomy_ari_llc@14": list(0.2 + gap + spread), "taxonomy_ari_svd@14": [0.2] * 3,
-                     "taxonomy_ari_random@14": [0.0] * 3})
+        s = _vals(
+            **{
+                "taxonomy_ari_llc@14": list(0.2 + gap + spread),
+                "taxonomy_ari_svd@14": [0.2] * 3,
+                "taxonomy_ari_random@14": [0.0] * 3,
+            }
+        )
         assert claims.taxonomy_seed_verdict(s, 14) == verdict, gap
     c = T["nested_prefix_points"] / 100
     for cost, verdict in ((c - 0.01, True), (c, "within noise"), (c + 0.01, False)):  # single - prefix
-        s = _vals(**{"llc_nested_prefix_class_code_acc@20": list(0.5 + spread / 5),
-                     "llc_single_class_code_acc@20": list(0.5 + cost + spread / 10)})
+        s = _vals(
+            **{
+                "llc_nested_prefix_class_code_acc@20": list(0.5 + spread / 5),
+                "llc_single_class_code_acc@20": list(0.5 + cost + spread / 10),
+            }
+        )
         assert claims.nested_seed_verdict(s, 20) == verdict, cost
     assert claims.nested_seed_verdict(_vals(), 20) is None  # numbers missing: no verdict
     # a goal is a constant: the seeds' values against it

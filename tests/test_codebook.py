@@ -24,9 +24,9 @@ def test_llc_head_logits_match_definition():
     head = LLCHead(feature_dim=12, bits=5, num_classes=7)
     f = torch.randn(3, 12)
     want = (f @ head.proj.weight.t()) @ torch.where(head.codebook > 0, 1.0, -1.0).t()
-    assert torch.allclose(head(f), want / 5 ** 0.5, atol=1e-6)  # scaled head: divided by sqrt(k)
+    assert torch.allclose(head(f), want / 5**0.5, atol=1e-6)  # scaled head: divided by sqrt(k)
     want3 = (f @ head.proj.weight.t())[:, :3] @ torch.where(head.codebook > 0, 1.0, -1.0)[:, :3].t()
-    assert torch.allclose(head(f, bits=3), want3 / 3 ** 0.5, atol=1e-6)
+    assert torch.allclose(head(f, bits=3), want3 / 3**0.5, atol=1e-6)
     head.scaled = False  # the official formula
     assert torch.allclose(head(f), want, atol=1e-6)
 

@@ -1,6 +1,7 @@
 """Comparing a fresh run with the committed figures: bit-identical on the same machine, else within the seed spread
 or float rounding; NaNs, missing files, changed verdicts and unreadable files are faults. And what makes a
 re-run comparable with git: results files hold nothing host-dependent, the machine goes into provenance.json."""
+
 import json
 import subprocess
 import threading
@@ -8,14 +9,19 @@ import time
 
 import pytest
 import torch
-from conftest import synthetic_dataset
 
 from llc_lib.__main__ import main
 from llc_lib.compare import MAX_SD, ROUNDING, Committed, compare
 from llc_lib.compare import leaves as leaf_values
 
-SAME = {"cpu": "AuthenticAMD AMD EPYC family 26 model 2 stepping 1", "cpu_capability": "AVX512", "threads": 2,
-        "torch": "2.14.1"}
+from conftest import synthetic_dataset
+
+SAME = {
+    "cpu": "AuthenticAMD AMD EPYC family 26 model 2 stepping 1",
+    "cpu_capability": "AVX512",
+    "threads": 2,
+    "torch": "2.14.1",
+}
 OTHER = {**SAME, "cpu": "GenuineIntel Xeon family 6 model 85 stepping 7", "cpu_capability": "AVX2"}
 
 
@@ -23,8 +29,12 @@ def _write(folder, real_top1, ed20, provenance, extra=None):
     """A figures folder: the headline and one notebook's JSON, seeds.json and, unless ``provenance`` is None,
     provenance.json naming the machine of both results files."""
     folder.mkdir(parents=True, exist_ok=True)
-    head = {"real_top1": real_top1, "llc": {"20": {"ed_acc": ed20}}, "seconds": {"real": 100.0},
-            "run": {"profile": "cpu", "overrides": []}}
+    head = {
+        "real_top1": real_top1,
+        "llc": {"20": {"ed_acc": ed20}},
+        "seconds": {"real": 100.0},
+        "run": {"profile": "cpu", "overrides": []},
+    }
     (folder / "headline_results.json").write_text(json.dumps(head))
     (folder / "07_ood.json").write_text(json.dumps(extra or {"auroc": 0.7}))
     seeds = {"numbers": {"real_top1": {"std": 0.002}, "llc_ed_acc@20": {"std": 0.01}}}
@@ -63,13 +73,17 @@ def test_the_machine_is_read_per_file_and_from_an_older_reference_s_run_record(t
     """A reference without provenance.json: the machine of its files' own run.provenance, else unknown."""
     _write(tmp_path / "ref", 0.6345, 0.11, None)
     _write(tmp_path / "new", 0.6345, 0.11, SAME)
-    assert compare(tmp_path / "new", tmp_path / "ref")["machine"] == {"07_ood.json": None,
-                                                                       "headline_results.json": None}
+    assert compare(tmp_path / "new", tmp_path / "ref")["machine"] == {
+        "07_ood.json": None,
+        "headline_results.json": None,
+    }
     head = json.loads((tmp_path / "ref" / "headline_results.json").read_text())
     head["run"]["provenance"] = SAME
     (tmp_path / "ref" / "headline_results.json").write_text(json.dumps(head))
-    assert compare(tmp_path / "new", tmp_path / "ref")["machine"] == {"07_ood.json": None,
-                                                                       "headline_results.json": True}
+    assert compare(tmp_path / "new", tmp_path / "ref")["machine"] == {
+        "07_ood.json": None,
+        "headline_results.json": True,
+    }
 
 
 def test_a_nan_or_infinity_is_a_fault_even_within_a_measured_spread(tmp_path):
@@ -150,6 +164,7 @@ def test_a_last_digit_difference_is_rounding_across_machines_and_a_fault_on_the_
     """06_retrieval.json's HashNet 64-bit tie-aware MAP, made on an AVX2 host and re-made on an AVX-512 one
     (numpy's exp differs in the last bit there), has no seed spread: within ROUNDING it is not a fault across
     machines; on the same machine any difference is."""
+
     def retrieval(v):
         return {"methods": {"HashNet": {"64": {"map_tie_aware": v}}}}
 
@@ -185,8 +200,19 @@ def test_nothing_to_compare_is_an_error_not_a_pass(tmp_path, monkeypatch, capsys
 
 # ------------------------------------------------------------------ what a re-run writes
 
-HOST_KEYS = {"cpu", "cpu_capability", "machine", "threads", "torch", "device", "gpu", "provenance", "evaluate",
-             "this_call", "fit_or_load"}
+HOST_KEYS = {
+    "cpu",
+    "cpu_capability",
+    "machine",
+    "threads",
+    "torch",
+    "device",
+    "gpu",
+    "provenance",
+    "evaluate",
+    "this_call",
+    "fit_or_load",
+}
 
 
 def _host_dependent(obj) -> list[str]:
@@ -215,8 +241,11 @@ def test_recording_the_same_machine_again_leaves_the_provenance_file_untouched(t
     before, stat = path.read_bytes(), path.stat()
     assert not record_provenance(tmp_path, ["b.json"])
     assert path.read_bytes() == before and path.stat().st_ino == stat.st_ino  # not even replaced
-    assert record_provenance(tmp_path, ["c.json"]) and set(json.loads(path.read_text())) == {"a.json", "b.json",
-                                                                                          "c.json"}
+    assert record_provenance(tmp_path, ["c.json"]) and set(json.loads(path.read_text())) == {
+        "a.json",
+        "b.json",
+        "c.json",
+    }
     path.write_text("[1, 2]")
     with pytest.raises(ValueError, match="provenance.json is not a JSON object"):
         record_provenance(tmp_path, ["a.json"])

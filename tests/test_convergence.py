@@ -1,5 +1,6 @@
 """The Phase-2 diagnostics' pieces against hand-made cases: the score decomposition, refitted heads and code
 geometry."""
+
 import numpy as np
 import pytest
 
@@ -9,10 +10,14 @@ from llc_lib.studies.convergence import code_scores, nearest_code_distances, ref
 def test_code_scores_split_exact_codes_by_whether_the_class_code_is_right():
     codes = np.array([[1, 1, 1, 1], [-1, -1, -1, -1], [1, -1, 1, -1]])
     labels = np.array([0, 0, 1, 2])
-    proj = np.array([[1, 1, 1, 1],       # exact, class right
-                     [1, 1, 1, -1],      # 3 of 4 right, class right
-                     [-1, -1, -1, -1],   # exact, class wrong
-                     [1, -1, 1, -1.0]])  # exact, class right
+    proj = np.array(
+        [
+            [1, 1, 1, 1],  # exact, class right
+            [1, 1, 1, -1],  # 3 of 4 right, class right
+            [-1, -1, -1, -1],  # exact, class wrong
+            [1, -1, 1, -1.0],
+        ]
+    )  # exact, class right
     pred = np.array([0, 0, 2, 2])
     s = code_scores(proj, codes, labels, pred)
     assert s["p_exact_given_right"] == pytest.approx(2 / 3)

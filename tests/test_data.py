@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from llc_lib import data as D
+
 from conftest import real_data_or_skip
 
 
@@ -40,13 +41,16 @@ def test_missing_file_says_what_to_do(tmp_path, monkeypatch):
         D.load_cifar100()
 
 
-@pytest.mark.parametrize("override,match", [
-    (dict(images=np.zeros((200, 28, 28, 3), np.uint8)), "shape"),
-    (dict(images=np.zeros((200, 32, 32, 3), np.float32)), "uint8"),
-    (dict(labels=np.full(200, 100, np.int16)), r"'labels' values must lie in 0..99"),
-    (dict(split=np.full(200, 3, np.uint8)), "'split'"),
-    (dict(labels=np.zeros(10, np.int16)), "shape"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        (dict(images=np.zeros((200, 28, 28, 3), np.uint8)), "shape"),
+        (dict(images=np.zeros((200, 32, 32, 3), np.float32)), "uint8"),
+        (dict(labels=np.full(200, 100, np.int16)), r"'labels' values must lie in 0..99"),
+        (dict(split=np.full(200, 3, np.uint8)), "'split'"),
+        (dict(labels=np.zeros(10, np.int16)), "shape"),
+    ],
+)
 def test_malformed_file_raises_one_clear_error_and_is_untouched(tmp_path, monkeypatch, override, match):
     _write_cifar(tmp_path, **override)
     before = _digest(tmp_path / "cifar100.npz")
@@ -73,7 +77,7 @@ def test_augment_is_crop_and_flip_of_the_padded_image():
     oy, ox = torch.randint(0, 9, (64,), generator=g), torch.randint(0, 9, (64,), generator=g)
     flip = torch.rand(64, generator=g) < 0.5
     for i in range(64):
-        crop = padded[i, oy[i]:oy[i] + 32, ox[i]:ox[i] + 32]
+        crop = padded[i, oy[i] : oy[i] + 32, ox[i] : ox[i] + 32]
         assert torch.equal(out[i], crop.flip(1) if flip[i] else crop)
 
 

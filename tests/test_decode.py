@@ -84,13 +84,21 @@ def test_mhd_without_ties_and_on_packed_codes():
 def test_bits_right_split_by_whether_the_class_is_right():
     codes = np.array([[1, 1, 1, 1], [-1, -1, 1, 1], [-1, -1, -1, -1]])
     labels, predicted = np.array([0, 1, 2, 0]), np.array([0, 1, 0, 2])
-    inst = np.array([[1, 1, 1, -1],     # class 0, predicted right: 3 bits right
-                     [-1, -1, 1, 1],    # class 1, right: 4
-                     [1, -1, -1, -1],   # class 2, predicted 0: 3
-                     [-1, -1, -1, -1]])  # class 0, predicted 2: 0
+    inst = np.array(
+        [
+            [1, 1, 1, -1],  # class 0, predicted right: 3 bits right
+            [-1, -1, 1, 1],  # class 1, right: 4
+            [1, -1, -1, -1],  # class 2, predicted 0: 3
+            [-1, -1, -1, -1],
+        ]
+    )  # class 0, predicted 2: 0
     s = bits_right_split(inst, codes, labels, predicted)
-    assert s == {"if_class_code_right": 3.5, "if_class_code_wrong": 1.5, "of_predicted_class_code": 2.0,
-                 "exact_if_class_code_right": 0.5}
+    assert s == {
+        "if_class_code_right": 3.5,
+        "if_class_code_wrong": 1.5,
+        "of_predicted_class_code": 2.0,
+        "exact_if_class_code_right": 0.5,
+    }
     assert np.isnan(bits_right_split(inst, codes, labels, labels)["if_class_code_wrong"])
 
 

@@ -1,5 +1,6 @@
 """The multi-process code path on CPU: DDP with gloo and 2 processes, the torchrun CLI on ImageFolder data,
 --resume, the Tiny ImageNet val helper, and AMP staying off on CPU."""
+
 import os
 import socket
 import subprocess
@@ -10,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import synthetic_dataset
-from llc_lib.config import TrainConfig
-from llc_lib.models import build_model
 from llc_lib.ckpt import load_checkpoint
+from llc_lib.config import TrainConfig
 from llc_lib.device import autocast
-from llc_lib.train import evaluate
-from llc_lib.train import train
+from llc_lib.models import build_model
+from llc_lib.train import evaluate, train
+
+from conftest import synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CFG = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=8, lr=0.05)
@@ -37,10 +38,13 @@ def _ddp_worker(rank: int, world: int, port: int, out: str):
     data, test = synthetic_dataset(n_per_class=9), synthetic_dataset(n_per_class=3, seed=1)
     torch.manual_seed(0)
     model = build_model("llc", 5, width=4, bits=6)
-    hist = train(model, data, CFG, device=torch.device("cpu"), ckpt=Path(out) / "ckpt.pt", progress=rank == 0,
-                 eval_data=test)
-    torch.save({"state": model.state_dict(), "history": hist, "acc": evaluate(model, test, torch.device("cpu"))},
-               Path(out) / f"rank{rank}.pt")
+    hist = train(
+        model, data, CFG, device=torch.device("cpu"), ckpt=Path(out) / "ckpt.pt", progress=rank == 0, eval_data=test
+    )
+    torch.save(
+        {"state": model.state_dict(), "history": hist, "acc": evaluate(model, test, torch.device("cpu"))},
+        Path(out) / f"rank{rank}.pt",
+    )
     dist.destroy_process_group()
 
 
@@ -49,6 +53,7 @@ def test_ddp_two_processes_gloo(tmp_path):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     for (name, a), b in zip(r0["state"].items(), r1["state"].values()):  # all-reduced gradients, synced buffers
         assert torch.equal(a, b), name
+
     def numbers(history):  # each process times its own epochs: wall-clock seconds may differ by a rounding step
         return [{k: v for k, v in row.items() if k != "seconds"} for row in history]
 
@@ -77,7 +82,8 @@ def _image_folder(root: Path, classes=3, per_class=4):
         (base / "train" / wnid / "images").mkdir(parents=True)
         for i in range(per_class):
             Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(
-                base / "train" / wnid / "images" / f"{wnid}_{i}.png")
+                base / "train" / wnid / "images" / f"{wnid}_{i}.png"
+            )
         for i in range(2):
             name = f"val_{c}_{i}.png"
             (base / "val" / "images").mkdir(parents=True, exist_ok=True)
@@ -117,10 +123,37 @@ def test_torchrun_cli_on_image_folders(tmp_path):
 
     r = run("-m", "llc_lib", "data", "--tinyimagenet-val", "--data-dir", str(tmp_path / "data"))
     assert r.returncode == 0, r.stderr
-    args = ["--profile", "tinyimagenet", "--what", "llc", "--epochs", "1", "--max-steps", "2", "--batch-size", "4",
-            "--image-size", "32", "--workers", "1", "--data-dir", str(tmp_path / "data"), "--runs-dir", str(tmp_path / "runs")]
-    r = run("-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port", str(_free_port()),
-            "-m", "llc_lib", "train", *args)
+    args = [
+        "--profile",
+        "tinyimagenet",
+        "--what",
+        "llc",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--image-size",
+        "32",
+        "--workers",
+        "1",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--runs-dir",
+        str(tmp_path / "runs"),
+    ]
+    r = run(
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "llc_lib",
+        "train",
+        *args,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("fitted llc") == 1 and "2 process(es)" in r.stdout  # rank 0 alone reports
     ck = list((tmp_path / "runs" / "tinyimagenet" / "ckpt").glob("llc-k16-*.pt"))
@@ -138,8 +171,16 @@ def test_unfinished_run_continues_only_with_resume(tmp_path):
     ws.store.preload((DataSel(), "train"), synthetic_dataset())  # the spec's data, without reading CIFAR
     spec = Spec(CFG, Arch(width=4), DataSel(), label="llc")
     path = ws.ckpt_path(spec)
-    train(ws.build(spec), synthetic_dataset(), CFG, device=torch.device("cpu"), ckpt=path, progress=False,
-          stop_after_steps=7, record={"key": spec.key, "data_sha256": ws.store.digest(spec.data), "inputs": {}})  # 5 steps per epoch: killed during epoch 2
+    train(
+        ws.build(spec),
+        synthetic_dataset(),
+        CFG,
+        device=torch.device("cpu"),
+        ckpt=path,
+        progress=False,
+        stop_after_steps=7,
+        record={"key": spec.key, "data_sha256": ws.store.digest(spec.data), "inputs": {}},
+    )  # 5 steps per epoch: killed during epoch 2
     assert load_checkpoint(path)["epoch"] == 1
     with pytest.raises(CheckpointError, match="pass --resume"):
         ws.fit(spec, resume=False)
@@ -151,7 +192,6 @@ def test_amp_is_off_on_cpu():
     import contextlib
 
     assert isinstance(autocast(torch.device("cpu")), contextlib.nullcontext)
-
 
 
 def test_ddp_shard_pads_to_equal_length_even_for_tiny_data():

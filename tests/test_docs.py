@@ -1,11 +1,14 @@
 """The committed results pages are generated from the committed results files, never typed by hand."""
+
 import json
 
 import pytest
-from conftest import REPO
+
 from llc_lib.config import get_profile
 from llc_lib.pages import readme_with_headline, results_page
 from llc_lib.report import load_results, paper_vs_reproduction
+
+from conftest import REPO
 
 FIG = REPO / "figures"
 

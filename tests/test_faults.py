@@ -1,4 +1,5 @@
 """Bad input gets one clear error and never destroys data; each fault found by hand has a test here."""
+
 import json
 import os
 import subprocess
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, real_data_or_skip
 from llc_lib.__main__ import main
+
+from conftest import REPO, real_data_or_skip
 
 
 def test_dangling_data_link_is_named_and_repaired_by_make_data(tmp_path, monkeypatch, capsys):
@@ -33,9 +35,14 @@ def test_make_data_fails_on_a_checksum_mismatch(tmp_path, monkeypatch, capsys):
 
     shared = tmp_path / "shared"
     shared.mkdir()
-    z = dict(images=np.zeros((100, 32, 32, 3), np.uint8), labels=np.arange(100) % 100,
-             coarse_labels=np.arange(100) % 20, label_names=np.array([f"c{i}" for i in range(100)]),
-             coarse_names=np.array([f"s{i}" for i in range(20)]), split=np.zeros(100, np.uint8))
+    z = dict(
+        images=np.zeros((100, 32, 32, 3), np.uint8),
+        labels=np.arange(100) % 100,
+        coarse_labels=np.arange(100) % 20,
+        label_names=np.array([f"c{i}" for i in range(100)]),
+        coarse_names=np.array([f"s{i}" for i in range(20)]),
+        split=np.zeros(100, np.uint8),
+    )
     np.savez(shared / "cifar100.npz", **z)
     monkeypatch.setenv("LLC_DATA_DIR", str(tmp_path / "data"))
     assert main(["data", "--shared", str(shared), "--data-dir", str(tmp_path / "data")]) == 2
@@ -66,8 +73,8 @@ def test_a_failing_notebook_leaves_the_figure_folder_as_it_was(tmp_path):
     import matplotlib.pyplot as plt
 
     from llc_lib import plots
-    from llc_lib.graph import Workspace
     from llc_lib.config import get_profile
+    from llc_lib.graph import Workspace
     from llc_lib.studies import Context
 
     ctx = Context(get_profile("smoke"), Workspace(tmp_path / "runs", torch.device("cpu")), tmp_path / "fig")
@@ -79,7 +86,9 @@ def test_a_failing_notebook_leaves_the_figure_folder_as_it_was(tmp_path):
     assert (ctx.figdir / "a.png").read_bytes() == b"old" and not (ctx.figdir / "a.json").exists()
     ctx.publish()
     assert (ctx.figdir / "a.png").read_bytes() != b"old" and (ctx.figdir / "a.pdf").exists()
-    assert (ctx.figdir / "a.json").read_text().strip().startswith("{") and "_arrays" not in (ctx.figdir / "a.json").read_text()
+    assert (ctx.figdir / "a.json").read_text().strip().startswith("{") and "_arrays" not in (
+        ctx.figdir / "a.json"
+    ).read_text()
     assert sorted(p.name for p in ctx.figdir.iterdir()) == ["a.json", "a.pdf", "a.png", "provenance.json"]
 
 
@@ -107,6 +116,7 @@ def test_make_lab_allows_root():
 
 # ------------------------------------------------------------------ --set: honoured or refused, never ignored
 
+
 def _all_keys(profile) -> set[str]:
     from llc_lib.manifest import notebook_specs
 
@@ -115,9 +125,17 @@ def _all_keys(profile) -> set[str]:
 
 def _changed(value, key):
     """A valid value other than ``value`` for the field ``key``."""
-    special = {"real.bits": "16", "real.nested": None, "schedule": "cosine", "codebook_init": "normal",
-               "max_steps_per_epoch": "3", "bce_bits": "5", "csq_centers": "paper",
-               "micro_batch": "8", "csq_epochs": "2"}
+    special = {
+        "real.bits": "16",
+        "real.nested": None,
+        "schedule": "cosine",
+        "codebook_init": "normal",
+        "max_steps_per_epoch": "3",
+        "bce_bits": "5",
+        "csq_centers": "paper",
+        "micro_batch": "8",
+        "csq_epochs": "2",
+    }
     field = key.rpartition(".")[2]
     if key in special or field in special:
         return special.get(key, special.get(field))
@@ -141,8 +159,19 @@ def test_every_run_key_set_reaches_a_spec():
         assert _all_keys(apply_sets(base, sets)) != before, f"--set {sets} changed no spec"
 
 
-@pytest.mark.parametrize("key", ["llc.bits=20", "llc.nested=7,14", "llc.seed=1", "llc.aux_weight=0",
-                                 "instance.bits=20", "hashing.nested=8", "real.seed=2", "real.mode=llc"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "llc.bits=20",
+        "llc.nested=7,14",
+        "llc.seed=1",
+        "llc.aux_weight=0",
+        "instance.bits=20",
+        "hashing.nested=8",
+        "real.seed=2",
+        "real.mode=llc",
+    ],
+)
 def test_keys_the_run_graph_sets_itself_are_refused(key):
     from llc_lib.config import apply_sets, get_profile
 
@@ -150,14 +179,23 @@ def test_keys_the_run_graph_sets_itself_are_refused(key):
         apply_sets(get_profile("smoke"), [key])
 
 
-@pytest.mark.parametrize("profile,item,message", [
-    ("cpu", "bits=100", r"must be integers in 1\.\.64"), ("cpu", "llc.lr=nan", "finite"),
-    ("cpu", "llc.lr=inf", "finite"), ("cpu", "llc.momentum=1.5", r"finite number in \[0, 1\)"),
-    ("cpu", "instance.warmup=-0.1", "warmup"), ("cpu", "width=0", "width must be"),
-    ("cpu", "ood_classes=100", "ood_classes"), ("cpu", "retrieval_bits=8,128", "retrieval_bits"),
-    ("imagenet", "hashing.lr=0.1", "valid keys"), ("cpu", "llc.bce_bits=5", "valid keys"),
-    ("cpu", "real.codebook_init=normal", "valid keys"), ("smoke", "table_bits=100", "table_bits"),
-])
+@pytest.mark.parametrize(
+    "profile,item,message",
+    [
+        ("cpu", "bits=100", r"must be integers in 1\.\.64"),
+        ("cpu", "llc.lr=nan", "finite"),
+        ("cpu", "llc.lr=inf", "finite"),
+        ("cpu", "llc.momentum=1.5", r"finite number in \[0, 1\)"),
+        ("cpu", "instance.warmup=-0.1", "warmup"),
+        ("cpu", "width=0", "width must be"),
+        ("cpu", "ood_classes=100", "ood_classes"),
+        ("cpu", "retrieval_bits=8,128", "retrieval_bits"),
+        ("imagenet", "hashing.lr=0.1", "valid keys"),
+        ("cpu", "llc.bce_bits=5", "valid keys"),
+        ("cpu", "real.codebook_init=normal", "valid keys"),
+        ("smoke", "table_bits=100", "table_bits"),
+    ],
+)
 def test_out_of_range_values_and_unread_keys_are_refused(profile, item, message):
     from llc_lib.config import apply_sets, get_profile
 
@@ -173,6 +211,7 @@ def test_a_bad_set_stops_the_cli_before_anything_trains(tmp_path, capsys):
 
 
 # ------------------------------------------------------------ only the profile as defined publishes
+
 
 def test_overrides_write_to_a_variant_folder_and_are_recorded(tmp_path, monkeypatch):
     from llc_lib.config import apply_sets, get_profile, override
@@ -200,8 +239,9 @@ def test_overrides_write_to_a_variant_folder_and_are_recorded(tmp_path, monkeypa
 
 def test_cli_reproduce_with_overrides_leaves_the_published_results_alone(tmp_path):
     real_data_or_skip()
-    assert main(["reproduce", "--profile", "smoke", "--epochs", "1", "--max-steps", "1",
-                 "--runs-dir", str(tmp_path)]) == 0
+    assert (
+        main(["reproduce", "--profile", "smoke", "--epochs", "1", "--max-steps", "1", "--runs-dir", str(tmp_path)]) == 0
+    )
     assert not (tmp_path / "smoke" / "results.json").exists()
     (found,) = (tmp_path / "smoke" / "variants").glob("*/results.json")
     run = json.loads(found.read_text())["run"]
@@ -233,21 +273,29 @@ def _dead_pid() -> int:
 
 
 def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
+    import socket
+
     from llc_lib.config import get_profile
     from llc_lib.graph import Workspace
     from llc_lib.studies import Context
-
-    import socket
 
     host = socket.gethostname()
     dead, me = f"{_dead_pid()}@{host}", f"{os.getpid()}@{host}"
     ckpt, fig = tmp_path / "runs" / "ckpt", tmp_path / "fig"
     for folder in (ckpt, fig):
         folder.mkdir(parents=True)
-    old = [ckpt / f".real-abc.pt.{dead}.tmp", ckpt / f".llc-abc.codebook.npz.{dead}.tmp.npz",
-           tmp_path / "runs" / f".results.json.{dead}.tmp", fig / f".staging-{dead}"]
-    live = [ckpt / f".real-abc.pt.{me}.tmp", fig / f".staging-{me}", ckpt / "real-abc.pt",
-            ckpt / f".real-abc.pt.{_dead_pid()}@another-machine.tmp"]  # a writer on a shared folder elsewhere
+    old = [
+        ckpt / f".real-abc.pt.{dead}.tmp",
+        ckpt / f".llc-abc.codebook.npz.{dead}.tmp.npz",
+        tmp_path / "runs" / f".results.json.{dead}.tmp",
+        fig / f".staging-{dead}",
+    ]
+    live = [
+        ckpt / f".real-abc.pt.{me}.tmp",
+        fig / f".staging-{me}",
+        ckpt / "real-abc.pt",
+        ckpt / f".real-abc.pt.{_dead_pid()}@another-machine.tmp",
+    ]  # a writer on a shared folder elsewhere
     for p in old + live:
         p.mkdir() if p.name.startswith(".staging") else p.write_bytes(b"x")
     ws = Workspace(tmp_path / "runs", torch.device("cpu"))
@@ -288,22 +336,42 @@ def test_image_size_on_cifar_is_refused_and_workers_is_no_override():
 
 # ------------------------------------------------ settings no run can honour: one line naming them, exit code 2
 
-@pytest.mark.parametrize("args,named", [
-    (["--set", "real.lr=1e308"], "--set real.lr=1e308: lr must be a finite number in [0, 1e+15), got 1e+308"),
-    (["--set", "real.weight_decay=1e308"], "--set real.weight_decay=1e308: weight_decay must be a finite number in "
-                                           "[0, 1)"),
-    (["--set", "llc.codebook_lr_mult=1e308"], "codebook_lr_mult must be a finite number in [0, 1000)"),
-    (["--set", "aux_weight=1e308"], "--set aux_weight=1e308: aux_weight must be a finite number in [0, 1000)"),
-    (["--set", "llc.cutout=40"], "--set llc.cutout=40: llc.cutout must lie in 0..32 pixels, the side of the "
-                                 "training images"),
-    (["--set", "llc.epochs=1e20"], "--set llc.epochs: '1e20' is not an int"),
-    (["--set", "llc.epochs=" + "1" + "0" * 20], "epochs of a 'llc' run must lie in 1..10000"),
-    (["--epochs", "20000"], "epochs of a 'real' run must lie in 1..10000"),
-    (["--set", "warm_epochs=20000"], "--set warm_epochs=20000: warm_epochs must be integers in 1..10000"),
-    (["--seed", "-1"], "--seed -1: seeds are integers in 0..4294967295"),
-    (["--seed", str(2 ** 32)], f"--seed {2 ** 32}: seeds are integers in 0..4294967295"),
-], ids=["lr", "weight_decay", "codebook_lr_mult", "aux_weight", "cutout", "epochs_float", "epochs_set",
-        "epochs_cli", "warm_epochs", "seed_negative", "seed_large"])
+
+@pytest.mark.parametrize(
+    "args,named",
+    [
+        (["--set", "real.lr=1e308"], "--set real.lr=1e308: lr must be a finite number in [0, 1e+15), got 1e+308"),
+        (
+            ["--set", "real.weight_decay=1e308"],
+            "--set real.weight_decay=1e308: weight_decay must be a finite number in [0, 1)",
+        ),
+        (["--set", "llc.codebook_lr_mult=1e308"], "codebook_lr_mult must be a finite number in [0, 1000)"),
+        (["--set", "aux_weight=1e308"], "--set aux_weight=1e308: aux_weight must be a finite number in [0, 1000)"),
+        (
+            ["--set", "llc.cutout=40"],
+            "--set llc.cutout=40: llc.cutout must lie in 0..32 pixels, the side of the training images",
+        ),
+        (["--set", "llc.epochs=1e20"], "--set llc.epochs: '1e20' is not an int"),
+        (["--set", "llc.epochs=" + "1" + "0" * 20], "epochs of a 'llc' run must lie in 1..10000"),
+        (["--epochs", "20000"], "epochs of a 'real' run must lie in 1..10000"),
+        (["--set", "warm_epochs=20000"], "--set warm_epochs=20000: warm_epochs must be integers in 1..10000"),
+        (["--seed", "-1"], "--seed -1: seeds are integers in 0..4294967295"),
+        (["--seed", str(2**32)], f"--seed {2**32}: seeds are integers in 0..4294967295"),
+    ],
+    ids=[
+        "lr",
+        "weight_decay",
+        "codebook_lr_mult",
+        "aux_weight",
+        "cutout",
+        "epochs_float",
+        "epochs_set",
+        "epochs_cli",
+        "warm_epochs",
+        "seed_negative",
+        "seed_large",
+    ],
+)
 def test_settings_no_run_can_honour_are_one_line_before_anything_trains(tmp_path, capsys, args, named):
     """Each stops `train` in one line naming the setting and its bound (exit code 2), with nothing written;
     without the bound, lr = 1e308 ends in torch's overflow error and the others train."""
@@ -322,10 +390,10 @@ def test_a_seed_outside_its_range_stops_the_seeds_command(tmp_path, capsys):
 def test_a_seed_a_spec_is_built_with_is_checked_by_its_recipe():
     from llc_lib.config import TrainConfig
 
-    for seed in (-1, 2 ** 32, 0.5, True):
+    for seed in (-1, 2**32, 0.5, True):
         with pytest.raises(ValueError, match=r"seed must be an integer in 0\.\.4294967295"):
             TrainConfig(seed=seed)
-    assert TrainConfig(seed=2 ** 32 - 1).seed == 2 ** 32 - 1
+    assert TrainConfig(seed=2**32 - 1).seed == 2**32 - 1
 
 
 @pytest.mark.parametrize("device,named", [("mps", "has no MPS backend"), ("meta", "runs are made for cpu, cuda")])
@@ -339,6 +407,7 @@ def test_a_device_that_is_not_there_or_not_for_runs_is_one_clear_error(tmp_path,
 
 
 # ------------------------------------------------------------------- a full disk: one line naming the file
+
 
 def _full_disk(monkeypatch, module, when=lambda path: True):
     """``open`` of ``module`` (a name it looks up among its globals) gives files whose writes put a few bytes on
@@ -390,8 +459,24 @@ def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint(tmp_path, 
 
     real_data_or_skip()
     _full_disk(monkeypatch, files, when=lambda path: ".pt." in path)
-    assert main(["train", "--profile", "smoke", "--what", "real", "--epochs", "1", "--max-steps", "1",
-                 "--runs-dir", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--profile",
+                "smoke",
+                "--what",
+                "real",
+                "--epochs",
+                "1",
+                "--max-steps",
+                "1",
+                "--runs-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     (ckpt,) = tmp_path.rglob("ckpt")
     line = err.rstrip("\n").split("\n")[-1].split("\r")[-1]  # after the progress bar
@@ -469,6 +554,7 @@ def test_a_full_disk_met_by_a_writer_that_names_no_file_is_still_one_line(tmp_pa
     def fail(code):
         def prepare(*args, **kwargs):
             raise OSError(code, os.strerror(code))
+
         return prepare
 
     monkeypatch.setattr(S, "prepare_data", fail(errno.ENOSPC))

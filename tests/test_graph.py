@@ -1,4 +1,5 @@
 """The run graph: content keys, explicit codebook hand-off, no silent reuse, evaluation that never trains."""
+
 import json
 import os
 import subprocess
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, real_data_or_skip, synthetic_dataset
 from llc_lib.ckpt import CheckpointError, load_checkpoint, state_digest
 from llc_lib.codebook import binarize, random_codebook, save_codebook
 from llc_lib.config import TrainConfig, apply_sets, get_profile
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
+
+from conftest import REPO, real_data_or_skip, synthetic_dataset
 
 CPU = torch.device("cpu")
 REAL = TrainConfig(mode="real", epochs=1, batch_size=16, lr=0.05)
@@ -56,12 +58,15 @@ def test_keys_are_stable_and_a_new_knob_at_its_default_keeps_them():
     assert Spec(WithKnob(**dataclasses.asdict(LLC), new_knob=0.5), ARCH, SEL).key != a.key
 
 
-@pytest.mark.parametrize("kw,message", [
-    (dict(init="svd"), "needs a parent"),
-    (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a model that learns a codebook"),
-    (dict(init="backbone", parent=Spec(REAL, Arch(width=8), SEL)), "same backbone and width"),
-    (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only such a method takes one"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(init="svd"), "needs a parent"),
+        (dict(init="phase1", parent=Spec(REAL, ARCH, SEL)), "starts from a model that learns a codebook"),
+        (dict(init="backbone", parent=Spec(REAL, Arch(width=8), SEL)), "same backbone and width"),
+        (dict(codebook=CodebookSpec("random", 6, num_classes=5)), "only such a method takes one"),
+    ],
+)
 def test_inconsistent_specs_are_refused(kw, message):
     with pytest.raises(ValueError, match=message):
         Spec(LLC, ARCH, SEL, **kw)
@@ -135,8 +140,9 @@ def _refit_with_other_weights(path, prefix="head."):
     """What re-fitting a spec on another machine or thread count does: a valid checkpoint, other weights
     (the floating-point head tensors shifted and scaled)."""
     ck = load_checkpoint(path)
-    ck["model"] = {k: (v * 1.5 + 0.25 if k.startswith(prefix) and v.is_floating_point() else v)
-                   for k, v in ck["model"].items()}
+    ck["model"] = {
+        k: (v * 1.5 + 0.25 if k.startswith(prefix) and v.is_floating_point() else v) for k, v in ck["model"].items()
+    }
     ck["weights_sha256"] = state_digest(ck["model"])
     torch.save(ck, path)
 
@@ -159,8 +165,15 @@ def test_phase2_of_a_refitted_phase1_is_refused_and_names_the_file(tmp_path):
 def test_a_baseline_phase2_of_a_refitted_real_model_is_refused(tmp_path):
     ws = _ws(tmp_path)
     r = Spec(REAL, ARCH, SEL, label="real")
-    p2 = Spec(LLC.replace(mode="instance", bits=4, nested=(), lr=0.01), ARCH, SEL, "codebook", r,
-              CodebookSpec("svd", 4, r), label="instance-svd")
+    p2 = Spec(
+        LLC.replace(mode="instance", bits=4, nested=(), lr=0.01),
+        ARCH,
+        SEL,
+        "codebook",
+        r,
+        CodebookSpec("svd", 4, r),
+        label="instance-svd",
+    )
     ws.fit(p2)
     _refit_with_other_weights(ws.ckpt_path(r))
     with pytest.raises(CheckpointError, match="re-fitted since"):
@@ -208,25 +221,54 @@ def test_fit_leaves_the_global_rng_alone(tmp_path):
 
 
 def test_set_overrides_are_typed_checked_and_recorded():
-    p = apply_sets(get_profile("cpu"), ["llc.lr=0.05", "instance.epochs=7", "width=32", "real.bits=16",
-                                         "real.nested=7,14", "real.max_steps_per_epoch=none", "llc.nesterov=false"])
+    p = apply_sets(
+        get_profile("cpu"),
+        [
+            "llc.lr=0.05",
+            "instance.epochs=7",
+            "width=32",
+            "real.bits=16",
+            "real.nested=7,14",
+            "real.max_steps_per_epoch=none",
+            "llc.nesterov=false",
+        ],
+    )
     assert p.llc.lr == 0.05 and p.instance.epochs == 7 and p.width == 32 and p.real.nested == (7, 14)
     assert p.real.max_steps_per_epoch is None and p.llc.nesterov is False
-    assert p.overrides == ("llc.lr=0.05", "instance.epochs=7", "width=32", "real.bits=16", "real.nested=7,14",
-                           "real.max_steps_per_epoch=None", "llc.nesterov=False")
-    for bad, message in (("llc.lr=fast", "is not a float"), ("llc.colour=1", "valid keys: real.epochs"),
-                         ("phase3.lr=1", "valid keys"), ("width", "takes key=value"), ("depth=3", "valid keys"),
-                         ("llc.epochs=0", "must be positive")):
+    assert p.overrides == (
+        "llc.lr=0.05",
+        "instance.epochs=7",
+        "width=32",
+        "real.bits=16",
+        "real.nested=7,14",
+        "real.max_steps_per_epoch=None",
+        "llc.nesterov=False",
+    )
+    for bad, message in (
+        ("llc.lr=fast", "is not a float"),
+        ("llc.colour=1", "valid keys: real.epochs"),
+        ("phase3.lr=1", "valid keys"),
+        ("width", "takes key=value"),
+        ("depth=3", "valid keys"),
+        ("llc.epochs=0", "must be positive"),
+    ):
         with pytest.raises(ValueError, match=message):
             apply_sets(get_profile("cpu"), [bad])
 
 
 # ------------------------------------------------------------- no silent reuse, through the CLI, real data
 
+
 def _cli(runs, *args):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    r = subprocess.run([sys.executable, "-m", "llc_lib", *args, "--runs-dir", str(runs)], cwd=REPO, env=env,
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "llc_lib", *args, "--runs-dir", str(runs)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     if args[0] != "reproduce":
         return None
@@ -238,10 +280,14 @@ FAST = ("--profile", "smoke", "--max-steps", "2")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("first", [
-    ("train", "--what", "instance", "--epochs", "1"),  # B1: a Phase 2 trained on another Phase 1
-    ("train", "--what", "real", "--subset", "5"),  # B2: a real model trained on a subset
-], ids=["phase2-of-another-phase1", "real-on-a-subset"])
+@pytest.mark.parametrize(
+    "first",
+    [
+        ("train", "--what", "instance", "--epochs", "1"),  # B1: a Phase 2 trained on another Phase 1
+        ("train", "--what", "real", "--subset", "5"),  # B2: a real model trained on a subset
+    ],
+    ids=["phase2-of-another-phase1", "real-on-a-subset"],
+)
 def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_path, first):
     real_data_or_skip()
     clean = _cli(tmp_path / "clean", "reproduce", *FAST)
@@ -250,8 +296,10 @@ def test_reproduce_after_another_run_equals_reproduce_in_an_empty_folder(tmp_pat
     assert polluted["real_top1"] == clean["real_top1"] and polluted["llc"] == clean["llc"]
     assert polluted["checkpoints"] == clean["checkpoints"]
     for name in clean["checkpoints"].values():  # the very weights, not only numbers near chance
-        a, b = (torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=True)["model"]
-                for r in (tmp_path / "clean", tmp_path / "polluted"))
+        a, b = (
+            torch.load(r / "smoke" / "ckpt" / f"{name}.pt", weights_only=True)["model"]
+            for r in (tmp_path / "clean", tmp_path / "polluted")
+        )
         assert all(torch.equal(a[k], b[k]) for k in a), name
 
 
@@ -267,8 +315,7 @@ def test_a_new_method_is_one_registry_line(tmp_path, monkeypatch):
         return llc.phase1_loss(model, f, y, cfg.replace(nested=()), progress)
 
     # the new method's file, llc_lib/methods/full_length.py, as the import system would find it
-    monkeypatch.setitem(sys.modules, "llc_lib.methods.full_length",
-                        types.SimpleNamespace(loss=full_length_only))
+    monkeypatch.setitem(sys.modules, "llc_lib.methods.full_length", types.SimpleNamespace(loss=full_length_only))
     monkeypatch.setitem(methods.METHODS, "llc-full", methods.Method("full_length", "llc"))
     spec = Spec(LLC.replace(mode="llc-full"), ARCH, SEL, label="llc-full")
     ws = _ws(tmp_path)
@@ -284,8 +331,11 @@ def test_the_manifest_lists_what_each_notebook_fits():
     from llc_lib import plan
     from llc_lib.manifest import notebook_specs, notebook_studies
 
-    assert [f.__name__ for f in notebook_studies("05_linear_vs_hamming")] == ["separability", "fast_codebook",
-                                                                              "bit_interpretability"]
+    assert [f.__name__ for f in notebook_studies("05_linear_vs_hamming")] == [
+        "separability",
+        "fast_codebook",
+        "bit_interpretability",
+    ]
     p = get_profile("cpu")
     specs = notebook_specs(p)
     assert plan.fast_codebook(p, 0) in specs["05_linear_vs_hamming"] and specs["99_paper_vs_reproduction"] == []
@@ -301,9 +351,13 @@ def test_a_seed_study_is_a_prerequisite_of_the_notebooks_that_read_it(tmp_path, 
     p, ws = get_profile("smoke"), _ws(tmp_path)
 
     def readers():
-        rules = [line.split(":")[0] for line in make_rules(p, ws, "RUN", "python").splitlines()
-                 if ":" in line and "seeds.json" in line.split(":", 1)[1]]
+        rules = [
+            line.split(":")[0]
+            for line in make_rules(p, ws, "RUN", "python").splitlines()
+            if ":" in line and "seeds.json" in line.split(":", 1)[1]
+        ]
         return sorted(r.removeprefix("RUN/") for r in rules)
+
     seeds = figures_dir(p, ws.root) / "seeds.json"
     # no seed study: no notebook waits for one, and the manifest is made again once it appears (test_makefile)
     assert readers() == [] and f"ifneq ($(wildcard {seeds}),)" in make_rules(p, ws, "RUN", "python")

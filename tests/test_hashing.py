@@ -1,16 +1,17 @@
 """HashNet and CSQ baselines: losses against their formulas, hash centres, training and checkpoints."""
+
 import numpy as np
 import pytest
 import torch
 
 from llc_lib import codebook as cb
-from llc_lib.config import TrainConfig
-from llc_lib.models import build_model
 from llc_lib.ckpt import CheckpointError, load_checkpoint
+from llc_lib.config import TrainConfig
 from llc_lib.inference import outputs
 from llc_lib.methods.csq import center_loss as csq_loss
 from llc_lib.methods.csq import centers as csq_centers
 from llc_lib.methods.hashnet import pair_loss as hashnet_loss
+from llc_lib.models import build_model
 from llc_lib.train import train
 
 CPU = torch.device("cpu")
@@ -88,10 +89,11 @@ def test_hash_head_gets_its_learning_rate():
 
 
 def test_csq_models_built_by_the_run_graph_hold_their_hash_centres(tmp_path):
-    from conftest import synthetic_dataset
     from llc_lib.config import TrainConfig
     from llc_lib.graph import Arch, DataSel, Spec, Workspace
     from llc_lib.methods import csq
+
+    from conftest import synthetic_dataset
 
     ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
     ws.store.preload((DataSel(), "train"), synthetic_dataset())

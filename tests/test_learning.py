@@ -1,13 +1,15 @@
 """Training really learns: a tiny real CIFAR-100 setting beats chance by a stated margin within seconds, and
 the same check fails when the trainer is broken (wrong labels, no optimiser step)."""
+
 import pytest
 import torch
 
-from conftest import real_data_or_skip
 from llc_lib.config import TrainConfig
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
 from llc_lib.inference import class_codes, head_logits, outputs
 from llc_lib.metrics import code_metrics, top1
+
+from conftest import real_data_or_skip
 
 CLASSES, PER_CLASS, BITS = 10, 100, 8  # first 10 classes of the shipped split, 100 train images each
 CHANCE = 1 / CLASSES
@@ -20,8 +22,15 @@ def _specs():
     sel, arch = DataSel(per_class=PER_CLASS, classes=CLASSES), Arch(width=8)
     real = Spec(TrainConfig(mode="real", **COMMON), arch, sel, label="real")
     p1 = Spec(TrainConfig(mode="llc", bits=BITS, aux_weight=1.0, **COMMON), arch, sel, label="llc")
-    p2 = Spec(TrainConfig(mode="instance", bits=BITS, epochs=4, batch_size=50, lr=0.01), arch, sel, "phase1", p1,
-              CodebookSpec("learnt", BITS, p1), label="instance")
+    p2 = Spec(
+        TrainConfig(mode="instance", bits=BITS, epochs=4, batch_size=50, lr=0.01),
+        arch,
+        sel,
+        "phase1",
+        p1,
+        CodebookSpec("learnt", BITS, p1),
+        label="instance",
+    )
     return real, p1, p2
 
 
@@ -33,8 +42,12 @@ def learn(root) -> dict:
     y = te.labels.numpy()
     o1, o2 = outputs(p1, te, ws.device), outputs(p2, te, ws.device)
     m = code_metrics(o2["proj"], class_codes(p1), y)
-    return {"real": top1(outputs(real, te, ws.device)["logits"], y), "class_code": top1(head_logits(p1, o1["proj"]), y),
-            "mhd": m["mhd_acc"], "bits_right": m["bits_right"] / BITS}
+    return {
+        "real": top1(outputs(real, te, ws.device)["logits"], y),
+        "class_code": top1(head_logits(p1, o1["proj"]), y),
+        "mhd": m["mhd_acc"],
+        "bits_right": m["bits_right"] / BITS,
+    }
 
 
 def learns(r: dict) -> bool:

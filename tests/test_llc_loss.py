@@ -1,4 +1,5 @@
 """The fused nested Phase-1 loss equals the per-prefix definition, value and gradients."""
+
 import pytest
 import torch
 
@@ -94,13 +95,17 @@ def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_
     p = replace(smoke, instance=smoke.instance.replace(epochs=6), comparison=comp)
     assert plan.headline(p, 0)[2].cfg.epochs == 6 and plan.ood(p, 0)[2].cfg.epochs == 6
     assert plan.headline(p, 0)[2].cfg.lr == smoke.instance.lr
-    runs = [plan.baseline_instance(p, m, 0).cfg for m in ("random", "svd", "cca", "llc")] + [plan.fast_codebook(p, 0).cfg]
+    runs = [plan.baseline_instance(p, m, 0).cfg for m in ("random", "svd", "cca", "llc")] + [
+        plan.fast_codebook(p, 0).cfg
+    ]
     assert {(c.epochs, c.lr, c.micro_batch) for c in runs} == {(2, 0.03, None)}  # every codebook alike
     assert {c.bce_scale for c in runs[:4]} == {comp.bce_scale}  # the main code's length: the recipe's BCE scale
     assert plan.baseline_instance(replace(p, comparison=None), "svd", 0).cfg.epochs == 6  # None: Phase 2's recipe
     assert override(p, epochs=4).comparison.epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
     set_ = apply_sets(p, ["comparison.lr=0.07"])
-    assert plan.baseline_instance(set_, "cca", 0).cfg.lr == 0.07 and plan.headline(set_, 0)[2].cfg.lr == smoke.instance.lr
+    assert (
+        plan.baseline_instance(set_, "cca", 0).cfg.lr == 0.07 and plan.headline(set_, 0)[2].cfg.lr == smoke.instance.lr
+    )
     cpu = get_profile("cpu")  # the comparisons keep the baselines' Phase 2, the headline has its own
     assert plan.baseline_instance(cpu, "llc", 0).cfg.lr != cpu.instance.lr
     assert plan.baseline_instance(cpu, "llc", 0).cfg.lr == plan.hashing(cpu, "hashnet", 0).cfg.lr
@@ -113,8 +118,13 @@ def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
     from llc_lib.config import get_profile, override
 
     base = get_profile("smoke")
-    p = replace(base, real=base.real.replace(epochs=6), llc=base.llc.replace(epochs=6),
-                instance=base.instance.replace(epochs=3), ood_epochs=4)
+    p = replace(
+        base,
+        real=base.real.replace(epochs=6),
+        llc=base.llc.replace(epochs=6),
+        instance=base.instance.replace(epochs=3),
+        ood_epochs=4,
+    )
     assert [s.cfg.epochs for s in plan.ood(p, 0)] == [4, 4, 2]  # Phase 2 keeps its half of Phase 1's epochs
     assert [s.cfg.epochs for s in plan.headline(p, 0)] == [6, 6, 3]
     assert [s.cfg.epochs for s in plan.ood(replace(p, ood_epochs=None), 0)] == [6, 6, 3]

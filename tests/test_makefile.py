@@ -1,6 +1,7 @@
 """`make reproduce` decides what to rebuild from the runs folder ($LLC_RUNS_DIR, else runs/), also when that
 folder or the clone has a space in its path. Make runs dry (-n) or as a question (-q) on stub runs folders whose
 files are empty and only dated: nothing is trained or executed."""
+
 import fcntl
 import os
 import re
@@ -19,8 +20,14 @@ def make(*args, cwd=REPO, runs=None, python=sys.executable):
     env = {k: v for k, v in os.environ.items() if k not in ("LLC_RUNS_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     if runs is not None:
         env["LLC_RUNS_DIR"] = str(runs)
-    return subprocess.run(["make", "--no-print-directory", *args, "VENV=", f"PYTHON={python}"], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args, "VENV=", f"PYTHON={python}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def fake_build(manifest: Path, cwd: Path = REPO) -> int:
@@ -118,17 +125,30 @@ def test_lab_honours_profile_and_setup_takes_the_cpu_torch_index(tmp_path):
     lab = make("-n", "lab", "PROFILE=smoke")
     assert 'LLC_PROFILE="smoke"' in lab.stdout, lab.stdout + lab.stderr
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    setup = subprocess.run(["make", "--no-print-directory", "-n", "setup", f"VENV={tmp_path / 'venv'}",
-                            "TORCH_INDEX=https://download.pytorch.org/whl/cpu"], cwd=REPO, env=env,
-                           capture_output=True, text=True, timeout=120)
+    setup = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "-n",
+            "setup",
+            f"VENV={tmp_path / 'venv'}",
+            "TORCH_INDEX=https://download.pytorch.org/whl/cpu",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert '--index-url "https://download.pytorch.org/whl/cpu" torch torchvision' in setup.stdout, setup.stdout
     assert "--progress-bar on" in setup.stdout
 
 
 def test_each_command_lists_only_its_own_options():
     def usage(*cmd):
-        out = subprocess.run([sys.executable, "-m", "llc_lib", *cmd, "--help"], capture_output=True, text=True,
-                             cwd=REPO, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-m", "llc_lib", *cmd, "--help"], capture_output=True, text=True, cwd=REPO, timeout=60
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout
 
@@ -140,9 +160,13 @@ def test_each_command_lists_only_its_own_options():
 def test_reproduce_refuses_a_profile_the_notebooks_do_not_take_in_one_line(tmp_path):
     """`make reproduce PROFILE=...` takes smoke, cpu, gpu or auto: anything else (a paper-scale profile too) stops
     it with one line of its own and exit code 2, before the runs folder or a manifest is written."""
-    for profile, named in (("nonsense", "'nonsense' is not a profile of the notebooks: use smoke, cpu, gpu or auto"),
-                           ("tinyimagenet", "; tinyimagenet trains on ImageFolder data through `python -m llc_lib "
-                                            "train --profile tinyimagenet`")):
+    for profile, named in (
+        ("nonsense", "'nonsense' is not a profile of the notebooks: use smoke, cpu, gpu or auto"),
+        (
+            "tinyimagenet",
+            "; tinyimagenet trains on ImageFolder data through `python -m llc_lib train --profile tinyimagenet`",
+        ),
+    ):
         runs = tmp_path / profile
         r = make("-n", "reproduce", f"PROFILE={profile}", runs=runs)
         assert r.returncode == 2, r.stdout + r.stderr

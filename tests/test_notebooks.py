@@ -1,4 +1,5 @@
 """Notebook parameters are validated in the first code cell (the full notebooks run under nbval)."""
+
 import pytest
 
 pm = pytest.importorskip("papermill")
@@ -7,21 +8,29 @@ from pathlib import Path  # noqa: E402
 NB = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@pytest.mark.parametrize("nb,params,message", [
-    ("02_accuracy_vs_bits", {"profile": "smoke", "bits": [0, 7]}, "bit widths must be integers"),
-    ("02_accuracy_vs_bits", {"profile": "smoke", "overrides": ["llc.lr=fast"]}, "is not a float"),
-    ("03_code_heatmaps", {"profile": "fastest"}, "unknown profile 'fastest'"),
-    ("04_taxonomy", {"profile": "smoke", "n_clusters": 1}, "n_clusters must be an integer in 2..100"),
-    ("06_retrieval", {"profile": "smoke", "bits": [12]}, "retrieval bits [12] are not trained"),
-    ("07_ood", {"profile": "smoke", "ns": [0, 10]}, "ns must be an integer in 1.."),
-    ("01_train_models", {"profile": "imagenet"}, "trains on ImageFolder data through the command line"),
-    ("05_linear_vs_hamming", {"profile": "smoke", "seed": -1}, "seed must be an integer"),
-])
+@pytest.mark.parametrize(
+    "nb,params,message",
+    [
+        ("02_accuracy_vs_bits", {"profile": "smoke", "bits": [0, 7]}, "bit widths must be integers"),
+        ("02_accuracy_vs_bits", {"profile": "smoke", "overrides": ["llc.lr=fast"]}, "is not a float"),
+        ("03_code_heatmaps", {"profile": "fastest"}, "unknown profile 'fastest'"),
+        ("04_taxonomy", {"profile": "smoke", "n_clusters": 1}, "n_clusters must be an integer in 2..100"),
+        ("06_retrieval", {"profile": "smoke", "bits": [12]}, "retrieval bits [12] are not trained"),
+        ("07_ood", {"profile": "smoke", "ns": [0, 10]}, "ns must be an integer in 1.."),
+        ("01_train_models", {"profile": "imagenet"}, "trains on ImageFolder data through the command line"),
+        ("05_linear_vs_hamming", {"profile": "smoke", "seed": -1}, "seed must be an integer"),
+    ],
+)
 def test_bad_parameter_stops_before_anything_is_trained(tmp_path, nb, params, message):
     """The library validates every parameter before it fits a model: one clear error, no checkpoint."""
     with pytest.raises(pm.PapermillExecutionError) as e:
-        pm.execute_notebook(str(NB / f"{nb}.ipynb"), str(tmp_path / "out.ipynb"), parameters=params,
-                            kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(
+            str(NB / f"{nb}.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+        )
     assert message in str(e.value)
     assert not list((tmp_path / "runs").rglob("*.pt"))  # LLC_RUNS_DIR points here (conftest)
 
@@ -37,8 +46,11 @@ def test_notebooks_take_no_dataset_parameter_and_set_up_in_one_call_with_every_p
     for p in NB.glob("*.ipynb"):
         cells = [c for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
         assert "dataset" not in "".join(cells[0]["source"]), p.name
-        calls = [n for n in ast.walk(ast.parse("".join(cells[1]["source"])))
-                 if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup"]
+        calls = [
+            n
+            for n in ast.walk(ast.parse("".join(cells[1]["source"])))
+            if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "setup"
+        ]
         assert len(calls) == 1, p.name
         assert [a.id for a in calls[0].args] == list(STANDARD), p.name
         kw = {k.arg: k.value for k in calls[0].keywords}
@@ -62,9 +74,13 @@ def test_a_notebook_parameter_or_seed_off_its_committed_value_is_an_override_nev
     assert run_record(ctx.profile, None)["overrides"] == ["03_code_heatmaps.bits=7"]
     ctx = setup("cpu", 1, [], True, notebook="03_code_heatmaps", bits=14, device="cpu")
     assert ctx.profile.overrides == ("seed=1",) and ctx.figdir != figures_dir(get_profile("cpu"))
-    assert parameter_overrides("06_retrieval", 0, {"bits": (8, 10, 16, 32, 64), "R": 1000, "pr_bits": [10, 16],
-                                                   "hash_epochs": None}) == ()  # a tuple spells the same list
-    assert parameter_overrides("07_ood", 0, {"ns": [10, 30], "repeats": 20}) == ('07_ood.ns=[10, 30]',)
+    assert (
+        parameter_overrides(
+            "06_retrieval", 0, {"bits": (8, 10, 16, 32, 64), "R": 1000, "pr_bits": [10, 16], "hash_epochs": None}
+        )
+        == ()
+    )  # a tuple spells the same list
+    assert parameter_overrides("07_ood", 0, {"ns": [10, 30], "repeats": 20}) == ("07_ood.ns=[10, 30]",)
     with pytest.raises(ValueError, match=r"takes its parameters \['bits'\] as keywords"):
         setup("smoke", 0, [], True, notebook="03_code_heatmaps")  # a parameter left out
     with pytest.raises(ValueError, match="takes its parameters"):
@@ -81,9 +97,13 @@ def test_papermill_with_another_parameter_leaves_the_published_figures_alone(tmp
     published.mkdir()
     (published / "03_code_heatmaps.json").write_text("{}")
     monkeypatch.setenv("LLC_FIGURES_DIR", str(published))
-    pm.execute_notebook(str(NB / "03_code_heatmaps.ipynb"), str(tmp_path / "out.ipynb"),
-                        parameters={"profile": "smoke", "train": True, "bits": 7}, kernel_name="python3",
-                        progress_bar=False)
+    pm.execute_notebook(
+        str(NB / "03_code_heatmaps.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={"profile": "smoke", "train": True, "bits": 7},
+        kernel_name="python3",
+        progress_bar=False,
+    )
     assert [p.name for p in published.iterdir()] == ["03_code_heatmaps.json"]
     assert (published / "03_code_heatmaps.json").read_text() == "{}"
     written = list((tmp_path / "runs" / "smoke" / "variants").rglob("03_code_heatmaps.json"))
@@ -104,25 +124,36 @@ def test_a_notebook_opened_by_hand_without_checkpoints_shows_the_committed_resul
     displayed, the run stops with one line that says how to evaluate or train, and nothing is trained or written."""
     out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as e:
-        pm.execute_notebook(str(NB / "02_accuracy_vs_bits.ipynb"), str(out), parameters={"profile": "cpu"},
-                            kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(
+            str(NB / "02_accuracy_vs_bits.ipynb"),
+            str(out),
+            parameters={"profile": "cpu"},
+            kernel_name="python3",
+            progress_bar=False,
+        )
     assert "Shown: the committed results of 02_accuracy_vs_bits" in str(e.value) and "not trained here" in str(e.value)
     import json
 
-    shown = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
-             if "image/png" in o.get("data", {})]
+    shown = [
+        o
+        for c in json.loads(out.read_text())["cells"]
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
     assert len(shown) == 2  # accuracy_vs_bits.png and bits_right.png, the figures the notebook writes
     assert not list(tmp_path.rglob("*.pt")) and not (tmp_path / "runs" / "cpu" / "view").exists()
 
 
 def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path, monkeypatch):
     from llc_lib import weights
+    from llc_lib.config import get_profile
     from llc_lib.data import REPO_ROOT
     from llc_lib.notebook import notebook_outputs, setup, view_dir
-    from llc_lib.config import get_profile
 
-    assert notebook_outputs("02_accuracy_vs_bits") == {"figures": ["accuracy_vs_bits", "bits_right"],
-                                                       "json": ["02_accuracy_vs_bits"]}
+    assert notebook_outputs("02_accuracy_vs_bits") == {
+        "figures": ["accuracy_vs_bits", "bits_right"],
+        "json": ["02_accuracy_vs_bits"],
+    }
     weights.install(REPO_ROOT / "weights" / "cpu", tmp_path / "runs" / "cpu")  # LLC_RUNS_DIR (conftest)
     ctx = setup("cpu", 0, [], False, notebook="03_code_heatmaps", device="cpu", bits=14)
     assert ctx.figdir == view_dir(get_profile("cpu")) == tmp_path / "runs" / "cpu" / "view"
@@ -136,24 +167,44 @@ def test_the_report_notebook_opened_by_hand_shows_the_committed_report(tmp_path)
     """It trains nothing, and without the other notebooks' JSON in the view folder it shows the committed report."""
     out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as e:
-        pm.execute_notebook(str(NB / "99_paper_vs_reproduction.ipynb"), str(out), parameters={"profile": "cpu"},
-                            kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(
+            str(NB / "99_paper_vs_reproduction.ipynb"),
+            str(out),
+            parameters={"profile": "cpu"},
+            kernel_name="python3",
+            progress_bar=False,
+        )
     assert "Shown: the committed results of 99_paper_vs_reproduction" in str(e.value)
     assert "notebooks it reads have not been run" in str(e.value)
     import json
 
-    shown = [o for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", [])
-             if "Paper vs reproduction" in "".join(o.get("data", {}).get("text/markdown", ""))]
+    shown = [
+        o
+        for c in json.loads(out.read_text())["cells"]
+        for o in c.get("outputs", [])
+        if "Paper vs reproduction" in "".join(o.get("data", {}).get("text/markdown", ""))
+    ]
     assert shown
 
 
 # the gpu profile's recipe and studies (three seeds cut to two, whole-batch Phase 2, its schedules and learning
 # rates) on a narrow network, a few images per class and one optimiser step per epoch: every code path a user
 # with a GPU meets, in minutes on a CPU
-GPU_AT_SMOKE_SCALE = (["width=8", "fast_width=4", "per_class=5", "test_per_class=5", "fast_per_class=5", "seeds=0,1",
-                       "warm_epochs=1", "csq_epochs=1", "ood_epochs=1"]
-                      + [f"{run}.{field}=1" for run in ("real", "llc", "instance", "comparison", "hashing")
-                         for field in ("epochs", "max_steps_per_epoch")])
+GPU_AT_SMOKE_SCALE = [
+    "width=8",
+    "fast_width=4",
+    "per_class=5",
+    "test_per_class=5",
+    "fast_per_class=5",
+    "seeds=0,1",
+    "warm_epochs=1",
+    "csq_epochs=1",
+    "ood_epochs=1",
+] + [
+    f"{run}.{field}=1"
+    for run in ("real", "llc", "instance", "comparison", "hashing")
+    for field in ("epochs", "max_steps_per_epoch")
+]
 
 
 @pytest.mark.slow
@@ -172,9 +223,13 @@ def test_every_notebook_runs_on_the_gpu_profile_at_smoke_scale(tmp_path):
     out = figures_dir(prof)
     assert out.is_relative_to(tmp_path)  # LLC_RUNS_DIR (conftest): a variant folder, never figures/gpu
     for nb in NOTEBOOKS:
-        pm.execute_notebook(str(NB / f"{nb}.ipynb"), str(tmp_path / f"{nb}.ipynb"), kernel_name="python3",
-                            parameters={"profile": "gpu", "train": True, "overrides": GPU_AT_SMOKE_SCALE},
-                            progress_bar=False)
+        pm.execute_notebook(
+            str(NB / f"{nb}.ipynb"),
+            str(tmp_path / f"{nb}.ipynb"),
+            kernel_name="python3",
+            parameters={"profile": "gpu", "train": True, "overrides": GPU_AT_SMOKE_SCALE},
+            progress_bar=False,
+        )
     written = {p.stem for p in out.glob("*.json")}
     assert {nb for nb in NOTEBOOKS if nb != "99_paper_vs_reproduction"} <= written
     assert (out / "paper_vs_reproduction.md").exists()

@@ -1,4 +1,5 @@
 """Import of the official LLC release format: a state dict of that exact layout with random weights."""
+
 import numpy as np
 import pytest
 import torch
@@ -6,8 +7,8 @@ import torch.nn.functional as F
 import torchvision
 
 import llc_lib
-from llc_lib.decode import mhd_decode
 from llc_lib.ckpt import CheckpointError
+from llc_lib.decode import mhd_decode
 
 K, C = 20, 7
 

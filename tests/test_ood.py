@@ -1,4 +1,5 @@
 """OOD scores, thresholds and metrics on hand-made cases."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
@@ -87,8 +88,15 @@ def test_tpr_at_fpr_matches_sklearn_roc_curve_on_continuous_and_tied_scores(tria
 
 def test_tpr_at_fpr_refuses_bad_input():
     ok = np.arange(5.0)
-    for s_in, s_out, f in [(ok, ok, -0.1), (ok, ok, 1.5), (ok, ok, float("nan")), (np.array([]), ok, 0.1),
-                           (ok, np.array([]), 0.1), (np.array([1.0, np.nan]), ok, 0.1), (ok, np.r_[ok, np.inf], 0.1),
-                           (ok[None], ok, 0.1)]:
+    for s_in, s_out, f in [
+        (ok, ok, -0.1),
+        (ok, ok, 1.5),
+        (ok, ok, float("nan")),
+        (np.array([]), ok, 0.1),
+        (ok, np.array([]), 0.1),
+        (np.array([1.0, np.nan]), ok, 0.1),
+        (ok, np.r_[ok, np.inf], 0.1),
+        (ok[None], ok, 0.1),
+    ]:
         with pytest.raises(ValueError):
             ood.tpr_at_fpr(s_in, s_out, f)

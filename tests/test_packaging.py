@@ -23,7 +23,12 @@ def test_pyproject_and_environment_yml_list_the_same_packages():
         if re.match(r"^\w", line):
             section = line.split(":")[0]
         m = re.match(r"^  - ([^:#]+)$", line)
-        if section == "dependencies" and m and m.group(1).strip() not in ("pip",) and not m.group(1).startswith("python"):
+        if (
+            section == "dependencies"
+            and m
+            and m.group(1).strip() not in ("pip",)
+            and not m.group(1).startswith("python")
+        ):
             name, spec = _name_spec(m.group(1))
             conda[CONDA_NAMES.get(name, name)] = spec
     assert conda == py, f"pyproject.toml and environment.yml drifted: {set(conda.items()) ^ set(py.items())}"

@@ -1,4 +1,5 @@
 """Verdicts over seeds: a difference inside the spread between seeds is "within noise"."""
+
 import json
 from pathlib import Path
 
@@ -40,6 +41,7 @@ def test_seeds_table_shows_mean_and_spread_of_every_headline_length():
 
     def stat(*v):
         import numpy as np
+
         return {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)), "values": list(v)}
 
     numbers = {"real_top1": stat(0.60, 0.62, 0.64)}
@@ -89,11 +91,19 @@ def test_a_seed_study_of_other_checkpoints_is_not_used():
     from llc_lib.report import paper_vs_reproduction, usable_seeds
 
     sources = {"llc_mhd_acc": ["llc-b", "instance-c"], "real_top1": ["real-a"]}
-    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"},
-                "number_checkpoints": sources}
+    headline = {
+        "seed": 0,
+        "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-c"},
+        "number_checkpoints": sources,
+    }
     numbers = {"llc_mhd_acc@14": {"values": [0.4, 0.5], "mean": 0.45, "std": 0.07}}
-    seeds = {"seeds": [0, 1], "checkpoints": {"0": ["instance-c", "llc-b", "real-a", "instance-svd-d"], "1": []},
-             "numbers": numbers, "profile": "cpu", "table_bits": 14}
+    seeds = {
+        "seeds": [0, 1],
+        "checkpoints": {"0": ["instance-c", "llc-b", "real-a", "instance-svd-d"], "1": []},
+        "numbers": numbers,
+        "profile": "cpu",
+        "table_bits": 14,
+    }
     assert usable_seeds(seeds, headline) == (seeds, "")
     other = dict(seeds, checkpoints={"0": ["instance-old", "llc-b", "real-a"]})  # another Phase 2 recipe
     assert usable_seeds(other, headline)[0] is None and "instance-c" in usable_seeds(other, headline)[1]
@@ -107,13 +117,31 @@ def test_a_seed_study_of_other_checkpoints_is_not_used():
 
 def _study(ran0, values):
     """A two-seed study of the codebook, nesting and headline numbers at 14 / 20 bits, seed 0 run from ``ran0``."""
-    names = ["real_top1", "llc_class_code_acc@20", "llc_mhd_acc@14", "llc_ed_acc@14", "llc_same_path_mhd@14",
-             "svd_mhd@14", "random_mhd@14", "cca_mhd@14", "llc_same_path_ed@14", "svd_ed@14", "random_ed@14",
-             "cca_ed@14"]
-    numbers = {n: {"values": values[n], "mean": sum(values[n]) / 2, "std": abs(values[n][0] - values[n][1]) / 2 ** 0.5}
-               for n in names}
-    return {"seeds": [0, 1], "checkpoints": {"0": ran0, "1": []}, "numbers": numbers, "profile": "cpu",
-            "table_bits": 14}
+    names = [
+        "real_top1",
+        "llc_class_code_acc@20",
+        "llc_mhd_acc@14",
+        "llc_ed_acc@14",
+        "llc_same_path_mhd@14",
+        "svd_mhd@14",
+        "random_mhd@14",
+        "cca_mhd@14",
+        "llc_same_path_ed@14",
+        "svd_ed@14",
+        "random_ed@14",
+        "cca_ed@14",
+    ]
+    numbers = {
+        n: {"values": values[n], "mean": sum(values[n]) / 2, "std": abs(values[n][0] - values[n][1]) / 2**0.5}
+        for n in names
+    }
+    return {
+        "seeds": [0, 1],
+        "checkpoints": {"0": ran0, "1": []},
+        "numbers": numbers,
+        "profile": "cpu",
+        "table_bits": 14,
+    }
 
 
 def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
@@ -122,17 +150,34 @@ def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
     from llc_lib import claims
     from llc_lib.report import usable_seeds
 
-    sources = {"real_top1": ["real-a"], "llc_class_code_acc": ["llc-b"], "llc_mhd_acc": ["llc-b", "instance-new"],
-               "llc_ed_acc": ["llc-b", "instance-new"], "llc_same_path_mhd": ["real-a", "instance-llc-d"],
-               "llc_same_path_ed": ["real-a", "instance-llc-d"]}
+    sources = {
+        "real_top1": ["real-a"],
+        "llc_class_code_acc": ["llc-b"],
+        "llc_mhd_acc": ["llc-b", "instance-new"],
+        "llc_ed_acc": ["llc-b", "instance-new"],
+        "llc_same_path_mhd": ["real-a", "instance-llc-d"],
+        "llc_same_path_ed": ["real-a", "instance-llc-d"],
+    }
     sources.update({f"{b}_{m}": ["real-a", f"instance-{b}-d"] for b in ("svd", "random", "cca") for m in ("mhd", "ed")})
-    headline = {"seed": 0, "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-new"},
-                "number_checkpoints": sources}
+    headline = {
+        "seed": 0,
+        "checkpoints": {"real": "real-a", "llc_phase1": "llc-b", "llc_phase2": "instance-new"},
+        "number_checkpoints": sources,
+    }
     ran0 = ["real-a", "llc-b", "instance-old"] + [f"instance-{b}-d" for b in ("llc", "svd", "random", "cca")]
     v = {n: [0.5, 0.51] for n in ("real_top1", "llc_class_code_acc@20", "llc_mhd_acc@14", "llc_ed_acc@14")}
-    v.update({"llc_same_path_mhd@14": [0.40, 0.41], "svd_mhd@14": [0.35, 0.35], "random_mhd@14": [0.30, 0.31],
-              "cca_mhd@14": [0.25, 0.24], "llc_same_path_ed@14": [0.2, 0.2], "svd_ed@14": [0.1, 0.1],
-              "random_ed@14": [0.09, 0.1], "cca_ed@14": [0.05, 0.06]})
+    v.update(
+        {
+            "llc_same_path_mhd@14": [0.40, 0.41],
+            "svd_mhd@14": [0.35, 0.35],
+            "random_mhd@14": [0.30, 0.31],
+            "cca_mhd@14": [0.25, 0.24],
+            "llc_same_path_ed@14": [0.2, 0.2],
+            "svd_ed@14": [0.1, 0.1],
+            "random_ed@14": [0.09, 0.1],
+            "cca_ed@14": [0.05, 0.06],
+        }
+    )
     study = _study(ran0, v)
     usable, why = usable_seeds(study, headline)
     assert set(usable["numbers"]) == set(study["numbers"]) - {"llc_mhd_acc@14", "llc_ed_acc@14"}
@@ -143,7 +188,9 @@ def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
     # the same study with the current Phase 2 checkpoint judges every number
     assert usable_seeds(_study(ran0 + ["instance-new"], v), headline) == (_study(ran0 + ["instance-new"], v), "")
     # a codebook run of another recipe takes its numbers out too
-    assert "svd_mhd@14" not in usable_seeds(_study([r for r in ran0 if r != "instance-svd-d"], v), headline)[0]["numbers"]
+    assert (
+        "svd_mhd@14" not in usable_seeds(_study([r for r in ran0 if r != "instance-svd-d"], v), headline)[0]["numbers"]
+    )
 
 
 def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
@@ -151,13 +198,14 @@ def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
     from llc_lib.config import get_profile
     from llc_lib.report import _goal_rows
 
-    (k, goal), = [(k, g) for k, g in THRESHOLDS["p_exact_goal"]["cpu"].items() if k == 14]
+    ((k, goal),) = [(k, g) for k, g in THRESHOLDS["p_exact_goal"]["cpu"].items() if k == 14]
     row = {"p_exact_given_class_code_right": goal, "bits_right_if_class_code_right": 12.0}
     h = {"llc": {"14": row, "20": {"p_exact_given_class_code_right": 0.1}}}
     rows = {r["claim"]: r["holds"] for r in _goal_rows(h, get_profile("cpu"))}
-    assert rows == {f"goal: P(exact given class code right) >= {goal} at 14 bits (test)": True,
-                    f"goal: P(exact given class code right) >= {THRESHOLDS['p_exact_goal']['cpu'][20]} at 20 bits "
-                    f"(test)": False}
+    assert rows == {
+        f"goal: P(exact given class code right) >= {goal} at 14 bits (test)": True,
+        f"goal: P(exact given class code right) >= {THRESHOLDS['p_exact_goal']['cpu'][20]} at 20 bits (test)": False,
+    }
     row["p_exact_given_class_code_right"] = goal - 0.001
     assert [r["holds"] for r in _goal_rows(h, get_profile("cpu"))] == [False, False]
     assert _goal_rows(h, get_profile("smoke")) == [] and _goal_rows(None, get_profile("cpu")) == []
@@ -168,14 +216,31 @@ def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
 
     def tie(x):
         return {"map_tie_aware": x}
-    ret = {"methods": {"LLC": {"16": tie(0.30)}, "HashNet": {"16": tie(0.2)}, "LLC predicted class code": {"16": tie(0.35)}},
-           "llc_predicted_class_method": "LLC predicted class code"}
+
+    ret = {
+        "methods": {
+            "LLC": {"16": tie(0.30)},
+            "HashNet": {"16": tie(0.2)},
+            "LLC predicted class code": {"16": tie(0.35)},
+        },
+        "llc_predicted_class_method": "LLC predicted class code",
+    }
     row = [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]]
     assert row and row[0]["holds"] is False and "30.0 vs 35.0" in row[0]["ours"]
     ret["methods"]["LLC"]["16"] = tie(0.36)
     assert [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]][0]["holds"] is True
-    fast = {"bits": 14, "codebook_images": 10000, "codebook_width": 8, "threshold_points": 2.0, "epochs": 3,
-            "mhd_acc": 0.40, "main_mhd_acc": 0.45, "ed_acc": 0.2, "main_ed_acc": 0.25, "holds": False}
+    fast = {
+        "bits": 14,
+        "codebook_images": 10000,
+        "codebook_width": 8,
+        "threshold_points": 2.0,
+        "epochs": 3,
+        "mhd_acc": 0.40,
+        "main_mhd_acc": 0.45,
+        "ed_acc": 0.2,
+        "main_ed_acc": 0.25,
+        "holds": False,
+    }
     _, rows = report.paper_vs_reproduction({"05_linear_vs_hamming": {"fast_codebook": fast}})
     assert [r["holds"] for r in rows if r["claim"].startswith("faster codebook")] == [False]
 
@@ -187,35 +252,55 @@ def test_taxonomy_nesting_and_goal_rows_take_their_verdict_from_the_seeds():
 
     def stat(*v):
         import numpy as np
+
         return {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)), "values": list(v)}
 
     headline = {"seed": 0, "checkpoints": {"real": "real-a"}, "llc": {"14": {"p_exact_given_class_code_right": 0.9}}}
     goal = THRESHOLDS["p_exact_goal"]["cpu"][14]
-    numbers = {"real_top1": stat(0.6, 0.6, 0.6),
-               "taxonomy_ari_llc@14": stat(0.30, 0.31, 0.32), "taxonomy_ari_svd@14": stat(0.20, 0.20, 0.21),
-               "taxonomy_ari_random@14": stat(0.0, 0.01, 0.0),
-               "llc_p_exact_given_class_code_right@14": stat(goal - 0.11, goal - 0.1, goal - 0.12)}
-    seeds = {"seeds": [0, 1, 2], "checkpoints": {"0": ["real-a"]}, "numbers": numbers, "profile": "cpu", "table_bits": 14}
-    tax = {"bits": 14, "n_clusters": 20, "superclass_of_class": [c // 5 for c in range(100)], "summary": "ARI 0.2 (seed 0)",
-           "holds": False}
+    numbers = {
+        "real_top1": stat(0.6, 0.6, 0.6),
+        "taxonomy_ari_llc@14": stat(0.30, 0.31, 0.32),
+        "taxonomy_ari_svd@14": stat(0.20, 0.20, 0.21),
+        "taxonomy_ari_random@14": stat(0.0, 0.01, 0.0),
+        "llc_p_exact_given_class_code_right@14": stat(goal - 0.11, goal - 0.1, goal - 0.12),
+    }
+    seeds = {
+        "seeds": [0, 1, 2],
+        "checkpoints": {"0": ["real-a"]},
+        "numbers": numbers,
+        "profile": "cpu",
+        "table_bits": 14,
+    }
+    tax = {
+        "bits": 14,
+        "n_clusters": 20,
+        "superclass_of_class": [c // 5 for c in range(100)],
+        "summary": "ARI 0.2 (seed 0)",
+        "holds": False,
+    }
     acc = json.loads((Path(__file__).parents[1] / "figures" / "02_accuracy_vs_bits.json").read_text())
     acc["nested"].update(bits=20, holds=True)  # one seed: within the threshold
-    numbers.update({"llc_nested_prefix_class_code_acc@20": stat(0.50, 0.51, 0.52), "nested_cost@20": stat(.04, .04, .04),
-                    "llc_single_class_code_acc@20": stat(0.54, 0.551, 0.56)})  # 4 points over the seeds: fails
+    numbers.update(
+        {
+            "llc_nested_prefix_class_code_acc@20": stat(0.50, 0.51, 0.52),
+            "nested_cost@20": stat(0.04, 0.04, 0.04),
+            "llc_single_class_code_acc@20": stat(0.54, 0.551, 0.56),
+        }
+    )  # 4 points over the seeds: fails
     headline["number_checkpoints"] = {name.split("@")[0]: ["real-a"] for name in numbers}
     res = {"seeds": seeds, "headline_results": headline, "04_taxonomy": tax, "02_accuracy_vs_bits": acc}
     md, rows = paper_vs_reproduction(res)
-    row, = [r for r in rows if r["claim"].startswith("clustering")]
+    (row,) = [r for r in rows if r["claim"].startswith("clustering")]
     assert row["holds"] is True and row["holds_one_seed"] is False and "LLC 0.31 ± 0.01" in row["ours"]
     numbers["taxonomy_ari_llc@14"] = stat(0.21, 0.22, 0.23)  # within the margin of SVD's: fails over the seeds
-    row, = [r for r in paper_vs_reproduction(res)[1] if r["claim"].startswith("clustering")]
+    (row,) = [r for r in paper_vs_reproduction(res)[1] if r["claim"].startswith("clustering")]
     assert row["holds"] is False
     tax["n_clusters"] = 10  # cut otherwise than the seed study cuts: its seeds do not judge this result
-    row, = [r for r in paper_vs_reproduction(res)[1] if r["claim"].startswith("clustering")]
+    (row,) = [r for r in paper_vs_reproduction(res)[1] if r["claim"].startswith("clustering")]
     assert "holds_one_seed" not in row and row["holds"] is False
     # the goal: one seed above it, the seeds below it
-    r, = _goal_rows(headline, get_profile("cpu"), seeds)[:1]
+    (r,) = _goal_rows(headline, get_profile("cpu"), seeds)[:1]
     assert r["holds"] is True and r["seeds"] is False and "over the seeds" in r["ours"]
     assert "Taxonomy at 14 bits" in md and "Nesting at 20 bits" in md
-    row, = [r for r in rows if r["claim"].startswith("a nested codebook")]
+    (row,) = [r for r in rows if r["claim"].startswith("a nested codebook")]
     assert row["holds_one_seed"] is True and row["holds"] is False and "cost over the seeds 4.00 ± 0.00" in row["ours"]

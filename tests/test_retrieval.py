@@ -1,4 +1,5 @@
 """Retrieval metrics against brute force: every tie order enumerated, explicit rankings, small cases."""
+
 import itertools
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_tie_aware_map_equals_enumeration_of_all_tie_orders(trial):
 def test_without_ties_tie_aware_equals_stable_map():
     rng = np.random.default_rng(0)
     k = 6
-    db = np.array([[int(b) for b in np.binary_repr(i, k)] for i in range(2 ** k)]) * 2 - 1  # all distinct codes
+    db = np.array([[int(b) for b in np.binary_repr(i, k)] for i in range(2**k)]) * 2 - 1  # all distinct codes
     q = db[[0]]
     labels = rng.integers(0, 3, len(db))
     full = rt.evaluate_hamming(q, db, labels[:1], labels, R=len(db))
@@ -128,6 +129,7 @@ def test_real_ranking_refuses_non_finite_features():
 
 def test_class_index_codes_are_the_binary_class_index():
     from llc_lib.retrieval import class_index_codes
+
     c = class_index_codes(np.array([0, 5, 99]), 100)
     assert c.shape == (3, 7) and c.dtype == np.int8
     assert c[1].tolist() == [-1, -1, -1, -1, 1, -1, 1]  # 5 = 0000101
@@ -177,8 +179,10 @@ def test_hypergeometric_weights_are_the_c_library_exp_on_every_cpu():
     draws, x = np.arange(1, 300, 11)[None, :, None], np.arange(0, 60)[None, None, :]
     got = rt._hypergeom_pmf(x, total, good[:, :, None], draws)
     G, D, X = np.broadcast_arrays(good[:, :, None], draws, x)
-    want = [math.exp(lc(g, v) + lc(total - g, d - v) - lc(total, d)) if v <= min(g, d) and d - v <= total - g
-            else 0.0 for g, d, v in zip(G.ravel().tolist(), D.ravel().tolist(), X.ravel().tolist())]
+    want = [
+        math.exp(lc(g, v) + lc(total - g, d - v) - lc(total, d)) if v <= min(g, d) and d - v <= total - g else 0.0
+        for g, d, v in zip(G.ravel().tolist(), D.ravel().tolist(), X.ravel().tolist())
+    ]
     assert got.ravel().tolist() == want  # bit for bit
 
 

@@ -1,5 +1,6 @@
 """llc_lib.sources: archives in the official formats, made here from the shipped arrays, give the shipped arrays
 back; a wrong archive, an existing output and arrays that differ are refused with one line."""
+
 import dataclasses
 import hashlib
 import io
@@ -13,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import real_data_or_skip
 from llc_lib import sources as S
 from llc_lib.__main__ import main
 from llc_lib.data import DataError, data_dir
 from llc_lib.sources import verify_checksums
+
+from conftest import real_data_or_skip
 
 
 def _shipped(file):
@@ -55,11 +57,33 @@ def _py2_pickle(obj) -> bytes:
             out.append(i(o))
         else:
             assert o.dtype == np.uint8
-            out.append(b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n(" + i(0) + b"t" + s(b"b") + b"\x87R("
-                       + i(1) + b"(" + b"".join(i(d) for d in o.shape) + b"t"
-                       + b"cnumpy\ndtype\n" + s(b"u1") + i(0) + i(1) + b"\x87R("
-                       + i(3) + s(b"|") + b"NNN" + i(-1) + i(-1) + i(0) + b"tb"
-                       + b"\x89" + s(np.ascontiguousarray(o).tobytes()) + b"tb")
+            out.append(
+                b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n("
+                + i(0)
+                + b"t"
+                + s(b"b")
+                + b"\x87R("
+                + i(1)
+                + b"("
+                + b"".join(i(d) for d in o.shape)
+                + b"t"
+                + b"cnumpy\ndtype\n"
+                + s(b"u1")
+                + i(0)
+                + i(1)
+                + b"\x87R("
+                + i(3)
+                + s(b"|")
+                + b"NNN"
+                + i(-1)
+                + i(-1)
+                + i(0)
+                + b"tb"
+                + b"\x89"
+                + s(np.ascontiguousarray(o).tobytes())
+                + b"tb"
+            )
+
     emit(obj)
     out.append(b".")
     return b"".join(out)
@@ -99,16 +123,29 @@ def cifar100(tmp_path_factory):
     rows, fine, coarse = _rows(z["images"][perm]), z["labels"][perm].tolist(), z["coarse_labels"][perm].tolist()
 
     def batch(sl, label):
-        return _py2_pickle({b"filenames": [b"f%d.png" % i for i in range(sl.start, sl.stop)], b"batch_label": label,
-                            b"fine_labels": fine[sl], b"coarse_labels": coarse[sl], b"data": rows[sl]})
+        return _py2_pickle(
+            {
+                b"filenames": [b"f%d.png" % i for i in range(sl.start, sl.stop)],
+                b"batch_label": label,
+                b"fine_labels": fine[sl],
+                b"coarse_labels": coarse[sl],
+                b"data": rows[sl],
+            }
+        )
 
-    meta = {b"fine_label_names": [n.encode() for n in z["label_names"]],
-            b"coarse_label_names": [n.encode() for n in z["coarse_names"]]}
-    path = _targz(tmp_path_factory.mktemp("c100") / "cifar-100-python.tar.gz", {
-        "cifar-100-python/file.txt~": b"",
-        "cifar-100-python/train": batch(slice(0, 50_000), b"training batch 1 of 1"),
-        "cifar-100-python/test": batch(slice(50_000, 60_000), b"testing batch 1 of 1"),
-        "cifar-100-python/meta": _py2_pickle(meta)})
+    meta = {
+        b"fine_label_names": [n.encode() for n in z["label_names"]],
+        b"coarse_label_names": [n.encode() for n in z["coarse_names"]],
+    }
+    path = _targz(
+        tmp_path_factory.mktemp("c100") / "cifar-100-python.tar.gz",
+        {
+            "cifar-100-python/file.txt~": b"",
+            "cifar-100-python/train": batch(slice(0, 50_000), b"training batch 1 of 1"),
+            "cifar-100-python/test": batch(slice(50_000, 60_000), b"testing batch 1 of 1"),
+            "cifar-100-python/meta": _py2_pickle(meta),
+        },
+    )
     return z, path
 
 
@@ -128,8 +165,9 @@ def test_array_hashes_are_the_shipped_files():
 
 def test_an_archive_pickle_cannot_run_code(tmp_path):
     evil = b"\x80\x02cposix\nsystem\nU\x04true\x85R."  # os.system("true") when unpickled without restriction
-    archive = _targz(tmp_path / "cifar-100-python.tar.gz", {f"cifar-100-python/{n}": evil
-                                                            for n in ("train", "test", "meta")})
+    archive = _targz(
+        tmp_path / "cifar-100-python.tar.gz", {f"cifar-100-python/{n}": evil for n in ("train", "test", "meta")}
+    )
     with pytest.raises(DataError, match="refused global posix.system"):
         S.cifar100_arrays(archive)
 
@@ -149,12 +187,21 @@ def _cifar10_archive(path, z, names=None):
         cls, num = f.split("/")
         images[where[index[cls]][int(num.removesuffix(".jpg"))]] = img
     names = list(z["label_names"]) if names is None else names
-    test = {b"batch_label": b"testing batch 1 of 1", b"labels": batch_labels.tolist(), b"data": _rows(images),
-            b"filenames": [b"img_%d.png" % i for i in range(10_000)]}
+    test = {
+        b"batch_label": b"testing batch 1 of 1",
+        b"labels": batch_labels.tolist(),
+        b"data": _rows(images),
+        b"filenames": [b"img_%d.png" % i for i in range(10_000)],
+    }
     meta = {b"num_cases_per_batch": 10_000, b"label_names": [n.encode() for n in names], b"num_vis": 3072}
-    return _targz(path, {"cifar-10-batches-py/batches.meta": _py2_pickle(meta),
-                         "cifar-10-batches-py/test_batch": _py2_pickle(test),
-                         "cifar-10-batches-py/readme.html": b"<html></html>"})
+    return _targz(
+        path,
+        {
+            "cifar-10-batches-py/batches.meta": _py2_pickle(meta),
+            "cifar-10-batches-py/test_batch": _py2_pickle(test),
+            "cifar-10-batches-py/readme.html": b"<html></html>",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -224,8 +271,10 @@ def test_official_cifar10_pixels_are_accepted_and_reported(tmp_path, monkeypatch
     assert "cifar100.npz: sha256 OK" in out
     assert "tinyimagenet_test32.npz: arrays identical to the shipped file's; npz bytes differ" in out
     assert f"cifar10_test.npz: {S.OFFICIAL_PIXELS_NOTE}" in out
-    for key, value, named in (("images", np.roll(jpeg, 1, axis=0), "images"),  # other images, or in another order
-                              ("labels", np.roll(z["labels"], 1), "labels")):  # any other array that differs
+    for key, value, named in (
+        ("images", np.roll(jpeg, 1, axis=0), "images"),  # other images, or in another order
+        ("labels", np.roll(z["labels"], 1), "labels"),
+    ):  # any other array that differs
         (tmp_path / "cifar10_test.npz").unlink()
         np.savez(tmp_path / "cifar10_test.npz", **{**z, key: value})
         assert main(["data", "--data-dir", str(tmp_path)]) == 2
@@ -331,7 +380,7 @@ class _Server:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                start = int(self.headers["Range"][len("bytes="):-1]) if self.headers["Range"] else 0
+                start = int(self.headers["Range"][len("bytes=") : -1]) if self.headers["Range"] else 0
                 outer.ranges.append(self.headers["Range"])
                 body = payload[start:]
                 self.send_response(206 if start else 200)
@@ -374,8 +423,9 @@ def test_download_is_verified_atomic_and_resumable(server, tmp_path, capsys):
 def test_fetch_downloads_into_the_cache_without_an_archives_folder(server, tmp_path, monkeypatch):
     payload = np.random.default_rng(3).integers(0, 256, 3_000_000, dtype=np.uint8).tobytes()
     monkeypatch.delenv("LLC_ARCHIVES", raising=False)
-    monkeypatch.setitem(S.SOURCES, "cifar10", dataclasses.replace(S.SOURCES["cifar10"], url=server.url,
-                                                                   md5=_md5(payload)))
+    monkeypatch.setitem(
+        S.SOURCES, "cifar10", dataclasses.replace(S.SOURCES["cifar10"], url=server.url, md5=_md5(payload))
+    )
     path = S.fetch("cifar10", cache=tmp_path / "cache")
     assert path == tmp_path / "cache" / "cifar-10-python.tar.gz" and path.read_bytes() == payload
     assert S.fetch("cifar10", cache=tmp_path / "cache") == path and len(server.ranges) == 1  # not fetched twice
@@ -385,8 +435,7 @@ def test_fetch_downloads_into_the_cache_without_an_archives_folder(server, tmp_p
 
 
 def _small_batch(labels=(0, 1)):
-    return _py2_pickle({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": list(labels),
-                        b"coarse_labels": [0, 1]})
+    return _py2_pickle({b"data": np.zeros((2, 3072), np.uint8), b"fine_labels": list(labels), b"coarse_labels": [0, 1]})
 
 
 def _cifar100_with(path, train):
@@ -410,15 +459,20 @@ def _cifar100_with(path, train):
     return path
 
 
-@pytest.mark.parametrize("train,message", [
-    ("link", "cifar-100-python/train is a link, not a file"),
-    ("folder", "cifar-100-python/train is a folder, not a file"),
-    (b"\x80\x02K\x05.", "cifar-100-python/train holds a Python int, not the dict of a CIFAR pickle"),  # the int 5
-    (b"\x80\x02cnumpy\ndtype\nU\x03xyzK\x00K\x01\x87R.",  # numpy.dtype('xyz', 0, 1)
-     "cifar-100-python/train is not a readable CIFAR pickle (TypeError"),
-    (b"\x80\x02}U\x04data", "cifar-100-python/train is not a readable CIFAR pickle"),  # cut short
-    (_small_batch(labels=(b"0", b"1")), "cifar-100-python/train: the labels must be a list of integers, got |S1"),
-])
+@pytest.mark.parametrize(
+    "train,message",
+    [
+        ("link", "cifar-100-python/train is a link, not a file"),
+        ("folder", "cifar-100-python/train is a folder, not a file"),
+        (b"\x80\x02K\x05.", "cifar-100-python/train holds a Python int, not the dict of a CIFAR pickle"),  # the int 5
+        (
+            b"\x80\x02cnumpy\ndtype\nU\x03xyzK\x00K\x01\x87R.",  # numpy.dtype('xyz', 0, 1)
+            "cifar-100-python/train is not a readable CIFAR pickle (TypeError",
+        ),
+        (b"\x80\x02}U\x04data", "cifar-100-python/train is not a readable CIFAR pickle"),  # cut short
+        (_small_batch(labels=(b"0", b"1")), "cifar-100-python/train: the labels must be a list of integers, got |S1"),
+    ],
+)
 def test_a_malformed_archive_member_is_one_data_error_naming_it(tmp_path, train, message):
     """The converters called as a library (where no MD5 check comes first): a member that is a link or a
     folder, a pickle that is malformed or not a dict, or labels that are strings each raise one DataError
@@ -431,9 +485,13 @@ def test_a_malformed_archive_member_is_one_data_error_naming_it(tmp_path, train,
 
 def test_labels_of_cifar10_must_be_integers(tmp_path):
     test = _py2_pickle({b"data": np.zeros((2, 3072), np.uint8), b"labels": [b"cat", b"dog"]})
-    archive = _targz(tmp_path / "cifar-10-python.tar.gz", {
-        "cifar-10-batches-py/test_batch": test,
-        "cifar-10-batches-py/batches.meta": _py2_pickle({b"label_names": [b"cat", b"dog"]})})
+    archive = _targz(
+        tmp_path / "cifar-10-python.tar.gz",
+        {
+            "cifar-10-batches-py/test_batch": test,
+            "cifar-10-batches-py/batches.meta": _py2_pickle({b"label_names": [b"cat", b"dog"]}),
+        },
+    )
     with pytest.raises(DataError, match=r"test_batch: the labels must be a list of integers, got \|S3 \(2,\)"):
         S.cifar10_ood_arrays(archive)
 
@@ -446,13 +504,19 @@ def test_an_image_pillow_refuses_is_one_data_error_naming_the_member(tmp_path):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
-            + chunk(b"IEND", b""))
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
     path = tmp_path / "tiny-imagenet-200.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         for n in range(10_000):
             zf.writestr(f"tiny-imagenet-200/test/images/test_{n}.JPEG", bomb)
-    with pytest.raises(DataError, match=r"tiny-imagenet-200/test/images/test_\d+\.JPEG is not an image Pillow can "
-                                        r"read \(DecompressionBombError") as e:
+    with pytest.raises(
+        DataError,
+        match=r"tiny-imagenet-200/test/images/test_\d+\.JPEG is not an image Pillow can "
+        r"read \(DecompressionBombError",
+    ) as e:
         S.tinyimagenet_ood_arrays(path)
     assert "\n" not in str(e.value)

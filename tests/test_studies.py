@@ -1,18 +1,20 @@
 """Every study on small synthetic data (random images, 100 classes, one optimiser step per run): the numbers
 are well-formed, the verdicts follow the thresholds in ``claims``, and nothing touches the real files."""
+
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import synthetic_dataset
 
 from llc_lib import claims, plan
 from llc_lib.config import apply_sets, get_profile, override
 from llc_lib.graph import Workspace
 from llc_lib.selection import DataSel
 from llc_lib.studies import Context
+
+from conftest import synthetic_dataset
 
 
 def _with_coarse(ds):
@@ -100,8 +102,10 @@ def test_the_gpu_profile_recipe_runs_end_to_end_on_the_cpu(ctx, tmp_path):
     res = _run(Context(prof, ws, tmp_path / "fig"), headline.reproduce, 0)
     assert res["profile"] == "gpu" and set(res["llc"]) == {str(k) for k in gpu.bits}
     assert res["recipe"]["instance"]["micro_batch"] is None  # whole batches, unlike the cpu profile
-    assert (res["recipe"]["instance"]["lr"], res["recipe"]["instance"]["bce_scale"]) == (gpu.instance.lr,
-                                                                                      gpu.instance.bce_scale)
+    assert (res["recipe"]["instance"]["lr"], res["recipe"]["instance"]["bce_scale"]) == (
+        gpu.instance.lr,
+        gpu.instance.bce_scale,
+    )
     assert res["recipe"]["width"] == 4 and res["recipe"]["llc"]["schedule"] == gpu.llc.schedule
     for k, r in res["llc"].items():
         assert 0 <= r["bits_right"] <= int(k) and _frac(r["class_code_acc"])
@@ -119,20 +123,28 @@ def test_accuracy_vs_bits_verdicts_follow_the_thresholds(ctx, monkeypatch):
 
     warm_calls = _recording(monkeypatch, "warm_start_helps")
     res = _run(ctx, accuracy_vs_bits, 0, [7, 14])
-    assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {"7", "14"}
+    assert set(res["methods"]) == {"llc", "llc_same_path", "random", "svd", "cca"} and set(res["real_bottleneck"]) == {
+        "7",
+        "14",
+    }
     n = res["nested"]
-    assert n["holds"] == (n["prefix_class_code_acc"][str(plan.NESTED_BITS)] >= n["single_class_code_acc"]
-                          - claims.THRESHOLDS["nested_prefix_points"] / 100)
+    assert n["holds"] == (
+        n["prefix_class_code_acc"][str(plan.NESTED_BITS)]
+        >= n["single_class_code_acc"] - claims.THRESHOLDS["nested_prefix_points"] / 100
+    )
     w = res["warm_start"]
     assert w["holds"] == all(w[i]["after_sign_mhd"] > w["scratch"]["sign_mhd"] for i in ("svd", "cca"))
     # each warm start is judged against LLC from scratch at equal epochs, not against its codebook's MHD
     expected = [(w[i]["after_sign_mhd"], w["scratch"]["sign_mhd"]) for i in ("svd", "cca")]
-    assert warm_calls and warm_calls == expected[:len(warm_calls)]  # all() stops at the first failing one
-    assert n["cost_points"] == pytest.approx(100 * (n["single_class_code_acc"] - n["prefix_class_code_acc"][str(plan.NESTED_BITS)]))
+    assert warm_calls and warm_calls == expected[: len(warm_calls)]  # all() stops at the first failing one
+    assert n["cost_points"] == pytest.approx(
+        100 * (n["single_class_code_acc"] - n["prefix_class_code_acc"][str(plan.NESTED_BITS)])
+    )
     for k in ("7", "14"):  # LLC's bits right is the mixture of R and W by its class-code accuracy
         sp, a = res["llc_bits_right_split"][k], res["llc_class_code_acc"][k]
         assert res["methods"]["llc"][k]["bits_right"] == pytest.approx(
-            a * sp["if_class_code_right"] + (1 - a) * sp["if_class_code_wrong"], abs=1e-6)
+            a * sp["if_class_code_right"] + (1 - a) * sp["if_class_code_wrong"], abs=1e-6
+        )
     assert res["seed_spread"] == {"seeds": [], "sd": {}, "why": "there is no seed study (`make seeds` makes one)"}
     f = _run(ctx, fast_codebook, 0)
     assert f["codebook_images"] == 1000 and f["bits"] == ctx.profile.table_bits and _frac(f["main_mhd_acc"])
@@ -156,8 +168,9 @@ def test_codes_taxonomy_and_separability(ctx, monkeypatch):
     m = t["methods"]
     mean = {n: m[n]["class_order"]["ari_mean"] for n in ("LLC", "Random", "SVD")}
     assert tax_calls == [(mean["LLC"], [mean["Random"], mean["SVD"]])]  # judged over class orders
-    assert all(0 <= r["tied_merges"] <= 99 and r["class_order"]["ari_min"] <= r["class_order"]["ari_max"]
-               for r in m.values())
+    assert all(
+        0 <= r["tied_merges"] <= 99 and r["class_order"]["ari_min"] <= r["class_order"]["ari_max"] for r in m.values()
+    )
     assert t["holds"] == (mean["LLC"] > max(mean["Random"], mean["SVD"]) + t["threshold_ari_over_baselines"])
     s = _run(ctx, separability, 0, [7, 14])
     assert set(s["rows"]["7"]) == {"phase1", "phase2"} and set(s["linear_minus_hamming"]) == {"7", "14"}
@@ -177,9 +190,13 @@ def test_retrieval_and_ood(ctx):
     assert all(_frac(r["methods"][r["llc_predicted_class_method"]][k]["map_tie_aware"]) for k in ("8", "16"))
     o = _run(ctx, ood_study, 0, ns=[10, 30], repeats=2)
     assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
-    assert o["epochs"] == {"real": ctx.profile.real.epochs, "llc": ctx.profile.llc.epochs,
-                           "instance": ctx.profile.instance.epochs}  # the smoke profile's own: no ood_epochs
+    assert o["epochs"] == {
+        "real": ctx.profile.real.epochs,
+        "llc": ctx.profile.llc.epochs,
+        "instance": ctx.profile.instance.epochs,
+    }  # the smoke profile's own: no ood_epochs
     from llc_lib.report import ood_markdown
+
     assert f"for {ctx.profile.real.epochs} (real-valued)" in ood_markdown(o)
     needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
     assert o["holds"] == claims.ood_zero_sample_matches(needed)
@@ -189,6 +206,7 @@ def test_retrieval_and_ood(ctx):
 
 def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_codes(ctx):
     from llc_lib.studies.instance import accuracy_needed, run_variant
+
     row = run_variant(ctx, "profile", bits=(20,), train_per_class=5)
     t = row["test"]["20"]
     a, right, wrong = t["class_code_acc"], t["bits_right_if_class_code_right"], t["bits_right_if_class_code_wrong"]
@@ -200,8 +218,11 @@ def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_c
     assert t["bits_right_of_predicted_class_code"] >= 20 * a
     # the row says which recipe it measured and which the profile had, and a file keeps rows of one base only
     from llc_lib.studies.instance import check_results
+
     _, p1, p2 = plan.headline(ctx.profile, 0)
-    assert row["base"] == plan.phase_names(ctx.profile, 0) == row["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
+    assert (
+        row["base"] == plan.phase_names(ctx.profile, 0) == row["checkpoints"] == {"phase1": p1.name, "phase2": p2.name}
+    )
     assert row["recipe"]["instance"]["epochs"] == ctx.profile.instance.epochs
     check_results({"profile": row, "run": {"overrides": list(ctx.profile.overrides)}}, ctx.profile, 0, "f.json")
     longer_p2 = run_variant(ctx, "p2-2x", bits=(20,), train_per_class=5)  # shares Phase 1, its own Phase 2
@@ -233,8 +254,12 @@ def test_seeds_study_gives_every_claim_number_its_mean_and_sample_std(ctx):
     # the nesting and taxonomy claims' numbers, with what they are made of
     nb = plan.NESTED_BITS
     assert plan.single_length(ctx.profile, 1).name in res["checkpoints"]["1"]
-    for v, pre, single in zip(*(n[f"{m}@{nb}"]["values"] for m in
-                               ("nested_cost", "llc_nested_prefix_class_code_acc", "llc_single_class_code_acc"))):
+    for v, pre, single in zip(
+        *(
+            n[f"{m}@{nb}"]["values"]
+            for m in ("nested_cost", "llc_nested_prefix_class_code_acc", "llc_single_class_code_acc")
+        )
+    ):
         assert v == pytest.approx(single - pre)
     assert all(-1 <= x <= 1 for b in ("llc", "svd", "random") for x in n[f"taxonomy_ari_{b}@{k}"]["values"])
     # on the smoke profile both accuracies sit at chance: the cost's sign is checked on numbers that differ
@@ -267,15 +292,27 @@ def test_phase2_diagnostics_decompose_the_trained_and_refitted_heads(ctx):
 def test_seed_error_bars_come_only_from_a_seed_study_of_these_checkpoints():
     from llc_lib.studies.accuracy import seed_spread
 
-    res = {"bits": [14], "real_top1": 0.6, "methods": {"llc": {"14": {"mhd_acc": 0.5, "ed_acc": 0.2}}},
-           "llc_class_code_acc": {"14": 0.55}}
+    res = {
+        "bits": [14],
+        "real_top1": 0.6,
+        "methods": {"llc": {"14": {"mhd_acc": 0.5, "ed_acc": 0.2}}},
+        "llc_class_code_acc": {"14": 0.55},
+    }
     ours = {"real_top1": ["real-a"], "llc_class_code_acc": ["llc-b"], "llc_mhd_acc": ["llc-b", "instance-c"]}
-    study = {"seeds": [0, 1], "checkpoints": {"0": ["real-a", "llc-b", "instance-c", "instance-svd-d"], "1": ["real-e"]},
-             "numbers": {"real_top1": {"values": [0.6, 0.61], "std": 0.007},
-                         "llc_class_code_acc@14": {"values": [0.55, 0.56], "std": 0.007},
-                         "llc_mhd_acc@14": {"values": [0.5, 0.52], "std": 0.014}}}
-    assert seed_spread(study, res, 0, ours) == {"seeds": [0, 1], "why": "", "sd": {
-        "real_top1": 0.007, "llc_class_code_acc@14": 0.007, "llc_mhd_acc@14": 0.014}}
+    study = {
+        "seeds": [0, 1],
+        "checkpoints": {"0": ["real-a", "llc-b", "instance-c", "instance-svd-d"], "1": ["real-e"]},
+        "numbers": {
+            "real_top1": {"values": [0.6, 0.61], "std": 0.007},
+            "llc_class_code_acc@14": {"values": [0.55, 0.56], "std": 0.007},
+            "llc_mhd_acc@14": {"values": [0.5, 0.52], "std": 0.014},
+        },
+    }
+    assert seed_spread(study, res, 0, ours) == {
+        "seeds": [0, 1],
+        "why": "",
+        "sd": {"real_top1": 0.007, "llc_class_code_acc@14": 0.007, "llc_mhd_acc@14": 0.014},
+    }
     new = dict(ours, llc_mhd_acc=["llc-b", "instance-new"])  # another Phase 2: no bars on its numbers
     stale = seed_spread(study, res, 0, new)
     assert stale["sd"] == {"real_top1": 0.007, "llc_class_code_acc@14": 0.007} and "instance-new" in stale["why"]
@@ -298,7 +335,9 @@ def test_every_seed_study_number_names_the_checkpoints_it_comes_from():
     assert {n.split("@")[0] for n in committed["numbers"]} <= set(src)
     real, phase1, phase2 = plan.headline(p, 0)
     for name, needs in src.items():
-        assert (phase2.name in needs) == (name.startswith("llc_") and name.split("llc_")[1] in
-                                          ("mhd_acc", "ed_acc", "ed_no_match_rate", "bits_right",
-                                           "p_exact_given_class_code_right")), name
+        assert (phase2.name in needs) == (
+            name.startswith("llc_")
+            and name.split("llc_")[1]
+            in ("mhd_acc", "ed_acc", "ed_no_match_rate", "bits_right", "p_exact_given_class_code_right")
+        ), name
     assert src["llc_class_code_acc"] == [phase1.name] and src["taxonomy_ari_svd"] == [real.name]

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from llc_lib import codebook as cb
+from llc_lib.ckpt import CheckpointError, load_checkpoint
 from llc_lib.config import TrainConfig
 from llc_lib.models import build_model
-from llc_lib.ckpt import CheckpointError, load_checkpoint
 from llc_lib.train import TrainingDiverged, train
 
 CPU = torch.device("cpu")
@@ -49,8 +49,9 @@ def test_resume_after_kill_equals_uninterrupted_run(tiny, tmp_path):
     assert load_checkpoint(tmp_path / "k.pt")["epoch"] == 2
 
 
-@pytest.mark.parametrize("bits,classes,match", [(7, 5, "bits: checkpoint 6 vs model 7"),
-                                                  (6, 9, "num_classes: checkpoint 5 vs model 9")])
+@pytest.mark.parametrize(
+    "bits,classes,match", [(7, 5, "bits: checkpoint 6 vs model 7"), (6, 9, "num_classes: checkpoint 5 vs model 9")]
+)
 def test_mismatched_checkpoint_is_refused_and_kept(tiny, tmp_path, bits, classes, match):
     p = tmp_path / "m.pt"
     train(_llc(), tiny, LLC.replace(epochs=1), device=CPU, ckpt=p, progress=False)
@@ -58,8 +59,14 @@ def test_mismatched_checkpoint_is_refused_and_kept(tiny, tmp_path, bits, classes
     with pytest.raises(CheckpointError, match=match):
         load_checkpoint(p, _llc(bits=bits, classes=classes))
     with pytest.raises(CheckpointError, match="does not match"):
-        train(_llc(bits=bits, classes=classes), tiny, LLC.replace(bits=bits, nested=(), epochs=1),
-              device=CPU, ckpt=p, progress=False)
+        train(
+            _llc(bits=bits, classes=classes),
+            tiny,
+            LLC.replace(bits=bits, nested=(), epochs=1),
+            device=CPU,
+            ckpt=p,
+            progress=False,
+        )
     assert _digest(p) == before
 
 
@@ -157,7 +164,7 @@ def test_bytes_flipped_inside_a_weight_tensor_are_detected(tiny, tmp_path):
     raw = bytearray((tmp_path / "m.pt").read_bytes())
     at = bytes(raw).find(weight.contiguous().view(torch.uint8).numpy().tobytes()[:64])
     assert at > 0
-    raw[at:at + 16] = bytes(b ^ 0x5A for b in raw[at:at + 16])
+    raw[at : at + 16] = bytes(b ^ 0x5A for b in raw[at : at + 16])
     (tmp_path / "m.pt").write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="corrupt"):
         load_checkpoint(tmp_path / "m.pt", _llc())
@@ -212,9 +219,10 @@ def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_pat
 
 
 def test_eval_outputs_do_not_depend_on_the_batch_size(tiny):
-    from conftest import synthetic_dataset
     from llc_lib.device import eval_batch_size
     from llc_lib.inference import outputs
+
+    from conftest import synthetic_dataset
 
     model = _llc()
     train(model, tiny, LLC, device=CPU, progress=False)

@@ -2,6 +2,7 @@
 without training; the committed weights/cpu names every model the cpu profile's notebooks use. A corrupt
 source, a corrupt or edited committed file and a malformed or escaping MANIFEST.json are refused with
 CheckpointError before anything is written."""
+
 import json
 import re
 import struct
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import synthetic_dataset
 
 from llc_lib import weights
 from llc_lib.ckpt import CheckpointError, read_checkpoint, state_digest, verify_weights
 from llc_lib.config import TrainConfig
 from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
+
+from conftest import synthetic_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 CPU = torch.device("cpu")
@@ -49,6 +51,7 @@ def test_exported_weights_load_without_training_and_give_the_same_model(trained,
     fresh = _ws(tmp_path / "fresh", train=False)  # evaluation only: a missing model would raise, not train
     assert fresh.weights_digest(p2) == ws.weights_digest(p2)
     assert weights.install(tmp_path / "weights", tmp_path / "fresh") == []  # already there: nothing copied
+
     def resave(*a, **k):  # torch.save's bytes differ between processes: a re-export must copy, not save again
         raise AssertionError("an unchanged checkpoint was saved again")
 
@@ -68,7 +71,9 @@ def test_a_reexport_keeps_the_codebook_file_its_kept_checkpoint_recorded(trained
     weights.export([p2], ws, tmp_path / "weights")
     book = ws.ckpt_path(p2.parent).with_name(f"{p2.parent.name}.codebook.npz")
     committed = (tmp_path / "weights" / "ckpt" / book.name).read_bytes()
-    arrays = {k: np.asarray(v) for k, v in codebook.load_codebook(book).items() if k not in ("content_sha256", "book_key")}
+    arrays = {
+        k: np.asarray(v) for k, v in codebook.load_codebook(book).items() if k not in ("content_sha256", "book_key")
+    }
     np.savez(book, content_sha256=np.array(codebook._content_sha256(arrays)), **arrays)
     assert book.read_bytes() != committed
     weights.export([p2], ws, tmp_path / "weights")
@@ -116,8 +121,12 @@ def test_committed_cpu_weights_cover_the_cpu_profile_within_budget():
     from llc_lib.manifest import notebook_specs
 
     manifest = json.loads((REPO / "weights" / "cpu" / "MANIFEST.json").read_text())
-    names = {f"ckpt/{s.name}.pt" for specs in notebook_specs(get_profile("cpu"), 0).values()
-             for top in specs for s in top.ancestors() + [top]}
+    names = {
+        f"ckpt/{s.name}.pt"
+        for specs in notebook_specs(get_profile("cpu"), 0).values()
+        for top in specs
+        for s in top.ancestors() + [top]
+    }
     assert names <= set(manifest["files"]), sorted(names - set(manifest["files"]))
     assert manifest["bytes"] <= weights.MAX_BYTES
     assert sum((REPO / "weights" / "cpu" / f).stat().st_size for f in manifest["files"]) == manifest["bytes"]
@@ -129,7 +138,7 @@ def _flip(path: Path) -> None:
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as z:
         rec = max(z.infolist(), key=lambda i: i.file_size)
-    name_len, extra_len = struct.unpack("<HH", data[rec.header_offset + 26:rec.header_offset + 30])
+    name_len, extra_len = struct.unpack("<HH", data[rec.header_offset + 26 : rec.header_offset + 30])
     data[rec.header_offset + 30 + name_len + extra_len + rec.file_size // 2] ^= 0x40
     path.write_bytes(data)
 
@@ -191,8 +200,11 @@ def test_install_checks_every_file_before_it_copies_any(trained, tmp_path, fault
     if fault == "flipped, manifest rehashed":
         m["files"][last] = weights.sha256(folder / last)
         (folder / "MANIFEST.json").write_text(json.dumps(m))
-    match = {"flipped": "differs from MANIFEST.json", "flipped, manifest rehashed": "is corrupt.*MANIFEST.json",
-             "taken": "exists with other content"}[fault]
+    match = {
+        "flipped": "differs from MANIFEST.json",
+        "flipped, manifest rehashed": "is corrupt.*MANIFEST.json",
+        "taken": "exists with other content",
+    }[fault]
     with pytest.raises(CheckpointError, match=re.escape(str(fresh if fault == "taken" else folder)) + ".*" + match):
         weights.install(folder, fresh)
     assert [f for f in fresh.rglob("*") if f.is_file()] == ([fresh / last] if fault == "taken" else [])
@@ -208,8 +220,11 @@ def test_install_refuses_manifest_entries_outside_the_weights_or_the_runs_folder
     outside.write_bytes(b"not a committed file")
     (folder / "ckpt" / "link.pt").symlink_to(outside)
     rel = f"ckpt/{p2.name}.pt"
-    for entry, digest in ((f"../w/{rel}", m["files"][rel]), (str(folder / rel), m["files"][rel]),
-                          ("ckpt/link.pt", weights.sha256(outside))):
+    for entry, digest in (
+        (f"../w/{rel}", m["files"][rel]),
+        (str(folder / rel), m["files"][rel]),
+        ("ckpt/link.pt", weights.sha256(outside)),
+    ):
         (folder / "MANIFEST.json").write_text(json.dumps({"files": {**m["files"], entry: digest}}))
         with pytest.raises(CheckpointError, match=re.escape(repr(entry)) + ".*not a path inside"):
             weights.install(folder, runs)
@@ -226,9 +241,14 @@ def test_install_never_puts_a_copy_that_differs_from_the_manifest_in_place(train
     assert [f for f in (tmp_path / "fresh").rglob("*") if f.is_file()] == []
 
 
-MALFORMED = {"not JSON": "{files:", "files not a dict": '{"files": 5}', "a list": "[]",
-             "no files": '{"files": {}}', "bad digest": '{"files": {"ckpt/a.pt": "abc"}}',
-             "digest not a string": '{"files": {"ckpt/a.pt": 5}}'}
+MALFORMED = {
+    "not JSON": "{files:",
+    "files not a dict": '{"files": 5}',
+    "a list": "[]",
+    "no files": '{"files": {}}',
+    "bad digest": '{"files": {"ckpt/a.pt": "abc"}}',
+    "digest not a string": '{"files": {"ckpt/a.pt": 5}}',
+}
 
 
 @pytest.mark.parametrize("text", MALFORMED.values(), ids=MALFORMED.keys())

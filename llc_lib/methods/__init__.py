@@ -6,6 +6,7 @@ The registry names each method's file and functions instead of importing them, s
 config validates modes, the hashing baselines read their recipe) does not load torch; a method's file is
 imported the first time its loss or head initialiser is asked for.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ Each class gets a +-1 hash centre (``centers``: the paper's rule, or the public 
 balanced random fill); the loss is the BCE of (h + 1)/2 against (c_y + 1)/2 with
 h = tanh(z), plus a small quantisation term. Same recipe as HashNet (``hashnet.recipe``).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -8,6 +8,7 @@ the Phase 2 optimiser, for the published length (see ``recipe``). beta follows t
 a function of the fraction of training done, so it ends where the published 10,000 iterations end;
 ``published_epochs`` gives the published length in epochs of another dataset (by training images seen).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,17 @@ def recipe(phase2, widths=(8, 10, 16, 32, 64)):
     and epochs (the cpu and gpu profiles replace the epochs by the published lengths: ``config.Profile``),
     without its BCE settings and in whole batches (HashNet's loss is over the pairs of a batch), CSQ with the
     public code's hash centres (``plan.hashing`` drops that setting for HashNet, which has none)."""
-    return phase2.replace(mode="hashnet", bits=max(widths), nested=tuple(widths), head_lr_mult=HEAD_LR_MULT,
-                          label_smoothing=0.0, csq_centers="public", bce_bits=None, bce_scale=1.0, micro_batch=None)
+    return phase2.replace(
+        mode="hashnet",
+        bits=max(widths),
+        nested=tuple(widths),
+        head_lr_mult=HEAD_LR_MULT,
+        label_smoothing=0.0,
+        csq_centers="public",
+        bce_bits=None,
+        bce_scale=1.0,
+        micro_batch=None,
+    )
 
 
 def pair_loss(z: torch.Tensor, y: torch.Tensor, beta: float) -> torch.Tensor:
@@ -64,6 +74,6 @@ def loss(model, f, y, cfg, progress: float = 0.0):
     """(mean of ``pair_loss`` over the hash heads, None); ``progress`` in [0, 1] sets beta."""
     import torch
 
-    beta = math.sqrt(1 + (BETA_END ** 2 - 1) * progress)
+    beta = math.sqrt(1 + (BETA_END**2 - 1) * progress)
     parts = model.head.split(model.head.project(f))
     return torch.stack([pair_loss(zk, y, beta) for zk in parts.values()]).mean(), None

@@ -13,6 +13,7 @@ Recipe of the official code (ImageNet, ResNet50): SGD lr 0.1 x batch/256, moment
 2^-15, cosine schedule, label smoothing 0.1, 100 epochs; Phase 2 lr 0.01, 25 epochs. The profiles in
 ``config`` state where ours differs.
 """
+
 from __future__ import annotations
 
 import torch
@@ -50,8 +51,7 @@ def phase1_loss_per_prefix(model, f, y, cfg, progress: float = 0.0):
     definition the fused form is tested against)."""
     z, codes = model.head.project(f), model.head.codes()
     prefixes = cfg.nested or (cfg.bits,)
-    losses = [F.cross_entropy(model.head.logits(z, codes, p), y, label_smoothing=cfg.label_smoothing)
-              for p in prefixes]
+    losses = [F.cross_entropy(model.head.logits(z, codes, p), y, label_smoothing=cfg.label_smoothing) for p in prefixes]
     loss = torch.stack(losses).mean()
     if cfg.aux_weight > 0:
         loss = loss + cfg.aux_weight * F.cross_entropy(model.aux(f), y, label_smoothing=cfg.label_smoothing)

@@ -2,6 +2,7 @@
 k-dim linear bottleneck. With ``cfg.nested`` the bottleneck is nested like LLC's codebook: the mean over the
 prefixes p of the cross-entropy of the classifier restricted to the first p dims (the real-valued analogue of
 nested codes; Matryoshka representations, Kusupati et al. 2022)."""
+
 from __future__ import annotations
 
 import torch.nn.functional as F

@@ -2,6 +2,7 @@
 and the seed, fits (or loads) its models through the run graph (``plan`` + ``graph``), and returns a
 JSON-ready dict with its numbers, its verdicts (``claims``) and the thresholds used; arrays a figure needs
 travel under keys starting with '_' (``public`` drops them before saving)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import plan
-from ..files import staging_dir, sweep_leftovers, write_json
 from ..config import Profile
-from ..env import env
 from ..data import REPO_ROOT
+from ..env import env
+from ..files import staging_dir, sweep_leftovers, write_json
 from ..graph import Workspace
 
 
@@ -44,7 +45,8 @@ def figures_dir(profile: Profile, root: Path | None = None) -> Path:
     if env("LLC_FIGURES_DIR"):
         return Path(env("LLC_FIGURES_DIR"))
     return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
-        profile.name, Path(root or runs_root(profile)) / "figures")
+        profile.name, Path(root or runs_root(profile)) / "figures"
+    )
 
 
 PROVENANCE = "provenance.json"  # beside the results files: the machine that wrote each of them
@@ -54,8 +56,11 @@ def run_record(profile: Profile, ws: Workspace | None) -> dict:
     """What every results file records about the run that made it, none of it dependent on the host: the
     profile, its overrides (none for published results) and the hash of every dataset the workspace served.
     The machine is recorded beside the results, in the folder's ``provenance.json`` (``record_provenance``)."""
-    return {"profile": profile.name, "overrides": list(profile.overrides),
-            "data_sha256": {} if ws is None else ws.store.used()}
+    return {
+        "profile": profile.name,
+        "overrides": list(profile.overrides),
+        "data_sha256": {} if ws is None else ws.store.used(),
+    }
 
 
 @contextlib.contextmanager
@@ -89,8 +94,9 @@ def record_provenance(folder: Path | str, names, device=None) -> bool:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{path} could not be read as JSON ({e}); delete it and re-run the notebooks") from e
         if not isinstance(old, dict):
-            raise ValueError(f"{path} is not a JSON object of {{results file: machine}}; delete it and re-run the "
-                             f"notebooks")
+            raise ValueError(
+                f"{path} is not a JSON object of {{results file: machine}}; delete it and re-run the notebooks"
+            )
         new = dict(sorted({**old, **{n: mine for n in names}}.items()))
         if path.exists() and new == old:
             return False
@@ -145,8 +151,9 @@ class Context:
             os.replace(f, self.figdir / f.name)
             moved.append(self.figdir / f.name)
         shutil.rmtree(staged, ignore_errors=True)
-        record_provenance(self.figdir, [p.name for p in moved if p.suffix == ".json"],
-                          None if self.ws is None else self.ws.device)
+        record_provenance(
+            self.figdir, [p.name for p in moved if p.suffix == ".json"], None if self.ws is None else self.ws.device
+        )
         return moved
 
     def train(self, seed: int, classes: int | None = None):
@@ -171,9 +178,11 @@ def fits(declare):
     ancestors are fitted with them) at its default parameters. The Make manifest is built from these
     declarations (``manifest.notebook_specs``), and the tests fail when a study fits a model it did not
     declare."""
+
     def mark(study):
         study.specs = declare
         return study
+
     return mark
 
 
@@ -185,8 +194,11 @@ def public(res: dict) -> dict:
 def check_bits(bits, max_bits: int | None = None) -> list[int]:
     """Validate a list of code lengths (each an int in 1..max_bits); return it sorted. ValueError otherwise."""
     bits = [bits] if isinstance(bits, int) else list(bits)
-    bad = [k for k in bits if not isinstance(k, int) or isinstance(k, bool) or k < 1
-           or (max_bits is not None and k > max_bits)]
+    bad = [
+        k
+        for k in bits
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1 or (max_bits is not None and k > max_bits)
+    ]
     if bad or not bits:
         raise ValueError(f"bit widths must be integers in 1..{max_bits or 'k'}, got {bad or bits}")
     return sorted(bits)
@@ -215,6 +227,3 @@ def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
 
 def check_seed(seed) -> int:
     return check_int("seed", seed, 0)
-
-
-

@@ -1,5 +1,6 @@
 """Accuracy vs code length for LLC and the Random / SVD / CCA codebooks, the paper's codebook table, the
 warm-start and nested-codebook ablations, and "faster codebook learning" (notebooks 02 and 05)."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ import numpy as np
 from .. import claims, plan
 from ..codebook import num_unique_codes
 from ..data import labels_of
+from ..evaluation import fast_codebook_metrics, real_kdim, single_length_acc
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import bits_right_split, code_metrics, top1
 from . import Context, check_bits, fits
-from ..evaluation import fast_codebook_metrics, real_kdim, single_length_acc
 from .headline import number_checkpoints
 
 BASELINES = ("random", "svd", "cca")
@@ -28,12 +29,21 @@ def phase1_scores(model, data, device) -> dict:
     logits, 'sign_mhd': MHD accuracy of sign(P(f)) against the model's own class codes, 'unique': its distinct
     class codes} on ``data`` (fractions; no Phase 2)."""
     o, codes, y = outputs(model, data, device), class_codes(model), labels_of(data).numpy()
-    return {"class_code_acc": top1(o["logits"], y), "sign_mhd": code_metrics(o["proj"], codes, y)["mhd_acc"],
-            "unique": num_unique_codes(codes)}
+    return {
+        "class_code_acc": top1(o["logits"], y),
+        "sign_mhd": code_metrics(o["proj"], codes, y)["mhd_acc"],
+        "unique": num_unique_codes(codes),
+    }
 
 
-@fits(lambda p, seed: list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in SAME_PATH]
-      + plan.ablations(p, seed) + [plan.real_bottleneck(p, seed)])
+@fits(
+    lambda p, seed: (
+        list(plan.headline(p, seed))
+        + [plan.baseline_instance(p, m, seed) for m in SAME_PATH]
+        + plan.ablations(p, seed)
+        + [plan.real_bottleneck(p, seed)]
+    )
+)
 def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     """Accuracy of LLC, Random/SVD/CCA codebooks and real-valued k-dim features for every k in ``bits``;
     LLC's class-code accuracy and its bits right split by whether the class code is right
@@ -51,16 +61,19 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     y = te.labels.numpy()
     codes = class_codes(llc)
     p1, p2 = outputs(llc, te, ws.device), outputs(inst, te, ws.device)
-    res = {"bits": bits, "table_bits": prof.table_bits,
-           "real_top1": top1(outputs(real, te, ws.device)["logits"], y),
-           "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
-           "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
-           "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits)}
-    res["phase2_epochs"] = {"llc": inst_s.cfg.epochs,
-                            "same_path": plan.baseline_instance(prof, "llc", seed).cfg.epochs}
+    res = {
+        "bits": bits,
+        "table_bits": prof.table_bits,
+        "real_top1": top1(outputs(real, te, ws.device)["logits"], y),
+        "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
+        "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
+        "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits),
+    }
+    res["phase2_epochs"] = {"llc": inst_s.cfg.epochs, "same_path": plan.baseline_instance(prof, "llc", seed).cfg.epochs}
     res["llc_bits_right_split"] = {  # bits right = a R + (1 - a) W, a = class-code accuracy
         str(k): bits_right_split(p2["proj"][:, :k], codes[:, :k], y, head_logits(llc, p1["proj"], k).argmax(1))
-        for k in bits}
+        for k in bits
+    }
     base = {}  # name: (test projections (N, max bits), codes (C, max bits))
     for name in SAME_PATH:
         spec = plan.baseline_instance(prof, name, seed)
@@ -76,35 +89,54 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     for init in ("svd", "cca"):
         after = phase1_scores(ws.fit(plan.llc(prof, seed, bits=k, init=init, epochs=prof.warm_epochs)), te, ws.device)
         before = _prefix_metrics(*base[init], y, [k])[str(k)]
-        warm[init] = {"before_mhd": before["mhd_acc"], "before_unique": before["unique_codes"],
-                      **{f"after_{name}": v for name, v in after.items()}, "epochs": prof.warm_epochs}
+        warm[init] = {
+            "before_mhd": before["mhd_acc"],
+            "before_unique": before["unique_codes"],
+            **{f"after_{name}": v for name, v in after.items()},
+            "epochs": prof.warm_epochs,
+        }
     cold = phase1_scores(ws.fit(plan.llc(prof, seed, bits=k, init="scratch", epochs=prof.warm_epochs)), te, ws.device)
     scratch = {"class_code_acc": cold["class_code_acc"], "sign_mhd": cold["sign_mhd"], "epochs": prof.warm_epochs}
     warm["summary"] = "; ".join(
         f"LLC warm-started from the {n.upper()} codebook (its MHD {100 * w['before_mhd']:.1f}, {w['before_unique']} "
-        f"unique), {w['epochs']} epochs: MHD {100 * w['after_sign_mhd']:.1f}" for n, w in warm.items()) + (
-        f"; LLC from scratch, {scratch['epochs']} epochs: MHD {100 * scratch['sign_mhd']:.1f} (one seed)")
-    warm["holds"] = all(claims.warm_start_helps(w["after_sign_mhd"], scratch["sign_mhd"])
-                        for w in warm.values() if isinstance(w, dict))
+        f"unique), {w['epochs']} epochs: MHD {100 * w['after_sign_mhd']:.1f}"
+        for n, w in warm.items()
+    ) + (f"; LLC from scratch, {scratch['epochs']} epochs: MHD {100 * scratch['sign_mhd']:.1f} (one seed)")
+    warm["holds"] = all(
+        claims.warm_start_helps(w["after_sign_mhd"], scratch["sign_mhd"]) for w in warm.values() if isinstance(w, dict)
+    )
     warm["scratch"] = scratch
     res["warm_start"] = warm
     # nested: the main run's prefixes of plan.NESTED_BITS bits and longer (up to 30) vs a separate run of that length
     n = plan.NESTED_BITS
     single = single_length_acc(ctx, seed)
-    nested = {"prefix_class_code_acc": {str(q): top1(head_logits(llc, p1["proj"], q), y)
-                                        for q in sorted({n, *prof.sweep}) if n <= q <= min(30, codes.shape[1])},
-              "single_class_code_acc": single, "bits": n,
-              "threshold_points": claims.THRESHOLDS["nested_prefix_points"]}
+    nested = {
+        "prefix_class_code_acc": {
+            str(q): top1(head_logits(llc, p1["proj"], q), y)
+            for q in sorted({n, *prof.sweep})
+            if n <= q <= min(30, codes.shape[1])
+        },
+        "single_class_code_acc": single,
+        "bits": n,
+        "threshold_points": claims.THRESHOLDS["nested_prefix_points"],
+    }
     prefix = nested["prefix_class_code_acc"].get(str(n))
     nested["cost_points"] = None if prefix is None else 100 * claims.nesting_cost(prefix, single)
-    nested["summary"] = (f"nesting costs {nested['cost_points']:+.1f} points of class-code accuracy at {n} bits: the "
-                         f"{n}-bit prefix of the nested {codes.shape[1]}-bit code {100 * prefix:.1f} vs a separate "
-                         f"{n}-bit run {100 * single:.1f} (seed {seed})") if prefix is not None else "n/a"
+    nested["summary"] = (
+        (
+            f"nesting costs {nested['cost_points']:+.1f} points of class-code accuracy at {n} bits: the "
+            f"{n}-bit prefix of the nested {codes.shape[1]}-bit code {100 * prefix:.1f} vs a separate "
+            f"{n}-bit run {100 * single:.1f} (seed {seed})"
+        )
+        if prefix is not None
+        else "n/a"
+    )
     nested["holds"] = None if prefix is None else claims.nested_is_free(prefix, single)
     res["nested"] = nested
     path = ctx.figdir / "seeds.json"
-    res["seed_spread"] = seed_spread(json.loads(path.read_text()) if path.exists() else None, res, seed,
-                                     number_checkpoints(prof, seed))
+    res["seed_spread"] = seed_spread(
+        json.loads(path.read_text()) if path.exists() else None, res, seed, number_checkpoints(prof, seed)
+    )
     return res
 
 

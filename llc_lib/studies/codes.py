@@ -1,12 +1,12 @@
 """What the codes look like (notebook 03): the LLC, SVD and Random codebooks at k bits, row orders for the
 heat maps, the class-by-class Hamming distances within and across superclasses, and how closely each
 codebook's class similarities follow those of the real-valued classifier (the paper's comparison)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from .. import plan
-from .. import taxonomy
+from .. import plan, taxonomy
 from ..codebook import num_unique_codes
 from ..evaluation import codebooks
 from . import Context, check_length, fits
@@ -54,9 +54,17 @@ def code_study(ctx: Context, seed: int, bits: int) -> dict:
     full = taxonomy.hamming_matrix(books["LLC"])
     same, off = sup[:, None] == sup[None, :], ~np.eye(len(sup), dtype=bool)
     block = np.ix_(sup_order, sup_order)
-    return {"bits": bits, "mean_distance_same_superclass": float(full[same & off].mean()),
-            "mean_distance_other_superclass": float(full[~same].mean()),
-            "unique_codes": {n: num_unique_codes(c) for n, c in books.items()},
-            "similarity_to_real": {n: similarity_agreement(code_similarity(c), real_sim) for n, c in books.items()},
-            "_books": books, "_tax_order": taxonomy.leaf_order(taxonomy.linkage(books["LLC"])), "_sup_order": sup_order,
-            "_sup": sup, "_reals": reals, "_distances": full[block], "_real_similarity": real_sim[block]}
+    return {
+        "bits": bits,
+        "mean_distance_same_superclass": float(full[same & off].mean()),
+        "mean_distance_other_superclass": float(full[~same].mean()),
+        "unique_codes": {n: num_unique_codes(c) for n, c in books.items()},
+        "similarity_to_real": {n: similarity_agreement(code_similarity(c), real_sim) for n, c in books.items()},
+        "_books": books,
+        "_tax_order": taxonomy.leaf_order(taxonomy.linkage(books["LLC"])),
+        "_sup_order": sup_order,
+        "_sup": sup,
+        "_reals": reals,
+        "_distances": full[block],
+        "_real_similarity": real_sim[block],
+    }

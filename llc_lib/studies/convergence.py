@@ -13,6 +13,7 @@
 Every score has the same decomposition: ED, MHD, bits right, R and W (the bits right of images whose Phase-1
 class code is right / wrong) and P(exact | class code right).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,14 +33,20 @@ def code_scores(proj: np.ndarray, codes: np.ndarray, labels: np.ndarray, predict
     splits R (prediction right) from W (wrong). Fractions in [0, 1]; bits right, R and W in bits."""
     m = code_metrics(proj, codes, labels)
     split = bits_right_split(proj, codes, labels, predicted)
-    return {"ed_acc": m["ed_acc"], "mhd_acc": m["mhd_acc"], "bits_right": m["bits_right"],
-            "R": split["if_class_code_right"], "W": split["if_class_code_wrong"],
-            "p_exact_given_right": split["exact_if_class_code_right"],
-            "class_code_acc": float((predicted == labels).mean())}
+    return {
+        "ed_acc": m["ed_acc"],
+        "mhd_acc": m["mhd_acc"],
+        "bits_right": m["bits_right"],
+        "R": split["if_class_code_right"],
+        "W": split["if_class_code_wrong"],
+        "p_exact_given_right": split["exact_if_class_code_right"],
+        "class_code_acc": float((predicted == labels).mean()),
+    }
 
 
-def refit_heads(f_train: np.ndarray, targets: np.ndarray, f_test: np.ndarray, C: float = 10.0,
-                max_iter: int = 3000) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def refit_heads(
+    f_train: np.ndarray, targets: np.ndarray, f_test: np.ndarray, C: float = 10.0, max_iter: int = 3000
+) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """One logistic regression (L-BFGS, with bias, inverse regularisation ``C``) per column of ``targets``
     (N, m) bool on the standardised features ``f_train`` (N, d). Returns (train logits (N, m), test logits
     (M, m), per bit {'train_acc', 'iterations', 'converged'})."""
@@ -75,8 +82,13 @@ def phase2_diagnostics(ctx: Context, seed: int = 0, bits=(14, 16, 20), random_dr
     llc, inst = ctx.fit(p1_spec), ctx.fit(p2_spec)
     codes, reals = class_codes(llc), llc.head.codebook.detach().cpu().numpy()
     splits = {"train": ctx.train(seed), "test": ctx.test(seed)}
-    out = {"seed": seed, "bits": bits, "checkpoints": plan.phase_names(ctx.profile, seed),
-           "trained_head": {}, "refitted_head": {}}
+    out = {
+        "seed": seed,
+        "bits": bits,
+        "checkpoints": plan.phase_names(ctx.profile, seed),
+        "trained_head": {},
+        "refitted_head": {},
+    }
     feats, proj, pred, y = {}, {}, {}, {}
     for name, data in splits.items():
         o2, o1 = outputs(inst, data, ws.device, workers=ws.workers), outputs(llc, data, ws.device, workers=ws.workers)
@@ -87,12 +99,17 @@ def phase2_diagnostics(ctx: Context, seed: int = 0, bits=(14, 16, 20), random_dr
     fit_tr, fit_te, info = refit_heads(feats["train"], targets, feats["test"])
     refit = {"train": fit_tr, "test": fit_te}
     for name in splits:
-        out["trained_head"][name] = {str(k): code_scores(proj[name][:, :k], codes[:, :k], y[name], pred[name][k])
-                                     for k in bits}
-        out["refitted_head"][name] = {str(k): code_scores(refit[name][:, :k], codes[:, :k], y[name], pred[name][k])
-                                      for k in bits}
-    out["refit"] = {"per_bit": info, "solver": "sklearn LogisticRegression(lbfgs, C=10, bias), standardised features",
-                    "feature_dims": int(feats["train"].shape[1])}
+        out["trained_head"][name] = {
+            str(k): code_scores(proj[name][:, :k], codes[:, :k], y[name], pred[name][k]) for k in bits
+        }
+        out["refitted_head"][name] = {
+            str(k): code_scores(refit[name][:, :k], codes[:, :k], y[name], pred[name][k]) for k in bits
+        }
+    out["refit"] = {
+        "per_bit": info,
+        "solver": "sklearn LogisticRegression(lbfgs, C=10, bias), standardised features",
+        "feature_dims": int(feats["train"].shape[1]),
+    }
     # (b) per (class, bit): error rate on the class's training images against |C|; majority-sign codebook
     c, tb = codes.shape[0], to_bits(proj["train"][:, :kmax])
     err = np.stack([(tb[y["train"] == j] != (codes[j, :kmax] > 0)).mean(0) for j in range(c)])  # (C, kmax)
@@ -104,22 +121,29 @@ def phase2_diagnostics(ctx: Context, seed: int = 0, bits=(14, 16, 20), random_dr
     rho = spearmanr(mag.ravel(), err.ravel())
     majority = np.where(np.stack([tb[y["train"] == j].mean(0) for j in range(c)]) > 0.5, 1, -1).astype(np.int8)
     out["codebook_entries"] = {
-        "spearman_abs_C_vs_error": float(rho.statistic), "p_value": float(rho.pvalue),
+        "spearman_abs_C_vs_error": float(rho.statistic),
+        "p_value": float(rho.pvalue),
         "error_by_abs_C_quintile": [float(err[which == q].mean()) for q in range(5)],
         "abs_C_quintile_edges": [float(e) for e in edges],
-        "mean_error": float(err.mean()), "entries_over_half_wrong": int((err > 0.5).sum()),
+        "mean_error": float(err.mean()),
+        "entries_over_half_wrong": int((err > 0.5).sum()),
         "majority_sign_changes": int((majority != codes[:, :kmax]).sum()),
-        "majority_sign_codebook_test": {str(k): code_scores(proj["test"][:, :k], majority[:, :k], y["test"],
-                                                            pred["test"][k]) for k in bits},
-        "majority_sign_unique_codes": {str(k): int(len(np.unique(majority[:, :k], axis=0))) for k in bits}}
+        "majority_sign_codebook_test": {
+            str(k): code_scores(proj["test"][:, :k], majority[:, :k], y["test"], pred["test"][k]) for k in bits
+        },
+        "majority_sign_unique_codes": {str(k): int(len(np.unique(majority[:, :k], axis=0))) for k in bits},
+    }
     # (c) geometry of the codes: nearest other class code, learnt vs random
     geo = {}
     for k in bits:
         learnt = nearest_code_distances(codes[:, :k])
         rand = np.concatenate([nearest_code_distances(random_codebook(c, k, s)) for s in range(random_draws)])
-        geo[str(k)] = {"learnt_hist": np.bincount(learnt, minlength=k + 1).tolist(),
-                       "random_hist_per_draw": (np.bincount(rand, minlength=k + 1) / random_draws).tolist(),
-                       "learnt_mean": float(learnt.mean()), "random_mean": float(rand.mean())}
+        geo[str(k)] = {
+            "learnt_hist": np.bincount(learnt, minlength=k + 1).tolist(),
+            "random_hist_per_draw": (np.bincount(rand, minlength=k + 1) / random_draws).tolist(),
+            "learnt_mean": float(learnt.mean()),
+            "random_mean": float(rand.mean()),
+        }
     rand1000 = np.concatenate([nearest_code_distances(random_codebook(1000, 20, s)) for s in range(5)])
     geo["random_1000_classes_20_bits_mean"] = float(rand1000.mean())
     out["geometry"] = geo

@@ -1,6 +1,7 @@
 """The headline numbers (real-valued top-1; LLC class-code, MHD, ED, unique codes and bits right per k), the
 claims' numbers over seeds (``seeds_study``: ``make seeds``, and notebook 01 on a profile with several seeds),
 and notebook 01's "train everything" summary. Their tables are in ``report``."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,15 @@ from ..metrics import code_metrics, top1
 from . import Context, check_ints, check_seed, fits, output_root, public, run_record, write_results
 from .taxonomy import taxonomy_study
 
-SEED_METRICS = ("class_code_acc", "mhd_acc", "ed_acc", "ed_no_match_rate", "unique_codes", "bits_right",
-                "p_exact_given_class_code_right")
+SEED_METRICS = (
+    "class_code_acc",
+    "mhd_acc",
+    "ed_acc",
+    "ed_no_match_rate",
+    "unique_codes",
+    "bits_right",
+    "p_exact_given_class_code_right",
+)
 PHASE1_METRICS = ("class_code_acc", "unique_codes")  # of SEED_METRICS, those of the class codes alone
 
 
@@ -26,6 +34,7 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
     """{name of a ``claim_numbers`` number, without its '@k': the names of the checkpoints it is computed from
     at ``seed`` (each model with its ancestors)}: what a seed study must have run for that number to judge
     these results (``claims.usable_seed_numbers``)."""
+
     def names(*specs):
         return sorted({s.name for spec in specs for s in spec.ancestors() + [spec]})
 
@@ -36,9 +45,16 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
     for name in ("random", "svd", "cca", "llc"):
         key = "llc_same_path" if name == "llc" else name
         out[f"{key}_mhd"] = out[f"{key}_ed"] = names(plan.baseline_instance(p, name, seed))
-    out.update({"llc_nested_prefix_class_code_acc": names(phase1), "llc_single_class_code_acc": names(single),
-                "nested_cost": names(phase1, single), "taxonomy_ari_llc": names(phase1),
-                "taxonomy_ari_svd": names(real), "taxonomy_ari_random": []})
+    out.update(
+        {
+            "llc_nested_prefix_class_code_acc": names(phase1),
+            "llc_single_class_code_acc": names(single),
+            "nested_cost": names(phase1, single),
+            "taxonomy_ari_llc": names(phase1),
+            "taxonomy_ari_svd": names(real),
+            "taxonomy_ari_random": [],
+        }
+    )
     return out
 
 
@@ -68,22 +84,45 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
     seen = ws.store.get(plan.train_eval_data(prof, seed), "train")  # training images, scored the same way
     rows_train = evaluate_llc(llc, inst, seen, ws.device, prof.bits, ws.workers)
     seconds = {name: round(sum(r["seconds"] for r in ws.history(s)), 1) for name, s in specs.items()}
-    call = {"fit_or_load": round(fitted, 1), "evaluate": round(time.time() - t, 1),
-            "this_call": round(time.time() - t0, 1)}
+    call = {
+        "fit_or_load": round(fitted, 1),
+        "evaluate": round(time.time() - t, 1),
+        "this_call": round(time.time() - t0, 1),
+    }
     main = specs["llc_phase1"].cfg
-    res = {"profile": prof.name, "seed": seed, "train_images": len(tr), "test_images": len(te), "num_classes": num_classes_of(tr),
-           "real_top1": real_acc, "llc": {str(k): v for k, v in rows.items()},
-           "llc_train": {str(k): v for k, v in rows_train.items()}, "train_eval_images": len(seen),
-           "recipe": {"real": dataclasses.asdict(specs["real"].cfg), "llc": dataclasses.asdict(main),
-                      "instance": dataclasses.asdict(specs["llc_phase2"].cfg), "width": prof.width,
-                      "backbone": prof.backbone, "init": prof.llc_init, "nested": list(main.nested),
-                      "aux_weight": main.aux_weight, "scaled_head": prof.scaled_head},
-           "checkpoints": {name: s.name for name, s in specs.items()},
-           "number_checkpoints": number_checkpoints(prof, seed),
-           "seconds": seconds, "run": run_record(prof, ws), "_call_seconds": call}
+    res = {
+        "profile": prof.name,
+        "seed": seed,
+        "train_images": len(tr),
+        "test_images": len(te),
+        "num_classes": num_classes_of(tr),
+        "real_top1": real_acc,
+        "llc": {str(k): v for k, v in rows.items()},
+        "llc_train": {str(k): v for k, v in rows_train.items()},
+        "train_eval_images": len(seen),
+        "recipe": {
+            "real": dataclasses.asdict(specs["real"].cfg),
+            "llc": dataclasses.asdict(main),
+            "instance": dataclasses.asdict(specs["llc_phase2"].cfg),
+            "width": prof.width,
+            "backbone": prof.backbone,
+            "init": prof.llc_init,
+            "nested": list(main.nested),
+            "aux_weight": main.aux_weight,
+            "scaled_head": prof.scaled_head,
+        },
+        "checkpoints": {name: s.name for name, s in specs.items()},
+        "number_checkpoints": number_checkpoints(prof, seed),
+        "seconds": seconds,
+        "run": run_record(prof, ws),
+        "_call_seconds": call,
+    }
     if dist_info()[0] == 0:
-        print(f"headline seed {seed}: fit or load {call['fit_or_load']:.1f} s, evaluate {call['evaluate']:.1f} s, "
-              f"this call {call['this_call']:.1f} s", flush=True)
+        print(
+            f"headline seed {seed}: fit or load {call['fit_or_load']:.1f} s, evaluate {call['evaluate']:.1f} s, "
+            f"this call {call['this_call']:.1f} s",
+            flush=True,
+        )
         write_results(public(res), results_path(ctx, seed), ws.device)
     return res
 
@@ -91,8 +130,11 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
 def nesting_numbers(prefix: float, single: float, n: int) -> dict[str, float]:
     """The nesting claim's numbers at n bits: the nested code's prefix and a separate n-bit run (class-code
     accuracies, fractions) and the cost of nesting, single - prefix (positive: the prefix is worse)."""
-    return {f"llc_nested_prefix_class_code_acc@{n}": prefix, f"llc_single_class_code_acc@{n}": single,
-            f"nested_cost@{n}": claims.nesting_cost(prefix, single)}
+    return {
+        f"llc_nested_prefix_class_code_acc@{n}": prefix,
+        f"llc_single_class_code_acc@{n}": single,
+        f"nested_cost@{n}": claims.nesting_cost(prefix, single),
+    }
 
 
 def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
@@ -127,8 +169,11 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
     return out
 
 
-@fits(lambda p, seeds=(0, 1, 2): [s for other in (seeds if isinstance(seeds, (list, tuple)) else (0, 1, 2))
-                                  for s in _seed_models(p, other)])
+@fits(
+    lambda p, seeds=(0, 1, 2): [
+        s for other in (seeds if isinstance(seeds, (list, tuple)) else (0, 1, 2)) for s in _seed_models(p, other)
+    ]
+)
 def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     """``claim_numbers`` for every seed: {'profile', 'seeds', 'table_bits', 'numbers': {name: {'mean', 'std'
     (sample, ddof=1), 'values' (one per seed)}}, 'checkpoints': {seed: the checkpoint names its numbers come
@@ -142,22 +187,34 @@ def seeds_study(ctx: Context, seeds=(0, 1, 2)) -> dict:
     for n in names:
         v = np.array([runs[s][n] for s in seeds], dtype=float)
         numbers[n] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist()}
-    return {"profile": ctx.profile.name, "seeds": seeds, "table_bits": ctx.profile.table_bits, "numbers": numbers,
-            "checkpoints": {str(s): sorted(spec.name for spec in _seed_models(ctx.profile, s)) for s in seeds},
-            "run": run_record(ctx.profile, ctx.ws)}
+    return {
+        "profile": ctx.profile.name,
+        "seeds": seeds,
+        "table_bits": ctx.profile.table_bits,
+        "numbers": numbers,
+        "checkpoints": {str(s): sorted(spec.name for spec in _seed_models(ctx.profile, s)) for s in seeds},
+        "run": run_record(ctx.profile, ctx.ws),
+    }
 
 
 def _seed_models(p, seed: int) -> list:
     """What ``claim_numbers`` fits for one seed: the headline models, the codebooks' Phase 2 models and the
     single-length LLC the nested code is compared with."""
-    return (list(plan.headline(p, seed)) + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
-            + [plan.single_length(p, seed)])
+    return (
+        list(plan.headline(p, seed))
+        + [plan.baseline_instance(p, m, seed) for m in ("random", "svd", "cca", "llc")]
+        + [plan.single_length(p, seed)]
+    )
 
 
 def _all_class_code_models(p, seed: int) -> list:
     extra = [s for other in p.seeds if other != seed for s in _seed_models(p, other)] if len(p.seeds) > 1 else []
-    return (_seed_models(p, seed) + plan.ablations(p, seed)
-            + [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)] + extra)
+    return (
+        _seed_models(p, seed)
+        + plan.ablations(p, seed)
+        + [plan.fast_codebook(p, seed), plan.fast_codebook_reference(p, seed)]
+        + extra
+    )
 
 
 @fits(_all_class_code_models)
@@ -178,13 +235,21 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     for name in ("random", "svd", "cca", "llc"):
         spec = plan.baseline_instance(prof, name, seed)
         proj = outputs(ws.fit(spec), te, ws.device)["proj"]
-        out[f"{name}_same_path_mhd_acc" if name == "llc" else f"{name}_mhd_acc"] = code_metrics(proj, ws.codebook(spec.codebook)["codes"], y)["mhd_acc"]
+        out[f"{name}_same_path_mhd_acc" if name == "llc" else f"{name}_mhd_acc"] = code_metrics(
+            proj, ws.codebook(spec.codebook)["codes"], y
+        )["mhd_acc"]
     for init in ("svd", "cca"):
-        out[f"llc_warm_{init}_class_code_acc"] = acc(plan.llc(prof, seed, bits=prof.table_bits, init=init,
-                                                               epochs=prof.warm_epochs))
+        out[f"llc_warm_{init}_class_code_acc"] = acc(
+            plan.llc(prof, seed, bits=prof.table_bits, init=init, epochs=prof.warm_epochs)
+        )
     out[f"llc_single_class_code_acc@{plan.NESTED_BITS}"] = single_length_acc(ctx, seed)
-    out.update({f"fast_{k}": v for k, v in fast_codebook_metrics(ctx, seed).items()
-                if isinstance(v, float) and k != "threshold_points"})
+    out.update(
+        {
+            f"fast_{k}": v
+            for k, v in fast_codebook_metrics(ctx, seed).items()
+            if isinstance(v, float) and k != "threshold_points"
+        }
+    )
     res = {"profile": prof.name, "seed": seed, "accuracies": out, "headline": headline}
     if len(prof.seeds) > 1:
         res["seeds"] = seeds_study(ctx, prof.seeds)

@@ -11,6 +11,7 @@ The overrides are relative (``instance.epochs=*2``), so a variant means another 
 recipe changes: each row records the profile's own Phase 1 and Phase 2 (``base``) and the recipes it trained,
 and a results file takes no row of another base or other overrides (``check_results``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,36 +26,60 @@ from . import Context
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "profile": ("the profile's recipe", ()),
     "p2-2x": ("Phase 2: twice the epochs (has it converged?)", ("instance.epochs=*2",)),
-    "p2-2x-micro64": ("Phase 2: twice the epochs, in micro-batches of 64 (ghost-batch BatchNorm)",
-                      ("instance.epochs=*2", "instance.micro_batch=64")),
-    "p2-4x-micro64": ("Phase 2: four times the epochs, in micro-batches of 64 (has twice the epochs converged?)",
-                      ("instance.epochs=*4", "instance.micro_batch=64")),
-    "p2-lr0.1-micro64": ("Phase 2: lr 0.1 (2x), in micro-batches of 64",
-                         ("instance.lr=0.1", "instance.micro_batch=64")),
-    "p2-lr0.2-micro64": ("Phase 2: lr 0.2 (4x, Phase 1's), in micro-batches of 64",
-                         ("instance.lr=0.2", "instance.micro_batch=64")),
-    "p2-lr0.4-micro64": ("Phase 2: lr 0.4 (8x), in micro-batches of 64",
-                         ("instance.lr=0.4", "instance.micro_batch=64")),
-    "p2-lr0.2-2x-micro64": ("Phase 2: lr 0.2, twice the epochs, in micro-batches of 64 (has lr 0.2 converged?)",
-                            ("instance.lr=0.2", "instance.epochs=*2", "instance.micro_batch=64")),
-    "p1-micro64-p2-2x": ("Phase 1 in micro-batches of 64 too, then the Phase 2 of p2-2x-micro64",
-                         ("llc.micro_batch=64", "instance.epochs=*2", "instance.micro_batch=64")),
+    "p2-2x-micro64": (
+        "Phase 2: twice the epochs, in micro-batches of 64 (ghost-batch BatchNorm)",
+        ("instance.epochs=*2", "instance.micro_batch=64"),
+    ),
+    "p2-4x-micro64": (
+        "Phase 2: four times the epochs, in micro-batches of 64 (has twice the epochs converged?)",
+        ("instance.epochs=*4", "instance.micro_batch=64"),
+    ),
+    "p2-lr0.1-micro64": (
+        "Phase 2: lr 0.1 (2x), in micro-batches of 64",
+        ("instance.lr=0.1", "instance.micro_batch=64"),
+    ),
+    "p2-lr0.2-micro64": (
+        "Phase 2: lr 0.2 (4x, Phase 1's), in micro-batches of 64",
+        ("instance.lr=0.2", "instance.micro_batch=64"),
+    ),
+    "p2-lr0.4-micro64": (
+        "Phase 2: lr 0.4 (8x), in micro-batches of 64",
+        ("instance.lr=0.4", "instance.micro_batch=64"),
+    ),
+    "p2-lr0.2-2x-micro64": (
+        "Phase 2: lr 0.2, twice the epochs, in micro-batches of 64 (has lr 0.2 converged?)",
+        ("instance.lr=0.2", "instance.epochs=*2", "instance.micro_batch=64"),
+    ),
+    "p1-micro64-p2-2x": (
+        "Phase 1 in micro-batches of 64 too, then the Phase 2 of p2-2x-micro64",
+        ("llc.micro_batch=64", "instance.epochs=*2", "instance.micro_batch=64"),
+    ),
     "p2-unscaled": ("Phase 2: the 64-bit BCE not scaled by 64/20", ("instance.bce_scale=1",)),
-    "p2-k-bits": ("Phase 2: an unscaled BCE on the first 20 bits only (the evaluated ones), not all k",
-                  ("instance.bce_scale=1", "instance.bce_bits=20")),
-    "p2-3-epochs": ("Phase 2 as the cpu profile had it: 3 epochs, one-cycle with 25 % warm-up, unscaled BCE",
-                    ("instance.epochs=3", "instance.schedule=onecycle", "instance.warmup=0.25", "instance.bce_scale=1")),
+    "p2-k-bits": (
+        "Phase 2: an unscaled BCE on the first 20 bits only (the evaluated ones), not all k",
+        ("instance.bce_scale=1", "instance.bce_bits=20"),
+    ),
+    "p2-3-epochs": (
+        "Phase 2 as the cpu profile had it: 3 epochs, one-cycle with 25 % warm-up, unscaled BCE",
+        ("instance.epochs=3", "instance.schedule=onecycle", "instance.warmup=0.25", "instance.bce_scale=1"),
+    ),
     "p2-wd5e-3": ("Phase 2: weight decay 5e-3 (10x)", ("instance.weight_decay=0.005",)),
     "p2-cutout": ("Phase 2: Cutout 16 px on top of crop + flip", ("instance.cutout=16",)),
     "p1-cutout": ("Phase 1 and 2 with Cutout 16 px", ("llc.cutout=16", "instance.cutout=16")),
     "p1-no-aux": ("Phase 1 without the auxiliary real-valued head", ("aux_weight=0",)),
     "p1-normal-init": ("Phase 1 codebook initialised kaiming normal (official)", ("llc.codebook_init=normal",)),
-    "p1-official-head": ("Phase 1 unscaled logits (official formula), lr 0.1 x batch/256, normal init",
-                         ("scaled_head=false", "llc.lr=0.1", "llc.codebook_init=normal")),
-    "all-cutout": ("every model (real, Phase 1, Phase 2) with Cutout 16 px",
-                   ("real.cutout=16", "llc.cutout=16", "instance.cutout=16")),
-    "p1-k20": ("one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up",
-               ("sweep=20", "retrieval_bits=8,10,16,20")),
+    "p1-official-head": (
+        "Phase 1 unscaled logits (official formula), lr 0.1 x batch/256, normal init",
+        ("scaled_head=false", "llc.lr=0.1", "llc.codebook_init=normal"),
+    ),
+    "all-cutout": (
+        "every model (real, Phase 1, Phase 2) with Cutout 16 px",
+        ("real.cutout=16", "llc.cutout=16", "instance.cutout=16"),
+    ),
+    "p1-k20": (
+        "one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up",
+        ("sweep=20", "retrieval_bits=8,10,16,20"),
+    ),
 }
 
 
@@ -86,14 +111,18 @@ def check_results(rows: dict, p, seed: int, where) -> None:
     under the same variant name."""
     ran = rows.get("run", {}).get("overrides", list(p.overrides))
     if ran != list(p.overrides):
-        raise ValueError(f"{where} holds variants run with other overrides ({' '.join(ran) or 'none'}, not "
-                         f"{' '.join(p.overrides) or 'none'}); give another --out")
+        raise ValueError(
+            f"{where} holds variants run with other overrides ({' '.join(ran) or 'none'}, not "
+            f"{' '.join(p.overrides) or 'none'}); give another --out"
+        )
     base = plan.phase_names(p, seed)
     other = sorted(name for name, row in rows.items() if name != "run" and row.get("base") != base)
     if other:
-        raise ValueError(f"{where} holds variants ({', '.join(other)}) of another recipe of the profile than its "
-                         f"Phase 1 {base['phase1']} and Phase 2 {base['phase2']} (or does not say which); give "
-                         "another --out")
+        raise ValueError(
+            f"{where} holds variants ({', '.join(other)}) of another recipe of the profile than its "
+            f"Phase 1 {base['phase1']} and Phase 2 {base['phase2']} (or does not say which); give "
+            "another --out"
+        )
 
 
 def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
@@ -110,16 +139,26 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     llc, inst = ws.fit(p1), ws.fit(p2)
     test = ws.store.get(plan.test_data(p, seed), "test")
     train = ws.store.get(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
-    row = {"variant": name, "what": what, "sets": sets, "seed": seed, "base": plan.phase_names(base, seed),
-           "checkpoints": plan.phase_names(p, seed),
-           "recipe": {"llc": dataclasses.asdict(p1.cfg), "instance": dataclasses.asdict(p2.cfg)},
-           "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)},
-           "phase2_history": ws.history(p2)}
+    row = {
+        "variant": name,
+        "what": what,
+        "sets": sets,
+        "seed": seed,
+        "base": plan.phase_names(base, seed),
+        "checkpoints": plan.phase_names(p, seed),
+        "recipe": {"llc": dataclasses.asdict(p1.cfg), "instance": dataclasses.asdict(p2.cfg)},
+        "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)},
+        "phase2_history": ws.history(p2),
+    }
     for split, data in (("test", test), ("train", train)):
         row[split] = {str(k): r for k, r in evaluate_llc(llc, inst, data, ws.device, bits).items()}
     if "20" in row["test"]:
         t20 = row["test"]["20"]
         goal = claims.THRESHOLDS["bits_right_goal"].get(base.name, claims.THRESHOLDS["bits_right_goal"]["cpu"])
-        row["goal"] = {"bits_right": goal, "class_code_acc_needed": accuracy_needed(
-            goal, t20["bits_right_if_class_code_right"], t20["bits_right_if_class_code_wrong"])}
+        row["goal"] = {
+            "bits_right": goal,
+            "class_code_acc_needed": accuracy_needed(
+                goal, t20["bits_right_if_class_code_right"], t20["bits_right_if_class_code_wrong"]
+            ),
+        }
     return row

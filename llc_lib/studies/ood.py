@@ -1,12 +1,12 @@
 """Out-of-distribution detection (notebook 07): LLC's exact-decoding detector (no tuning samples) against
 MSP / energy thresholds tuned on n samples."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .. import claims, plan
-from .. import ood
+from .. import claims, ood, plan
 from ..codebook import num_unique_codes
 from ..data import class_subset, stratified_indices
 from ..decode import mhd_decode
@@ -35,11 +35,15 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
     for name, key in (("CIFAR-10 (far)", "cifar10"), ("TinyImageNet (far)", "tinyimagenet")):
         full = ctx.ws.store.ood(key)
         if ctx.profile.per_class is not None:  # smoke: a small random part
-            full = full.take(np.sort(np.random.default_rng(seed).permutation(len(full))[:len(te)]))
+            full = full.take(np.sort(np.random.default_rng(seed).permutation(len(full))[: len(te)]))
         v, t = ood.split_pool(len(full), min(n_val, int(0.6 * len(full))), seed=seed)
         sets[name] = (full.take(v), full.take(t))
-    return {"train_in": class_subset(tr, range(c_in)), "val_in": test_in.take(val_idx),
-            "test_in": test_in.take(torch.nonzero(keep).flatten()), "ood": sets}
+    return {
+        "train_in": class_subset(tr, range(c_in)),
+        "val_in": test_in.take(val_idx),
+        "test_in": test_in.take(torch.nonzero(keep).flatten()),
+        "ood": sets,
+    }
 
 
 @fits(lambda p, seed: list(plan.ood(p, seed)))
@@ -72,34 +76,56 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
 
     s_val_in, s_test_in = scores(d["val_in"]), scores(d["test_in"])
     y_in = d["test_in"].labels.numpy()
-    res = {"id_classes": c_in, "ood_bits": list(bits), "ns": list(ns), "repeats": repeats,
-           "epochs": {name: s.cfg.epochs for name, s in zip(("real", "llc", "instance"), specs)},
-           "sizes": {"train_in": len(d["train_in"]), "val_in": len(d["val_in"]), "test_in": len(d["test_in"])},
-           "id_accuracy": {"real_top1": top1(s_test_in["_logits"], y_in),
-                           **{f"llc_mhd_{k}": float((s_test_in[f"_pred{k}"] == y_in).mean()) for k in bits}},
-           "unique_codes": {str(k): num_unique_codes(codes[:, :k]) for k in bits}, "sets": {}}
+    res = {
+        "id_classes": c_in,
+        "ood_bits": list(bits),
+        "ns": list(ns),
+        "repeats": repeats,
+        "epochs": {name: s.cfg.epochs for name, s in zip(("real", "llc", "instance"), specs)},
+        "sizes": {"train_in": len(d["train_in"]), "val_in": len(d["val_in"]), "test_in": len(d["test_in"])},
+        "id_accuracy": {
+            "real_top1": top1(s_test_in["_logits"], y_in),
+            **{f"llc_mhd_{k}": float((s_test_in[f"_pred{k}"] == y_in).mean()) for k in bits},
+        },
+        "unique_codes": {str(k): num_unique_codes(codes[:, :k]) for k in bits},
+        "sets": {},
+    }
     kept = {}
     for name, (val, test) in d["ood"].items():
         s_val_out, s_test_out = scores(val), scores(test)
-        row = {"val": len(val), "test": len(test), "llc_ed": {}, "threshold_free": {}, "tuned": {},
-               "id_val_tpr95": {}, "samples_to_match": {}, "tpr_at_llc_fpr": {}}
+        row = {
+            "val": len(val),
+            "test": len(test),
+            "llc_ed": {},
+            "threshold_free": {},
+            "tuned": {},
+            "id_val_tpr95": {},
+            "samples_to_match": {},
+            "tpr_at_llc_fpr": {},
+        }
         for k in bits:
             key = f"LLC {k} bits"
             row["llc_ed"][str(k)] = ood.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
             row["threshold_free"][key] = ood.threshold_free(s_test_in[key], s_test_out[key])
         for base in ("MSP", "energy"):
             row["threshold_free"][base] = ood.threshold_free(s_test_in[base], s_test_out[base])
-            row["tuned"][base] = ood.tuned_threshold_curve(s_val_in[base], s_val_out[base], s_test_in[base],
-                                                          s_test_out[base], ns, repeats, seed)
+            row["tuned"][base] = ood.tuned_threshold_curve(
+                s_val_in[base], s_val_out[base], s_test_in[base], s_test_out[base], ns, repeats, seed
+            )
             t95 = np.quantile(s_val_in[base], 0.05)  # 95 % of ID validation kept: needs no OOD sample
             row["id_val_tpr95"][base] = ood.detection_accuracy(s_test_in[base] >= t95, s_test_out[base] >= t95)
-            row["samples_to_match"][base] = {str(k): ood.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"])
-                                             for k in bits}
+            row["samples_to_match"][base] = {
+                str(k): ood.samples_to_match(row["tuned"][base], row["llc_ed"][str(k)]["acc"]) for k in bits
+            }
             # the baseline at LLC's operating point: its ROC TPR at an FPR no higher than LLC's ED (ood.tpr_at_fpr)
             row["tpr_at_llc_fpr"][base] = {
-                str(k): {"llc_tpr": row["llc_ed"][str(k)]["tpr"], "fpr": 1 - row["llc_ed"][str(k)]["tnr"],
-                         "baseline_tpr": ood.tpr_at_fpr(s_test_in[base], s_test_out[base],
-                                                      1 - row["llc_ed"][str(k)]["tnr"])} for k in bits}
+                str(k): {
+                    "llc_tpr": row["llc_ed"][str(k)]["tpr"],
+                    "fpr": 1 - row["llc_ed"][str(k)]["tnr"],
+                    "baseline_tpr": ood.tpr_at_fpr(s_test_in[base], s_test_out[base], 1 - row["llc_ed"][str(k)]["tnr"]),
+                }
+                for k in bits
+            }
         res["sets"][name] = row
         kept[name] = {k: v for k, v in s_test_out.items() if k.startswith("LLC")}
     kept["ID test"] = {k: v for k, v in s_test_in.items() if k.startswith("LLC")}
@@ -108,7 +134,9 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     res["summary"] = "; ".join(
         f"{n}: LLC ED ({k_main} bits) {100 * r['llc_ed'][str(k_main)]['acc']:.1f} % with 0 samples, MSP needs "
         f"{'>' + str(max(r['tuned']['MSP']['n'])) if main[n] is None else main[n]} samples "
-        f"(MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %)" for n, r in res["sets"].items())
+        f"(MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %)"
+        for n, r in res["sets"].items()
+    )
     res["holds"] = claims.ood_zero_sample_matches(list(main.values()))
     res["threshold_samples"] = claims.THRESHOLDS["ood_samples_to_match"]
     res["paper"] = claims.PAPER["statements"]["ood"]

@@ -1,17 +1,17 @@
 """Image retrieval with instance codes (notebook 06): LLC vs HashNet, CSQ and real-valued k-dim features."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .. import plan
-from .. import retrieval
+from .. import plan, retrieval
 from ..codebook import num_unique_codes
-from ..inference import class_codes, head_logits, outputs
-from ..methods import csq as csq_method, hashnet as hashnet_method
-from . import Context, check_bits, check_int, fits
 from ..evaluation import real_kdim
-
+from ..inference import class_codes, head_logits, outputs
+from ..methods import csq as csq_method
+from ..methods import hashnet as hashnet_method
+from . import Context, check_bits, check_int, fits
 
 EXAMPLE_QUERIES = 6  # queries shown in the retrieval examples figure
 
@@ -21,15 +21,28 @@ def check_retrieval_bits(profile, bits) -> list[int]:
     bits = check_bits(bits, profile.max_bits)
     other = [k for k in bits if k not in profile.retrieval_bits]
     if other:
-        raise ValueError(f"retrieval bits {other} are not trained in profile {profile.name!r}; "
-                         f"choose from {list(profile.retrieval_bits)}")
+        raise ValueError(
+            f"retrieval bits {other} are not trained in profile {profile.name!r}; "
+            f"choose from {list(profile.retrieval_bits)}"
+        )
     return bits
 
 
-@fits(lambda p, seed: [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
-      + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")])
-def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 16), example_bits: int = 16,
-                    hash_epochs: int | None = None) -> dict:
+@fits(
+    lambda p, seed: (
+        [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
+        + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")]
+    )
+)
+def retrieval_study(
+    ctx: Context,
+    seed: int,
+    bits,
+    R: int = 1000,
+    pr_bits=(10, 16),
+    example_bits: int = 16,
+    hash_epochs: int | None = None,
+) -> dict:
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
@@ -70,13 +83,17 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     for method in ("hashnet", "csq"):
         spec = plan.hashing(prof, method, seed, epochs=hash_epochs)
         model = ws.fit(spec)
-        schedules[method] = {"epochs": spec.cfg.epochs, "published_epochs": published[method],
-                             "loss": [h["loss"] for h in ws.history(spec)]}
+        schedules[method] = {
+            "epochs": spec.cfg.epochs,
+            "published_epochs": published[method],
+            "loss": [h["loss"] for h in ws.history(spec)],
+        }
         q, d = proj(model)
         hashing[method] = (model.head.split(torch.from_numpy(q)), model.head.split(torch.from_numpy(d)))
         if method == "csq":
-            centers_unique = {str(k): num_unique_codes(c.numpy()) for k, c in
-                              model.head.split(model.head.centers).items()}
+            centers_unique = {
+                str(k): num_unique_codes(c.numpy()) for k, c in model.head.split(model.head.centers).items()
+            }
     ftr = ws.features(real_s)[perm]
     out_te = outputs(real, te, dev)
     fte = out_te["features"]
@@ -86,21 +103,34 @@ def retrieval_study(ctx: Context, seed: int, bits, R: int = 1000, pr_bits=(10, 1
     class_q, class_db = (retrieval.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
     class_name = f"predicted class ({class_q.shape[1]} bits)"
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
-    res = {"R": R, "bits": bits, "pr_bits": pr_bits, "queries": len(yq), "database": n_db, "methods": {}, "classification": {},
-           "csq_unique_centers": centers_unique, "example_bits": example_bits,
-           "hash_epochs": hash_epochs, "predicted_class_method": class_name,
-           "llc_predicted_class_method": llc_class_name, "hash_schedules": schedules,
-           "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)]}
+    res = {
+        "R": R,
+        "bits": bits,
+        "pr_bits": pr_bits,
+        "queries": len(yq),
+        "database": n_db,
+        "methods": {},
+        "classification": {},
+        "csq_unique_centers": centers_unique,
+        "example_bits": example_bits,
+        "hash_epochs": hash_epochs,
+        "predicted_class_method": class_name,
+        "llc_predicted_class_method": llc_class_name,
+        "hash_schedules": schedules,
+        "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)],
+    }
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         pr = k in pr_bits
         embed = real_kdim(ctx, seed, k, with_train=True)
         zq, zd = embed["embed_test"], embed["embed_train"][perm]
-        binary = {"LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
-                  "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
-                  "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
-                  "real k-dim, sign": (zq, zd),
-                  llc_class_name: tuple(llc_codes[head_logits(llc, z, k).argmax(1), :k] for z in llc_proj)}
+        binary = {
+            "LLC": (codes["LLC"][0][:, :k], codes["LLC"][1][:, :k]),
+            "HashNet": tuple(h[k].numpy() for h in hashing["hashnet"]),
+            "CSQ": tuple(h[k].numpy() for h in hashing["csq"]),
+            "real k-dim, sign": (zq, zd),
+            llc_class_name: tuple(llc_codes[head_logits(llc, z, k).argmax(1), :k] for z in llc_proj),
+        }
         for name, (q, d) in binary.items():
             r = retrieval.evaluate_hamming(q, d, yq, ydb, R, pr=pr, keep_top=k == example_bits and name == "LLC")
             if "top" in r:

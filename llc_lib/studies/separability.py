@@ -1,11 +1,11 @@
 """Linear vs Hamming separability of the LLC projections, and whether single bits are interpretable
 (notebook 05)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from .. import claims, plan
-from .. import taxonomy
+from .. import claims, plan, taxonomy
 from ..inference import class_codes, head_logits, outputs
 from ..metrics import code_metrics, top1
 from ..probes import fit_linear
@@ -30,12 +30,17 @@ def separability(ctx: Context, seed: int, bits) -> dict:
                 "linear_real": fit_linear(ptr[:, :k], ytr, pte[:, :k], y, c, seed=seed)["test_acc"],
                 "linear_sign": fit_linear(np.sign(ptr[:, :k]), ytr, np.sign(pte[:, :k]), y, c, seed=seed)["test_acc"],
                 "hamming_mhd": code_metrics(pte[:, :k], codes[:, :k], y)["mhd_acc"],
-                "class_code": top1(head_logits(model, pte, k), y)}
+                "class_code": top1(head_logits(model, pte, k), y),
+            }
     rows = out["rows"]
-    out["linear_minus_hamming"] = {str(k): rows[str(k)]["phase2"]["linear_real"] - rows[str(k)]["phase2"]["hamming_mhd"]
-                                   for k in bits}
-    out["summary"] = "; ".join(f"k={k}: linear {100 * rows[str(k)]['phase2']['linear_real']:.1f} vs Hamming "
-                               f"{100 * rows[str(k)]['phase2']['hamming_mhd']:.1f}" for k in bits)
+    out["linear_minus_hamming"] = {
+        str(k): rows[str(k)]["phase2"]["linear_real"] - rows[str(k)]["phase2"]["hamming_mhd"] for k in bits
+    }
+    out["summary"] = "; ".join(
+        f"k={k}: linear {100 * rows[str(k)]['phase2']['linear_real']:.1f} vs Hamming "
+        f"{100 * rows[str(k)]['phase2']['hamming_mhd']:.1f}"
+        for k in bits
+    )
     out["paper"] = claims.PAPER["statements"]["separability"]
     return out
 
@@ -44,8 +49,9 @@ SHOWN_BITS, SHOWN_IMAGES = (0, 1, 2, 3), 8  # the bits the figure shows, and its
 PERMUTATIONS = 2000  # random codebooks of the same balance per bit, for the interpretability test
 
 
-def superclass_span_test(codes: np.ndarray, superclass: np.ndarray, permutations: int = PERMUTATIONS,
-                         seed: int = 0) -> dict:
+def superclass_span_test(
+    codes: np.ndarray, superclass: np.ndarray, permutations: int = PERMUTATIONS, seed: int = 0
+) -> dict:
     """Are the bits of ``codes`` (C, k) aligned with the superclasses (``superclass`` (C,))? Per bit, the number
     of superclasses its +1 classes span; against random bits of the same balance (the same number of +1
     classes, drawn uniformly). Returns {'span' (k,), 'mean_span', 'random_mean_span', 'p_value': (1 + the
@@ -58,8 +64,12 @@ def superclass_span_test(codes: np.ndarray, superclass: np.ndarray, permutations
     null = np.zeros(permutations)
     for i in range(permutations):
         null[i] = np.mean([len(np.unique(superclass[rng.choice(c, len(p), replace=False)])) for p in plus])
-    return {"span": span.tolist(), "mean_span": float(span.mean()), "random_mean_span": float(null.mean()),
-            "p_value": float((1 + (null <= span.mean()).sum()) / (1 + permutations))}
+    return {
+        "span": span.tolist(),
+        "mean_span": float(span.mean()),
+        "random_mean_span": float(null.mean()),
+        "p_value": float((1 + (null <= span.mean()).sum()) / (1 + permutations)),
+    }
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[1:])
@@ -77,14 +87,19 @@ def bit_interpretability(ctx: Context, seed: int, bits: int) -> dict:
         order = np.argsort(proj[:, j])
         pos = np.flatnonzero(codes[:, j] > 0)
         out["per_bit"][str(j)] = {
-            "plus_classes": [tr.class_names[i] for i in pos], "minus_count": int((codes[:, j] < 0).sum()),
+            "plus_classes": [tr.class_names[i] for i in pos],
+            "minus_count": int((codes[:, j] < 0).sum()),
             "plus_superclasses": int(len(np.unique(sup[pos]))),
-            "top_images": order[::-1][:SHOWN_IMAGES].tolist(), "bottom_images": order[:SHOWN_IMAGES].tolist()}
+            "top_images": order[::-1][:SHOWN_IMAGES].tolist(),
+            "bottom_images": order[:SHOWN_IMAGES].tolist(),
+        }
     test = superclass_span_test(codes, sup, seed=seed)
     out["span_test"] = test
-    out["summary"] = (f"the +1 side of LLC's {bits} bits spans {test['mean_span']:.1f} of 20 superclasses on average, "
-                      f"random bits of the same balance {test['random_mean_span']:.1f} (permutation test, p = "
-                      f"{test['p_value']:.2g}: {'more aligned than chance' if test['p_value'] < 0.05 else 'as mixed as chance'})")
+    out["summary"] = (
+        f"the +1 side of LLC's {bits} bits spans {test['mean_span']:.1f} of 20 superclasses on average, "
+        f"random bits of the same balance {test['random_mean_span']:.1f} (permutation test, p = "
+        f"{test['p_value']:.2g}: {'more aligned than chance' if test['p_value'] < 0.05 else 'as mixed as chance'})"
+    )
     out["holds"] = claims.bits_not_interpretable(test["p_value"])
     out["threshold_alpha"] = claims.THRESHOLDS["interpretability_alpha"]
     out["paper"] = claims.PAPER["statements"]["interpretability"]
