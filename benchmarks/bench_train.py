@@ -160,7 +160,8 @@ def main(argv=None) -> int:
                 ratio = f"{ips / real:.2f} (the same step in micro-batches, against whole batches)"
             elif k.startswith("LLC"):
                 over = 1 - ips / real
-                ratio = f"{ips / real:.2f} (overhead {100 * over:+.1f} %, goal <= 5 %: {'met' if over <= 0.05 else 'NOT met'})"
+                met = "met" if over <= 0.05 else "NOT met"
+                ratio = f"{ips / real:.2f} (overhead {100 * over:+.1f} %, goal <= 5 %: {met})"
             else:
                 goal = f"goal >= 0.9x: {'met' if real / ips >= 0.9 else 'NOT met'}" if cuda else "goal is for CUDA"
                 ratio = f"ours/plain {real / ips:.2f} ({goal})"

@@ -1,7 +1,8 @@
 """Checkpoint and result files: atomic writes, reading with one clear error, and the fit checks.
 
 A training checkpoint is a dict written by ``train.train`` after every epoch:
-``{"model", "optimizer", "scheduler", "epoch", "config", "meta", "history", "weights_sha256", "provenance"}`` plus what the run graph records (``spec``, ``key``, ``data_sha256``, ``inputs``).
+``{"model", "optimizer", "scheduler", "epoch", "config", "meta", "history", "weights_sha256", "provenance"}``
+plus what the run graph records (``spec``, ``key``, ``data_sha256``, ``inputs``).
 ``meta`` says what the model is (head type, class count, bits, feature dim) so that a file can be refused
 with a message before torch raises a raw shape error. ``weights_sha256`` is ``state_digest`` of the
 weights: a file whose weights no longer hash to it (bytes flipped on disk, an edited tensor) is refused,

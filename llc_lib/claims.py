@@ -43,8 +43,8 @@ THRESHOLDS = {
     "interpretability_alpha": 0.05,  # bits are "interpretable" when they align with superclasses beyond chance
     "seed_alpha": 0.05,  # one-sided level of the paired t-test over seeds (``seed_verdict``)
     "ood_samples_to_match": 1000,  # a tuned baseline needs at least this many samples to match ED
-    "retrieval_llc_vs_real_points": 3.0,
-    "fast_codebook_points": 2.0,  # a cheaply learnt codebook's MHD within this many points of the main codebook's  # "about as good": 10-bit LLC within this many MAP points of real
+    "retrieval_llc_vs_real_points": 3.0,  # "about as good": 10-bit LLC within this many MAP points of real
+    "fast_codebook_points": 2.0,  # a cheaply learnt codebook's MHD within this many points of the main codebook's
     "bits_right_goal": {"cpu": 18.5, "gpu": 19.0},  # mean bits right of 20-bit instance codes (paper: 19.2)
     # P(instance code exact | class code right) on the test images, per profile and k (the paper implies ~0.9)
     "p_exact_goal": {"cpu": {14: 0.75, 20: 0.5}, "gpu": {14: 0.85}},

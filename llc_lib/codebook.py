@@ -63,8 +63,9 @@ class LLCHead(nn.Module):
 
     Why ``scaled``: every row of P receives gradient from all classes through the +-1 codebook, so an SGD
     step moves the logits about k times further than for a linear classifier with the same learning rate;
-    at the CPU recipe's learning rate the unscaled head diverges (docs/deviations.md). A constant factor 1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax,
-    sign(P(f)), MHD and ED are all invariant to it. ``scaled=False`` is the official code's formula.
+    at the CPU recipe's learning rate the unscaled head diverges (docs/deviations.md). A constant factor
+    1/sqrt(k) restores the usual step size. It changes no prediction: class-code argmax, sign(P(f)), MHD and
+    ED are all invariant to it. ``scaled=False`` is the official code's formula.
     ``init``: the real codebook's initialisation, "uniform" (nn.Linear's default) or "normal" (kaiming
     normal, the official code's).
     """
@@ -231,10 +232,9 @@ def save_codebook(
 
 def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | None = None) -> dict:
     """{'codes' (C, k) int8, 'reals' (C, k) float32, 'class_names', 'source_sha256', 'book_key' and
-    'content_sha256' (str),
-    and 'proj' (k, d) when saved} from ``save_codebook``. ValueError for an unreadable file, one whose arrays do not hash to
-    its ``content_sha256`` (edited or corrupted), codes that are not ``binarize(reals)``, or, when asked, a
-    wrong class count or bit width."""
+    'content_sha256' (str), and 'proj' (k, d) when saved} from ``save_codebook``. ValueError for an unreadable
+    file, one whose arrays do not hash to its ``content_sha256`` (edited or corrupted), codes that are not
+    ``binarize(reals)``, or, when asked, a wrong class count or bit width."""
     try:
         with np.load(path, allow_pickle=False) as z:
             out = {k: z[k] for k in z.files}

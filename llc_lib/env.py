@@ -10,8 +10,12 @@ ENV = {
     "LLC_RUNS_DIR": "folder of checkpoints, codebooks and results (default <repo>/runs)",
     "LLC_DATA_DIR": "folder holding cifar100.npz and the OOD sets (default <repo>/data)",
     "LLC_ARCHIVES": "folder of the official dataset archives that `llc_lib data` builds from instead of downloading",
-    "LLC_FIGURES_DIR": "folder the notebooks write figures and JSON to (default figures/, figures/gpu/, runs/smoke/figures)",
-    "LLC_THREADS": "worker threads of the binary decoding and retrieval kernels (default: the CPUs this process may use)",
+    "LLC_FIGURES_DIR": (
+        "folder the notebooks write figures and JSON to (default figures/, figures/gpu/, runs/smoke/figures)"
+    ),
+    "LLC_THREADS": (
+        "worker threads of the binary decoding and retrieval kernels (default: the CPUs this process may use)"
+    ),
 }
 
 

@@ -433,7 +433,8 @@ class Workspace:
         """``book``'s file, read and verified. Rank 0 (re)writes it with ``make()`` when it is missing or stale:
         made from other weights than ``source_sha256``, for another codebook spec than ``book_key``, or failing
         ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace makes a
-        missing file (it follows from verified weights) but never rewrites one: it refuses a stale file. Every rank raises what rank 0 met, after the barrier (no hang)."""
+        missing file (it follows from verified weights) but never rewrites one: it refuses a stale file. Every
+        rank raises what rank 0 met, after the barrier (no hang)."""
         path = self.codebook_path(book)
         rank, world = dist_info()
         error = None

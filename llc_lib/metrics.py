@@ -55,7 +55,8 @@ def bits_right_split(instance_codes, class_codes, labels, predicted) -> dict[str
     codes over images whose predicted class (N,) is right ('if_class_code_right') and wrong ('if_class_code_wrong'), and
     of the predicted class's own code ('of_predicted_class_code': an instance code that collapsed onto its
     class code, for which ED = MHD = the class accuracy); 'exact_if_class_code_right': the fraction of the
-    images whose predicted class is right whose instance code equals their class code on every bit. NaN for an empty group."""
+    images whose predicted class is right whose instance code equals their class code on every bit. NaN for
+    an empty group."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     cls_bits = to_bits(class_codes)
     right = (to_bits(instance_codes) == cls_bits[labels]).sum(1)

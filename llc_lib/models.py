@@ -162,8 +162,8 @@ def build_model(
     codebook_init: str = "uniform",
 ) -> CodeNet:
     """A CodeNet. kind: 'real' (bits = optional bottleneck width), 'llc' (bits = code length k; ``scaled``
-    and ``codebook_init`` see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True`` adds an auxiliary
-    real-valued classifier (see TrainConfig.aux_weight)."""
+    and ``codebook_init`` see LLCHead) or 'hash' (one hash layer per code length in ``widths``); ``aux=True``
+    adds an auxiliary real-valued classifier (see TrainConfig.aux_weight)."""
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
     body = resnet9(width) if backbone == "resnet9" else torchvision_backbone(backbone)

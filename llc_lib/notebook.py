@@ -173,8 +173,9 @@ def setup(
                 if missing
                 else f"the notebooks it reads have not been run by hand here (e.g. {unread[0]})"
             )
+            what = f"the committed results of {notebook}" if shown else "nothing: there are no committed results"
             raise CommittedResultsShown(
-                f"Shown: {f'the committed results of {notebook}' if shown else 'nothing: there are no committed results'}"
+                f"Shown: {what}"
                 f" ({prof.name} profile, {len(shown)} files) — {why}. To evaluate instead: `python -m llc_lib "
                 f"weights` (the committed cpu weights) and run the notebooks, or set train = True in the "
                 f"parameters cell (trains what is missing; minutes to hours)."

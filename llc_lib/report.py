@@ -353,8 +353,8 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
             *(
                 [
                     {
-                        "claim": f"20-bit class codes near real-valued accuracy (within {THRESHOLDS['near_real_mhd_points']} "
-                        f"points; the abstract's claim)",
+                        "claim": f"20-bit class codes near real-valued accuracy (within "
+                        f"{THRESHOLDS['near_real_mhd_points']} points; the abstract's claim)",
                         "paper": f"{PAPER['class_code_top1']:.1f} vs {PAPER['real_top1']:.1f} "
                         f"({PAPER['class_code_top1'] - PAPER['real_top1']:+.1f})",
                         "ours": f"{100 * cc20:.1f} vs {real:.1f} ({100 * cc20 - real:+.1f})",

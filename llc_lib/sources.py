@@ -575,10 +575,10 @@ def prepare_data(
     shared: Path | str | None = None, root: Path | None = None, archives: Path | str | None = None
 ) -> Path:
     """Make the data folder usable: link ``shared``/*.npz into it when that folder exists (naming any data file
-    it lacks), otherwise build each missing data file from its official archive (from the folder ``archives`` or $LLC_ARCHIVES
-    when given, else downloaded into <root>/archives). First removes what interrupted builds left in the data
-    folder (``files.sweep_leftovers``: ``.<file>.<pid>@<host>.tmp`` of writers that no longer run). Returns the
-    data folder."""
+    it lacks), otherwise build each missing data file from its official archive (from the folder ``archives``
+    or $LLC_ARCHIVES when given, else downloaded into <root>/archives). First removes what interrupted builds
+    left in the data folder (``files.sweep_leftovers``: ``.<file>.<pid>@<host>.tmp`` of writers that no longer
+    run). Returns the data folder."""
     root = Path(root or data_dir())
     for p in sweep_leftovers(root):
         print(f"removed {p}, left by an interrupted build")

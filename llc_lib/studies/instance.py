@@ -126,11 +126,12 @@ def check_results(rows: dict, p, seed: int, where) -> None:
 
 
 def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
-    """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant, what, sets, 'test'
-    and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits right, bits right split
-    by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the profile's 20-bit bits-right goal and the class-code
-    accuracy it needs at this variant's split (``accuracy_needed``), 'base': the profile's own models (``plan.phase_names``),
-    'checkpoints': {'phase1', 'phase2': this variant's}, 'recipe': {'llc', 'instance': its two TrainConfigs}}."""
+    """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant,
+    what, sets, 'test' and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits
+    right, bits right split by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the
+    profile's 20-bit bits-right goal and the class-code accuracy it needs at this variant's split
+    (``accuracy_needed``), 'base': the profile's own models (``plan.phase_names``), 'checkpoints': {'phase1',
+    'phase2': this variant's}, 'recipe': {'llc', 'instance': its two TrainConfigs}}."""
     base, ws = ctx.profile, ctx.ws
     what, sets = VARIANTS[name]
     sets = _expand(base, sets)

@@ -48,12 +48,13 @@ def retrieval_study(
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
     every k; Sablayrolles et al. 2017), LLC's predicted class code (the k-bit class code of the class LLC's
     Phase 1 predicts at k bits: what instance codes that collapsed onto their predicted class would give, so
-    that LLC's codes can be told apart from its classifier), LLC Phase 2 instance codes (prefixes of the main run's code), HashNet and
-    CSQ (hash layers fine-tuned from the real-valued backbone for the profile's epochs, ``plan.hashing``, or
-    ``hash_epochs`` for both; 'hash_schedules' gives each one's epochs, its published length in epochs of this
-    training set and its per-epoch training loss, 'llc_phase2_loss' LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
-    to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those
-    features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
+    that LLC's codes can be told apart from its classifier), LLC Phase 2 instance codes (prefixes of the main
+    run's code), HashNet and CSQ (hash layers fine-tuned from the real-valued backbone for the profile's
+    epochs, ``plan.hashing``, or ``hash_epochs`` for both; 'hash_schedules' gives each one's epochs, its
+    published length in epochs of this training set and its per-epoch training loss, 'llc_phase2_loss'
+    LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
+    to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those features
+    (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
     Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
     """
