@@ -1,6 +1,6 @@
 ## LLC reproduction. Every target sets itself up (venv + pip, data links) on a fresh machine.
 ##   make reproduce [PROFILE=auto|smoke|cpu|gpu]   run the notebooks with papermill -> figures/
-##   make test                                       unit tests + nbval of every notebook (smoke profile; CI)
+##   make test                                       make lint, unit tests + nbval of every notebook (smoke; CI)
 ##   make lint                                       ruff check + ruff format --check (pyproject.toml [tool.ruff])
 ##   make figures                                    the cpu figures from the committed weights/cpu: no training
 ##   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
@@ -61,12 +61,12 @@ data: $(STAMP)
 	"$(PY)" -m llc_lib data --shared "$(SHARED)"
 
 # lint: ruff's checks and its formatter in check mode (the rules: pyproject.toml, [tool.ruff]); any finding
-# fails it
+# fails it, and so `make test` and CI (.ci/run)
 lint: $(STAMP)
 	"$(PY)" -m ruff check .
 	"$(PY)" -m ruff format --check .
 
-test: setup
+test: setup lint
 	"$(PY)" -m pytest -q tests
 	LLC_PROFILE=smoke "$(PY)" -m pytest -q --nbval-lax notebooks
 
