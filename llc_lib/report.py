@@ -116,16 +116,10 @@ def _retrieval_rows(ret: dict | None) -> list[dict]:
 def usable_seeds(seeds: dict | None, headline: dict | None) -> tuple[dict | None, str]:
     """(the part of ``seeds`` (a ``seeds.json``) that may judge the results of ``headline`` (a
     ``headline_results.json``), why the rest may not): the numbers whose checkpoints it ran at the headline's
-    seed, by ``claims.usable_seed_numbers`` with the headline's ``number_checkpoints``. None, with the reason,
-    for a headline that does not record them (written by an older notebook 01); ``seeds`` as it is, with '',
-    when either is missing."""
+    seed, by ``claims.usable_seed_numbers`` with the headline's ``number_checkpoints``; ``seeds`` as it is,
+    with '', when either is missing."""
     if not seeds or not headline:
         return seeds or None, ""
-    if "number_checkpoints" not in headline:
-        return None, (
-            "`headline_results.json` does not say which checkpoints its numbers come from (an older "
-            "notebook 01 wrote it), so no seed study can judge it; re-run notebook 01"
-        )
     return claims.usable_seed_numbers(seeds, headline.get("seed"), headline["number_checkpoints"])
 
 
@@ -514,39 +508,33 @@ def headline_markdown(h: dict) -> str:
         "| bits right | bits right, class code right / wrong |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-
-    def split(row):  # absent from results written before the split was recorded
-        if "bits_right_if_class_code_right" not in row:
-            return "—"
-        return f"{row['bits_right_if_class_code_right']:.2f} / {row['bits_right_if_class_code_wrong']:.2f}"
-
     for k, row in h["llc"].items():
         lines.append(
             f"| {k} | {100 * row['class_code_acc']:.2f} | {100 * row['mhd_acc']:.2f} | {100 * row['ed_acc']:.2f} "
             f"| {100 * row['ed_no_match_rate']:.1f} % | {row['unique_codes']} / {h['num_classes']} "
-            f"| {row['bits_right']:.2f} / {k} | {split(row)} |"
+            f"| {row['bits_right']:.2f} / {k} | {row['bits_right_if_class_code_right']:.2f} / "
+            f"{row['bits_right_if_class_code_wrong']:.2f} |"
         )
-    if "llc_train" in h and all("p_exact_given_class_code_right" in r for r in h["llc"].values()):
-        lines += [
-            "",
-            f"Instance codes where the paper measures them: of the images whose class code is right, the "
-            f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
-            f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
-            f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000, matched by "
-            f"the mean distance from a random class code to its nearest other one "
-            f"(`docs/measurements/phase2_diagnostics_adopted_cpu_seed0.md`, part (c)); 14 bits is "
-            f"the paper's own rule, 2 log2 C rounded up.",
-            "",
-            "| bits | P(exact given right), test | train | R, test | R, train | bits right, train |",
-            "|---:|---:|---:|---:|---:|---:|",
-        ]
-        for k, row in h["llc"].items():
-            tr = h["llc_train"][k]
-            lines.append(
-                f"| {k} | {row['p_exact_given_class_code_right']:.3f} | {tr['p_exact_given_class_code_right']:.3f} "
-                f"| {row['bits_right_if_class_code_right']:.2f} | {tr['bits_right_if_class_code_right']:.2f} "
-                f"| {tr['bits_right']:.2f} / {k} |"
-            )
+    lines += [
+        "",
+        f"Instance codes where the paper measures them: of the images whose class code is right, the "
+        f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
+        f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
+        f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000, matched by "
+        f"the mean distance from a random class code to its nearest other one "
+        f"(`docs/measurements/phase2_diagnostics_adopted_cpu_seed0.md`, part (c)); 14 bits is "
+        f"the paper's own rule, 2 log2 C rounded up.",
+        "",
+        "| bits | P(exact given right), test | train | R, test | R, train | bits right, train |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k, row in h["llc"].items():
+        tr = h["llc_train"][k]
+        lines.append(
+            f"| {k} | {row['p_exact_given_class_code_right']:.3f} | {tr['p_exact_given_class_code_right']:.3f} "
+            f"| {row['bits_right_if_class_code_right']:.2f} | {tr['bits_right_if_class_code_right']:.2f} "
+            f"| {tr['bits_right']:.2f} / {k} |"
+        )
     return "\n".join(lines)
 
 
