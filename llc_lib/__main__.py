@@ -15,8 +15,8 @@ command's options.
                                                       # from --archives DIR / $LLC_ARCHIVES)
   python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
   python -m llc_lib weights --profile cpu             # install the committed trained weights (weights/cpu)
-  python -m llc_lib compare --profile cpu             # figures/*.json now vs committed: bit-identical on the
-                                                      # same machine, else each difference in seed sds
+  python -m llc_lib compare --profile cpu             # figures/*.json on disk vs committed: bit-identical on
+                                                      # the same machine, else each difference in seed sds
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
 
 Every model is a spec of the run graph (llc_lib/graph.py); its checkpoint is named by a hash of the spec,
@@ -136,7 +136,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--tinyimagenet-val", action="store_true", help="make Tiny ImageNet's val class folders")
     p = command("docs", "docs/results.md and the README headline from the cpu figures")
     p.add_argument("--profile", default="cpu", help="the profile whose figures are documented (default cpu)")
-    p = command("compare", "figures/*.json now vs committed: bit-identical on the same machine, else in seed sds")
+    p = command("compare", "figures/*.json on disk vs committed: bit-identical on the same machine, else in seed sds")
     p.add_argument("--profile", default="auto", help="whose figures (default auto)")
     p.add_argument("--reference", type=Path, help="folder of reference JSON (default: the committed figures)")
     return ap

@@ -107,8 +107,8 @@ def verify_weights(ck: dict, path: Path | str) -> None:
         raise CheckpointError(f"{path} is not a checkpoint of this project (no 'model' state dict); move it away.")
     if "weights_sha256" not in ck:
         raise CheckpointError(
-            f"{path} has no content hash (written by an older version of llc_lib, or not by "
-            f"it); delete it and train again."
+            f"{path} has no content hash ('weights_sha256'), so its weights cannot be verified; delete it and "
+            f"train again."
         )
     bad = non_finite(ck["model"])
     if bad:

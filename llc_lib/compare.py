@@ -17,9 +17,9 @@ results; ``seeds.json`` (the spread) and ``provenance.json`` (the machines) are 
 
 The machines come from each folder's ``provenance.json`` (``studies.record_provenance``: {results file:
 ``device.provenance``}), file by file; a folder without one (or without the file's entry) falls back to the
-file's own ``run.provenance`` (results written before the provenance file existed), else the machine is
-unknown (None). ``python -m llc_lib compare --profile cpu`` compares ``figures/*.json`` as they are now (after
-a fresh ``make reproduce PROFILE=cpu``) with the versions committed at git HEAD.
+file's own ``run.provenance`` (a results file that records its machine in its run record), else the machine
+is unknown (None). ``python -m llc_lib compare --profile cpu`` compares ``figures/*.json`` as they are on disk
+(after a fresh ``make reproduce PROFILE=cpu``) with the versions committed at git HEAD.
 """
 
 from __future__ import annotations

@@ -421,10 +421,9 @@ def _make(name: str) -> Profile:
 
 
 # The baselines' Phase 2 on CIFAR-100: SGD lr 0.05 at batch 256, cosine without warm-up, the 64-bit BCE x 64/20,
-# whole batches (the cpu profile's Phase 2 before lr 0.2 for 30 epochs, with which the baselines were measured
-# over three seeds: figures/seeds.json). HashNet and CSQ take its
-# optimiser and schedule (cpu and gpu; ``_published_hashing`` sets their lengths), the cpu profile's codebook
-# comparisons 3 epochs of it.
+# whole batches, 15 epochs; the baselines' three-seed numbers (figures/seeds.json) are measured with it, not with
+# the profiles' own Phase 2. HashNet and CSQ take its optimiser and schedule (cpu and gpu; ``_published_hashing``
+# sets their lengths), the cpu profile's codebook comparisons 3 epochs of it.
 _BASELINE_PHASE2 = TrainConfig(
     mode="instance", bits=64, epochs=15, lr=0.05, schedule="cosine", warmup=0.0, bce_scale=PHASE2_BCE_SCALE
 )

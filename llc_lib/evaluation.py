@@ -1,4 +1,4 @@
-"""Evaluations of fitted models that several studies share (below the studies, which never import each other).
+"""Evaluations of fitted models that several studies share: a layer below the studies, importing none of them.
 ``ctx`` is a ``studies.Context``: the profile, the workspace that fits models, and the data splits."""
 
 from __future__ import annotations

@@ -177,8 +177,8 @@ class Spec:
         return out
 
 
-# The fields of each part of a spec when content keys were introduced: they are always hashed. A field added
-# since enters the key only when it differs from its default, so a new knob with a default keeps every key.
+# The fields of each part of a spec that are always hashed into its key. Any other field enters the key only when
+# it differs from its default, so a new knob with a default keeps every key.
 KEYED_FIELDS = {
     "cfg": (
         "mode",

@@ -70,7 +70,7 @@ def test_the_noise_rule_is_a_one_sided_paired_t_test_over_the_seeds():
     # d = a - b = [x - 1, x, x + 1]: sd 1, t = x sqrt(3); the 95th percentile of t with 2 dof is 2.92
     for x, verdict in ((2.95 / 3**0.5, True), (2.88 / 3**0.5, "within noise"), (-2.95 / 3**0.5, False)):
         assert claims.seed_verdict(_seeds([x - 1, x, x + 1], [0, 0, 0]), "a", "b") == verdict, x
-    # the former rule (|mean| > one sample sd) called x = 1.66 a difference; the t-test does not
+    # a rule of |mean| > one sample sd would call x = 1.66 a difference; the t-test does not
     assert claims.seed_verdict(_seeds([0.66, 1.66, 2.66], [0, 0, 0]), "a", "b") == "within noise"
     assert "t-test" in claims.NOISE_RULE
 

@@ -69,7 +69,7 @@ def test_another_machine_is_judged_against_the_seed_spread(tmp_path):
     assert compare(tmp_path / "new", tmp_path / "ref")["faults"] == ["07_ood.json:auroc"]
 
 
-def test_the_machine_is_read_per_file_and_from_an_older_reference_s_run_record(tmp_path):
+def test_the_machine_is_read_per_file_and_from_the_run_record_without_a_provenance_file(tmp_path):
     """A reference without provenance.json: the machine of its files' own run.provenance, else unknown."""
     _write(tmp_path / "ref", 0.6345, 0.11, None)
     _write(tmp_path / "new", 0.6345, 0.11, SAME)

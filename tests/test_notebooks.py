@@ -1,9 +1,14 @@
-"""Notebook parameters are validated in the first code cell (the full notebooks run under nbval)."""
+"""The notebooks under papermill: the parameters cell is the first code cell, and one ``llc_lib.notebook.setup``
+call in the second validates every parameter before a model is fitted; a parameter off its committed value is
+an override that never publishes; notebooks are committed without outputs; opened by hand, a notebook shows the
+committed results or evaluates existing checkpoints; each notebook of the gpu profile runs at smoke scale. The
+full notebooks run on the smoke profile under nbval (`make test`)."""
+
+from pathlib import Path
 
 import pytest
 
 pm = pytest.importorskip("papermill")
-from pathlib import Path  # noqa: E402
 
 NB = Path(__file__).resolve().parent.parent / "notebooks"
 
