@@ -26,9 +26,6 @@ RUNS    := $(or $(LLC_RUNS_DIR),runs)
 space   := $(subst ,, )
 esc      = $(subst $(space),\$(space),$1)
 
-NOTEBOOKS := 01_train_models 02_accuracy_vs_bits 03_code_heatmaps 04_taxonomy 05_linear_vs_hamming \
-             06_retrieval 07_ood 99_paper_vs_reproduction
-
 SEEDS   ?= 0 1 2
 .PHONY: help setup data lint test reproduce figures notebooks lab bench clean clean-smoke distclean docs seeds
 
@@ -117,11 +114,10 @@ ifdef PROF
 RUN      := $(RUNS)/$(PROF)/notebooks
 MANIFEST := $(call esc,$(RUN))/manifest.mk
 PM       := "$(PY)" -m papermill --kernel python3 --log-output --progress-bar -p profile $(PROF) -p train True
-EXECUTED := $(addprefix $(call esc,$(RUN))/,$(addsuffix .ipynb,$(NOTEBOOKS)))
-notebooks: $(EXECUTED)
 
-# the manifest names every file with its spaces escaped (see llc_lib/manifest.py)
-# (the manifest adds the profile's seed study to these, llc_lib/manifest.py)
+# the manifest (llc_lib/manifest.py) holds the rule of `notebooks` (every notebook, from manifest.NOTEBOOKS), one
+# rule per executed notebook and per checkpoint, and the profile's seed study where there is one; it names every
+# file with its spaces escaped
 $(MANIFEST): $(wildcard llc_lib/*.py llc_lib/*/*.py notebooks/*.ipynb)
 	@mkdir -p "$(RUN)"
 	@"$(PY)" -m llc_lib manifest --profile $(PROF) --run-dir "$(RUN)" --python "$(PY)" > "$@.tmp" \

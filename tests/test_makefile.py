@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from llc_lib.manifest import NOTEBOOKS
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -37,7 +39,7 @@ def fake_build(manifest: Path, cwd: Path = REPO) -> int:
     rules, skip = {}, False
     for line in manifest.read_text().splitlines():
         skip = (skip or line.startswith("ifneq")) and line != "endif"  # the manifest's remake when a seed study appears
-        if line and not line.startswith(("#", "\t", "ifneq", "endif")) and not skip:
+        if line and not line.startswith(("#", "\t", "ifneq", "endif", "notebooks:")) and not skip:
             names = [n.replace("\\ ", " ") for n in re.findall(r"(?:\\ |\S)+", line)]
             rules[names[0].removesuffix(":")] = names[1:]
     sources = {d for deps in rules.values() for d in deps if d not in rules}
@@ -57,7 +59,11 @@ def fake_build(manifest: Path, cwd: Path = REPO) -> int:
 def test_a_finished_runs_folder_with_a_space_is_up_to_date_and_a_new_one_is_not(tmp_path):
     built, fresh = tmp_path / "sp ace" / "runs", tmp_path / "new runs"
     assert make("-q", "notebooks", "PROF=smoke", runs=built).returncode == 1  # writes the manifest, nothing else
-    assert fake_build(built / "smoke" / "notebooks" / "manifest.mk") > 8  # notebooks and checkpoints
+    manifest = built / "smoke" / "notebooks" / "manifest.mk"
+    (target,) = [line for line in manifest.read_text().splitlines() if line.startswith("notebooks:")]
+    executed = [n.replace("\\ ", " ") for n in re.findall(r"(?:\\ |\S)+", target)[1:]]
+    assert executed == [f"{built}/smoke/notebooks/{nb}.ipynb" for nb in NOTEBOOKS]  # the one list, in its order
+    assert fake_build(manifest) > 8  # notebooks and checkpoints
     r = make("-q", "notebooks", "PROF=smoke", runs=built)
     assert r.returncode == 0, r.stdout + r.stderr  # with spaces split, every call would re-run everything
 
