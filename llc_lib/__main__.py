@@ -2,7 +2,8 @@
 command's options.
 
   python -m llc_lib reproduce --profile cpu           # fit (cached) + evaluate the headline models,
-                                                      # writes runs/cpu/results.json (results_s<seed>.json)
+                                                      # writes runs/cpu/headline_results.json (_s<seed> for
+                                                      # another seed)
   python -m llc_lib train --profile cpu --what real   # one model and what it starts from: real | llc | instance
   python -m llc_lib eval --profile cpu                # evaluate finished checkpoints; never trains
   python -m llc_lib seeds --profile cpu --seeds 0 1 2 # headline + codebook numbers per seed -> figures/seeds.json
@@ -77,7 +78,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     def command(name, help):
         return sub.add_parser(name, help=help, description=help)
 
-    p = command("reproduce", "fit (cached) and evaluate the headline models -> results.json")
+    p = command("reproduce", "fit (cached) and evaluate the headline models -> headline_results.json")
     profile(p), device(p), folders(p)
     p = command("eval", "evaluate the headline models' finished checkpoints; never trains")
     profile(p), device(p), folders(p)

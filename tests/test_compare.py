@@ -284,8 +284,8 @@ def test_two_runs_on_the_same_host_write_byte_identical_results(tmp_path):
         assert set(res["_call_seconds"]) == {"fit_or_load", "evaluate", "this_call"}
         folder = results_path(ctx, 0).parent
         snapshots.append({p.name: p.read_bytes() for p in folder.glob("*.json")})
-    assert set(snapshots[0]) == {"results.json", "provenance.json"} and snapshots[0] == snapshots[1]
-    written = json.loads(snapshots[0]["results.json"])
+    assert set(snapshots[0]) == {"headline_results.json", "provenance.json"} and snapshots[0] == snapshots[1]
+    written = json.loads(snapshots[0]["headline_results.json"])
     assert not _host_dependent(written) and set(written["seconds"]) == {"real", "llc_phase1", "llc_phase2"}
 
 

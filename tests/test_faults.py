@@ -242,8 +242,8 @@ def test_cli_reproduce_with_overrides_leaves_the_published_results_alone(tmp_pat
     assert (
         main(["reproduce", "--profile", "smoke", "--epochs", "1", "--max-steps", "1", "--runs-dir", str(tmp_path)]) == 0
     )
-    assert not (tmp_path / "smoke" / "results.json").exists()
-    (found,) = (tmp_path / "smoke" / "variants").glob("*/results.json")
+    assert not (tmp_path / "smoke" / "headline_results.json").exists()
+    (found,) = (tmp_path / "smoke" / "variants").glob("*/headline_results.json")
     run = json.loads(found.read_text())["run"]
     assert run["overrides"] == ["epochs=1", "max_steps=1"]
     assert run["data_sha256"] and all(len(v) == 64 for v in run["data_sha256"].values())
@@ -287,7 +287,7 @@ def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
     old = [
         ckpt / f".real-abc.pt.{dead}.tmp",
         ckpt / f".llc-abc.codebook.npz.{dead}.tmp.npz",
-        tmp_path / "runs" / f".results.json.{dead}.tmp",
+        tmp_path / "runs" / f".headline_results.json.{dead}.tmp",
         fig / f".staging-{dead}",
     ]
     live = [

@@ -272,7 +272,7 @@ def _cli(runs, *args):
     assert r.returncode == 0, r.stderr[-2000:]
     if args[0] != "reproduce":
         return None
-    (found,) = (runs / "smoke" / "variants").glob("*/results.json")  # --max-steps: a variant, not the profile
+    (found,) = (runs / "smoke" / "variants").glob("*/headline_results.json")  # --max-steps: a variant, not the profile
     return json.loads(found.read_text())
 
 

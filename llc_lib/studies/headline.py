@@ -59,8 +59,10 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
 
 
 def results_path(ctx: Context, seed: int = 0):
-    """``output_root``/results.json for seed 0, results_s<seed>.json for any other seed."""
-    return output_root(ctx.profile, ctx.ws.root) / ("results.json" if seed == 0 else f"results_s{seed}.json")
+    """``output_root``/headline_results.json for seed 0, headline_results_s<seed>.json for any other seed (the
+    file notebook 01 publishes as ``figures/headline_results.json``)."""
+    name = "headline_results.json" if seed == 0 else f"headline_results_s{seed}.json"
+    return output_root(ctx.profile, ctx.ws.root) / name
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed)))
