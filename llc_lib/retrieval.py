@@ -229,8 +229,11 @@ def map_stable(
 
 
 def real_scores(q: np.ndarray, db: np.ndarray, metric: str = "cosine") -> np.ndarray:
-    """(Q, M) similarity scores (higher = nearer): cosine similarity or negative squared Euclidean distance."""
-    q, db = np.asarray(q, np.float32), np.asarray(db, np.float32)
+    """(Q, M) float64 similarity scores (higher = nearer): cosine similarity or negative squared Euclidean
+    distance. Computed in float64 from the float32 features: float32 products would round differently with each
+    machine's BLAS kernels and reorder near-tied neighbours, so the ranking (and every MAP and PR point) would
+    depend on the host."""
+    q, db = np.asarray(q, np.float32).astype(np.float64), np.asarray(db, np.float32).astype(np.float64)
     if metric == "cosine":
         qn = q / (np.linalg.norm(q, axis=1, keepdims=True) + 1e-12)
         dn = db / (np.linalg.norm(db, axis=1, keepdims=True) + 1e-12)
