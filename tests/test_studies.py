@@ -341,3 +341,19 @@ def test_every_seed_study_number_names_the_checkpoints_it_comes_from():
             in ("mhd_acc", "ed_acc", "ed_no_match_rate", "bits_right", "p_exact_given_class_code_right")
         ), name
     assert src["llc_class_code_acc"] == [phase1.name] and src["taxonomy_ari_svd"] == [real.name]
+
+
+def test_class_similarities_use_no_blas_so_every_host_gives_the_same_last_digit():
+    """BLAS sums a dot product in a kernel-dependent order; products and numpy's pairwise sums do not. Pinned
+    bit for bit to the elementwise formula (matmul differs from it in the last digit on these inputs), and equal
+    to the textbook definitions to 1e-12."""
+    from llc_lib.studies.codes import cosine_similarity, similarity_agreement
+
+    w = np.random.default_rng(3).normal(size=(30, 77))
+    n = w / np.sqrt((w * w).sum(1, keepdims=True))
+    sim = cosine_similarity(w)
+    assert np.array_equal(sim, (n[:, None, :] * n[None, :, :]).sum(-1))
+    assert np.allclose(sim, n @ n.T, rtol=0, atol=1e-12)
+    other = cosine_similarity(w[:, ::-1] ** 2)
+    off = ~np.eye(30, dtype=bool)
+    assert abs(similarity_agreement(sim, other) - np.corrcoef(sim[off], other[off])[0, 1]) < 1e-12

@@ -20,17 +20,21 @@ def code_similarity(codes: np.ndarray) -> np.ndarray:
 
 
 def cosine_similarity(w: np.ndarray) -> np.ndarray:
-    """(C, C) cosine similarity of the rows of ``w`` (C, d), e.g. a classifier's class weight vectors."""
+    """(C, C) cosine similarity of the rows of ``w`` (C, d), e.g. a classifier's class weight vectors. Products
+    and numpy's own sums, no BLAS: BLAS kernels sum in another order on each machine, so the last digit would
+    depend on the host."""
     w = np.asarray(w, dtype=np.float64)
-    w = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-12)
-    return w @ w.T
+    w = w / np.maximum(np.sqrt((w * w).sum(1, keepdims=True)), 1e-12)
+    return (w[:, None, :] * w[None, :, :]).sum(-1)
 
 
 def similarity_agreement(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of the off-diagonal entries of two (C, C) similarity matrices (1 = the same class
-    pairs are similar in both; 0 = unrelated)."""
+    pairs are similar in both; 0 = unrelated); computed without BLAS, as ``cosine_similarity``."""
     off = ~np.eye(len(a), dtype=bool)
-    return float(np.corrcoef(a[off], b[off])[0, 1])
+    x, y = np.asarray(a, np.float64)[off], np.asarray(b, np.float64)[off]
+    x, y = x - x.mean(), y - y.mean()
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[:2])
