@@ -207,7 +207,7 @@ def test_real_scores_are_float64_so_near_ties_rank_alike_on_every_machine():
     """Two database items whose exact scores differ below float32's resolution: float32 products tie them (and
     each BLAS kernel rounds such ties its own way); float64 ranks the nearer one first."""
     q = np.array([[1.0, 1.0]], np.float32)
-    db = np.array([[1.0, 0.0], [1.0, 2.0 ** -30]], np.float32)
+    db = np.array([[1.0, 0.0], [1.0, 2.0**-30]], np.float32)
     assert rt.real_scores(q, db, "euclidean").dtype == np.float64
     for metric in ("euclidean", "cosine"):
         res = rt.rank_real(q, db, np.array([0]), np.array([0, 1]), R=2, metric=metric)
