@@ -14,7 +14,7 @@ command's options.
   python -m llc_lib data [--shared DIR]               # link DIR/*.npz into data/, validate; without DIR, build
                                                       # the files from the official archives (downloaded, or
                                                       # from --archives DIR / $LLC_ARCHIVES)
-  python -m llc_lib docs --profile cpu                # docs/results.md + README headline from figures/
+  python -m llc_lib docs --profile cpu                # docs/results.md + README blocks from figures/, docs/times.json
   python -m llc_lib weights --profile cpu             # install the committed trained weights (weights/cpu)
   python -m llc_lib compare --profile cpu             # figures/*.json on disk vs committed: bit-identical on
                                                       # the same machine, else each difference in seed sds
@@ -135,7 +135,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "(default: $LLC_ARCHIVES)",
     )
     p.add_argument("--tinyimagenet-val", action="store_true", help="make Tiny ImageNet's val class folders")
-    p = command("docs", "docs/results.md and the README headline from the cpu figures")
+    p = command("docs", "docs/results.md and the README's generated blocks from the cpu figures and docs/times.json")
     p.add_argument("--profile", default="cpu", help="the profile whose figures are documented (default cpu)")
     p = command("compare", "figures/*.json on disk vs committed: bit-identical on the same machine, else in seed sds")
     p.add_argument("--profile", default="auto", help="whose figures (default auto)")

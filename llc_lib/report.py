@@ -458,6 +458,48 @@ def paper_vs_reproduction(res: dict[str, dict], profile=None) -> tuple[str, list
     return "\n".join(lines) + "\n", rows
 
 
+# Which topic each claim of ``paper_vs_reproduction`` belongs to, by the start of its text: the README's status
+# table links each claim to that topic's section of docs/status.md (``claim_status``)
+CLAIM_TOPICS = (
+    ("MHD ranking", "codebooks"),
+    ("ED ranking", "codebooks"),
+    ("LLC beats every baseline codebook", "codebooks"),
+    ("all LLC class codes unique", "class-codes"),
+    ("LLC near real-valued accuracy", "class-codes"),
+    ("20-bit class codes near real-valued accuracy", "class-codes"),
+    ("bits right", "instance-codes"),
+    ("goal:", "instance-codes"),
+    ("warm starting", "warm-start"),
+    ("a nested codebook", "nesting"),
+    ("faster codebook learning", "fast-codebook"),
+    ("10-bit LLC", "retrieval"),
+    ("16-bit LLC", "retrieval"),
+    ("at 64 dims", "retrieval"),
+    ("zero-sample OOD detection", "ood-detection"),
+    ("clustering class codes", "taxonomy"),
+    ("Hamming separability", "separability"),
+    ("single bits", "interpretability"),
+)
+
+
+def claim_status(res: dict[str, dict], profile=None) -> list[dict]:
+    """One {claim, holds, verdict, seeds, topic} per row of ``paper_vs_reproduction(res, profile)``: the verdict
+    (True, False, "within noise" or None), as the report writes it, the number of seeds it is over (1 where the
+    seed study does not judge the row) and the row's topic (``CLAIM_TOPICS``). KeyError naming a claim that has
+    no topic."""
+    _, rows = paper_vs_reproduction(res, profile)
+    seeds, _ = usable_seeds(res.get("seeds"), res.get("headline_results"))
+    out = []
+    for r in rows:
+        topic = next((t for start, t in CLAIM_TOPICS if r["claim"].startswith(start)), None)
+        if topic is None:
+            raise KeyError(f"claim {r['claim']!r} has no topic in report.CLAIM_TOPICS")
+        n = len(seeds["seeds"]) if "holds_one_seed" in r else 1
+        verdict = {"claim": r["claim"], "holds": r["holds"], "verdict": _holds(r["holds"])}
+        out.append(verdict | {"seeds": n, "topic": topic})
+    return out
+
+
 REPORT_INPUTS = ("02_accuracy_vs_bits", "04_taxonomy", "05_linear_vs_hamming", "06_retrieval", "07_ood")
 
 
@@ -496,7 +538,15 @@ def write_report(ctx) -> tuple[str, dict]:
 
 
 def headline_markdown(h: dict) -> str:
-    """The headline paragraph and table of a ``studies.headline.reproduce`` result (numbers in %)."""
+    """The headline paragraph and tables of a ``studies.headline.reproduce`` result (numbers in %): the codes'
+    accuracies (``headline_table``) and their instance codes where the paper measures them
+    (``instance_code_table``)."""
+    return headline_table(h) + "\n\n" + instance_code_table(h)
+
+
+def headline_table(h: dict) -> str:
+    """The headline paragraph and table of accuracies per code length of a ``studies.headline.reproduce``
+    result (numbers in %)."""
     r = h["recipe"]
     lines = [
         f"Real-valued ResNet-9 (width {r['width']}, {r['real']['epochs']} epochs): **{100 * h['real_top1']:.2f} %** "
@@ -515,8 +565,13 @@ def headline_markdown(h: dict) -> str:
             f"| {row['bits_right']:.2f} / {k} | {row['bits_right_if_class_code_right']:.2f} / "
             f"{row['bits_right_if_class_code_wrong']:.2f} |"
         )
-    lines += [
-        "",
+    return "\n".join(lines)
+
+
+def instance_code_table(h: dict) -> str:
+    """P(exact | class code right) and bits right on test and training images per code length of a
+    ``studies.headline.reproduce`` result, with the paragraph that says what they are."""
+    lines = [
         f"Instance codes where the paper measures them: of the images whose class code is right, the "
         f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
         f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
