@@ -101,7 +101,7 @@ figures: setup
 	@$(MAKE) --no-print-directory reproduce PROFILE=cpu
 
 # mean ± std over SEEDS of the headline and codebook numbers (outside `reproduce`: on the cpu profile each
-# extra seed trains about an hour, docs/measurements/run_times_2026-12-01.md); the paper-vs-reproduction report
+# extra seed trains about an hour, docs/measurements/run_times_2026-12-02.md); the paper-vs-reproduction report
 # reads figures/seeds.json when present, and notebooks 02 and 99 re-run when it changes
 seeds: setup
 	"$(PY)" -m llc_lib seeds --profile "$(PROFILE)" --seeds $(SEEDS)

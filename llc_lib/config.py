@@ -20,7 +20,7 @@ from .methods import csq, hashnet, method
 
 PROFILES = ("smoke", "cpu", "gpu")  # CIFAR-100: notebooks and CLI
 # Phase 2 of the 64-bit main code: its BCE (a mean over the 64 bits) times 64/20, so that each of the first 20
-# bits gets the gradient of a 20-bit BCE (docs/measurements/phase2_recipe_cpu_seed0.md)
+# bits gets the gradient of a 20-bit BCE (docs/measurements/phase2_convergence_cpu_seed0.md)
 PHASE2_BCE_SCALE = 64 / 20
 CIFAR100_TRAIN_IMAGES = 50_000
 PAPER_PROFILES = ("imagenet", "tinyimagenet")  # ImageFolder: CLI only

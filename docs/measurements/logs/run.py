@@ -1,0 +1,435 @@
+"""One runner for the tables and logs of docs/measurements/ that are printed from committed files.
+
+The rule: a log under docs/measurements/logs/ that was printed from committed files (results JSON, another
+log, a file as committed at a revision) has a name here, ``LOGS``, with the printer and the inputs that made
+it, and ``run.py NAME`` prints it again, byte for byte. Each printer reads and formats, and computes nothing
+but means, medians, sums and differences. Measurements that train, time or read uncommitted checkpoints keep
+their own scripts beside this one (eval_batch.py, microbatch_step.py, phase1_microbatch.py,
+warm_start_control.py, cold_estimate.py, stranger_check.sh); the ledger (docs/measurements/README.md) names
+them. Usage, from anywhere in the repository:
+
+    python docs/measurements/logs/run.py                  # the names of the logs and of the printers
+    python docs/measurements/logs/run.py NAME             # the committed log NAME.log, printed again
+    python docs/measurements/logs/run.py --check [NAME]   # each (or one) named log against its committed text
+    python docs/measurements/logs/run.py PRINTER ARG...   # a printer on other inputs, e.g.
+                                                          #   run.py variants_table docs/measurements/X.json
+
+An input written REV:PATH (REV a commit) is read from git as committed at REV, so that a log whose inputs were
+re-made since (``figures/``) still prints as it was. A variant is FILE:NAME, a row of a ``variants`` JSON file.
+Relative paths are taken from the repository root.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE))
+
+from cost_rule import costs  # noqa: E402  (the script's folder)
+
+REV_PATH = re.compile(r"([0-9a-f]{7,40}):(.+)")
+
+
+def read_text(arg: str) -> str:
+    """A file of the working tree (relative to the repository root), or REV:PATH as committed at REV."""
+    m = REV_PATH.fullmatch(arg)
+    if m:
+        return subprocess.run(["git", "-C", str(ROOT), "show", arg], check=True, capture_output=True, text=True).stdout
+    return (ROOT / arg).read_text(encoding="utf-8", errors="replace")
+
+
+def read_json(arg: str):
+    return json.loads(read_text(arg))
+
+
+def variant(spec: str) -> dict:
+    """FILE:NAME -> the row NAME of a ``python -m llc_lib variants`` JSON file."""
+    path, name = spec.rsplit(":", 1)
+    return read_json(path)[name]
+
+
+def variants_table(argv):
+    """Per variant, split and k of ``variants`` JSON files: class-code accuracy, MHD, ED, bits right, R, W and
+    P(exact | class code right) (percent where a fraction), then Phase 2's per-epoch training loss and its
+    median seconds per epoch. Args: FILE.json [FILE.json ...]"""
+    rows, losses = [], []
+    for path in argv:
+        for name, v in read_json(path).items():
+            if not isinstance(v, dict) or "phase2_history" not in v:
+                continue
+            hist = v["phase2_history"]
+            for split in ("train", "test"):
+                for k, r in v[split].items():
+                    rows.append(
+                        f"| {name} | {len(hist)} | {split} | {k} | {100 * r['class_code_acc']:.1f} | "
+                        f"{100 * r['mhd_acc']:.1f} | {100 * r['ed_acc']:.1f} | {r['bits_right']:.2f} | "
+                        f"{r['bits_right_if_class_code_right']:.2f} | {r['bits_right_if_class_code_wrong']:.2f} | "
+                        f"{r['p_exact_given_class_code_right']:.3f} |"
+                    )
+            loss = [h["loss"] for h in hist]
+            losses.append(
+                f"| {name} | {len(hist)} | {loss[0]:.4f} | {loss[len(loss) // 2 - 1]:.4f} | {loss[-3]:.4f} | "
+                f"{loss[-2]:.4f} | {loss[-1]:.4f} | {statistics.median(h['seconds'] for h in hist):.1f} |"
+            )
+    print("| variant | epochs | split | k | class-code | MHD | ED | bits right | R | W | P(exact given right) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print()
+    print(
+        "| variant | epochs | loss, epoch 1 | loss, half-way | loss, 3rd last | 2nd last | last | median s per epoch |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(losses))
+
+
+def variant_verdicts(argv):
+    """Does a recipe change cost accuracy? Variant B against variant A on the test split: no number may fall by
+    2 seed standard deviations or more (``cost_rule.costs``; the sds of a seed study, figures/seeds.json).
+    Also the change of bits right and ED at 20 bits on the training images, for the convergence rule of
+    phase2_convergence_cpu_seed0.md: converged when doubling the epochs adds < 0.1 bit and < 2 points.
+    Args: A_FILE:A_NAME B_FILE:B_NAME [--seeds figures/seeds.json]"""
+    ap = argparse.ArgumentParser(prog="run.py variant_verdicts")
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--seeds", default="figures/seeds.json")
+    args = ap.parse_args(argv)
+    a, b = variant(args.a), variant(args.b)
+    sd = read_json(args.seeds)["numbers"]
+    ok = True
+    print("| k | number | A | B | B - A | 2 seed sd | verdict |")
+    print("|---:|---|---:|---:|---:|---:|---|")
+    for k in ("14", "20"):
+        for m in ("class_code_acc", "mhd_acc", "ed_acc", "p_exact_given_class_code_right"):
+            va, vb, s = a["test"][k][m], b["test"][k][m], sd[f"llc_{m}@{k}"]["std"]
+            fine = not costs(vb - va, s)
+            ok &= fine
+            print(
+                f"| {k} | {m} | {va:.4f} | {vb:.4f} | {vb - va:+.4f} | {2 * s:.4f} | {'no cost' if fine else 'COSTS'} |"
+            )
+    print(f"\nB costs nothing against A on the test split (every number within 2 seed sds): {'yes' if ok else 'no'}")
+    tr_a, tr_b = a["train"]["20"], b["train"]["20"]
+    d_bits, d_ed = tr_b["bits_right"] - tr_a["bits_right"], 100 * (tr_b["ed_acc"] - tr_a["ed_acc"])
+    print(
+        f"training images, 20 bits: bits right {tr_a['bits_right']:.2f} -> {tr_b['bits_right']:.2f} "
+        f"({d_bits:+.2f}), ED {100 * tr_a['ed_acc']:.1f} -> {100 * tr_b['ed_acc']:.1f} % ({d_ed:+.1f} points); "
+        f"if B is A with twice the Phase 2 epochs, A has converged: {'yes' if d_bits < 0.1 and d_ed < 2 else 'no'}"
+    )
+
+
+def adopted_vs_variant(argv):
+    """The headline's Phase 2 as the profile trained it against the same recipe measured as a variant, on the
+    test images at 14 and 20 bits: both numbers, their difference and the seed study's sample sd of the number.
+    Args: HEADLINE_RESULTS.json FILE:NAME [--seeds figures/seeds.json]"""
+    ap = argparse.ArgumentParser(prog="run.py adopted_vs_variant")
+    ap.add_argument("headline")
+    ap.add_argument("variant")
+    ap.add_argument("--seeds", default="figures/seeds.json")
+    args = ap.parse_args(argv)
+    h = read_json(args.headline)
+    path, name = args.variant.rsplit(":", 1)
+    v = read_json(path)[name]
+    sd = {k: s["std"] for k, s in read_json(args.seeds)["numbers"].items()}
+    prov = h["run"]["provenance"]
+    print(
+        f"headline: {h['checkpoints']['llc_phase2']}, evaluated on {prov['cpu']} ({prov['cpu_capability']}, "
+        f"{prov['threads']} threads)"
+    )
+    print(f"variant {name}: {path}\n")
+    print("| k | number | profile (headline) | variant | difference | seed sd |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for k in ("14", "20"):
+        for m in (
+            "class_code_acc",
+            "mhd_acc",
+            "ed_acc",
+            "bits_right",
+            "p_exact_given_class_code_right",
+            "bits_right_if_class_code_right",
+            "bits_right_if_class_code_wrong",
+        ):
+            a, b = h["llc"][k][m], v["test"][k][m]
+            s = sd.get(f"llc_{m}@{k}")
+            print(f"| {k} | {m} | {a:.4f} | {b:.4f} | {a - b:+.4f} | {'' if s is None else f'{s:.4f}'} |")
+
+
+def diagnostics_table(argv):
+    """The tables of ``python -m llc_lib diagnose`` JSON files side by side, labelled by file name: (a) the
+    trained and the refitted head per split and k, the refit's per-bit training accuracy; (b) the codebook
+    entries; (c) the nearest-code distances, means and histograms. Args: A.json [B.json ...]"""
+    runs = [(Path(a).stem, read_json(a)) for a in argv]
+    print("| file | split | k | head | ED | MHD | bits right | R | W | P(exact given right) |")
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for name, d in runs:
+        for split in ("train", "test"):
+            for k in map(str, d["bits"]):
+                for head in ("trained_head", "refitted_head"):
+                    r = d[head][split][k]
+                    print(
+                        f"| {name} | {split} | {k} | {head.split('_')[0]} | {100 * r['ed_acc']:.1f} | "
+                        f"{100 * r['mhd_acc']:.1f} | {r['bits_right']:.2f} | {r['R']:.2f} | {r['W']:.2f} | "
+                        f"{r['p_exact_given_right']:.3f} |"
+                    )
+    print()
+    print("| file | split | k | ED refitted - trained (points) | P(exact given right) refitted - trained |")
+    print("|---|---|---:|---:|---:|")
+    for name, d in runs:
+        for split in ("train", "test"):
+            for k in map(str, d["bits"]):
+                t, r = d["trained_head"][split][k], d["refitted_head"][split][k]
+                print(
+                    f"| {name} | {split} | {k} | {100 * (r['ed_acc'] - t['ed_acc']):+.1f} | "
+                    f"{r['p_exact_given_right'] - t['p_exact_given_right']:+.3f} |"
+                )
+    print()
+    print("| file | refit: bits | converged | iterations | training accuracy per bit (min, mean, max) |")
+    print("|---|---:|---:|---|---|")
+    for name, d in runs:
+        per = d["refit"]["per_bit"]
+        acc = [b["train_acc"] for b in per]
+        its = [b["iterations"] for b in per]
+        print(
+            f"| {name} | {len(per)} | {sum(b['converged'] for b in per)} | {min(its)}-{max(its)} | "
+            f"{min(acc):.3f}, {sum(acc) / len(acc):.3f}, {max(acc):.3f} |"
+        )
+    print()
+    print(
+        "| file | Spearman |C| vs error | error by |C| quintile (smallest first) | mean error | entries > half wrong "
+        "| majority-sign changes | majority-sign ED@20 test | learnt ED@20 test |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---:|")
+    for name, d in runs:
+        c = d["codebook_entries"]
+        q = ", ".join(f"{e:.2f}" for e in c["error_by_abs_C_quintile"])
+        maj = c["majority_sign_codebook_test"]["20"]["ed_acc"]
+        print(
+            f"| {name} | {c['spearman_abs_C_vs_error']:.2f} | {q} | {c['mean_error']:.3f} | "
+            f"{c['entries_over_half_wrong']} | {c['majority_sign_changes']} | {100 * maj:.1f} | "
+            f"{100 * d['trained_head']['test']['20']['ed_acc']:.1f} |"
+        )
+    print()
+    print("| file | k | learnt: mean distance to the nearest other class code | random (mean over draws) |")
+    print("|---|---:|---:|---:|")
+    for name, d in runs:
+        for k in map(str, d["bits"]):
+            g = d["geometry"][k]
+            print(f"| {name} | {k} | {g['learnt_mean']:.2f} | {g['random_mean']:.2f} |")
+    print()
+    print("| file | k | codes | classes at nearest-code distance 0, 1, 2, ... bits |")
+    print("|---|---:|---|---|")
+    for name, d in runs:
+        for k in map(str, d["bits"]):
+            g = d["geometry"][k]
+            last = max(i for i, (a, b) in enumerate(zip(g["learnt_hist"], g["random_hist_per_draw"])) if a or b)
+            print(f"| {name} | {k} | learnt | {', '.join(str(c) for c in g['learnt_hist'][: last + 1])} |")
+            print(
+                f"| {name} | {k} | random (mean per draw) | "
+                f"{', '.join(f'{c:.1f}' for c in g['random_hist_per_draw'][: last + 1])} |"
+            )
+    print()
+    print("| file | random codes for 1000 classes, 20 bits: mean distance to the nearest other class code |")
+    print("|---|---:|")
+    for name, d in runs:
+        print(f"| {name} | {d['geometry']['random_1000_classes_20_bits_mean']:.2f} |")
+
+
+def cold_run_times(argv):
+    """Where the time of a `make reproduce` went, from its log alone: per model it fitted (``-m llc_lib fit
+    --profile P --key KEY`` lines, or ``=== fit KEY`` lines of a script that fits keys one by one) its epochs
+    and the seconds its epoch lines report (``seconds=``: the optimisation only, not loading or saving); per
+    notebook the "done in" seconds (notebook 01 only evaluates: `make` fits every checkpoint before the
+    notebook that needs it); and the total wall time the Makefile printed. Args: LOG"""
+    (path,) = argv
+    log = read_text(path)
+    models, key = {}, None
+    for line in log.splitlines():
+        line = line.split("\r")[-1]
+        fit = re.search(r"(?:-m llc_lib fit --profile \w+ --key|^=== fit) (\w+)", line)
+        if fit:
+            key = fit.group(1)
+            models[key] = []
+        epoch = re.match(r"\[(\w+) k=(\S+)\] epoch \d+/\d+ .*seconds=([0-9.]+)", line)
+        if epoch and key:
+            models[key].append((f"{epoch.group(1)} k={epoch.group(2)}", float(epoch.group(3))))
+    train = 0.0
+    for key, rows in models.items():
+        s = sum(sec for _, sec in rows)
+        train += s
+        print(
+            f"{rows[0][0] if rows else '?':16s} {key}  {len(rows):3d} epochs {s:7.0f} s  "
+            f"({s / max(1, len(rows)):5.1f} s per epoch)"
+        )
+    print(f"training, {len(models)} models: {train:.0f} s ({train / 60:.1f} min)")
+    for name, sec in re.findall(r"== notebooks/(\S+)\.ipynb \(cpu\).*?done in ([0-9]+) s", log, flags=re.S):
+        print(f"notebook {name:30s} done in {sec:>5s} s")
+    total = re.findall(r"total wall time ([0-9]+) s", log)
+    print(
+        f"make reproduce (cpu): total wall time {total[-1]} s = {int(total[-1]) / 60:.1f} min"
+        if total
+        else "make reproduce (cpu): no total wall time in the log (it did not finish)"
+    )
+
+
+# key in the timed cold run of 2026-12-02 -> (what, epochs now): the changes of epochs since that run
+NEW_EPOCHS = {
+    "2856c1cfbf6c": ("LLC Phase 2 (headline), lr 0.2, micro-batches of 64", 30),
+    "e5fac4291706": ("OOD Phase 2 (keeps Phase 2's ratio to Phase 1: 30/15 x 8)", 16),
+    "3565aeeab724": ("CSQ at its published length", 24),
+}
+
+
+def cold_estimate_adopted(argv):
+    """A cold `make reproduce PROFILE=cpu` after a change of epochs, estimated from the timed cold run: reads
+    what ``cold_run_times`` printed for it (its model, notebook and total lines) and counts each model of
+    ``NEW_EPOCHS`` at its new epochs times its own per-epoch seconds in that run (same machine, same day);
+    a model whose recipe changed in another way (micro-batches) at its old per-epoch seconds. Then the same
+    at the Phase 2 speeds of two slower days (46 and 63.2 s per epoch against 34.9). Args: LOG"""
+    (path,) = argv
+    text = read_text(path)
+    train = 0.0
+    for kind, key, epochs, seconds in re.findall(r"^(\w+ k=\S+)\s+([0-9a-f]{12})\s+(\d+) epochs\s+(\d+) s", text, re.M):
+        epochs, seconds = int(epochs), float(seconds)
+        if key in NEW_EPOCHS:
+            what, now = NEW_EPOCHS[key]
+            print(
+                f"{kind:14s} {key}: {epochs} -> {now} epochs at {seconds / epochs:.1f} s = "
+                f"{seconds / epochs * now:.0f} s ({what})"
+            )
+            seconds = seconds / epochs * now
+        train += seconds
+    total = float(re.search(r"total wall time (\d+) s", text).group(1))
+    old_train = float(re.search(r"training, \d+ models: (\d+) s", text).group(1))
+    other = total - old_train  # notebooks, starting processes, loading data
+    print(f"training {old_train:.0f} -> {train:.0f} s; notebooks and the rest {other:.0f} s (as timed)")
+    print(
+        f"estimated cold run: {(train + other):.0f} s = {(train + other) / 60:.0f} min on the timed run's "
+        f"machine and day"
+    )
+    for day, factor in (("2026-12-01 (46 s per Phase 2 epoch)", 46 / 34.9), ("2026-12-02 night (63.2 s)", 63.2 / 34.9)):
+        print(f"  at the speed of {day}: x{factor:.2f} = {(train + other) * factor / 60:.0f} min")
+
+
+def csq_schedule(argv):
+    """CSQ at two schedules, from two retrieval results (notebook 06's JSON): tie-aware MAP@R (%) of CSQ,
+    HashNet and LLC at every k, each baseline's epochs and published length, and the last three epochs'
+    training loss of CSQ. Args: REV:figures/06_retrieval.json [...]"""
+    runs = [(arg, read_json(arg)) for arg in argv]
+    bits = runs[0][1]["bits"]
+    print(
+        "| result | CSQ epochs (published) | HashNet epochs (published) | CSQ loss, last 3 epochs | "
+        + " | ".join(f"CSQ {k}" for k in bits)
+        + " | "
+        + " | ".join(f"HashNet {k}" for k in bits)
+        + " | "
+        + " | ".join(f"LLC {k}" for k in bits)
+        + " |"
+    )
+    print("|---|---:|---:|---|" + "---:|" * 3 * len(bits))
+    for arg, r in runs:
+        s = r["hash_schedules"]
+        maps = [
+            f"{100 * r['methods'][m][str(k)]['map_tie_aware']:.2f}" for m in ("CSQ", "HashNet", "LLC") for k in bits
+        ]
+        print(
+            f"| `{arg}` | {s['csq']['epochs']} ({s['csq']['published_epochs']:.1f}) | {s['hashnet']['epochs']} "
+            f"({s['hashnet']['published_epochs']:.1f}) | {', '.join(f'{v:.4f}' for v in s['csq']['loss'][-3:])} | "
+            + " | ".join(maps)
+            + " |"
+        )
+
+
+PRINTERS = {
+    f.__name__: f
+    for f in (
+        variants_table,
+        variant_verdicts,
+        adopted_vs_variant,
+        diagnostics_table,
+        cold_run_times,
+        cold_estimate_adopted,
+        csq_schedule,
+    )
+}
+
+M = "docs/measurements"
+# every committed log printed from committed files: its name (the log's file name without .log) -> the printer
+# and the inputs that printed it; inputs re-made since are read as committed when the log was
+LOGS = {
+    "adopted_vs_variant_2026-12-02": (
+        "adopted_vs_variant",
+        [
+            "9b4df1d:figures/headline_results.json",
+            f"{M}/phase2_lr_cpu_seed0.json:p2-lr0.2-2x-micro64",
+            "--seeds",
+            "9b4df1d:figures/seeds.json",
+        ],
+    ),
+    "cold_estimate_adopted_2026-12-02": ("cold_estimate_adopted", [f"{M}/logs/cold_run_times_2026-12-02.log"]),
+    "cold_run_times_2026-12-02": ("cold_run_times", [f"{M}/logs/cpu_cold_reproduce_2026-12-02.log"]),
+    "csq_schedule_2026-12-02": (
+        "csq_schedule",
+        ["16eb0e8:figures/06_retrieval.json", "9d69e15:figures/06_retrieval.json"],
+    ),
+    "diagnostics_table_2026-12-02": (
+        "diagnostics_table",
+        [f"{M}/phase2_diagnostics_cpu_seed0.json", f"{M}/phase2_diagnostics_adopted_cpu_seed0.json"],
+    ),
+    "phase2_adopted_2x_table_2026-12-02": ("variants_table", [f"{M}/phase2_adopted_2x_cpu_seed0.json"]),
+    "phase2_adopted_2x_verdicts_2026-12-02": (
+        "variant_verdicts",
+        [
+            f"{M}/phase2_lr_cpu_seed0.json:p2-lr0.2-2x-micro64",
+            f"{M}/phase2_adopted_2x_cpu_seed0.json:p2-lr0.2-2x-micro64",
+            "--seeds",
+            "8c33004:figures/seeds.json",
+        ],
+    ),
+}
+
+
+def printed(name: str) -> str:
+    """What ``run.py NAME`` prints for a named log."""
+    printer, args = LOGS[name]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        PRINTERS[printer](args)
+    return out.getvalue()
+
+
+def check(names) -> list[str]:
+    """The named logs whose committed text differs from what their printer prints now."""
+    return [n for n in names if printed(n) != (HERE / f"{n}.log").read_text(encoding="utf-8")]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("\n".join(line.strip() for line in __doc__.splitlines() if line.startswith("    ")) + "\n")
+        print("logs:     " + "\n          ".join(f"{n}  ({LOGS[n][0]})" for n in sorted(LOGS)))
+        print("printers: " + "\n          ".join(f"{p}: {' '.join(PRINTERS[p].__doc__.split())}" for p in PRINTERS))
+        return 0
+    if argv[0] == "--check":
+        names = argv[1:] or sorted(LOGS)
+        bad = check(names)
+        for n in names:
+            print(f"{'DIFFERS' if n in bad else 'same   '} logs/{n}.log")
+        return 1 if bad else 0
+    if argv[0] in LOGS and len(argv) == 1:
+        print(printed(argv[0]), end="")
+        return 0
+    if argv[0] in PRINTERS:
+        PRINTERS[argv[0]](argv[1:])
+        return 0
+    print(f"unknown name {argv[0]!r}: run.py without arguments lists the logs and printers", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
