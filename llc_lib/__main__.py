@@ -196,11 +196,13 @@ def cmd_data(args) -> int:
 def cmd_docs(args) -> int:
     from .config import get_profile
     from .data import REPO_ROOT
+    from .ledger import write_index
     from .pages import update_docs
     from .studies import figures_dir
 
     for path in update_docs(REPO_ROOT, figures_dir(get_profile(args.profile))):
         print(f"wrote {path}")
+    print(f"wrote {write_index(REPO_ROOT)}")  # docs/measurements/README.md, the index of the ledger
     return 0
 
 

@@ -1,0 +1,149 @@
+"""docs/measurements/: one ledger (ledger.json) of every measurement, its index (README.md) rendered from it by
+llc_lib/ledger.py, and one runner (logs/run.py) that prints again every log that was printed from committed
+files."""
+
+import importlib.util
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from llc_lib import ledger
+
+from conftest import REPO
+
+MEAS = REPO / "docs" / "measurements"
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("measurements_run", MEAS / "logs" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    return run
+
+
+def _git_has(rev_path: str) -> bool:
+    """Whether ``git show REV:PATH`` works here (not in a shallow clone that lacks the commit)."""
+    r = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", rev_path], capture_output=True)
+    return r.returncode == 0
+
+
+def _copy_repo(tmp_path):
+    """docs/measurements/ and every other file the ledger names, copied into ``tmp_path``."""
+    shutil.copytree(MEAS, tmp_path / "docs" / "measurements", ignore=shutil.ignore_patterns("__pycache__"))
+    for e in ledger.load(REPO):
+        for path in [e["note"], *e["results"], *e["scripts"]]:
+            if (REPO / path).is_file() and not (tmp_path / path).exists():
+                (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(REPO / path, tmp_path / path)
+    return tmp_path
+
+
+def test_the_ledger_keeps_its_rule():
+    assert ledger.problems(REPO) == []
+
+
+def test_every_note_has_exactly_one_current_entry():
+    entries = ledger.load(REPO)
+    notes = sorted(p.relative_to(REPO).as_posix() for p in MEAS.glob("*.md") if p.name != "README.md")
+    current = [e["note"] for e in entries if e["status"] == "current"]
+    assert notes, "no notes found"
+    assert {n: current.count(n) for n in notes} == {n: 1 for n in notes}
+
+
+def test_every_file_an_entry_names_exists_and_superseded_by_names_an_entry():
+    entries = ledger.load(REPO)
+    ids = {e["id"] for e in entries}
+    assert len(ids) == len(entries)
+    for e in entries:
+        for path in [*e["results"], *e["scripts"]] + ([] if e["read_at"] else [e["note"]]):
+            assert (REPO / path).is_file(), f"{e['id']}: {path}"
+        assert (e["superseded_by"] in ids) if e["status"] == "superseded" else e["superseded_by"] is None, e["id"]
+
+
+def test_every_file_of_the_folder_is_in_the_ledger():
+    """A results file, log or script nobody names is an orphan: name it in an entry or remove it."""
+    named = {"docs/measurements/ledger.json", "docs/measurements/README.md", "docs/measurements/logs/run.py"}
+    for e in ledger.load(REPO):
+        named |= {e["note"], *e["results"], *e["scripts"]}
+    files = {p.relative_to(REPO).as_posix() for p in MEAS.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert files - named == set()
+
+
+def test_a_removed_note_can_be_read_at_its_commit():
+    removed = [e for e in ledger.load(REPO) if e["read_at"]]
+    assert removed
+    for e in removed:
+        assert not (REPO / e["note"]).exists(), e["id"]
+        if not _git_has(f"{e['read_at']}^{{commit}}"):
+            pytest.skip(f"commit {e['read_at']} is not in this clone")
+        assert _git_has(f"{e['read_at']}:{e['note']}"), f"git show {e['read_at']}:{e['note']}"
+
+
+def test_the_committed_index_is_the_rendering_of_the_ledger():
+    assert (MEAS / "README.md").read_text() == ledger.index_page(ledger.load(REPO)), "run `make docs`"
+
+
+def test_rendering_the_index_is_idempotent(tmp_path):
+    """write_index on a copy gives the committed index back byte for byte, twice."""
+    repo = _copy_repo(tmp_path)
+    (repo / "docs" / "measurements" / "README.md").write_text("stale")
+    for _ in range(2):
+        assert ledger.write_index(repo) == repo / "docs" / "measurements" / "README.md"
+        assert (repo / "docs" / "measurements" / "README.md").read_bytes() == (MEAS / "README.md").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "break_it, problem",
+    [
+        (lambda m, es: (m / "new_note.md").write_text("# new"), "new_note.md has 0 current entries"),
+        (lambda m, es: es[0].update(superseded_by="nobody", status="superseded"), "no id of the ledger"),
+        (lambda m, es: es.append(dict(es[0], id="twin")), "has 2 current entries"),
+        (lambda m, es: (m / "logs" / "warm_start_control_2026-12-05.log").unlink(), "does not exist"),
+        (lambda m, es: next(e for e in es if e["read_at"]).update(read_at=None), "a removed note needs read_at"),
+        (lambda m, es: es[0].update(status="retired"), "status 'retired' is none of"),
+        (lambda m, es: es[0].pop("host"), "missing or unknown"),
+        (lambda m, es: es[0]["print"].append("no_such_log"), "no_such_log.log does not exist"),
+    ],
+)
+def test_a_ledger_that_breaks_its_rule_is_not_rendered(tmp_path, break_it, problem):
+    repo = _copy_repo(tmp_path)
+    meas = repo / "docs" / "measurements"
+    doc = json.loads((meas / "ledger.json").read_text())
+    break_it(meas, doc["measurements"])
+    (meas / "ledger.json").write_text(json.dumps(doc))
+    assert any(problem in p for p in ledger.problems(repo)), ledger.problems(repo)
+    before = (meas / "README.md").read_bytes()
+    with pytest.raises(ValueError, match="breaks its rule"):
+        ledger.write_index(repo)
+    assert (meas / "README.md").read_bytes() == before
+
+
+def test_make_docs_renders_the_index(tmp_path, monkeypatch, capsys):
+    """`python -m llc_lib docs` renders the index after the results pages (here a stub) and says so."""
+    import llc_lib.data
+    import llc_lib.pages
+    from llc_lib.__main__ import main
+
+    repo = _copy_repo(tmp_path)
+    (repo / "docs" / "measurements" / "README.md").unlink()
+    monkeypatch.setattr(llc_lib.data, "REPO_ROOT", repo)
+    monkeypatch.setattr(llc_lib.pages, "update_docs", lambda repo, figdir: [])
+    assert main(["docs", "--profile", "cpu"]) == 0
+    assert capsys.readouterr().out == f"wrote {repo / 'docs' / 'measurements' / 'README.md'}\n"
+    assert (repo / "docs" / "measurements" / "README.md").read_bytes() == (MEAS / "README.md").read_bytes()
+
+
+def test_the_runner_and_the_ledger_name_the_same_logs():
+    prints = [p for e in ledger.load(REPO) for p in e["print"]]
+    assert sorted(prints) == sorted(_runner().LOGS)
+
+
+def test_the_runner_prints_every_named_log_as_committed():
+    run = _runner()
+    revs = {a.split(":")[0] for _, args in run.LOGS.values() for a in args if run.REV_PATH.fullmatch(a)}
+    if not all(_git_has(f"{r}^{{commit}}") for r in revs):
+        pytest.skip("a revision the logs read is not in this clone")
+    assert run.check(sorted(run.LOGS)) == []
+    assert run.main(["--check"]) == 0
