@@ -38,7 +38,7 @@ ifeq ($(strip $(VENV)),)
 PY    := $(PYTHON)
 STAMP := runs/.deps$(subst $(space),_,$(subst /,_,$(PYTHON)))
 $(STAMP): pyproject.toml
-	"$(PY)" -m llc_lib.deps core notebooks test
+	"$(PY)" -m llc_lib.core.deps core notebooks test
 	@mkdir -p runs && touch "$@"
 else
 PY    := $(VENV)/bin/python
@@ -76,10 +76,10 @@ test: setup lint
 # JOBS: independent checkpoints and notebooks run concurrently (auto = 4 on the gpu profile, where small
 # models leave most of one GPU idle, else 1: on a CPU, parallel trainings only split the cores and the
 # thread count is part of what makes a checkpoint reproducible).
-# A PROFILE the notebooks do not take (llc_lib.config.notebook_profile) stops it in one line, exit code 2, before
+# A PROFILE the notebooks do not take (llc_lib.config.profiles.notebook_profile) stops it in one line, exit code 2, before
 # anything is written; other errors of that Python (a broken install) keep their traceback.
 reproduce: setup
-	@prof=$$("$(PY)" -c "import sys; from llc_lib.config import notebook_profile; \
+	@prof=$$("$(PY)" -c "import sys; from llc_lib.config.profiles import notebook_profile; \
 	  sys.excepthook = lambda t, e, tb: print(f'make reproduce: {e}', file=sys.stderr) \
 	  if issubclass(t, ValueError) else sys.__excepthook__(t, e, tb); print(notebook_profile(sys.argv[1]))" \
 	  "$(PROFILE)") || exit 2; \
@@ -89,7 +89,7 @@ reproduce: setup
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running on this runs folder (lock $(RUNS)/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
 	if [ $$rc = 0 ] && [ $$prof = cpu ]; then "$(PY)" -m llc_lib docs --profile cpu || rc=$$?; fi; \
-	[ $$rc = 0 ] && "$(PY)" -c "import sys; from llc_lib.config import get_profile; from llc_lib.studies import \
+	[ $$rc = 0 ] && "$(PY)" -c "import sys; from llc_lib.config.profiles import get_profile; from llc_lib.studies import \
 	  figures_dir; d = figures_dir(get_profile(sys.argv[1])); print(f'figures and their JSON: {d}/'); \
 	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \
 	exit $$rc

@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 import torch
 
-from llc_lib.decode import default_threads, hamming_topk, pack
+from llc_lib.kernels.decode import default_threads, hamming_topk, pack
 
 from common import best_of
 

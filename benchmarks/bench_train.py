@@ -21,11 +21,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from llc_lib.config import get_profile
-from llc_lib.device import autocast, pick_device
+from llc_lib.config.profiles import get_profile
+from llc_lib.engine.device import autocast, pick_device
+from llc_lib.engine.models import build_model
+from llc_lib.engine.train import Objective, _lr_lambda, _param_groups, train_step
 from llc_lib.methods import llc as llc_method
-from llc_lib.models import build_model
-from llc_lib.train import Objective, _lr_lambda, _param_groups, train_step
 
 
 class PerPrefixObjective(Objective):

@@ -20,7 +20,7 @@ command's options.
                                                       # the same machine, else each difference in seed sds
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
 
-Every model is a spec of the run graph (llc_lib/graph.py); its checkpoint is named by a hash of the spec,
+Every model is a spec of the run graph (llc_lib/graph/spec.py); its checkpoint is named by a hash of the spec,
 so overrides train under new names and never reuse a checkpoint of another recipe or data subset.
 
 Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs:
@@ -32,7 +32,8 @@ Paper scale (ImageFolder data under data/ or --data-dir), on one or several GPUs
 Under torchrun every process trains its shard (DistributedDataParallel; NCCL on CUDA, gloo on CPU), only
 rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoints are written every epoch;
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
-linearly with it). Environment variables: see ``llc_lib.env.ENV``; --runs-dir and --data-dir take precedence over them.
+linearly with it). Environment variables: see ``llc_lib.core.env.ENV``; --runs-dir and --data-dir take
+precedence over them.
 """
 
 from __future__ import annotations
@@ -146,8 +147,10 @@ def get_args_parser() -> argparse.ArgumentParser:
 def load_profile(args):
     """The profile with the command line's overrides (each recorded), every spec it trains built and checked;
     ValueError for a seed (--seed, --seeds) outside 0..MAX_SEED, before anything is built."""
-    from . import plan
-    from .config import MAX_SEED, apply_sets, get_profile, override
+    from .config.overrides import apply_sets, override
+    from .config.profiles import get_profile
+    from .config.recipe import MAX_SEED
+    from .graph import plan
     from .manifest import notebook_specs
 
     for flag, seeds in (("--seed", [getattr(args, "seed", 0)]), ("--seeds", getattr(args, "seeds", None) or [])):
@@ -172,8 +175,8 @@ def load_profile(args):
 
 
 def cmd_data(args) -> int:
-    from .data import DataError, data_dir, load_cifar100_arrays, tinyimagenet_val_folders
-    from .sources import prepare_data, verify_files
+    from .engine.data import DataError, data_dir, load_cifar100_arrays, tinyimagenet_val_folders
+    from .graph.sources import prepare_data, verify_files
 
     root = args.data_dir or data_dir()
     if args.tinyimagenet_val:
@@ -194,11 +197,11 @@ def cmd_data(args) -> int:
 
 
 def cmd_docs(args) -> int:
-    from .config import get_profile
-    from .data import REPO_ROOT
-    from .ledger import write_index
-    from .pages import update_docs
-    from .studies import figures_dir
+    from .config.folders import figures_dir
+    from .config.profiles import get_profile
+    from .core.paths import REPO_ROOT
+    from .results.ledger import write_index
+    from .results.pages import update_docs
 
     for path in update_docs(REPO_ROOT, figures_dir(get_profile(args.profile))):
         print(f"wrote {path}")
@@ -207,10 +210,10 @@ def cmd_docs(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .compare import Committed, Folder, compare, format_report
-    from .config import get_profile
-    from .data import REPO_ROOT
-    from .studies import figures_dir
+    from .config.folders import figures_dir
+    from .config.profiles import get_profile
+    from .core.paths import REPO_ROOT
+    from .results.compare import Committed, Folder, compare, format_report
 
     fresh = figures_dir(get_profile(args.profile))
     if args.reference:
@@ -225,9 +228,9 @@ def cmd_compare(args) -> int:
 
 
 def cmd_manifest(args) -> int:
-    from .graph import Workspace
+    from .config.folders import runs_root
+    from .graph.workspace import Workspace
     from .manifest import make_rules
-    from .studies import runs_root
 
     prof = load_profile(args)
     import torch
@@ -243,9 +246,10 @@ def model_context(args, train: bool | None = None):
     line's overrides, a workspace on the chosen device (one process of several under torchrun; the process
     group is closed on the way out) and the profile's figure folder. ``train``: whether the workspace may train
     (default: every command but eval)."""
-    from .device import init_distributed
-    from .graph import Workspace
-    from .studies import Context, figures_dir, runs_root
+    from .config.folders import figures_dir, runs_root
+    from .engine.device import init_distributed
+    from .graph.workspace import Workspace
+    from .studies import Context
 
     prof = load_profile(args)
     dev, started = init_distributed(args.device)
@@ -262,8 +266,8 @@ def model_context(args, train: bool | None = None):
 
 def cmd_reproduce(args) -> int:
     """reproduce and eval: the headline models of one seed, fitted (eval: loaded) and evaluated."""
-    from .device import dist_info
-    from .report import headline_markdown
+    from .engine.device import dist_info
+    from .results.report import headline_markdown
     from .studies.headline import reproduce, results_path
 
     with model_context(args) as ctx:
@@ -280,7 +284,7 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_seeds(args) -> int:
-    from .device import dist_info
+    from .engine.device import dist_info
     from .studies import write_results
     from .studies.headline import seeds_study
 
@@ -296,8 +300,8 @@ def cmd_seeds(args) -> int:
 
 def cmd_train(args) -> int:
     """train (a headline model by --what) and fit (any spec of the manifest by --key), with what it starts from."""
-    from . import plan
-    from .device import dist_info
+    from .engine.device import dist_info
+    from .graph import plan
     from .manifest import notebook_specs
 
     with model_context(args) as ctx:
@@ -328,7 +332,8 @@ def cmd_variants(args) -> int:
     import json
     import time
 
-    from .studies import output_root, run_record, write_results
+    from .config.folders import output_root
+    from .studies import run_record, write_results
     from .studies.instance import VARIANTS, check_results, run_variant
 
     names = args.variants or list(VARIANTS)
@@ -358,7 +363,8 @@ def cmd_variants(args) -> int:
 
 
 def cmd_diagnose(args) -> int:
-    from .studies import output_root, public, run_record, write_results
+    from .config.folders import output_root
+    from .studies import public, run_record, write_results
     from .studies.convergence import phase2_diagnostics
 
     with model_context(args, train=False) as ctx:  # evaluates trained checkpoints; never trains
@@ -378,12 +384,12 @@ def cmd_diagnose(args) -> int:
 
 
 def cmd_weights(args) -> int:
-    from .config import get_profile
-    from .data import REPO_ROOT
-    from .graph import Workspace
+    from .config.folders import runs_root
+    from .config.profiles import get_profile
+    from .core.paths import REPO_ROOT
+    from .graph.weights import export, install
+    from .graph.workspace import Workspace
     from .manifest import notebook_specs
-    from .studies import runs_root
-    from .weights import export, install
 
     prof = get_profile(args.profile)
     folder, runs = REPO_ROOT / "weights" / prof.name, runs_root(prof, args.runs_dir)
@@ -422,15 +428,13 @@ def main(argv=None) -> int:
     stderr and exit code 2."""
     import errno
 
-    from .ckpt import CheckpointError
-    from .data import DataError
-    from .files import WriteError
-    from .train import TrainingDiverged
+    from .core.errors import UserError
+    from .core.files import WriteError
 
     args = get_args_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (DataError, CheckpointError, ValueError, FileNotFoundError, TrainingDiverged, WriteError) as e:
+    except (UserError, ValueError, FileNotFoundError, WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # a full disk met by a writer that names no file: still one line

@@ -11,10 +11,11 @@ import json
 import shlex
 from pathlib import Path
 
-from .config import Profile
-from .data import REPO_ROOT
-from .graph import Spec, Workspace
-from .studies import figures_dir
+from .config.folders import figures_dir
+from .config.profiles import Profile
+from .core.paths import REPO_ROOT
+from .graph.spec import Spec
+from .graph.workspace import Workspace
 
 # every notebook, in the order `make reproduce` runs them (the Makefile's target ``notebooks``, from ``make_rules``)
 NOTEBOOKS = (

@@ -8,7 +8,7 @@ with ``train=True``; the smoke profile (a minute of training, results under runs
 Only the notebook as committed publishes: ``make reproduce`` passes ``profile`` and ``train`` and leaves every
 other parameter at its value in the notebook's ``parameters`` cell. A seed or a notebook parameter that differs
 from that value is an override like ``overrides``: it is recorded in the run record and sends the results to
-the variant folder (``studies.figures_dir``), never to the published figures.
+the variant folder (``config.folders.figures_dir``), never to the published figures.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .config import apply_sets, get_profile
-from .data import REPO_ROOT
-from .device import pick_device
-from .graph import Workspace
+from .config.folders import figures_dir, runs_root
+from .config.overrides import apply_sets
+from .config.profiles import get_profile
+from .core.paths import REPO_ROOT
+from .engine.device import pick_device
+from .graph.workspace import Workspace
 from .manifest import READS, notebook_code, notebook_specs
-from .studies import Context, check_seed, figures_dir, runs_root
+from .studies import Context, check_seed
 
 
 class CommittedResultsShown(Exception):
@@ -133,7 +135,7 @@ def setup(
 
     profile: smoke, cpu, gpu or auto; seed: a non-negative int; overrides: ``--set``-style strings such as
     ``["llc.lr=0.05"]`` (``config.apply_sets``), which train under new checkpoint keys and write to a variant
-    folder (``studies.figures_dir``), never to the published figures. train: fit missing models and publish
+    folder (``config.folders.figures_dir``), never to the published figures. train: fit missing models and publish
     into the profile's figure folder (what ``make reproduce`` does); False on the cpu and gpu profiles =
     evaluate existing checkpoints into ``view_dir``, or, when ``notebook``'s models are not all trained, show
     its committed results and stop (``CommittedResultsShown``). params: the notebook's other parameters, each

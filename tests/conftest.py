@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib.data import ArrayDataset
+from llc_lib.engine.data import ArrayDataset
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "datasets"
@@ -34,7 +34,7 @@ def _isolated_runs(tmp_path, monkeypatch):
 
 def real_data_or_skip():
     """Skip when data/cifar100.npz is absent, but fail in CI where ../shared/datasets exists."""
-    from llc_lib.data import data_dir
+    from llc_lib.engine.data import data_dir
 
     if (data_dir() / "cifar100.npz").exists():
         return

@@ -4,8 +4,8 @@ paired t-test it states; the interpretability test tells aligned bits from rando
 import numpy as np
 import pytest
 
-from llc_lib import claims
-from llc_lib.claims import THRESHOLDS as T
+from llc_lib.results import claims
+from llc_lib.results.claims import THRESHOLDS as T
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib import codebook as cb
-from llc_lib.codebook import LLCHead, binarize_ste
+from llc_lib.engine import codebook_file
+from llc_lib.engine.head import LLCHead, binarize_ste
+from llc_lib.kernels import codebooks as cb
 
 
 def test_ste_forward_sign_with_zero_to_minus_one():
@@ -78,10 +79,10 @@ def test_unique_codes_of_a_codebook_and_of_its_prefix():
 def test_save_load_roundtrip_and_shape_check(tmp_path):
     reals = np.random.default_rng(0).normal(size=(10, 7)).astype(np.float32)
     p = tmp_path / "cb.npz"
-    cb.save_codebook(p, reals, [f"c{i}" for i in range(10)])
-    z = cb.load_codebook(p, num_classes=10, bits=7)
+    codebook_file.save_codebook(p, reals, [f"c{i}" for i in range(10)])
+    z = codebook_file.load_codebook(p, num_classes=10, bits=7)
     assert np.array_equal(z["reals"], reals) and np.array_equal(z["codes"], cb.binarize(reals))
     with pytest.raises(ValueError, match="7-bit"):
-        cb.load_codebook(p, bits=8)
+        codebook_file.load_codebook(p, bits=8)
     with pytest.raises(ValueError, match="codebook shape"):
         LLCHead(4, 8, 10).load_codebook(reals)

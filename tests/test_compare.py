@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from llc_lib.__main__ import main
-from llc_lib.compare import MAX_SD, ROUNDING, Committed, compare
-from llc_lib.compare import leaves as leaf_values
+from llc_lib.results.compare import MAX_SD, ROUNDING, Committed, compare
+from llc_lib.results.compare import leaves as leaf_values
 
 from conftest import synthetic_dataset
 
@@ -220,8 +220,8 @@ def _host_dependent(obj) -> list[str]:
 
 
 def test_a_published_results_file_holds_nothing_host_dependent(tmp_path):
-    from llc_lib.config import get_profile
-    from llc_lib.device import provenance
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.engine.device import provenance
     from llc_lib.studies import Context
 
     ctx = Context(get_profile("smoke"), None, tmp_path / "fig")
@@ -268,8 +268,9 @@ def test_notebooks_publishing_at_once_keep_each_other_s_provenance(tmp_path, mon
 
 def test_two_runs_on_the_same_host_write_byte_identical_results(tmp_path):
     """The headline (trained, then loaded) written twice: the same bytes, and its per-call timings printed only."""
-    from llc_lib.config import get_profile, override
-    from llc_lib.graph import Workspace
+    from llc_lib.config.overrides import override
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph.workspace import Workspace
     from llc_lib.studies import Context
     from llc_lib.studies.headline import reproduce, results_path
 
@@ -292,7 +293,7 @@ def test_two_runs_on_the_same_host_write_byte_identical_results(tmp_path):
 def test_the_report_reads_the_notebooks_results_not_the_machines(tmp_path):
     """results.json embeds every notebook's JSON: the provenance file is not one, or a re-run on another host
     would change results.json too."""
-    from llc_lib.report import load_results
+    from llc_lib.results.report import load_results
     from llc_lib.studies import record_provenance
 
     (tmp_path / "07_ood.json").write_text(json.dumps({"auroc": 0.7}))

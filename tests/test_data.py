@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib import data as D
+from llc_lib.engine import data as D
 
 from conftest import real_data_or_skip
 
@@ -100,7 +100,7 @@ def test_subsets(tiny):
 
 def test_shipped_files_checksums_and_shapes():
     real_data_or_skip()
-    from llc_lib.sources import verify_checksums
+    from llc_lib.graph.sources import verify_checksums
 
     ok = verify_checksums()
     assert ok.get("cifar100.npz") is True

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from llc_lib.codebook import binarize
-from llc_lib.decode import ed_decode, hamming, mhd_decode, pack, to_bits
-from llc_lib.metrics import bits_right_split, code_metrics
-from llc_lib.taxonomy import hamming_matrix
+from llc_lib.kernels.codebooks import binarize
+from llc_lib.kernels.decode import ed_decode, hamming, mhd_decode, pack, to_bits
+from llc_lib.kernels.metrics import bits_right_split, code_metrics
+from llc_lib.kernels.taxonomy import hamming_matrix
 
 
 def brute(inst, cls):

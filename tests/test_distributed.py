@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib.ckpt import load_checkpoint
-from llc_lib.config import TrainConfig
-from llc_lib.device import autocast
-from llc_lib.models import build_model
-from llc_lib.train import evaluate, train
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.ckpt import load_checkpoint
+from llc_lib.engine.device import autocast
+from llc_lib.engine.models import build_model
+from llc_lib.engine.train import evaluate, train
 
 from conftest import synthetic_dataset
 
@@ -94,7 +94,7 @@ def _image_folder(root: Path, classes=3, per_class=4):
 
 
 def test_tinyimagenet_val_helper_links_and_keeps_originals(tmp_path):
-    from llc_lib.data import DataError, load_image_folders, tinyimagenet_val_folders
+    from llc_lib.engine.data import DataError, load_image_folders, tinyimagenet_val_folders
 
     base = _image_folder(tmp_path)
     before = sorted(p.name for p in (base / "val" / "images").iterdir())
@@ -164,8 +164,10 @@ def test_torchrun_cli_on_image_folders(tmp_path):
 
 
 def test_unfinished_run_continues_only_with_resume(tmp_path):
-    from llc_lib.ckpt import CheckpointError
-    from llc_lib.graph import Arch, DataSel, Spec, Workspace
+    from llc_lib.engine.ckpt import CheckpointError
+    from llc_lib.graph.selection import DataSel
+    from llc_lib.graph.spec import Arch, Spec
+    from llc_lib.graph.workspace import Workspace
 
     ws = Workspace(tmp_path, torch.device("cpu"), progress=False)
     ws.store.preload((DataSel(), "train"), synthetic_dataset())  # the spec's data, without reading CIFAR
@@ -195,7 +197,7 @@ def test_amp_is_off_on_cpu():
 
 
 def test_ddp_shard_pads_to_equal_length_even_for_tiny_data():
-    from llc_lib.data import shard
+    from llc_lib.engine.data import shard
 
     parts = [shard(torch.arange(1), r, 4, pad=True) for r in range(4)]
     assert [len(p) for p in parts] == [1, 1, 1, 1]

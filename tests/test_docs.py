@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from llc_lib.config import get_profile
-from llc_lib.pages import BLOCKS, TIMES, duration, render_readme, results_page, update_docs
-from llc_lib.report import claim_status, load_results, paper_vs_reproduction
+from llc_lib.config.profiles import get_profile
+from llc_lib.results.pages import BLOCKS, TIMES, duration, render_readme, results_page, update_docs
+from llc_lib.results.report import claim_status, load_results, paper_vs_reproduction
 
 from conftest import REPO
 
@@ -129,7 +129,7 @@ def test_every_time_is_copied_from_its_record():
 def test_every_claim_has_a_section_that_discusses_it(monkeypatch):
     """The README's status table links each claim of the report to a section of docs/status.md; a claim the
     table cannot place is refused by name."""
-    import llc_lib.report as report
+    from llc_lib.results import report
 
     res = load_results(FIG)
     profile = get_profile(res["headline_results"]["profile"])

@@ -15,8 +15,8 @@ from conftest import REPO, real_data_or_skip
 
 
 def test_dangling_data_link_is_named_and_repaired_by_make_data(tmp_path, monkeypatch, capsys):
-    from llc_lib import data as D
-    from llc_lib.sources import link_shared
+    from llc_lib.engine import data as D
+    from llc_lib.graph.sources import link_shared
 
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -72,9 +72,9 @@ def test_bad_set_is_one_clear_error(tmp_path, capsys):
 def test_a_failing_notebook_leaves_the_figure_folder_as_it_was(tmp_path):
     import matplotlib.pyplot as plt
 
-    from llc_lib import plots
-    from llc_lib.config import get_profile
-    from llc_lib.graph import Workspace
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph.workspace import Workspace
+    from llc_lib.results import plots
     from llc_lib.studies import Context
 
     ctx = Context(get_profile("smoke"), Workspace(tmp_path / "runs", torch.device("cpu")), tmp_path / "fig")
@@ -93,8 +93,8 @@ def test_a_failing_notebook_leaves_the_figure_folder_as_it_was(tmp_path):
 
 
 def test_decoders_refuse_codes_of_another_length():
-    from llc_lib.decode import ed_decode, mhd_decode
-    from llc_lib.metrics import code_metrics
+    from llc_lib.kernels.decode import ed_decode, mhd_decode
+    from llc_lib.kernels.metrics import code_metrics
 
     inst, cls = np.ones((3, 10)), np.ones((4, 12))
     for fn in (mhd_decode, ed_decode, lambda a, b: code_metrics(a, b, [0, 1, 2])):
@@ -103,7 +103,7 @@ def test_decoders_refuse_codes_of_another_length():
 
 
 def test_exact_zero_output_is_bit_minus_one_as_binarize_reads_codebooks():
-    from llc_lib.decode import ed_decode
+    from llc_lib.kernels.decode import ed_decode
 
     cls = np.array([[1, -1], [-1, -1]])
     assert ed_decode(np.array([[0.0, -0.5]]), cls)["pred"].tolist() == [1]  # 0 -> -1, as codebook.binarize
@@ -148,7 +148,8 @@ def _changed(value, key):
 
 def test_every_run_key_set_reaches_a_spec():
     """Each settable recipe field changes at least one model the profile trains (else it would be ignored)."""
-    from llc_lib.config import apply_sets, get_profile, settable_keys
+    from llc_lib.config.overrides import apply_sets, settable_keys
+    from llc_lib.config.profiles import get_profile
 
     base = get_profile("smoke")
     before = _all_keys(base)
@@ -173,7 +174,8 @@ def test_every_run_key_set_reaches_a_spec():
     ],
 )
 def test_keys_the_run_graph_sets_itself_are_refused(key):
-    from llc_lib.config import apply_sets, get_profile
+    from llc_lib.config.overrides import apply_sets
+    from llc_lib.config.profiles import get_profile
 
     with pytest.raises(ValueError, match="sets this itself; change"):
         apply_sets(get_profile("smoke"), [key])
@@ -197,7 +199,8 @@ def test_keys_the_run_graph_sets_itself_are_refused(key):
     ],
 )
 def test_out_of_range_values_and_unread_keys_are_refused(profile, item, message):
-    from llc_lib.config import apply_sets, get_profile
+    from llc_lib.config.overrides import apply_sets
+    from llc_lib.config.profiles import get_profile
 
     with pytest.raises(ValueError, match=message):
         apply_sets(get_profile(profile), [item])
@@ -214,8 +217,10 @@ def test_a_bad_set_stops_the_cli_before_anything_trains(tmp_path, capsys):
 
 
 def test_overrides_write_to_a_variant_folder_and_are_recorded(tmp_path, monkeypatch):
-    from llc_lib.config import apply_sets, get_profile, override
-    from llc_lib.studies import Context, figures_dir, output_root, runs_root
+    from llc_lib.config.folders import figures_dir, output_root, runs_root
+    from llc_lib.config.overrides import apply_sets, override
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.studies import Context
 
     monkeypatch.delenv("LLC_FIGURES_DIR", raising=False)
     cpu = get_profile("cpu")
@@ -250,7 +255,7 @@ def test_cli_reproduce_with_overrides_leaves_the_published_results_alone(tmp_pat
 
 
 def test_a_spec_the_profile_cannot_build_stops_the_cli_before_anything_trains(tmp_path, monkeypatch, capsys):
-    from llc_lib import plan
+    from llc_lib.graph import plan
 
     def broken(*a, **k):
         raise ValueError("a spec of this profile is inconsistent")
@@ -275,8 +280,8 @@ def _dead_pid() -> int:
 def test_leftovers_of_an_interrupted_run_are_swept_and_live_ones_kept(tmp_path):
     import socket
 
-    from llc_lib.config import get_profile
-    from llc_lib.graph import Workspace
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph.workspace import Workspace
     from llc_lib.studies import Context
 
     host = socket.gethostname()
@@ -325,7 +330,8 @@ def test_runs_and_data_folders_are_passed_not_put_in_the_environment(tmp_path, m
 
 
 def test_image_size_on_cifar_is_refused_and_workers_is_no_override():
-    from llc_lib.config import apply_sets, get_profile, override
+    from llc_lib.config.overrides import apply_sets, override
+    from llc_lib.config.profiles import get_profile
 
     with pytest.raises(ValueError, match="valid keys"):
         apply_sets(get_profile("cpu"), ["image_size=64"])
@@ -388,7 +394,7 @@ def test_a_seed_outside_its_range_stops_the_seeds_command(tmp_path, capsys):
 
 
 def test_a_seed_a_spec_is_built_with_is_checked_by_its_recipe():
-    from llc_lib.config import TrainConfig
+    from llc_lib.config.recipe import TrainConfig
 
     for seed in (-1, 2**32, 0.5, True):
         with pytest.raises(ValueError, match=r"seed must be an integer in 0\.\.4294967295"):
@@ -441,7 +447,7 @@ def _full_disk(monkeypatch, module, when=lambda path: True):
 
 
 def test_a_full_disk_while_writing_json_keeps_the_old_file_and_names_it(tmp_path, monkeypatch):
-    from llc_lib import files
+    from llc_lib.core import files
 
     path = tmp_path / "results.json"
     path.write_text('{"old": 1}')
@@ -455,7 +461,7 @@ def test_a_full_disk_while_writing_json_keeps_the_old_file_and_names_it(tmp_path
 def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint(tmp_path, monkeypatch, capsys):
     """The checkpoint's write fails (ENOSPC): `train` ends in one line naming the checkpoint, exit code 2,
     and leaves neither the checkpoint nor its temporary file."""
-    from llc_lib import files
+    from llc_lib.core import files
 
     real_data_or_skip()
     _full_disk(monkeypatch, files, when=lambda path: ".pt." in path)
@@ -486,8 +492,8 @@ def test_a_full_disk_while_training_is_one_line_naming_the_checkpoint(tmp_path, 
 
 
 def test_a_full_disk_while_writing_a_codebook_names_it_and_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from llc_lib import files
-    from llc_lib.codebook import save_codebook
+    from llc_lib.core import files
+    from llc_lib.engine.codebook_file import save_codebook
 
     path = tmp_path / "ckpt" / "llc-k6.codebook.npz"
     _full_disk(monkeypatch, files)
@@ -502,8 +508,8 @@ def test_a_full_disk_during_make_data_is_one_line_naming_the_data_file(tmp_path,
     import dataclasses
     import errno
 
-    from llc_lib import sources as S
-    from llc_lib.data import data_dir
+    from llc_lib.engine.data import data_dir
+    from llc_lib.graph import sources as S
 
     real_data_or_skip()
     with np.load(data_dir() / "cifar10_test.npz") as z:
@@ -549,7 +555,7 @@ def test_a_full_disk_met_by_a_writer_that_names_no_file_is_still_one_line(tmp_pa
     2; any other OSError keeps its traceback."""
     import errno
 
-    from llc_lib import sources as S
+    from llc_lib.graph import sources as S
 
     def fail(code):
         def prepare(*args, **kwargs):

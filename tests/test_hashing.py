@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib import codebook as cb
-from llc_lib.ckpt import CheckpointError, load_checkpoint
-from llc_lib.config import TrainConfig
-from llc_lib.inference import outputs
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.ckpt import CheckpointError, load_checkpoint
+from llc_lib.engine.inference import outputs
+from llc_lib.engine.models import build_model
+from llc_lib.engine.train import train
+from llc_lib.kernels import codebooks as cb
 from llc_lib.methods.csq import center_loss as csq_loss
 from llc_lib.methods.csq import centers as csq_centers
 from llc_lib.methods.hashnet import pair_loss as hashnet_loss
-from llc_lib.models import build_model
-from llc_lib.train import train
 
 CPU = torch.device("cpu")
 
@@ -77,7 +77,7 @@ def test_hash_training_runs_resumes_and_refuses_other_widths(tiny, tmp_path, mod
 
 
 def test_hash_head_gets_its_learning_rate():
-    from llc_lib.train import _param_groups
+    from llc_lib.engine.train import _param_groups
 
     model = build_model("hash", 5, width=4, widths=(4,))
     groups = _param_groups(model, TrainConfig(mode="hashnet", bits=4, nested=(4,), lr=0.01, head_lr_mult=10))
@@ -89,8 +89,10 @@ def test_hash_head_gets_its_learning_rate():
 
 
 def test_csq_models_built_by_the_run_graph_hold_their_hash_centres(tmp_path):
-    from llc_lib.config import TrainConfig
-    from llc_lib.graph import Arch, DataSel, Spec, Workspace
+    from llc_lib.config.recipe import TrainConfig
+    from llc_lib.graph.selection import DataSel
+    from llc_lib.graph.spec import Arch, Spec
+    from llc_lib.graph.workspace import Workspace
     from llc_lib.methods import csq
 
     from conftest import synthetic_dataset
@@ -120,13 +122,13 @@ def test_csq_public_centres_are_hadamard_rows_then_balanced_rows():
 
 
 def test_csq_models_of_the_profiles_use_the_public_centres_and_hashnet_keeps_its_key():
-    from llc_lib import plan
-    from llc_lib.config import get_profile
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph import plan
 
     p = get_profile("cpu")
     assert plan.hashing(p, "csq", 0).cfg.csq_centers == "public"
     assert plan.hashing(p, "hashnet", 0).cfg.csq_centers == "paper"  # the default: not in HashNet's key
-    from llc_lib.graph import canonical
+    from llc_lib.graph.spec import canonical
 
     assert "csq_centers" not in canonical("cfg", plan.hashing(p, "hashnet", 0).cfg)
     assert canonical("cfg", plan.hashing(p, "csq", 0).cfg)["csq_centers"] == "public"
@@ -136,16 +138,17 @@ def test_csq_models_of_the_profiles_use_the_public_centres_and_hashnet_keeps_its
 def test_each_baseline_trains_at_least_its_published_length(name):
     """By training images seen: HashNet's 10,000 iterations of 72 images and CSQ's 90 epochs of 13,000 images,
     in epochs of CIFAR-100's 50,000 training images, rounded up; independent of LLC's Phase 2 length."""
-    from llc_lib import config, plan
+    from llc_lib.config import overrides, profiles
+    from llc_lib.graph import plan
     from llc_lib.methods import csq, hashnet
 
-    p = config.get_profile(name)
+    p = profiles.get_profile(name)
     for method, module in (("hashnet", hashnet), ("csq", csq)):
         epochs = plan.hashing(p, method, 0).cfg.epochs
         published = module.published_epochs(50_000)
         assert published <= epochs < published + 1, (method, epochs, published)
         assert plan.hashing(p, method, 0, epochs=3).cfg.epochs == 3  # the notebook's equal-epochs override
-    longer = config.apply_sets(p, ["instance.epochs=40"])
+    longer = overrides.apply_sets(p, ["instance.epochs=40"])
     assert [plan.hashing(longer, m, 0).cfg.epochs for m in ("hashnet", "csq")] == [15, 24]
-    short = config.override(p, epochs=2)  # smoke runs of a profile scale every length
+    short = overrides.override(p, epochs=2)  # smoke runs of a profile scale every length
     assert plan.hashing(short, "csq", 0).cfg.epochs < 24 and plan.hashing(short, "hashnet", 0).cfg.epochs < 15

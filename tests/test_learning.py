@@ -4,10 +4,12 @@ the same check fails when the trainer is broken (wrong labels, no optimiser step
 import pytest
 import torch
 
-from llc_lib.config import TrainConfig
-from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
-from llc_lib.inference import class_codes, head_logits, outputs
-from llc_lib.metrics import code_metrics, top1
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.inference import class_codes, head_logits, outputs
+from llc_lib.graph.selection import DataSel
+from llc_lib.graph.spec import Arch, CodebookSpec, Spec
+from llc_lib.graph.workspace import Workspace
+from llc_lib.kernels.metrics import code_metrics, top1
 
 from conftest import real_data_or_skip
 
@@ -62,7 +64,7 @@ def test_tiny_real_cifar_beats_chance(tmp_path):
 
 
 def _wrong_labels(monkeypatch):
-    from llc_lib import data
+    from llc_lib.engine import data
 
     orig = data.TrainBatches.epoch
 

@@ -1,5 +1,5 @@
 """docs/measurements/: one ledger (ledger.json) of every measurement, its index (README.md) rendered from it by
-llc_lib/ledger.py, and one runner (logs/run.py) that prints again every log that was printed from committed
+llc_lib/results/ledger.py, and one runner (logs/run.py) that prints again every log that was printed from committed
 files."""
 
 import importlib.util
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from llc_lib import ledger
+from llc_lib.results import ledger
 
 from conftest import REPO
 
@@ -122,14 +122,14 @@ def test_a_ledger_that_breaks_its_rule_is_not_rendered(tmp_path, break_it, probl
 
 def test_make_docs_renders_the_index(tmp_path, monkeypatch, capsys):
     """`python -m llc_lib docs` renders the index after the results pages (here a stub) and says so."""
-    import llc_lib.data
-    import llc_lib.pages
+    import llc_lib.core.paths
+    import llc_lib.results.pages
     from llc_lib.__main__ import main
 
     repo = _copy_repo(tmp_path)
     (repo / "docs" / "measurements" / "README.md").unlink()
-    monkeypatch.setattr(llc_lib.data, "REPO_ROOT", repo)
-    monkeypatch.setattr(llc_lib.pages, "update_docs", lambda repo, figdir: [])
+    monkeypatch.setattr(llc_lib.core.paths, "REPO_ROOT", repo)
+    monkeypatch.setattr(llc_lib.results.pages, "update_docs", lambda repo, figdir: [])
     assert main(["docs", "--profile", "cpu"]) == 0
     assert capsys.readouterr().out == f"wrote {repo / 'docs' / 'measurements' / 'README.md'}\n"
     assert (repo / "docs" / "measurements" / "README.md").read_bytes() == (MEAS / "README.md").read_bytes()

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from llc_lib.config import TrainConfig
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.models import build_model
 from llc_lib.methods import llc
-from llc_lib.models import build_model
 
 
 def _pair(nested, aux_weight, scaled):
@@ -87,8 +87,9 @@ def test_phase2_bce_scale_multiplies_the_bce_over_the_chosen_bits():
 def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_with_its_own():
     from dataclasses import replace
 
-    from llc_lib import plan
-    from llc_lib.config import apply_sets, get_profile, override
+    from llc_lib.config.overrides import apply_sets, override
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph import plan
 
     smoke = get_profile("smoke")
     comp = smoke.instance.replace(epochs=2, lr=0.03, micro_batch=None)
@@ -114,8 +115,9 @@ def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_
 def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
     from dataclasses import replace
 
-    from llc_lib import plan
-    from llc_lib.config import get_profile, override
+    from llc_lib.config.overrides import override
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph import plan
 
     base = get_profile("smoke")
     p = replace(
@@ -133,8 +135,8 @@ def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
 
 
 def test_the_bce_scale_belongs_to_the_main_code_length():
-    from llc_lib import plan
-    from llc_lib.config import get_profile
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph import plan
 
     p = get_profile("cpu")
     assert plan.headline(p, 0)[2].cfg.bce_scale == p.instance.bce_scale > 1

@@ -67,9 +67,10 @@ def test_notebooks_take_no_dataset_parameter_and_set_up_in_one_call_with_every_p
 def test_a_notebook_parameter_or_seed_off_its_committed_value_is_an_override_never_published(tmp_path):
     """make reproduce leaves every parameter but profile and train at the parameters cell's value; any other
     value is recorded as an override and writes to the variant folder, on every profile."""
-    from llc_lib.config import get_profile
+    from llc_lib.config.folders import figures_dir
+    from llc_lib.config.profiles import get_profile
     from llc_lib.notebook import parameter_overrides, setup
-    from llc_lib.studies import figures_dir, run_record
+    from llc_lib.studies import run_record
 
     published = figures_dir(get_profile("smoke"))
     ctx = setup("smoke", 0, [], True, notebook="03_code_heatmaps", bits=14)
@@ -150,9 +151,9 @@ def test_a_notebook_opened_by_hand_without_checkpoints_shows_the_committed_resul
 
 
 def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path, monkeypatch):
-    from llc_lib import weights
-    from llc_lib.config import get_profile
-    from llc_lib.data import REPO_ROOT
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.core.paths import REPO_ROOT
+    from llc_lib.graph import weights
     from llc_lib.notebook import notebook_outputs, setup, view_dir
 
     assert notebook_outputs("02_accuracy_vs_bits") == {
@@ -219,9 +220,10 @@ def test_every_notebook_runs_on_the_gpu_profile_at_smoke_scale(tmp_path):
     alone."""
     import json
 
-    from llc_lib.config import apply_sets, get_profile
+    from llc_lib.config.folders import figures_dir
+    from llc_lib.config.overrides import apply_sets
+    from llc_lib.config.profiles import get_profile
     from llc_lib.manifest import NOTEBOOKS
-    from llc_lib.studies import figures_dir
 
     prof = apply_sets(get_profile("gpu"), GPU_AT_SMOKE_SCALE)
     assert (prof.instance.micro_batch, prof.instance.lr, prof.seeds) == (None, get_profile("gpu").instance.lr, (0, 1))

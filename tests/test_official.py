@@ -7,8 +7,8 @@ import torch.nn.functional as F
 import torchvision
 
 import llc_lib
-from llc_lib.ckpt import CheckpointError
-from llc_lib.decode import mhd_decode
+from llc_lib.engine.ckpt import CheckpointError
+from llc_lib.kernels.decode import mhd_decode
 
 K, C = 20, 7
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_curve
 
-from llc_lib import ood
+from llc_lib.kernels import ood
 
 
 def test_scores():

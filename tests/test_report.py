@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from llc_lib.claims import combine, seed_verdict
+from llc_lib.results.claims import combine, seed_verdict
 
 
 def _seeds(**values):
@@ -37,7 +37,7 @@ def test_missing_numbers_and_combination():
 
 
 def test_seeds_table_shows_mean_and_spread_of_every_headline_length():
-    from llc_lib.report import seeds_markdown
+    from llc_lib.results.report import seeds_markdown
 
     def stat(*v):
         import numpy as np
@@ -64,8 +64,8 @@ def test_report_without_the_notebooks_json_names_what_is_missing_and_writes_noth
     """Notebook 99 on a figure folder that the other notebooks have not filled: one clear error, no report."""
     import pytest
 
-    from llc_lib.config import get_profile
-    from llc_lib.report import REPORT_INPUTS, write_report
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.results.report import REPORT_INPUTS, write_report
     from llc_lib.studies import Context
 
     ctx = Context(get_profile("smoke"), ws=None, figdir=tmp_path)
@@ -78,8 +78,8 @@ def test_report_without_the_notebooks_json_names_what_is_missing_and_writes_noth
 
 
 def test_the_smoke_report_says_its_numbers_are_not_results():
-    from llc_lib.config import get_profile
-    from llc_lib.report import paper_vs_reproduction
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.results.report import paper_vs_reproduction
 
     smoke, _ = paper_vs_reproduction({}, get_profile("smoke"))
     cpu, _ = paper_vs_reproduction({}, get_profile("cpu"))
@@ -88,7 +88,7 @@ def test_the_smoke_report_says_its_numbers_are_not_results():
 
 
 def test_a_seed_study_of_other_checkpoints_is_not_used():
-    from llc_lib.report import paper_vs_reproduction, usable_seeds
+    from llc_lib.results.report import paper_vs_reproduction, usable_seeds
 
     sources = {"llc_mhd_acc": ["llc-b", "instance-c"], "real_top1": ["real-a"]}
     headline = {
@@ -144,8 +144,8 @@ def _study(ran0, values):
 def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
     """Number by number: after Phase 2 changes, the class-code and codebook numbers of the seed study still judge
     (same checkpoints), the instance-code ones do not (their rows fall back to one seed)."""
-    from llc_lib import claims
-    from llc_lib.report import usable_seeds
+    from llc_lib.results import claims
+    from llc_lib.results.report import usable_seeds
 
     sources = {
         "real_top1": ["real-a"],
@@ -191,9 +191,9 @@ def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
 
 
 def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
-    from llc_lib.claims import THRESHOLDS
-    from llc_lib.config import get_profile
-    from llc_lib.report import _goal_rows
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.results.claims import THRESHOLDS
+    from llc_lib.results.report import _goal_rows
 
     ((k, goal),) = [(k, g) for k, g in THRESHOLDS["p_exact_goal"]["cpu"].items() if k == 14]
     row = {"p_exact_given_class_code_right": goal, "bits_right_if_class_code_right": 12.0}
@@ -209,7 +209,7 @@ def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
 
 
 def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
-    from llc_lib import report
+    from llc_lib.results import report
 
     def tie(x):
         return {"map_tie_aware": x}
@@ -243,9 +243,9 @@ def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
 
 
 def test_taxonomy_nesting_and_goal_rows_take_their_verdict_from_the_seeds():
-    from llc_lib.claims import THRESHOLDS
-    from llc_lib.config import get_profile
-    from llc_lib.report import _goal_rows, paper_vs_reproduction
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.results.claims import THRESHOLDS
+    from llc_lib.results.report import _goal_rows, paper_vs_reproduction
 
     def stat(*v):
         import numpy as np

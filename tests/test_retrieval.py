@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from llc_lib import retrieval as rt
-from llc_lib.decode import hamming, hamming_topk, pack
+from llc_lib.kernels import retrieval as rt
+from llc_lib.kernels.decode import hamming, hamming_topk, pack
 
 
 def brute_expected_ap(dist, rel, R):
@@ -128,7 +128,7 @@ def test_real_ranking_refuses_non_finite_features():
 
 
 def test_class_index_codes_are_the_binary_class_index():
-    from llc_lib.retrieval import class_index_codes
+    from llc_lib.kernels.retrieval import class_index_codes
 
     c = class_index_codes(np.array([0, 5, 99]), 100)
     assert c.shape == (3, 7) and c.dtype == np.int8

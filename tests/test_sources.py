@@ -1,4 +1,4 @@
-"""llc_lib.sources: archives in the official formats, made here from the shipped arrays, give the shipped arrays
+"""llc_lib.graph.sources: archives in the official formats, made here from the shipped arrays, give the shipped arrays
 back; a wrong archive, an existing output and arrays that differ are refused with one line."""
 
 import dataclasses
@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from llc_lib import sources as S
 from llc_lib.__main__ import main
-from llc_lib.data import DataError, data_dir
-from llc_lib.sources import verify_checksums
+from llc_lib.engine.data import DataError, data_dir
+from llc_lib.graph import sources as S
+from llc_lib.graph.sources import verify_checksums
 
 from conftest import real_data_or_skip
 

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib import claims, plan
-from llc_lib.config import apply_sets, get_profile, override
-from llc_lib.graph import Workspace
-from llc_lib.selection import DataSel
+from llc_lib.config.overrides import apply_sets, override
+from llc_lib.config.profiles import get_profile
+from llc_lib.graph import plan
+from llc_lib.graph.selection import DataSel
+from llc_lib.graph.workspace import Workspace
+from llc_lib.results import claims
 from llc_lib.studies import Context
 
 from conftest import synthetic_dataset
@@ -54,7 +56,7 @@ def _run(ctx, study, seed, *args, **kw):
 
 
 def test_a_study_that_fits_an_undeclared_model_fails_the_check(ctx):
-    from llc_lib import plan
+    from llc_lib.graph import plan
     from llc_lib.studies import fits
 
     @fits(lambda p, seed: [plan.real(p, seed)])
@@ -81,7 +83,7 @@ def test_headline_and_train_all(ctx):
         for k, r in rows.items():
             p = r["p_exact_given_class_code_right"]
             assert np.isnan(p) or (0 <= p <= 1 and (p < 1 or r["bits_right_if_class_code_right"] == int(k)))
-    from llc_lib.evaluation import evaluate_llc
+    from llc_lib.studies.evaluation import evaluate_llc
 
     seen = ctx.ws.store.get(plan.train_eval_data(ctx.profile, 0), "train")
     _, p1, p2 = plan.headline(ctx.profile, 0)
@@ -195,7 +197,7 @@ def test_retrieval_and_ood(ctx):
         "llc": ctx.profile.llc.epochs,
         "instance": ctx.profile.instance.epochs,
     }  # the smoke profile's own: no ood_epochs
-    from llc_lib.report import ood_markdown
+    from llc_lib.results.report import ood_markdown
 
     assert f"for {ctx.profile.real.epochs} (real-valued)" in ood_markdown(o)
     needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
@@ -325,8 +327,8 @@ def test_every_seed_study_number_names_the_checkpoints_it_comes_from():
     could never judge it), and only the instance-code numbers depend on Phase 2."""
     import json
 
-    from llc_lib import plan
-    from llc_lib.config import get_profile
+    from llc_lib.config.profiles import get_profile
+    from llc_lib.graph import plan
     from llc_lib.studies.headline import number_checkpoints
 
     p = get_profile("cpu")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from llc_lib import taxonomy as tx
-from llc_lib.probes import fit_linear
+from llc_lib.engine.probes import fit_linear
+from llc_lib.kernels import taxonomy as tx
 
 
 def test_clustering_recovers_planted_groups():
@@ -34,7 +34,7 @@ def test_linear_probe_separates_separable_data():
 
 
 def test_tied_merges_and_the_ari_spread_over_class_orders():
-    from llc_lib import taxonomy
+    from llc_lib.kernels import taxonomy
 
     # distances 1/3, 2/3, 1: merges at 1/3 and 5/6, no tie
     assert taxonomy.tied_merges(taxonomy.linkage(np.array([[1, 1, 1], [1, 1, -1], [-1, -1, -1]]))) == 0

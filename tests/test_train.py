@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib import codebook as cb
-from llc_lib.ckpt import CheckpointError, load_checkpoint
-from llc_lib.config import TrainConfig
-from llc_lib.models import build_model
-from llc_lib.train import TrainingDiverged, train
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.ckpt import CheckpointError, load_checkpoint
+from llc_lib.engine.models import build_model
+from llc_lib.engine.train import TrainingDiverged, train
+from llc_lib.kernels import codebooks as cb
 
 CPU = torch.device("cpu")
 LLC = TrainConfig(mode="llc", bits=6, nested=(3, 6), epochs=2, batch_size=16, lr=0.05)
@@ -120,7 +120,7 @@ def test_mode_and_model_must_agree(tiny):
 
 def test_real_training_learns_something(tiny):
     """On a separable toy problem (class = brightness) the real model must beat chance clearly."""
-    from llc_lib.train import evaluate
+    from llc_lib.engine.train import evaluate
 
     imgs = (tiny.labels[:, None, None, None] * 50 + torch.randint(0, 20, (40, 32, 32, 3))).to(torch.uint8)
     ds = type(tiny)(imgs, tiny.labels, tiny.class_names)
@@ -146,7 +146,7 @@ def _trained(tiny, path):
 
 
 def test_a_checkpoint_with_nan_weights_is_refused_at_load(tiny, tmp_path):
-    from llc_lib.ckpt import state_digest
+    from llc_lib.engine.ckpt import state_digest
 
     ck = _trained(tiny, tmp_path / "m.pt")
     name = next(k for k, v in ck["model"].items() if v.is_floating_point() and v.ndim > 1)
@@ -179,7 +179,7 @@ class _RunsCode:
 
 
 def test_loading_a_checkpoint_never_runs_code_from_the_file(tmp_path):
-    from llc_lib.official import import_official
+    from llc_lib.engine.official import import_official
 
     marker, path = tmp_path / "ran", tmp_path / "evil.pt"
     torch.save({"model": {}, "payload": _RunsCode(marker), "state_dict": {}}, path)
@@ -204,7 +204,7 @@ def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_pat
     another value it is a changed recipe and refused."""
     import dataclasses
 
-    from llc_lib.config import TrainConfig
+    from llc_lib.config.recipe import TrainConfig
 
     @dataclasses.dataclass(frozen=True)
     class WithKnob(TrainConfig):
@@ -219,8 +219,8 @@ def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_pat
 
 
 def test_eval_outputs_do_not_depend_on_the_batch_size(tiny):
-    from llc_lib.device import eval_batch_size
-    from llc_lib.inference import outputs
+    from llc_lib.engine.device import eval_batch_size
+    from llc_lib.engine.inference import outputs
 
     from conftest import synthetic_dataset
 
@@ -240,7 +240,7 @@ def test_micro_batches_give_the_batch_gradient_and_ghost_batchnorm(tiny):
     differ."""
     from contextlib import nullcontext
 
-    from llc_lib.train import Objective, train_step
+    from llc_lib.engine.train import Objective, train_step
 
     x = tiny.images[:16].permute(0, 3, 1, 2).float() / 255
     y = tiny.labels[:16]
@@ -262,14 +262,15 @@ def test_micro_batches_give_the_batch_gradient_and_ghost_batchnorm(tiny):
 
 
 def test_micro_batch_settings_are_checked():
-    from llc_lib import config, plan
+    from llc_lib.config import overrides, profiles
+    from llc_lib.graph import plan
     from llc_lib.methods import hashnet
 
     with pytest.raises(ValueError, match="micro_batch must lie in"):
         LLC.replace(micro_batch=LLC.batch_size + 1)
     with pytest.raises(ValueError, match="pairs of a batch"):
         TrainConfig(mode="hashnet", bits=8, nested=(8,), micro_batch=4)
-    p = config.apply_sets(config.get_profile("cpu"), ["instance.micro_batch=64"])
+    p = overrides.apply_sets(profiles.get_profile("cpu"), ["instance.micro_batch=64"])
     assert p.instance.micro_batch == 64 and hashnet.recipe(p.instance).micro_batch is None  # whole batches
     assert plan.hashing(p, "csq", 0).cfg.micro_batch is None
-    assert config.override(p, batch_size=32).instance.micro_batch == 32  # never above the batch
+    assert overrides.override(p, batch_size=32).instance.micro_batch == 32  # never above the batch

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from llc_lib import weights
-from llc_lib.ckpt import CheckpointError, read_checkpoint, state_digest, verify_weights
-from llc_lib.config import TrainConfig
-from llc_lib.graph import Arch, CodebookSpec, DataSel, Spec, Workspace
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.ckpt import CheckpointError, read_checkpoint, state_digest, verify_weights
+from llc_lib.graph import weights
+from llc_lib.graph.selection import DataSel
+from llc_lib.graph.spec import Arch, CodebookSpec, Spec
+from llc_lib.graph.workspace import Workspace
 
 from conftest import synthetic_dataset
 
@@ -65,7 +67,7 @@ def test_a_reexport_keeps_the_codebook_file_its_kept_checkpoint_recorded(trained
     Another codebook does replace it."""
     import numpy as np
 
-    from llc_lib import codebook
+    from llc_lib.engine import codebook_file as codebook
 
     ws, p2 = trained
     weights.export([p2], ws, tmp_path / "weights")
@@ -117,7 +119,7 @@ def test_export_refuses_over_budget_and_unfinished_runs(trained, tmp_path, monke
 def test_committed_cpu_weights_cover_the_cpu_profile_within_budget():
     """Re-export (`python -m llc_lib weights --export`, after `make reproduce PROFILE=cpu`) when a recipe
     changes: every model the cpu notebooks use must be in weights/cpu."""
-    from llc_lib.config import get_profile
+    from llc_lib.config.profiles import get_profile
     from llc_lib.manifest import notebook_specs
 
     manifest = json.loads((REPO / "weights" / "cpu" / "MANIFEST.json").read_text())
@@ -263,12 +265,12 @@ def test_install_refuses_a_malformed_manifest_in_one_line_naming_it(tmp_path, te
 
 
 def test_cli_weights_reports_a_malformed_manifest_as_one_error_line(tmp_path, monkeypatch, capsys):
-    from llc_lib import data
     from llc_lib.__main__ import main
+    from llc_lib.core import paths
 
     (tmp_path / "weights" / "cpu").mkdir(parents=True)
     (tmp_path / "weights" / "cpu" / "MANIFEST.json").write_text('{"files": 5}')
-    monkeypatch.setattr(data, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
     assert main(["weights", "--profile", "cpu", "--runs-dir", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "MANIFEST.json" in err
@@ -279,7 +281,7 @@ def test_install_vouches_for_weights_by_the_manifest_not_by_the_hash_they_store(
     which only catches bit rot; MANIFEST.json, tracked by git, is what refuses it."""
     import numpy as np
 
-    from llc_lib import codebook
+    from llc_lib.engine import codebook_file as codebook
 
     ws, p2 = trained
     folder = tmp_path / "weights"

@@ -43,7 +43,9 @@ def centers(num_classes: int, bits: int, seed: int = 0, scheme: str = "paper") -
     """
     from scipy.linalg import hadamard
 
-    from ..codebook import random_codebook  # here, not on top: ``config`` reads this file without loading torch
+    from ..kernels.codebooks import (
+        random_codebook,  # here, not on top: ``config`` reads this file without loading torch
+    )
 
     if scheme not in CENTER_SCHEMES:
         raise ValueError(f"CSQ centre scheme must be one of {CENTER_SCHEMES}, got {scheme!r}")

@@ -13,41 +13,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import plan
-from ..config import Profile
-from ..data import REPO_ROOT
-from ..env import env
-from ..files import staging_dir, sweep_leftovers, write_json
-from ..graph import Workspace
-
-
-def runs_root(profile: Profile, base: Path | str | None = None) -> Path:
-    """``<base>/<profile>``, base = the given folder, else ``$LLC_RUNS_DIR``, else ``<repo>/runs``: checkpoints
-    and codebooks, shared by the profile as defined and its variants (file names are content hashes, so they
-    never mix)."""
-    return Path(base or env("LLC_RUNS_DIR") or REPO_ROOT / "runs") / profile.name
-
-
-def output_root(profile: Profile, root: Path | None = None) -> Path:
-    """Where results files go: the profile's runs folder ``root`` (default ``runs_root(profile)``) for the
-    profile as defined, ``<root>/variants/<overrides>`` for a profile with overrides (``Profile.variant``), so
-    that an experiment never writes the published results."""
-    root = Path(root or runs_root(profile))
-    return root / "variants" / profile.variant if profile.variant else root
-
-
-def figures_dir(profile: Profile, root: Path | None = None) -> Path:
-    """Where the notebooks write: cpu -> figures/, gpu -> figures/gpu/, smoke -> <runs folder>/figures
-    ($LLC_FIGURES_DIR wins); a profile with overrides always -> ``output_root(profile, root)/figures``: only
-    the profile as defined publishes. ``root``: the profile's runs folder (default ``runs_root(profile)``)."""
-    if profile.variant:
-        return output_root(profile, root) / "figures"
-    if env("LLC_FIGURES_DIR"):
-        return Path(env("LLC_FIGURES_DIR"))
-    return {"cpu": REPO_ROOT / "figures", "gpu": REPO_ROOT / "figures" / "gpu"}.get(
-        profile.name, Path(root or runs_root(profile)) / "figures"
-    )
-
+from ..config.profiles import Profile
+from ..core.files import staging_dir, sweep_leftovers, write_json
+from ..graph import plan
+from ..graph.workspace import Workspace
 
 PROVENANCE = "provenance.json"  # beside the results files: the machine that wrote each of them
 
@@ -81,7 +50,7 @@ def record_provenance(folder: Path | str, names, device=None) -> bool:
     so that notebooks publishing into it at once keep each other's entries; the file is rewritten (atomically)
     only when its content changes, so a re-run on the same machine leaves it byte-identical. Returns whether it
     was rewritten; ValueError naming the file when the one there is not a JSON object."""
-    from ..device import provenance
+    from ..engine.device import provenance
 
     folder, names = Path(folder), sorted(set(names) - {PROVENANCE})
     if not names:

@@ -7,13 +7,14 @@ import json
 
 import numpy as np
 
-from .. import claims, plan
-from ..codebook import num_unique_codes
-from ..data import labels_of
-from ..evaluation import fast_codebook_metrics, real_kdim, single_length_acc
-from ..inference import class_codes, head_logits, outputs
-from ..metrics import bits_right_split, code_metrics, top1
+from ..engine.data import labels_of
+from ..engine.inference import class_codes, head_logits, outputs
+from ..graph import plan
+from ..kernels.codebooks import num_unique_codes
+from ..kernels.metrics import bits_right_split, code_metrics, top1
+from ..results import claims
 from . import Context, check_bits, fits
+from .evaluation import fast_codebook_metrics, real_kdim, single_length_acc
 from .headline import number_checkpoints
 
 BASELINES = ("random", "svd", "cca")

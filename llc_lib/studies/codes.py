@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import plan, taxonomy
-from ..codebook import num_unique_codes
-from ..evaluation import codebooks
+from ..graph import plan
+from ..kernels import taxonomy
+from ..kernels.codebooks import num_unique_codes
 from . import Context, check_length, fits
+from .evaluation import codebooks
 
 
 def code_similarity(codes: np.ndarray) -> np.ndarray:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import plan
-from ..codebook import random_codebook
-from ..data import labels_of
-from ..decode import hamming, pack, to_bits
-from ..inference import class_codes, head_logits, outputs
-from ..metrics import bits_right_split, code_metrics
+from ..engine.data import labels_of
+from ..engine.inference import class_codes, head_logits, outputs
+from ..graph import plan
+from ..kernels.codebooks import random_codebook
+from ..kernels.decode import hamming, pack, to_bits
+from ..kernels.metrics import bits_right_split, code_metrics
 from . import Context, check_bits, fits
 
 

@@ -9,13 +9,15 @@ import time
 
 import numpy as np
 
-from .. import claims, plan
-from ..data import labels_of, num_classes_of
-from ..device import dist_info
-from ..evaluation import evaluate_llc, fast_codebook_metrics, single_length_acc
-from ..inference import head_logits, outputs
-from ..metrics import code_metrics, top1
-from . import Context, check_ints, check_seed, fits, output_root, public, run_record, write_results
+from ..config.folders import output_root
+from ..engine.data import labels_of, num_classes_of
+from ..engine.device import dist_info
+from ..engine.inference import head_logits, outputs
+from ..graph import plan
+from ..kernels.metrics import code_metrics, top1
+from ..results import claims
+from . import Context, check_ints, check_seed, fits, public, run_record, write_results
+from .evaluation import evaluate_llc, fast_codebook_metrics, single_length_acc
 from .taxonomy import taxonomy_study
 
 SEED_METRICS = (

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import claims, plan
-from ..config import apply_sets
-from ..evaluation import evaluate_llc
-from ..selection import DataSel
+from ..config.overrides import apply_sets
+from ..graph import plan
+from ..graph.selection import DataSel
+from ..results import claims
 from . import Context
+from .evaluation import evaluate_llc
 
 # name: (what it changes, overrides). Phase-2-only variants first: they share the profile's Phase 1.
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -6,12 +6,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import claims, ood, plan
-from ..codebook import num_unique_codes
-from ..data import class_subset, stratified_indices
-from ..decode import mhd_decode
-from ..inference import class_codes, outputs
-from ..metrics import top1
+from ..engine.data import class_subset, stratified_indices
+from ..engine.inference import class_codes, outputs
+from ..graph import plan
+from ..kernels import ood
+from ..kernels.codebooks import num_unique_codes
+from ..kernels.decode import mhd_decode
+from ..kernels.metrics import top1
+from ..results import claims
 from . import Context, check_int, check_ints, fits
 
 

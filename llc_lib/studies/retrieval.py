@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import plan, retrieval
-from ..codebook import num_unique_codes
-from ..evaluation import real_kdim
-from ..inference import class_codes, head_logits, outputs
+from ..engine.inference import class_codes, head_logits, outputs
+from ..graph import plan
+from ..kernels import retrieval
+from ..kernels.codebooks import num_unique_codes
 from ..methods import csq as csq_method
 from ..methods import hashnet as hashnet_method
 from . import Context, check_bits, check_int, fits
+from .evaluation import real_kdim
 
 EXAMPLE_QUERIES = 6  # queries shown in the retrieval examples figure
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import claims, plan, taxonomy
-from ..inference import class_codes, head_logits, outputs
-from ..metrics import code_metrics, top1
-from ..probes import fit_linear
+from ..engine.inference import class_codes, head_logits, outputs
+from ..engine.probes import fit_linear
+from ..graph import plan
+from ..kernels import taxonomy
+from ..kernels.metrics import code_metrics, top1
+from ..results import claims
 from . import Context, check_bits, check_length, fits
 
 

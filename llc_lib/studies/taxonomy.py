@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from .. import claims, plan, taxonomy
-from ..evaluation import codebooks
+from ..graph import plan
+from ..kernels import taxonomy
+from ..results import claims
 from . import Context, check_int, check_length, fits
+from .evaluation import codebooks
 
 
 @fits(lambda p, seed: list(plan.headline(p, seed))[:2])

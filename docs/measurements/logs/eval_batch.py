@@ -9,8 +9,8 @@ import time
 import numpy as np
 import torch
 
-from llc_lib import plan
-from llc_lib.inference import outputs
+from llc_lib.graph import plan
+from llc_lib.engine.inference import outputs
 from llc_lib.notebook import setup
 
 ctx = setup("cpu", 0, (), False, notebook="06_retrieval")

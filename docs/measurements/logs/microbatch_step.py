@@ -4,7 +4,7 @@ as per-GPU BatchNorm in data-parallel training), and the eval-mode forward of 10
 sizes. Usage, on a quiet machine: python docs/measurements/logs/microbatch_step.py
 """
 import time, torch
-from llc_lib.models import resnet9
+from llc_lib.engine.models import resnet9
 torch.manual_seed(0)
 net = resnet9(16).to(memory_format=torch.channels_last)
 head = torch.nn.Linear(128, 100)

@@ -17,12 +17,14 @@ from pathlib import Path
 
 import torch
 
-from llc_lib import plan
-from llc_lib.config import apply_sets, get_profile
-from llc_lib.data import REPO_ROOT, labels_of
-from llc_lib.graph import Workspace
-from llc_lib.inference import head_logits, outputs
-from llc_lib.studies import runs_root
+from llc_lib.graph import plan
+from llc_lib.config.overrides import apply_sets
+from llc_lib.config.profiles import get_profile
+from llc_lib.core.paths import REPO_ROOT
+from llc_lib.engine.data import labels_of
+from llc_lib.graph.workspace import Workspace
+from llc_lib.engine.inference import head_logits, outputs
+from llc_lib.config.folders import runs_root
 
 from cost_rule import costs  # the script's folder
 

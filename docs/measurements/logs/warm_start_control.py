@@ -18,9 +18,9 @@ import json
 import sys
 from pathlib import Path
 
-from llc_lib import plan
-from llc_lib.data import REPO_ROOT
-from llc_lib.files import write_json
+from llc_lib.graph import plan
+from llc_lib.core.paths import REPO_ROOT
+from llc_lib.core.files import write_json
 from llc_lib.notebook import setup
 from llc_lib.studies import run_record
 from llc_lib.studies.accuracy import phase1_scores

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .env import env
+from ..core.env import env
 
 
 def to_bits(codes) -> np.ndarray:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import claims, plan
-from .data import labels_of
-from .inference import class_codes, head_logits, outputs
-from .metrics import bits_right_split, code_metrics, top1
+from ..engine.data import labels_of
+from ..engine.inference import class_codes, head_logits, outputs
+from ..graph import plan
+from ..kernels.metrics import bits_right_split, code_metrics, top1
+from ..results import claims
 
 
 def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:

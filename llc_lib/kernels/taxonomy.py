@@ -7,7 +7,7 @@ from scipy.cluster import hierarchy
 from scipy.spatial.distance import pdist
 from sklearn.metrics import adjusted_rand_score
 
-from .codebook import binarize
+from .codebooks import binarize
 from .decode import hamming, pack
 
 

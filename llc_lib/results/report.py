@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..core.files import write_json
 from . import claims
 from .claims import PAPER, THRESHOLDS
-from .files import write_json
 
 
 def load_results(folder: Path | str) -> dict[str, dict]:

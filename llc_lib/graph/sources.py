@@ -35,8 +35,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .data import SHA256, DataError, data_dir, sha256
-from .files import file_digest, hash_array, sweep_leftovers, tmp_path, write_error
+from ..core.files import file_digest, hash_array, sweep_leftovers, tmp_path, write_error
+from ..engine.data import SHA256, DataError, data_dir, sha256
 
 SEED = 20261122  # every seeded choice of the recipes: np.random.default_rng(SEED)
 
@@ -514,7 +514,7 @@ _OFFLINE_HINT = (
 
 def archives_dir(archives: Path | str | None = None) -> Path | None:
     """The folder of local archives: ``archives``, else $LLC_ARCHIVES, else None (download)."""
-    from .env import env
+    from ..core.env import env
 
     folder = archives or env("LLC_ARCHIVES")
     return Path(folder) if folder else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .codebook import binarize
+from ..kernels.codebooks import binarize
 from .data import eval_batches
 from .device import autocast, eval_batch_size
 from .models import CodeNet

@@ -25,10 +25,10 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .ckpt import CheckpointError, read_checkpoint, save_atomic, verify_weights
-from .codebook import load_codebook
-from .data import sha256
-from .files import tmp_path, write_json
+from ..core.files import tmp_path, write_json
+from ..engine.ckpt import CheckpointError, read_checkpoint, save_atomic, verify_weights
+from ..engine.codebook_file import load_codebook
+from ..engine.data import sha256
 
 MAX_BYTES = 32 * 10**6  # the repository's budget for committed weights
 DROPPED = ("optimizer", "scheduler")  # what only resuming an unfinished run needs

@@ -27,12 +27,13 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..config.recipe import TrainConfig
+from ..core.errors import UserError
+from ..methods import method
 from .ckpt import CheckpointError, load_checkpoint, model_meta, non_finite, save_atomic, state_digest
-from .config import TrainConfig
 from .data import ArrayDataset, TrainBatches, dataset_digest, labels_of
 from .device import autocast, dist_info, provenance
 from .inference import outputs
-from .methods import method
 from .models import MODEL_KINDS, CodeNet
 
 
@@ -63,7 +64,7 @@ def _param_groups(model: CodeNet, cfg: TrainConfig):
     return [{"params": ps, "weight_decay": wd, "lr": cfg.lr * mult} for (wd, mult), ps in groups.items()]
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError):
     """The training loss, the weights or a buffer (BatchNorm statistics) became NaN or infinite."""
 
 
@@ -120,7 +121,7 @@ def _check_run(model: CodeNet, data, cfg: TrainConfig, codebook) -> None:
     if m.frozen_codebook and codebook is None:
         raise ValueError(
             f"mode {cfg.mode!r} (Phase 2) needs the Phase-1 codebook: pass codebook=(C, k) +-1 "
-            "codes, e.g. from llc_lib.codebook.load_codebook or a Phase-1 model."
+            "codes, e.g. from llc_lib.engine.codebook_file.load_codebook or a Phase-1 model."
         )
     labels, c = labels_of(data), model.head.num_classes
     if labels.min() < 0 or labels.max() >= c:

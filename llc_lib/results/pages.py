@@ -8,15 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import get_profile
-from .report import (
-    claim_status,
-    headline_markdown,
-    headline_table,
-    load_results,
-    ood_markdown,
-    retrieval_markdown,
-)
+from ..config.profiles import get_profile
+from .report import claim_status, headline_markdown, headline_table, load_results, ood_markdown, retrieval_markdown
 
 # the README's generated blocks: name -> (start marker, end marker); ``make docs`` rewrites what lies between
 BLOCKS = {

@@ -9,7 +9,7 @@ import numpy as np
 import seaborn as sns
 from matplotlib.colors import BoundaryNorm, ListedColormap, TwoSlopeNorm
 
-from .codebook import binarize
+from ..kernels.codebooks import binarize
 
 BIT_CMAP = ListedColormap(["#2166ac", "#b2182b"])  # -1 blue, +1 red: two colours, nothing in between
 BIT_NORM = BoundaryNorm([-2, 0, 2], BIT_CMAP.N)

@@ -6,9 +6,10 @@ the whole dependency chain of a model is visible in one call (``spec.ancestors()
 
 from __future__ import annotations
 
-from .config import NUM_CLASSES, Profile, TrainConfig, scale_epochs
-from .graph import Arch, CodebookSpec, Spec
+from ..config.profiles import NUM_CLASSES, Profile, scale_epochs
+from ..config.recipe import TrainConfig
 from .selection import DataSel
+from .spec import Arch, CodebookSpec, Spec
 
 
 def arch(p: Profile, width: int | None = None) -> Arch:

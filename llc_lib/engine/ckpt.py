@@ -20,11 +20,12 @@ from pathlib import Path
 
 import torch
 
-from .files import atomic_file
+from ..core.errors import UserError
+from ..core.files import atomic_file
 from .models import CodeNet
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError):
     """A checkpoint is missing or does not fit the model or run it is loaded into; the message says what to do."""
 
 

@@ -1,6 +1,6 @@
 """Which of the project's packages this interpreter lacks, by group, for machines without a package index.
 
-    python -m llc_lib.deps [core] [notebooks] [test] [bench]    # exit 0 when all are importable, else 2
+    python -m llc_lib.core.deps [core] [notebooks] [test] [bench]    # exit 0 when all are importable, else 2
 
 ``make … VENV=`` runs this instead of creating a virtual environment, so that a machine whose Python already
 has torch (a GPU box without internet) can run ``make reproduce`` and ``make test`` as it is.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import codebook
+from ..kernels.codebooks import cca_codebook, random_codebook, svd_codebook
 from .models import CodeNet
 
 
@@ -43,12 +43,12 @@ def baseline_codebook(
     codebook: 'random' (seeded i.i.d. bits), 'svd' (of ``real``'s classifier) or 'cca' (of the training
     ``features`` (N, d) vs ``labels`` (N,))."""
     if method == "random":
-        codes = codebook.random_codebook(num_classes, bits, seed)
+        codes = random_codebook(num_classes, bits, seed)
         return {"codes": codes, "reals": codes.astype(np.float32), "proj": None}
     if method == "svd":
-        codes, reals, proj = codebook.svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)
+        codes, reals, proj = svd_codebook(real.head.fc.weight.detach().cpu().numpy(), bits)
     elif method == "cca":
-        codes, reals, proj = codebook.cca_codebook(features, labels, num_classes, bits)
+        codes, reals, proj = cca_codebook(features, labels, num_classes, bits)
     else:
         raise ValueError(f"unknown baseline codebook {method!r}; choose random, svd or cca")
     return {"codes": codes, "reals": reals, "proj": proj}
@@ -61,7 +61,7 @@ def svd_head(llc: CodeNet, real: CodeNet) -> None:
     match the scale of the rank-k classifier (f V_k)(U_k S_k)^T; codebook reals = U_k S_k.
     """
     copy_backbone(llc, real)
-    _, reals, proj = codebook.svd_codebook(real.head.fc.weight.detach().cpu().numpy(), llc.head.bits)
+    _, reals, proj = svd_codebook(real.head.fc.weight.detach().cpu().numpy(), llc.head.bits)
     scale = np.abs(reals).mean(0) * (llc.head.bits**0.5 if llc.head.scaled else 1.0)
     llc.head.load_codebook(reals, proj * scale[:, None])
 

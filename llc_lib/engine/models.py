@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .codebook import LLCHead, prefix_mask
+from .head import LLCHead, prefix_mask
 
 
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:

@@ -19,9 +19,10 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .files import file_digest, hash_array
+from ..core.errors import UserError
+from ..core.files import file_digest, hash_array
+from ..core.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
 
@@ -34,7 +35,7 @@ SHA256 = {
 OOD_FILES = {"cifar10": "cifar10_test.npz", "tinyimagenet": "tinyimagenet_test32.npz"}
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """A dataset file is missing or malformed; the message says which file and what to do."""
 
 
@@ -64,7 +65,7 @@ class ArrayDataset:
 
 def data_dir() -> Path:
     """``$LLC_DATA_DIR`` if set, else ``<repo>/data``."""
-    from .env import env
+    from ..core.env import env
 
     return Path(env("LLC_DATA_DIR") or REPO_ROOT / "data")
 

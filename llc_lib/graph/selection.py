@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import (
+from ..engine.data import (
     class_subset,
     data_dir,
     dataset_digest,
