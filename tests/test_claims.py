@@ -1,6 +1,12 @@
 """Every verdict can fail: each flips when its numbers cross its threshold; the noise rule over seeds is the
 paired t-test it states; the interpretability test tells aligned bits from random ones."""
 
+import inspect
+import json
+import types
+import typing
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -117,3 +123,67 @@ def test_the_taxonomy_and_nesting_verdicts_over_seeds_flip_across_their_threshol
     # a goal is a constant: the seeds' values against it
     assert claims.seed_verdict(_vals(p=[0.56, 0.57, 0.58]), "p", 0.5) is True
     assert claims.seed_verdict(_vals(p=[0.40, 0.60, 0.50]), "p", 0.5) == "within noise"
+
+
+def test_each_threshold_is_typed_in_one_study_module():
+    """``claims.THRESHOLDS`` is the union of the modules' thresholds: a name two modules define would silently
+    keep one of the values."""
+    from llc_lib.results.claims import accuracy, common, fast_codebook, headline, ood, retrieval, separability, taxonomy
+
+    modules = (accuracy, common, fast_codebook, headline, ood, retrieval, separability, taxonomy)
+    assert sum(len(m.THRESHOLDS) for m in modules) == len(T)
+    assert all(T[name] == value for m in modules for name, value in m.THRESHOLDS.items())
+
+
+def _declared(hint):
+    """``hint`` without None, if it is ``X | None``."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1 else hint
+
+
+def _missing(layout, values: list, where: str) -> list[str]:
+    """The keys the ``TypedDict`` ``layout`` declares that the JSON objects ``values`` (one position of a results
+    file) lack: a required key missing from any of them, an optional one from all of them; nested layouts
+    (a ``TypedDict`` field, or the values of a ``dict[str, ...]`` of them) checked the same way."""
+    out = []
+    for key, hint in typing.get_type_hints(layout).items():
+        present = [v[key] for v in values if key in v]
+        if not present or (key in layout.__required_keys__ and len(present) < len(values)):
+            out.append(f"{where}.{key}")
+        hint, at = _declared(hint), f"{where}.{key}"
+        while typing.get_origin(hint) is dict:  # {name: value}: every value
+            hint, present, at = typing.get_args(hint)[1], [x for v in present for x in v.values()], f"{at}.*"
+        if typing.is_typeddict(hint):
+            out += _missing(hint, present, at)
+    return out
+
+
+def test_every_key_a_claims_module_reads_is_in_the_committed_results():
+    """The layout each claims module declares for the results file it reads (its rows function's first
+    parameter, ``report.ROWS``; the seed study's ``SeedStudy``) is that of the committed results: a key a
+    study no longer writes, or one a claims module reads under another name, fails here."""
+    from llc_lib.results import report
+    from llc_lib.results.claims import common
+
+    figures = Path(__file__).parents[1] / "figures"
+    layouts = {(common.SEEDS, common.SeedStudy)}
+    for stem, rows_of in report.ROWS:
+        first = next(iter(inspect.signature(rows_of).parameters))
+        layouts.add((stem, _declared(typing.get_type_hints(rows_of)[first])))
+    missing = []
+    for stem, layout in sorted(layouts, key=str):
+        assert typing.is_typeddict(layout), (stem, layout)
+        missing += _missing(layout, [json.loads((figures / f"{stem}.json").read_text())], stem)
+    assert not missing
+
+
+def test_the_same_path_llc_codebook_has_one_name():
+    """LLC's codebook after the baselines' Phase 2 is named by ``same_path_key`` in the studies' results and in
+    the seed study's numbers alike."""
+    figures = Path(__file__).parents[1] / "figures"
+    acc = json.loads((figures / "02_accuracy_vs_bits.json").read_text())
+    seeds = json.loads((figures / "seeds.json").read_text())
+    key = claims.same_path_key("llc")
+    assert key == claims.SAME_PATH_LLC and key in acc["methods"]
+    assert f"{key}_mhd@{seeds['table_bits']}" in seeds["numbers"]
+    assert [claims.same_path_key(b) for b in ("svd", "random", "cca")] == ["svd", "random", "cca"]

@@ -1,5 +1,6 @@
 """Verdicts over seeds: a difference inside the spread between seeds is "within noise"."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -193,23 +194,24 @@ def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
 def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
     from llc_lib.config.profiles import get_profile
     from llc_lib.results.claims import THRESHOLDS
-    from llc_lib.results.report import _goal_rows
+    from llc_lib.results.claims.headline import goal_rows
 
     ((k, goal),) = [(k, g) for k, g in THRESHOLDS["p_exact_goal"]["cpu"].items() if k == 14]
     row = {"p_exact_given_class_code_right": goal, "bits_right_if_class_code_right": 12.0}
     h = {"llc": {"14": row, "20": {"p_exact_given_class_code_right": 0.1}}}
-    rows = {r["claim"]: r["holds"] for r in _goal_rows(h, get_profile("cpu"))}
+    rows = {r["claim"]: r["holds"] for r in goal_rows(h, None, get_profile("cpu"))}
     assert rows == {
         f"goal: P(exact given class code right) >= {goal} at 14 bits (test)": True,
         f"goal: P(exact given class code right) >= {THRESHOLDS['p_exact_goal']['cpu'][20]} at 20 bits (test)": False,
     }
     row["p_exact_given_class_code_right"] = goal - 0.001
-    assert [r["holds"] for r in _goal_rows(h, get_profile("cpu"))] == [False, False]
-    assert _goal_rows(h, get_profile("smoke")) == [] and _goal_rows(None, get_profile("cpu")) == []
+    assert [r["holds"] for r in goal_rows(h, None, get_profile("cpu"))] == [False, False]
+    assert goal_rows(h, None, get_profile("smoke")) == [] and goal_rows(None, None, get_profile("cpu")) == []
 
 
 def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
     from llc_lib.results import report
+    from llc_lib.results.claims import retrieval
 
     def tie(x):
         return {"map_tie_aware": x}
@@ -222,10 +224,10 @@ def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
         },
         "llc_predicted_class_method": "LLC predicted class code",
     }
-    row = [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]]
+    row = [r for r in retrieval.rows(ret) if "own predicted class" in r["claim"]]
     assert row and row[0]["holds"] is False and "30.0 vs 35.0" in row[0]["ours"]
     ret["methods"]["LLC"]["16"] = tie(0.36)
-    assert [r for r in report._retrieval_rows(ret) if "own predicted class" in r["claim"]][0]["holds"] is True
+    assert [r for r in retrieval.rows(ret) if "own predicted class" in r["claim"]][0]["holds"] is True
     fast = {
         "bits": 14,
         "codebook_images": 10000,
@@ -245,7 +247,8 @@ def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
 def test_taxonomy_nesting_and_goal_rows_take_their_verdict_from_the_seeds():
     from llc_lib.config.profiles import get_profile
     from llc_lib.results.claims import THRESHOLDS
-    from llc_lib.results.report import _goal_rows, paper_vs_reproduction
+    from llc_lib.results.claims.headline import goal_rows
+    from llc_lib.results.report import paper_vs_reproduction
 
     def stat(*v):
         import numpy as np
@@ -296,8 +299,43 @@ def test_taxonomy_nesting_and_goal_rows_take_their_verdict_from_the_seeds():
     (row,) = [r for r in paper_vs_reproduction(res)[1] if r["claim"].startswith("clustering")]
     assert "holds_one_seed" not in row and row["holds"] is False
     # the goal: one seed above it, the seeds below it
-    (r,) = _goal_rows(headline, get_profile("cpu"), seeds)[:1]
+    (r,) = goal_rows(headline, seeds, get_profile("cpu"))[:1]
     assert r["holds"] is True and r["seeds"] is False and "over the seeds" in r["ours"]
     assert "Taxonomy at 14 bits" in md and "Nesting at 20 bits" in md
     (row,) = [r for r in rows if r["claim"].startswith("a nested codebook")]
     assert row["holds_one_seed"] is True and row["holds"] is False and "cost over the seeds 4.00 ± 0.00" in row["ours"]
+
+
+def _keys(obj) -> set[str]:
+    """Every key of a JSON value, at any depth."""
+    if isinstance(obj, dict):
+        return set(obj) | {k for v in obj.values() for k in _keys(v)}
+    return {k for v in obj for k in _keys(v)} if isinstance(obj, list) else set()
+
+
+def _indexed(source: str) -> set[str]:
+    """The string literals ``source`` indexes with: ``x["key"]`` and ``x.get("key", ...)`` / ``x.pop("key")``."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("get", "pop"):
+            key = node.args[0] if node.args else None
+        else:
+            continue
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            found.add(key.value)
+    return found
+
+
+def test_the_report_reads_no_results_layout():
+    """report.py indexes no results file by a key of theirs (a stem, or a key at any depth of the committed
+    results): each study's layout is read by its claims module (``report.ROWS``); the report indexes only the
+    rows those make (``claims.Row``)."""
+    from llc_lib.results import claims, report
+
+    results = {p.stem: json.loads(p.read_text()) for p in (Path(__file__).parents[1] / "figures").glob("*.json")}
+    layout = set(results) | _keys(results)
+    row = claims.Row.__required_keys__ | claims.Row.__optional_keys__
+    assert not (_indexed(Path(report.__file__).read_text()) & layout) - row
+    assert _indexed('acc["table_bits"]; res.get("06_retrieval"); f"{r[\'holds\']}"') <= layout  # what it finds

@@ -79,7 +79,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     for name in SAME_PATH:
         spec = plan.baseline_instance(prof, name, seed)
         base[name] = outputs(ws.fit(spec), te, ws.device)["proj"], ws.codebook(spec.codebook)["codes"]
-        res["methods"]["llc_same_path" if name == "llc" else name] = _prefix_metrics(*base[name], y, bits)
+        res["methods"][claims.same_path_key(name)] = _prefix_metrics(*base[name], y, bits)
     kdim = {k: real_kdim(ctx, seed, k) for k in bits}
     res["real_bottleneck"] = {str(k): r["test_acc"] for k, r in kdim.items()}
     res["real_bottleneck_kind"] = kdim[bits[0]]["kind"]

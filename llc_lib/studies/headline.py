@@ -45,7 +45,7 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
     out = {"real_top1": names(real)}
     out.update({f"llc_{m}": names(phase1) if m in PHASE1_METRICS else names(phase1, phase2) for m in SEED_METRICS})
     for name in ("random", "svd", "cca", "llc"):
-        key = "llc_same_path" if name == "llc" else name
+        key = claims.same_path_key(name)
         out[f"{key}_mhd"] = out[f"{key}_ed"] = names(plan.baseline_instance(p, name, seed))
     out.update(
         {
@@ -160,7 +160,7 @@ def claim_numbers(ctx: Context, seed: int) -> dict[str, float]:
         spec = plan.baseline_instance(prof, name, seed)
         proj = outputs(ws.fit(spec), te, ws.device, workers=ws.workers)["proj"][:, :k]
         m = code_metrics(proj, ws.codebook(spec.codebook)["codes"][:, :k], y)
-        key = "llc_same_path" if name == "llc" else name
+        key = claims.same_path_key(name)
         out[f"{key}_mhd@{k}"], out[f"{key}_ed@{k}"] = m["mhd_acc"], m["ed_acc"]
     # nesting: the main run's prefix against a separate single-length run of that length (class codes)
     n, llc = plan.NESTED_BITS, ws.fit(plan.headline(prof, seed)[1])
@@ -239,9 +239,8 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     for name in ("random", "svd", "cca", "llc"):
         spec = plan.baseline_instance(prof, name, seed)
         proj = outputs(ws.fit(spec), te, ws.device)["proj"]
-        out[f"{name}_same_path_mhd_acc" if name == "llc" else f"{name}_mhd_acc"] = code_metrics(
-            proj, ws.codebook(spec.codebook)["codes"], y
-        )["mhd_acc"]
+        key = f"{claims.same_path_key(name)}_mhd_acc"
+        out[key] = code_metrics(proj, ws.codebook(spec.codebook)["codes"], y)["mhd_acc"]
     for init in ("svd", "cca"):
         out[f"llc_warm_{init}_class_code_acc"] = acc(
             plan.llc(prof, seed, bits=prof.table_bits, init=init, epochs=prof.warm_epochs)

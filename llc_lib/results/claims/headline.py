@@ -1,0 +1,231 @@
+"""Claims of the headline study (``studies.headline.reproduce``, notebook 01): the project's goals for the
+instance codes, judged on the headline's test numbers; its tables, and those of the seed study
+(``studies.headline.seeds_study``), whose numbers judge every claim over seeds."""
+
+from __future__ import annotations
+
+from typing import Final, TypedDict
+
+from .common import PAPER, Row, SeedStudy, mean_std, same_path_key, seed_verdict, usable_seed_numbers
+
+RESULTS: Final = "headline_results"  # the headline study's results file (seed 0)
+
+THRESHOLDS = {
+    "bits_right_goal": {"cpu": 18.5, "gpu": 19.0},  # mean bits right of 20-bit instance codes (paper: 19.2)
+    # P(instance code exact | class code right) on the test images, per profile and k (the paper implies ~0.9)
+    "p_exact_goal": {"cpu": {14: 0.75, 20: 0.5}, "gpu": {14: 0.85}},
+    "R_goal": {"gpu": {20: 19.3}},  # bits right of images whose class code is right (paper: >= 19.2)
+}
+
+# goal: (the number it judges, in a row of the headline's 'llc', what the row says it is)
+GOALS: Final = (
+    ("p_exact_goal", "p_exact_given_class_code_right", "P(exact given class code right)"),
+    ("R_goal", "bits_right_if_class_code_right", "R (bits right when the class code is right)"),
+)
+
+
+class CodeRow(TypedDict):
+    """The headline's numbers at one code length."""
+
+    class_code_acc: float
+    mhd_acc: float
+    ed_acc: float
+    ed_no_match_rate: float
+    unique_codes: int
+    bits_right: float
+    bits_right_if_class_code_right: float
+    bits_right_if_class_code_wrong: float
+    p_exact_given_class_code_right: float
+
+
+class TrainRow(TypedDict):
+    bits_right: float
+    bits_right_if_class_code_right: float
+    p_exact_given_class_code_right: float
+
+
+class Epochs(TypedDict):
+    epochs: int
+
+
+class Phase1(Epochs):
+    bits: int
+
+
+class Recipe(TypedDict):
+    width: int
+    real: Epochs
+    llc: Phase1
+    instance: Epochs
+    init: str
+    aux_weight: float
+
+
+class HeadlineResults(TypedDict):
+    profile: str
+    seed: int
+    num_classes: int
+    real_top1: float
+    llc: dict[str, CodeRow]  # {k: the test images' numbers}
+    llc_train: dict[str, TrainRow]  # {k: the training images' numbers}
+    train_eval_images: int
+    recipe: Recipe
+    number_checkpoints: dict[str, list[str]]  # seed-study number: the checkpoints it is computed from
+
+
+def goal_reached(value: float, goal: float) -> bool:
+    """A goal of the project (``THRESHOLDS['p_exact_goal']``, ``['R_goal']``) is reached: value >= goal."""
+    return value >= goal
+
+
+def usable_seeds(seeds: SeedStudy | None, headline: HeadlineResults | None) -> tuple[SeedStudy | None, str]:
+    """(the part of ``seeds`` (a ``seeds.json``) that may judge the results of ``headline`` (a
+    ``headline_results.json``), why the rest may not): the numbers whose checkpoints it ran at the headline's
+    seed, by ``usable_seed_numbers`` with the headline's ``number_checkpoints``; ``seeds`` as it is, with '',
+    when either is missing."""
+    if not seeds or not headline:
+        return seeds or None, ""
+    return usable_seed_numbers(seeds, headline.get("seed"), headline["number_checkpoints"])
+
+
+def goal_rows(h: HeadlineResults | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
+    """The project's instance-code goals for ``profile`` (``THRESHOLDS['p_exact_goal']``, ``['R_goal']``)
+    against the headline's test numbers, over the seeds of ``seeds`` where it has the number (``seed_verdict``
+    against the goal); none without the headline or the profile."""
+    if not h or profile is None:
+        return []
+    rows = []
+    for name, key, what in GOALS:
+        for k, goal in THRESHOLDS[name].get(profile.name, {}).items():
+            row = h["llc"].get(str(k), {})
+            if key in row:
+                fmt = ".3f" if key.startswith("p_") else ".2f"
+                over = ((seeds or {}).get("numbers") or {}).get(f"llc_{key}@{k}")
+                rows.append(
+                    Row(
+                        claim=f"goal: {what} >= {goal} at {k} bits (test)",
+                        paper=f"{PAPER['bits_right']} / 20 bits right at {PAPER['class_code_top1']:.1f} % "
+                        f"class-code accuracy",
+                        ours=f"{row[key]:{fmt}}"
+                        + (f"; over the seeds {over['mean']:{fmt}} ± {over['std']:{fmt}}" if over else ""),
+                        holds=goal_reached(row[key], goal),
+                        seeds=seed_verdict(seeds, f"llc_{key}@{k}", goal) if over else None,
+                    )
+                )
+    return rows
+
+
+def headline_markdown(h: HeadlineResults) -> str:
+    """The headline paragraph and tables of a ``studies.headline.reproduce`` result (numbers in %): the codes'
+    accuracies (``headline_table``) and their instance codes where the paper measures them
+    (``instance_code_table``)."""
+    return headline_table(h) + "\n\n" + instance_code_table(h)
+
+
+def headline_table(h: HeadlineResults) -> str:
+    """The headline paragraph and table of accuracies per code length of a ``studies.headline.reproduce``
+    result (numbers in %)."""
+    r = h["recipe"]
+    lines = [
+        f"Real-valued ResNet-9 (width {r['width']}, {r['real']['epochs']} epochs): **{100 * h['real_top1']:.2f} %** "
+        f"top-1. LLC: one nested {r['llc']['bits']}-bit run ({r['init']}, {r['llc']['epochs']} epochs, auxiliary "
+        f"head weight {r['aux_weight']}), then Phase 2 ({r['instance']['epochs']} epochs); k-bit codes are prefixes "
+        f"(`headline_results.json`, {h['profile']} profile, seed {h['seed']}).",
+        "",
+        "| bits | class-code acc | MHD (instance codes) | ED (instance codes) | ED no match | unique class codes "
+        "| bits right | bits right, class code right / wrong |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k, row in h["llc"].items():
+        lines.append(
+            f"| {k} | {100 * row['class_code_acc']:.2f} | {100 * row['mhd_acc']:.2f} | {100 * row['ed_acc']:.2f} "
+            f"| {100 * row['ed_no_match_rate']:.1f} % | {row['unique_codes']} / {h['num_classes']} "
+            f"| {row['bits_right']:.2f} / {k} | {row['bits_right_if_class_code_right']:.2f} / "
+            f"{row['bits_right_if_class_code_wrong']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def instance_code_table(h: HeadlineResults) -> str:
+    """P(exact | class code right) and bits right on test and training images per code length of a
+    ``studies.headline.reproduce`` result, with the paragraph that says what they are."""
+    lines = [
+        f"Instance codes where the paper measures them: of the images whose class code is right, the "
+        f"fraction whose instance code is exact (P(exact | right); the paper's bits right imply most are) "
+        f"and their bits right R, on the test images and on {h['train_eval_images']} training images "
+        f"(eval mode). 16 bits for 100 classes are about as dense as the paper's 20 for 1000, matched by "
+        f"the mean distance from a random class code to its nearest other one "
+        f"(`docs/measurements/phase2_diagnostics_adopted_cpu_seed0.md`, part (c)); 14 bits is "
+        f"the paper's own rule, 2 log2 C rounded up.",
+        "",
+        "| bits | P(exact given right), test | train | R, test | R, train | bits right, train |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k, row in h["llc"].items():
+        tr = h["llc_train"][k]
+        lines.append(
+            f"| {k} | {row['p_exact_given_class_code_right']:.3f} | {tr['p_exact_given_class_code_right']:.3f} "
+            f"| {row['bits_right_if_class_code_right']:.2f} | {tr['bits_right_if_class_code_right']:.2f} "
+            f"| {tr['bits_right']:.2f} / {k} |"
+        )
+    return "\n".join(lines)
+
+
+def seeds_markdown(seeds: SeedStudy) -> str:
+    """Mean ± sample std (%, bits right in bits) over the seeds of a ``seeds.json`` (``studies.headline.seeds_study``):
+    the LLC headline at every k, the real model, and the codebooks after the same Phase 2 at the table's k."""
+    n = seeds["numbers"]
+
+    def pm(name: str, scale: float = 100.0) -> str:
+        return mean_std(n[name], scale) if name in n else "–"
+
+    def bits_right(k: int) -> str:
+        return f"{pm(f'llc_bits_right@{k}', 1.0)} / {k}" if f"llc_bits_right@{k}" in n else "–"
+
+    ks = sorted({int(name.split("@")[1]) for name in n if name.startswith(("llc_mhd_acc@", "llc_class_code_acc@"))})
+    lines = [
+        f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
+        f"deviation). Real-valued top-1: {pm('real_top1')} %.",
+        "",
+        "| bits | class-code acc | MHD (instance) | ED (instance) | bits right |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {k} | {pm(f'llc_class_code_acc@{k}')} | {pm(f'llc_mhd_acc@{k}')} | {pm(f'llc_ed_acc@{k}')} "
+        f"| {bits_right(k)} |"
+        for k in ks
+    ]
+    if any(f"llc_{m}@{k}" not in n for k in ks for m in ("class_code_acc", "mhd_acc", "ed_acc", "bits_right")):
+        lines += ["", "–: not from these checkpoints (the seed study ran another recipe for them)."]
+    k = seeds["table_bits"]
+    books = [
+        (label, same_path_key(name))
+        for label, name in (("LLC", "llc"), ("SVD", "svd"), ("Random", "random"), ("CCA", "cca"))
+        if f"{same_path_key(name)}_mhd@{k}" in n
+    ]
+    if books:
+        lines += [
+            "",
+            f"Codebooks after the same Phase 2 from the real-valued backbone, {k} bits:",
+            "",
+            "| codebook | MHD | ED |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {label} | {pm(f'{key}_mhd@{k}')} | {pm(f'{key}_ed@{k}')} |" for label, key in books]
+    nested = sorted(name for name in n if name.startswith("nested_cost@"))
+    for name in nested:
+        b = name.split("@")[1]
+        lines += [
+            "",
+            f"Nesting at {b} bits (class-code accuracy, %): the nested code's prefix "
+            f"{pm(f'llc_nested_prefix_class_code_acc@{b}')}, a separate {b}-bit run "
+            f"{pm(f'llc_single_class_code_acc@{b}')}, cost {pm(name)} points.",
+        ]
+    if f"taxonomy_ari_llc@{k}" in n:
+        lines += [
+            "",
+            f"Taxonomy at {k} bits (ARI against the superclasses, mean over class orders): LLC "
+            f"{pm(f'taxonomy_ari_llc@{k}', 1.0)}, SVD {pm(f'taxonomy_ari_svd@{k}', 1.0)}, Random "
+            f"{pm(f'taxonomy_ari_random@{k}', 1.0)}.",
+        ]
+    return "\n".join(lines)
