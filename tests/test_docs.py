@@ -1,5 +1,7 @@
-"""The committed results pages are generated from the committed results files, never typed by hand; the README
-is a front page: small, its links alive, no number of a run typed into its prose."""
+"""The pages are views of the committed files: every generated page, block and value equals its rendering by
+`make docs`, and no page holds a number that is neither rendered, nor of a kind that is no result, nor stated by
+the page's sources (llc_lib/results/pages.py states the rule). The README is a front page: small, its links
+alive."""
 
 import json
 import re
@@ -8,7 +10,24 @@ import shutil
 import pytest
 
 from llc_lib.config.profiles import get_profile
-from llc_lib.results.pages import BLOCKS, TIMES, duration, render_readme, results_page, update_docs
+from llc_lib.results.pages import (
+    BLOCKS,
+    GENERATED,
+    TIMES,
+    Sources,
+    _values,
+    doc_pages,
+    duration,
+    page_sources,
+    page_strays,
+    render_page,
+    render_readme,
+    rendered_pages,
+    results_page,
+    stated,
+    stray_numbers,
+    update_docs,
+)
 from llc_lib.results.report import claim_status, load_results, paper_vs_reproduction
 
 from conftest import REPO
@@ -24,6 +43,34 @@ def test_results_page_and_readme_blocks_match_the_committed_files():
     readme = (REPO / "README.md").read_text()
     assert all(start in readme and end in readme for start, end in BLOCKS.values())
     assert readme == render_readme(readme, FIG, REPO), "run `make docs`"
+
+
+def test_every_templated_page_is_its_rendering():
+    """Every page `make docs` writes (docs/results.md, and each page with a generated block or a named value)
+    equals its rendering from the committed files; the pages on settings and results are among them."""
+    pages = rendered_pages(REPO, FIG)
+    names = {p.relative_to(REPO).as_posix() for p in pages}
+    assert {"README.md", "docs/results.md", "docs/running.md", "docs/status.md", "docs/deviations.md"} <= names
+    for path, text in pages.items():
+        assert path.read_text() == text, f"{path.relative_to(REPO)} differs from its rendering: run `make docs`"
+
+
+def test_a_stale_value_or_block_is_rendered_again_and_a_bad_one_refused():
+    src = Sources(REPO, FIG)
+    real = json.loads((FIG / "headline_results.json").read_text())["real_top1"]
+    page = "top-1 <!-- value figures/headline_results.json:real_top1|.2% -->0.00<!-- /value --> %, lr "
+    page += "<!-- value profile:cpu.instance.lr -->9<!-- /value -->, goal "
+    page += "<!-- value claims:THRESHOLDS.p_exact_goal.cpu.14 -->1<!-- /value -->\n"
+    page += "<!-- profiles:start (generated) -->\nold\n<!-- profiles:end -->\n"
+    out = render_page(page, src)
+    assert f"-->{100 * real:.2f}<!--" in out and "-->0.2<!--" in out and "-->0.75<!--" in out and "old" not in out
+    assert render_page(out, src) == out
+    quoted = "a block is `<!-- NAME:start -->` … `<!-- NAME:end -->`, a value `<!-- value S:P -->`…`<!-- /value -->`"
+    assert render_page(quoted, src) == quoted
+    with pytest.raises(KeyError, match="real_top_1"):
+        render_page("<!-- value figures/headline_results.json:real_top_1 -->1<!-- /value -->", src)
+    with pytest.raises(ValueError, match="no generated block is named 'nonsense'"):
+        render_page("<!-- nonsense:start -->\n<!-- nonsense:end -->", src)
 
 
 def test_the_committed_report_is_the_one_its_results_files_give():
@@ -54,13 +101,14 @@ def test_the_results_page_needs_the_report_of_notebook_99(tmp_path, monkeypatch,
 
 
 def test_make_docs_is_idempotent(tmp_path):
-    """`make docs` on a copy of the committed pages gives them back byte for byte, twice."""
-    (tmp_path / "docs").mkdir()
-    for f in ("README.md", "docs/results.md", TIMES.as_posix()):
-        shutil.copy(REPO / f, tmp_path / f)
-    pages = ("README.md", "docs/results.md")
+    """`make docs` on a copy of the committed pages gives every page back byte for byte, twice."""
+    shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    shutil.copytree(REPO / "docs", tmp_path / "docs")
+    pages = doc_pages(REPO)
+    assert doc_pages(tmp_path) == pages
     for _ in range(2):
-        update_docs(tmp_path, FIG)
+        written = update_docs(tmp_path, FIG)
+        assert {p.relative_to(tmp_path).as_posix() for p in written} >= {"README.md", "docs/results.md"}
         assert [(tmp_path / f).read_bytes() for f in pages] == [(REPO / f).read_bytes() for f in pages]
 
 
@@ -98,16 +146,58 @@ def test_every_link_of_the_readme_and_the_docs_resolves():
                 assert anchor in _anchors(path), f"{page}: {link} names no heading of {path.name}"
 
 
-def test_the_readme_prose_types_no_number_of_a_run():
-    """Outside its generated blocks (and the citation), the README states no measured number: no decimals,
-    percentages, durations, points, epochs or seed counts typed by hand."""
-    text = (REPO / "README.md").read_text()
-    for start, end in BLOCKS.values():
-        text = text[: text.index(start)] + text[text.index(end) :]
-    text = re.sub(r"```.*?```", "", text, flags=re.S).replace("arXiv:2106.01487", "")
-    text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets (file names hold dates)
-    found = re.findall(r"\d+\.\d+|\d+\s*(?:%|s\b|min\b|h\b|points?\b|epochs?\b|seeds?\b|bits?\b)", text)
-    assert not found, f"numbers typed into the README: {found}; render them from a results file (make docs)"
+def test_no_page_types_a_number_of_a_run():
+    """README.md and every page under docs/: each number is rendered by `make docs`, of a kind that is no result
+    (``pages.ALLOWED``), or stated by the page's sources (a note's ledger files, the code a page on settings
+    describes)."""
+    assert stray_numbers(REPO) == [], "render these numbers (make docs), or link the page that states them"
+
+
+@pytest.mark.parametrize(
+    "page, typed, found",
+    [
+        ("README.md", "The real model reaches 63.2 % here.", ["63.2"]),  # a run's number in prose
+        ("docs/status.md", "| ED | 41.7 |", ["41.7"]),  # in a table
+        ("docs/status.md", "It took 1,163 s, 12 epochs.", ["1,163", "12"]),  # a page without sources
+        ("docs/method.md", "Phase 2 gains 0.4321 on the test images.", ["0.4321"]),  # no setting of the code
+        ("docs/measurements/warm_start_control_cpu_seed0.md", "The control reached 48.3 %.", ["48.3"]),
+    ],
+)
+def test_a_number_typed_into_a_page_is_found(page, typed, found):
+    """A number typed into a page is reported with its line; one its sources state, a rendered one, and the
+    allowed kinds are not."""
+    text = (REPO / page).read_text()
+    lines = text.count("\n")
+    assert page_strays(REPO, page, text) == []
+    assert page_strays(REPO, page, text + typed + "\n") == [(lines + 1, n) for n in found]
+    quiet = [
+        "Measured on 2026-12-02 at 16:29 UTC with torch 2.14.1 (Cao et al., ICCV 2017), arXiv:2106.01487.",
+        "ResNet50, ResNet-9, CIFAR-100, fp32, H100, AVX-512, top-1, `p2-lr0.2-2x`, [a](b_2026-12-01.md).",
+        "Phase 2 of notebooks 02 and 06, seed 0, at 14 and 20 bits, 128-dim features; notebook 01 came first.",
+        "<!-- value figures/headline_results.json:real_top1|.2% -->63.23<!-- /value --> %",
+        "```\nmake reproduce --epochs 15\n```",
+    ]
+    assert page_strays(REPO, page, text + "\n".join(quiet) + "\n") == []
+
+
+def test_a_note_may_quote_only_its_ledger_files():
+    """A measurement note's sources are the results, scripts and printed logs of its ledger entries, and the
+    recipes and goals of the code; a number is stated at the decimals the page writes, a fraction may be
+    written as a percentage."""
+    note = "docs/measurements/warm_start_control_cpu_seed0.md"
+    sources = page_sources(REPO, note)
+    assert "docs/measurements/warm_start_control_cpu_seed0.json" in sources
+    assert "docs/measurements/logs/warm_start_control_2026-12-05.log" in sources
+    assert "llc_lib/config/profiles.py" in sources and "figures/seeds.json" not in sources
+    values = _values("0.4797 1163.0 629.9 5e-4 x1.32")
+    assert all(stated(n, values) for n in ("47.97", "48.0", "48", "0.480", "1,163", "630", "5e-4", "1.32"))
+    assert not any(stated(n, values) for n in ("47.9", "0.47", "1,164", "629.8", "1.4", "0.005"))
+    assert all(p not in GENERATED for p in ("README.md", note))
+    # a note's code blocks quote what its runs printed, and are read too; elsewhere code holds commands
+    printed = "\n    python docs/measurements/logs/warm_start_control.py\n    control: 0.9876 points\n"
+    for page, found in ((note, ["0.9876"]), ("docs/status.md", [])):
+        text = (REPO / page).read_text()
+        assert page_strays(REPO, page, text + printed) == [(text.count("\n") + 3, n) for n in found]
 
 
 def test_every_time_is_copied_from_its_record():

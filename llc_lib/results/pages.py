@@ -1,14 +1,41 @@
-"""The pages generated from committed results files (``python -m llc_lib docs``, ``make docs``): docs/results.md
-and the README's generated blocks (the headline table, the status of every claim of the paper, the measured
-times of the make targets). Every number on them comes from the JSON the notebooks wrote, or, for the times,
-from ``docs/times.json``; nothing here types a number."""
+"""The pages of the repository as views of its committed files (``python -m llc_lib docs``, ``make docs``).
+
+Every number on README.md and the pages under docs/ that comes from a run is rendered from a committed
+results file, never typed, and is stated once (other pages link to it). Three forms:
+
+- generated pages, rendered whole: docs/results.md (every table of the profile's results, from the figures
+  folder's JSON) and docs/measurements/README.md (the index of ``ledger.json``, by ``ledger.py``);
+- generated blocks on any page, between ``<!-- NAME:start ... -->`` and ``<!-- NAME:end -->``, NAME one of
+  ``BLOCK_RENDERERS`` (the README's times, headline and claims; the profiles table);
+- named values in prose: ``<!-- value SOURCE:PATH|FORMAT -->TEXT<!-- /value -->``, TEXT being the value at
+  PATH of SOURCE (``render_value``), so a reader of the raw page sees where each number comes from.
+
+The paper's numbers are values of ``claims.PAPER`` and the goals values of ``claims.THRESHOLDS``
+(``claims:PAPER.…``), a profile's settings values of ``get_profile`` (``profile:cpu.…``).
+
+Any other number on a page must be of a kind that is no result (``ALLOWED``: dates, versions, names, parts
+of the pipeline, code lengths) or be stated by one of the page's sources (``page_sources``), at the decimals
+the page writes it (``stated``): a measurement note (the note of a ledger entry) records one measurement and may
+quote only the committed results, logs and scripts its entries name, its code blocks (what its commands
+printed) included, and the settings its runs were set up with; a page that describes settings may state only
+the settings of the code it describes (``SETTINGS_SOURCES``). Code elsewhere holds commands and names and is
+not read. ``stray_numbers`` lists every number that is none of these; tests/test_docs.py requires that there be
+none. The check is by value: a decimal is rarely stated by chance, a small integer often is.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import json
+import math
+import re
+from functools import lru_cache
 from pathlib import Path
 
 from ..config.profiles import get_profile
+from . import claims
+from . import ledger as ledger_mod
 from .report import claim_status, headline_markdown, headline_table, load_results, ood_markdown, retrieval_markdown
 
 # the README's generated blocks: name -> (start marker, end marker); ``make docs`` rewrites what lies between
@@ -19,6 +46,37 @@ BLOCKS = {
 }
 TIMES = Path("docs") / "times.json"
 STATUS_PAGE = "docs/status.md"  # where each claim's topic is discussed, one section per topic
+RESULTS_PAGE = "docs/results.md"
+GENERATED = (RESULTS_PAGE, ledger_mod.INDEX.as_posix())  # pages rendered whole, never edited by hand
+
+# a block: its start marker (any comment after the name, without '>') up to its end marker, on any page; a marker
+# quoted as code (right after a backtick) is text
+BLOCK = re.compile(r"(?<!`)(<!-- (\w+):start\b[^>]*-->)(.*?)(<!-- \2:end -->)", re.S)
+# a named value: <!-- value SOURCE:PATH|FORMAT -->TEXT<!-- /value -->
+VALUE = re.compile(r"(?<!`)(<!-- value (\S+?) -->)(.*?)(<!-- /value -->)", re.S)
+
+# Where a page that describes settings (not results) may take its numbers from: the code that sets them (page
+# or glob of pages -> globs of files). A number such a page states must be one that these files state too
+# (``stated``). The measurement notes may quote the recipes, published schedules and goals their runs were set up
+# with.
+SETTINGS_SOURCES = {
+    "docs/measurements/*.md": (
+        "llc_lib/config/profiles.py",
+        "llc_lib/config/recipe.py",
+        "llc_lib/methods/*.py",
+        "llc_lib/results/claims.py",
+    ),
+    "docs/method.md": (
+        "llc_lib/methods/*.py",
+        "llc_lib/kernels/*.py",
+        "llc_lib/studies/ood.py",
+        "llc_lib/config/profiles.py",
+    ),
+    "docs/deviations.md": ("llc_lib/config/profiles.py", "llc_lib/methods/*.py"),
+    "docs/paper-scale.md": ("llc_lib/config/profiles.py", "llc_lib/config/recipe.py", "llc_lib/engine/official.py"),
+    "docs/development.md": ("tests/test_learning.py", "pyproject.toml", "Makefile"),
+    "docs/benchmarks.md": ("benchmarks/*.py",),
+}
 
 
 def results_page(figdir: Path | str) -> str:
@@ -100,6 +158,150 @@ def claims_markdown(res: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+PROFILE_USE = {  # what each profile is for, the last column of the profiles table
+    "smoke": "CI, nbval",
+    "cpu": "default without a GPU",
+    "gpu": "default with CUDA",
+    "imagenet": "CLI, GPUs ([paper-scale.md](paper-scale.md))",
+    "tinyimagenet": "CLI, GPUs ([paper-scale.md](paper-scale.md))",
+}
+
+
+DATASETS = {"cifar100": "CIFAR-100", "imagenet": "ImageNet-1K", "tinyimagenet": "Tiny ImageNet"}
+
+
+def _recipe_text(cfg) -> str:
+    """A TrainConfig as the profiles table shows it: learning rate, schedule, weight decay; for Phase 2 the BCE's
+    factor; the batch, or the micro-batches it is taken in."""
+    schedule = "cosine" if cfg.schedule == "cosine" else f"one-cycle ({100 * cfg.warmup:g} % warm-up)"
+    exp = math.log2(cfg.weight_decay)
+    wd = f"2^{exp:g}" if exp == int(exp) else f"{cfg.weight_decay:g}"
+    scale = f", BCE × {cfg.bce_scale:g}" if cfg.mode == "instance" and cfg.bce_scale != 1 else ""
+    batches = f"micro-batches of {cfg.micro_batch}" if cfg.micro_batch else f"batches of {cfg.batch_size}"
+    return f"lr {cfg.lr:g}, {schedule}, wd {wd}{scale}, {batches}"
+
+
+def profiles_markdown() -> str:
+    """The table of the profiles (``get_profile``): training data, backbone, epochs of the real-valued model, LLC
+    Phase 1 and Phase 2, the recipe of the first two and of Phase 2, that of the codebook comparisons, seeds,
+    use."""
+    lines = [
+        "| profile | training data | backbone | epochs: real / Phase 1 / Phase 2 | real and Phase 1 | Phase 2 "
+        "| codebook comparisons | seeds | use |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, use in PROFILE_USE.items():
+        p = get_profile(name)
+        data = DATASETS[p.dataset] + ("" if p.per_class is None else f", {p.per_class} images per class")
+        backbone = f"ResNet-9 width {p.width}" if p.backbone == "resnet9" else p.backbone.replace("resnet", "ResNet")
+        same = p.comparison is None or p.comparison == p.instance
+        comp = "as Phase 2" if same else f"{p.comparison.epochs} epochs: {_recipe_text(p.comparison)}"
+        lines.append(
+            f"| `{name}` | {data} | {backbone} | {p.real.epochs} / {p.llc.epochs} / {p.instance.epochs} "
+            f"| {_recipe_text(p.llc)} | {_recipe_text(p.instance)} | {comp} | {', '.join(map(str, p.seeds))} | {use} |"
+        )
+    return "\n".join(lines)
+
+
+class Sources:
+    """What the pages are rendered from: the repository's committed files, with the figures folder of the profile
+    standing for ``figures/``, read once each."""
+
+    def __init__(self, repo: Path | str, figdir: Path | str):
+        self.repo, self.figdir = Path(repo), Path(figdir)
+        self._json: dict[str, object] = {}
+        self._results: dict | None = None
+
+    def path(self, name: str) -> Path:
+        """The file ``name`` (relative to the repository) as read: ``figures/X`` from the figures folder."""
+        return self.figdir / name[len("figures/") :] if name.startswith("figures/") else self.repo / name
+
+    def json(self, name: str):
+        if name not in self._json:
+            self._json[name] = json.loads(self.path(name).read_text())
+        return self._json[name]
+
+    def results(self) -> dict:
+        if self._results is None:
+            self._results = load_results(self.figdir)
+        return self._results
+
+
+# generated blocks: name -> what renders the block from the sources
+BLOCK_RENDERERS = {
+    "times": lambda src: times_markdown(src.json(TIMES.as_posix())),
+    "headline": lambda src: headline_table(src.json("figures/headline_results.json")),
+    "claims": lambda src: claims_markdown(src.results()),
+    "profiles": lambda src: profiles_markdown(),
+}
+
+
+def _walk(value, path: str, spec: str):
+    for key in path.split(".") if path else []:
+        if isinstance(value, dict):
+            if key not in value and key.lstrip("-").isdigit() and int(key) in value:
+                key = int(key)
+            if key not in value:
+                raise KeyError(f"{spec}: no {key!r} (keys: {sorted(map(str, value))})")
+            value = value[key]
+        elif isinstance(value, (list, tuple)) and key.isdigit():
+            value = value[int(key)]
+        elif hasattr(value, key):
+            value = getattr(value, key)
+        else:
+            raise KeyError(f"{spec}: {type(value).__name__} has no {key!r}")
+    return value
+
+
+def _format(value, fmt: str) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_format(v, fmt) for v in value)
+    if fmt == "duration":
+        return duration(value)
+    if fmt.endswith("%"):  # a fraction shown as a percentage; the page writes the sign
+        return format(100 * value, fmt[:-1] + "f")
+    if fmt:
+        return format(value, fmt)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def render_value(spec: str, src: Sources) -> str:
+    """The text of the named value ``SOURCE:PATH|FORMAT``. SOURCE is a committed JSON file (``figures/…`` read
+    from the profile's figures folder), ``profile`` (PATH starts with the profile's name: ``get_profile``) or
+    ``claims`` (PATH starts with PAPER or THRESHOLDS). PATH walks keys, list indices and attributes, separated
+    by dots. FORMAT is a Python format spec; one ending in ``%`` shows a fraction as a percentage (the page writes
+    the sign), ``duration`` a number of seconds as ``duration`` does; none gives ``str`` (``g`` for a float).
+    KeyError naming the spec when the path leads nowhere."""
+    ref, _, fmt = spec.partition("|")
+    source, _, path = ref.partition(":")
+    if source == "profile":
+        name, _, path = path.partition(".")
+        root = get_profile(name)
+    elif source == "claims":
+        what, _, path = path.partition(".")
+        if what not in ("PAPER", "THRESHOLDS"):
+            raise KeyError(f"{spec}: claims values are PAPER.… or THRESHOLDS.…")
+        root = getattr(claims, what)
+    elif source.endswith(".json"):
+        root = src.json(source)
+    else:
+        raise KeyError(f"{spec}: the source is a committed .json file, profile or claims")
+    return _format(_walk(root, path, spec), fmt)
+
+
+def render_page(text: str, src: Sources) -> str:
+    """``text`` with every generated block and named value rendered from ``src``. ValueError naming an unknown
+    block, KeyError naming a value that cannot be read."""
+
+    def block(m: re.Match) -> str:
+        if m.group(2) not in BLOCK_RENDERERS:
+            raise ValueError(f"no generated block is named {m.group(2)!r} (blocks: {sorted(BLOCK_RENDERERS)})")
+        return m.group(1) + "\n" + BLOCK_RENDERERS[m.group(2)](src) + "\n" + m.group(4)
+
+    text = BLOCK.sub(block, text)
+    return VALUE.sub(lambda m: m.group(1) + render_value(m.group(2), src) + m.group(4), text)
+
+
 def replace_block(text: str, name: str, block: str) -> str:
     """``text`` with what lies between the markers of ``BLOCKS[name]`` replaced by ``block``. ValueError naming
     the markers when they are missing."""
@@ -117,21 +319,161 @@ def readme_with_headline(readme: str, figdir: Path | str) -> str:
 
 
 def render_readme(readme: str, figdir: Path | str, repo: Path | str) -> str:
-    """``readme`` with every generated block rendered: the times of ``repo``'s docs/times.json, the headline
-    table and the status of every claim from the results in ``figdir``."""
-    times = json.loads((Path(repo) / TIMES).read_text())
-    readme = replace_block(readme, "times", times_markdown(times))
-    readme = readme_with_headline(readme, figdir)
-    return replace_block(readme, "claims", claims_markdown(load_results(figdir)))
+    """``readme`` with every generated block and value rendered: the times of ``repo``'s docs/times.json, the
+    headline table and the status of every claim from the results in ``figdir``. ValueError when one of the
+    README's blocks (``BLOCKS``) lacks its markers."""
+    for name in BLOCKS:
+        replace_block(readme, name, "")
+    return render_page(readme, Sources(repo, figdir))
+
+
+def doc_pages(repo: Path | str) -> list[str]:
+    """README.md and every page under docs/, relative to ``repo``."""
+    repo = Path(repo)
+    return ["README.md"] + sorted(p.relative_to(repo).as_posix() for p in (repo / "docs").rglob("*.md"))
+
+
+def templated(text: str) -> bool:
+    """Whether ``text`` holds a generated block or a named value."""
+    return bool(BLOCK.search(text) or VALUE.search(text))
+
+
+def rendered_pages(repo: Path | str, figdir: Path | str) -> dict[Path, str]:
+    """{path: rendering} of every page ``make docs`` writes: docs/results.md, and each page with a generated
+    block or a named value, the README first. Nothing is written."""
+    repo = Path(repo)
+    src = Sources(repo, figdir)
+    out = {repo / RESULTS_PAGE: results_page(figdir)}
+    for page in doc_pages(repo):
+        if page in GENERATED:
+            continue
+        text = (repo / page).read_text()
+        if page == "README.md":
+            out[repo / page] = render_readme(text, figdir, repo)
+        elif templated(text):
+            out[repo / page] = render_page(text, src)
+    return out
 
 
 def update_docs(repo: Path | str, figdir: Path | str) -> list[Path]:
-    """Regenerate docs/results.md and the README's generated blocks from ``figdir`` and docs/times.json;
-    returns the files. Both pages are rendered before either is written."""
+    """Regenerate docs/results.md and every generated block and value of the README and the pages under docs/
+    from ``figdir`` and the committed files; returns the files. Every page is rendered before any is written."""
+    pages = rendered_pages(repo, figdir)
+    for path, text in pages.items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    return list(pages)
+
+
+# ---- the rule: no number on a page that is neither rendered, of an allowed kind, nor stated by its sources
+
+# a number as a reader takes it: digits with thousands separators, decimals, an exponent; not glued to a word
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.,])\d+(?:,\d{3})*(?:\.\d+)*(?:e-?\d+)?(?![A-Za-z0-9_]|[.,]\d)")
+
+# Kinds of numbers that are no result of a run, each with why. (Numbers glued to a word, by a hyphen too, are
+# names: ResNet50, fp32, H100, CIFAR-100, ResNet-9, top-1, AVX-512; see ``_numbers``.)
+ALLOWED = (
+    (r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)", "a date"),
+    (r"\b\d{2}:\d{2}\b", "a time of day"),
+    (r"\b(?:et al\.,?|NeurIPS|ICCV|CVPR|ECCV|ICML|ICLR)\s+(?:[A-Z]+\s+)?(?:19|20)\d{2}\b", "a citation's year"),
+    (r"arXiv:\d{4}\.\d{4,5}", "the paper's arXiv number"),
+    (r"\b\d+(?:\.\d+){2,}\b", "a version (torch 2.14.1)"),
+    (r"\b(?:Phase|[Nn]otebooks?)\s+\d+(?:(?:,\s*|\s+and\s+|–)\d+)*", "a part of the pipeline: Phase 1, notebook 06"),
+    (r"\bseeds?\s+\d+(?:(?:,\s*|\s+and\s+|–)\d+)*", "the name of a seed: seed 0"),
+    (r"(?<![\d.,])0\d(?![\d.,])", "a notebook's number, zero-padded: 01 to 07"),
+    # the axes of every study: a code's or a feature's length (an integer; bits right and distances are results)
+    (r"(?<![\d.,])\d+(?:(?:,\s*|\s+and\s+|\s+or\s+)\d+)*(?:\s+|-)(?:bits?|dims?)\b(?!\s+(?:right|apart))", "a length"),
+    (r"^\s*\d+\.\s", "an ordered list's item"),
+)
+
+
+def _blank(m: re.Match) -> str:
+    """What replaces a span that is not scanned: nothing but its line breaks, so line numbers stay."""
+    return "\n" * m.group().count("\n")
+
+
+def _unscanned(text: str, code: bool = False) -> str:
+    """``text`` without what is rendered (generated blocks, named values) and what holds names, not numbers:
+    code (fenced, indented, and inline spans but those that are a bare number; with ``code``, only inline
+    spans), comments, link targets."""
+    text = BLOCK.sub(_blank, text)
+    text = VALUE.sub(_blank, text)
+    if not code:
+        text = re.sub(r"^```.*?^```", _blank, text, flags=re.S | re.M)
+        text = re.sub(r"(?:^|(?<=\n\n))((?: {4}.*(?:\n|$))+)", _blank, text)  # indented code after a blank line
+    text = re.sub(r"<!--.*?-->", _blank, text, flags=re.S)
+    text = re.sub(r"`(?![\d.,\s%]+`)[^`\n]*`", "", text)
+    text = re.sub(r"\]\([^)\s]*\)", "]", text)
+    return re.sub(r"^\[[^\]]+\]: \S+$", "", text, flags=re.M)
+
+
+def _numbers(text: str, code: bool = False) -> list[tuple[int, str]]:
+    """(line, number) of every number of ``text`` that is neither rendered nor of an ``ALLOWED`` kind; in code
+    blocks too with ``code``."""
+    text = _unscanned(text, code)
+    for pattern, _why in ALLOWED:
+        text = re.sub(pattern, lambda m: re.sub(r"\d", "_", m.group()), text, flags=re.M)
+    out = []
+    for i, line in enumerate(text.split("\n"), 1):
+        for m in NUMBER.finditer(line):
+            s = m.start()
+            if s >= 2 and line[s - 1] == "-" and line[s - 2].isalpha():  # ResNet-9, CIFAR-100: a name
+                continue
+            out.append((i, m.group()))
+    return out
+
+
+def page_sources(repo: Path | str, page: str) -> list[str]:
+    """The committed files whose numbers ``page`` may quote: for the note of ledger entries, the results, scripts
+    and printed logs those entries name; for a page on settings, the code of ``SETTINGS_SOURCES``."""
     repo = Path(repo)
-    results = results_page(figdir)
-    readme = repo / "README.md"
-    text = render_readme(readme.read_text(), figdir, repo)
-    (repo / "docs" / "results.md").write_text(results)
-    readme.write_text(text)
-    return [repo / "docs" / "results.md", readme]
+    out = []
+    for e in ledger_mod.load(repo):
+        if e["note"] == page:
+            out += e["results"] + e["scripts"] + [(ledger_mod.LOGS / f"{p}.log").as_posix() for p in e["print"]]
+    for pages, files in SETTINGS_SOURCES.items():
+        if fnmatch.fnmatch(page, pages):
+            for pattern in files:
+                out += sorted(Path(p).relative_to(repo).as_posix() for p in glob.glob(str(repo / pattern)))
+    return list(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=64)
+def _values(text: str) -> frozenset[str]:
+    """Every number ``text`` states, as it reads at 0 to 6 decimals, and as a percentage (a fraction times 100)."""
+    text = re.sub(r"(?<=\d)[,_](?=\d{3}(?!\d))", "", text)  # thousands separators: 1,163 and 50_000
+    out = set()
+    for m in re.finditer(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text):
+        y = float(m.group())
+        for z in (y, 100 * y):
+            out.update(f"{z:.{d}f}" for d in range(7))
+    return frozenset(out)
+
+
+def stated(number: str, values: frozenset[str]) -> bool:
+    """Whether ``number`` (as a page writes it) is one of ``values`` (``_values``) at its own decimals."""
+    x = number.replace(",", "")
+    if "e" in x:
+        x = format(float(x), "f").rstrip("0").rstrip(".") or "0"
+    return x in values
+
+
+def page_strays(repo: Path | str, page: str, text: str | None = None) -> list[tuple[int, str]]:
+    """(line, number) of every number of ``page`` (its ``text``, default: as on disk in ``repo``) that is neither
+    rendered, nor of an ``ALLOWED`` kind, nor stated by the page's sources (``page_sources``)."""
+    repo = Path(repo)
+    text = (repo / page).read_text() if text is None else text
+    values = _values("\n".join((repo / f).read_text(errors="replace") for f in page_sources(repo, page)))
+    note = any(e["note"] == page for e in ledger_mod.load(repo))  # its code blocks quote what its runs printed
+    return [(line, number) for line, number in _numbers(text, code=note) if not stated(number, values)]
+
+
+def stray_numbers(repo: Path | str) -> list[str]:
+    """'page:line: number' for every stray number (``page_strays``) of README.md and every page under docs/ but
+    the generated ones."""
+    return [
+        f"{page}:{line}: {n}"
+        for page in doc_pages(repo)
+        if page not in GENERATED
+        for line, n in page_strays(repo, page)
+    ]
