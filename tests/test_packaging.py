@@ -62,3 +62,25 @@ def test_the_offline_dependency_check_names_what_is_missing(monkeypatch, capsys)
     assert "no-such-package" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown package groups"):
         deps.missing(["nope"])
+
+
+def test_the_wheel_holds_every_module_of_the_package(tmp_path):
+    """A regular (not editable) install gets every layer folder: the wheel's modules are the package's files."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    src = tmp_path / "src"  # a clean copy: no build folder of an earlier wheel can fill in what is left out
+    shutil.copytree(REPO / "llc_lib", src / "llc_lib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=src,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("llc_lib-*.whl")
+    shipped = {n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".py")}
+    assert shipped == {str(p.relative_to(REPO)) for p in (REPO / "llc_lib").rglob("*.py")}
