@@ -64,14 +64,15 @@ def get_args_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="typed override of a recipe field, e.g. llc.lr=0.05, instance.epochs=10, width=32",
+            help="typed override (repeatable): <run>.<field>, a profile field or a whole-profile key, e.g. "
+            "llc.lr=0.05, instance.epochs=*2 (twice the profile's), width=32, epochs=2; the flags below are the same",
         )
-        p.add_argument("--epochs", type=int, help="override the profile's epochs (Phase 2 keeps its ratio)")
-        p.add_argument("--batch-size", type=int, help="override the global batch size (lr scaled linearly)")
-        p.add_argument("--max-steps", type=int, help="at most this many optimiser steps per epoch (smoke tests)")
-        p.add_argument("--subset", type=int, help="images per class of train and test (smoke tests)")
-        p.add_argument("--image-size", type=int, help="training crop of ImageFolder data")
-        p.add_argument("--workers", type=int, help="DataLoader workers for ImageFolder data")
+        p.add_argument("--epochs", type=int, help="= --set epochs=N: Phase 1 and real epochs (others keep their ratio)")
+        p.add_argument("--batch-size", type=int, help="= --set batch_size=N: the global batch (lr scaled linearly)")
+        p.add_argument("--max-steps", type=int, help="= --set max_steps=N: at most N optimiser steps per epoch")
+        p.add_argument("--subset", type=int, help="= --set subset=N: N images per class of train and test")
+        p.add_argument("--image-size", type=int, help="= --set image_size=N: training crop of ImageFolder data")
+        p.add_argument("--workers", type=int, help="= --set workers=N: DataLoader workers for ImageFolder data")
 
     def device(p):
         p.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
@@ -147,7 +148,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 def load_profile(args):
     """The profile with the command line's overrides (each recorded), every spec it trains built and checked;
     ValueError for a seed (--seed, --seeds) outside 0..MAX_SEED, before anything is built."""
-    from .config.overrides import apply_sets, override
+    from .config.overrides import apply_sets
     from .config.profiles import get_profile
     from .config.recipe import MAX_SEED
     from .graph import plan
@@ -157,16 +158,9 @@ def load_profile(args):
         bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
         if bad:
             raise ValueError(f"{flag} {' '.join(map(str, bad))}: seeds are integers in 0..{MAX_SEED}")
-    prof = override(
-        get_profile(args.profile),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        max_steps=args.max_steps,
-        subset=args.subset,
-        image_size=args.image_size,
-        workers=args.workers,
-    )
-    prof = apply_sets(prof, args.set)
+    flags = ("epochs", "batch_size", "max_steps", "subset", "image_size", "workers")  # each stands for key=value
+    sets = [f"{k}={getattr(args, k)}" for k in flags if getattr(args, k, None) is not None]
+    prof = apply_sets(get_profile(args.profile), sets + list(args.set or ()))
     if prof.dataset == "cifar100":
         notebook_specs(prof, getattr(args, "seed", 0))
     else:

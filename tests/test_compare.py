@@ -268,13 +268,13 @@ def test_notebooks_publishing_at_once_keep_each_other_s_provenance(tmp_path, mon
 
 def test_two_runs_on_the_same_host_write_byte_identical_results(tmp_path):
     """The headline (trained, then loaded) written twice: the same bytes, and its per-call timings printed only."""
-    from llc_lib.config.overrides import override
+    from llc_lib.config.overrides import apply_sets
     from llc_lib.config.profiles import get_profile
     from llc_lib.graph.workspace import Workspace
     from llc_lib.studies import Context
     from llc_lib.studies.headline import reproduce, results_path
 
-    prof = override(get_profile("smoke"), epochs=1, max_steps=1)
+    prof = apply_sets(get_profile("smoke"), ["epochs=1", "max_steps=1"])
     snapshots = []
     for _ in range(2):
         ws = Workspace(tmp_path / "runs", torch.device("cpu"), progress=False)

@@ -150,5 +150,5 @@ def test_each_baseline_trains_at_least_its_published_length(name):
         assert plan.hashing(p, method, 0, epochs=3).cfg.epochs == 3  # the notebook's equal-epochs override
     longer = overrides.apply_sets(p, ["instance.epochs=40"])
     assert [plan.hashing(longer, m, 0).cfg.epochs for m in ("hashnet", "csq")] == [15, 24]
-    short = overrides.override(p, epochs=2)  # smoke runs of a profile scale every length
+    short = overrides.apply_sets(p, ["epochs=2"])  # smoke runs of a profile scale every length
     assert plan.hashing(short, "csq", 0).cfg.epochs < 24 and plan.hashing(short, "hashnet", 0).cfg.epochs < 15

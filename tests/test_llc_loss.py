@@ -87,7 +87,7 @@ def test_phase2_bce_scale_multiplies_the_bce_over_the_chosen_bits():
 def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_with_its_own():
     from dataclasses import replace
 
-    from llc_lib.config.overrides import apply_sets, override
+    from llc_lib.config.overrides import apply_sets
     from llc_lib.config.profiles import get_profile
     from llc_lib.graph import plan
 
@@ -102,7 +102,7 @@ def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_
     assert {(c.epochs, c.lr, c.micro_batch) for c in runs} == {(2, 0.03, None)}  # every codebook alike
     assert {c.bce_scale for c in runs[:4]} == {comp.bce_scale}  # the main code's length: the recipe's BCE scale
     assert plan.baseline_instance(replace(p, comparison=None), "svd", 0).cfg.epochs == 6  # None: Phase 2's recipe
-    assert override(p, epochs=4).comparison.epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
+    assert apply_sets(p, ["epochs=4"]).comparison.epochs == 4  # 2 of the profile's 2 Phase-1 epochs -> 4 of 4
     set_ = apply_sets(p, ["comparison.lr=0.07"])
     assert (
         plan.baseline_instance(set_, "cca", 0).cfg.lr == 0.07 and plan.headline(set_, 0)[2].cfg.lr == smoke.instance.lr
@@ -115,7 +115,7 @@ def test_codebook_comparisons_train_with_the_comparison_recipe_and_the_headline_
 def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
     from dataclasses import replace
 
-    from llc_lib.config.overrides import override
+    from llc_lib.config.overrides import apply_sets
     from llc_lib.config.profiles import get_profile
     from llc_lib.graph import plan
 
@@ -130,7 +130,7 @@ def test_the_ood_models_train_for_the_ood_epochs_and_the_others_for_their_own():
     assert [s.cfg.epochs for s in plan.ood(p, 0)] == [4, 4, 2]  # Phase 2 keeps its half of Phase 1's epochs
     assert [s.cfg.epochs for s in plan.headline(p, 0)] == [6, 6, 3]
     assert [s.cfg.epochs for s in plan.ood(replace(p, ood_epochs=None), 0)] == [6, 6, 3]
-    assert override(p, epochs=12).ood_epochs == 8  # 4 of the profile's 6 Phase-1 epochs -> 8 of 12
+    assert apply_sets(p, ["epochs=12"]).ood_epochs == 8  # 4 of the profile's 6 Phase-1 epochs -> 8 of 12
     assert get_profile("cpu").ood_epochs == 8 and get_profile("smoke").ood_epochs is None
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from llc_lib.config.overrides import apply_sets, override
+from llc_lib.config.overrides import apply_sets
 from llc_lib.config.profiles import get_profile
 from llc_lib.graph import plan
 from llc_lib.graph.selection import DataSel
@@ -33,7 +33,7 @@ def ctx(tmp_path_factory):
         np.savez(data / name, images=synthetic_dataset(10, 10, seed=7).images.numpy())
     mp = pytest.MonkeyPatch()
     mp.setenv("LLC_DATA_DIR", str(data))
-    prof = override(get_profile("smoke"), epochs=1, max_steps=1)
+    prof = apply_sets(get_profile("smoke"), ["epochs=1", "max_steps=1"])
     ws = Workspace(root / "runs", torch.device("cpu"), progress=False)
     ws.store.preload(("cifar100", "train"), _with_coarse(synthetic_dataset(24, 100, seed=1)))
     ws.store.preload(("cifar100", "test"), _with_coarse(synthetic_dataset(10, 100, seed=2)))
@@ -97,7 +97,7 @@ def test_the_gpu_profile_recipe_runs_end_to_end_on_the_cpu(ctx, tmp_path):
     from llc_lib.studies import Context, headline
 
     gpu = get_profile("gpu")
-    prof = override(apply_sets(gpu, ["width=4"]), epochs=1, max_steps=1, subset=10)
+    prof = apply_sets(gpu, ["width=4", "epochs=1", "max_steps=1", "subset=10"])
     ws = Workspace(tmp_path / "runs", torch.device("cpu"), progress=False)
     for split in ("train", "test"):
         ws.store.preload(("cifar100", split), ctx.ws.store.get(DataSel(), split))

@@ -273,4 +273,4 @@ def test_micro_batch_settings_are_checked():
     p = overrides.apply_sets(profiles.get_profile("cpu"), ["instance.micro_batch=64"])
     assert p.instance.micro_batch == 64 and hashnet.recipe(p.instance).micro_batch is None  # whole batches
     assert plan.hashing(p, "csq", 0).cfg.micro_batch is None
-    assert overrides.override(p, batch_size=32).instance.micro_batch == 32  # never above the batch
+    assert overrides.apply_sets(p, ["batch_size=32"]).instance.micro_batch == 32  # never above the batch

@@ -11,77 +11,37 @@ from .profiles import RUN_SECTIONS, Profile, scale_epochs
 from .recipe import TrainConfig
 
 
-def override(
-    profile: Profile,
-    *,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    max_steps: int | None = None,
-    subset: int | None = None,
-    image_size: int | None = None,
-    workers: int | None = None,
-) -> Profile:
-    """``profile`` with command-line overrides. epochs: Phase 1 and real runs (Phase 2 keeps its ratio to
-    them, at least 1); batch_size: the global batch, the learning rates scaled linearly with it;
-    max_steps: optimiser steps per epoch at most; subset: images per class (train and test). Each one given
-    is recorded in ``overrides``; workers (DataLoader processes) changes no number and is not."""
+def _scale(profile: Profile, key: str, value: int) -> Profile:
+    """``profile`` with one whole-profile key of ``SCALED`` set to ``value`` (a positive integer), recorded in
+    ``overrides``. epochs: Phase 1 and real runs (Phase 2, the baselines' Phase 2, hashing, OOD and CSQ keep their
+    ratio to them, at least 1); batch_size: the global batch, the learning rates scaled linearly with it (a
+    micro-batch never above it); max_steps: optimiser steps per epoch at most; subset: images per class (training
+    and test)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{key} must be a positive integer, got {value!r}")
 
-    def run(cfg: TrainConfig, phase2: bool = False) -> TrainConfig:
-        kw = {}
-        if epochs is not None:
-            base = profile.llc.epochs
-            kw["epochs"] = scale_epochs(cfg.epochs, epochs, base) if phase2 else epochs
-        if batch_size is not None:
-            kw.update(batch_size=batch_size, lr=cfg.lr * batch_size / cfg.batch_size)
-            if cfg.micro_batch is not None:
-                kw["micro_batch"] = min(cfg.micro_batch, batch_size)
-        if max_steps is not None:
-            kw["max_steps_per_epoch"] = max_steps
-        return cfg.replace(**kw)
+    def run(cfg: TrainConfig | None, phase2: bool = False) -> TrainConfig | None:
+        if cfg is None:
+            return None
+        if key == "epochs":
+            return cfg.replace(epochs=scale_epochs(cfg.epochs, value, profile.llc.epochs) if phase2 else value)
+        if key == "batch_size":
+            micro = None if cfg.micro_batch is None else min(cfg.micro_batch, value)
+            return cfg.replace(batch_size=value, lr=cfg.lr * value / cfg.batch_size, micro_batch=micro)
+        if key == "max_steps":
+            return cfg.replace(max_steps_per_epoch=value)
+        return cfg
 
-    for name, v in (
-        ("epochs", epochs),
-        ("batch_size", batch_size),
-        ("max_steps", max_steps),
-        ("subset", subset),
-        ("image_size", image_size),
-    ):
-        if v is not None and (not isinstance(v, int) or v < 1):
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if workers is not None and workers < 0:
-        raise ValueError(f"workers must be >= 0, got {workers}")
-    if image_size is not None and profile.dataset == "cifar100":
-        raise ValueError("--image-size is the training crop of ImageFolder data; CIFAR images are always 32 x 32")
-    made = tuple(
-        f"{name}={v}"
-        for name, v in (
-            ("epochs", epochs),
-            ("batch_size", batch_size),
-            ("max_steps", max_steps),
-            ("subset", subset),
-            ("image_size", image_size),
+    changed = {"overrides": profile.overrides + (f"{key}={value}",)}
+    if key == "subset":
+        changed.update(per_class=value, test_per_class=value)
+    if key == "epochs":
+        changed.update(
+            ood_epochs=scale_epochs(profile.ood_epochs, value, profile.llc.epochs),
+            csq_epochs=scale_epochs(profile.csq_epochs, value, profile.llc.epochs),
         )
-        if v is not None
-    )
-    return dataclasses.replace(
-        profile,
-        real=run(profile.real),
-        llc=run(profile.llc),
-        instance=run(profile.instance, phase2=True),
-        hashing=None if profile.hashing is None else run(profile.hashing, phase2=True),
-        comparison=None if profile.comparison is None else run(profile.comparison, phase2=True),
-        ood_epochs=profile.ood_epochs
-        if epochs is None
-        else scale_epochs(profile.ood_epochs, epochs, profile.llc.epochs),
-        csq_epochs=profile.csq_epochs
-        if epochs is None
-        else scale_epochs(profile.csq_epochs, epochs, profile.llc.epochs),
-        per_class=subset if subset is not None else profile.per_class,
-        test_per_class=subset if subset is not None else profile.test_per_class,
-        image_size=image_size or profile.image_size,
-        workers=profile.workers if workers is None else workers,
-        overrides=profile.overrides + made,
-    )
+    runs = {name: run(getattr(profile, name), phase2=name not in ("real", "llc")) for name in RUN_SECTIONS}
+    return dataclasses.replace(profile, **runs, **changed)
 
 
 # --------------------------------------------------------------------------------- --set key=value
@@ -189,13 +149,43 @@ def _coerce(text: str, annotation, where: str):
     raise ValueError(f"--set {where}: fields of type {annotation} cannot be set from the command line")
 
 
+# keys that change the whole profile at once: {key: what it does}
+SCALED = {
+    "epochs": "Phase 1 and real-valued epochs; every other run keeps its ratio to them (at least 1)",
+    "batch_size": "the global batch of every run, its learning rates scaled linearly",
+    "max_steps": "optimiser steps per epoch at most, every run",
+    "subset": "images per class, training and test",
+}
+
+
+def _relative(text: str, current, key: str) -> str:
+    """``*m`` (m times ``current``, the profile's value of ``key``) as a concrete value; other text as it is."""
+    if not text.startswith("*"):
+        return text
+    if isinstance(current, bool) or not isinstance(current, (int, float)):
+        raise ValueError(f"--set {key}={text}: only a number can be scaled, and {key} is {current!r}")
+    try:
+        m = int(text[1:]) if isinstance(current, int) else float(text[1:])
+    except ValueError:
+        kind = "an integer" if isinstance(current, int) else "a number"
+        raise ValueError(f"--set {key}={text}: the factor after '*' must be {kind}") from None
+    return str(current * m)
+
+
 def apply_sets(profile: Profile, sets) -> Profile:
-    """``profile`` with typed overrides, nanoGPT style: each item is ``key=value`` where key is a Profile field
-    (``width=32``) or ``<run>.<field>`` with run one of real, llc, instance, comparison, hashing (``llc.lr=0.05``,
-    ``instance.epochs=10``). Values are parsed by the field's type and checked (finite, in range) before
-    anything trains; a key the run graph would overwrite or the run's recipe does not read is refused, with
-    the valid keys listed (``settable_keys``). Each override is recorded in ``overrides``, and its new value
-    is part of every affected spec, so it trains under new keys."""
+    """``profile`` with overrides: the one grammar of the CLI (``--set``, and ``--epochs``, ``--subset`` ... which
+    stand for ``epochs=``, ``subset=`` ...), the notebooks' ``overrides`` and the recipe variants. Each item is
+    ``key=value`` (nanoGPT style) with key
+
+    - ``<run>.<field>``, run one of real, llc, instance, comparison, hashing (``llc.lr=0.05``, ``instance.epochs=10``);
+    - a Profile field (``width=32``);
+    - a whole-profile key of ``SCALED`` (``epochs=2``, ``batch_size=64``, ``max_steps=1``, ``subset=10``).
+
+    A value ``*m`` is m times the profile's value (``instance.epochs=*2``) and is recorded as the number it gives.
+    Values are parsed by the field's type and checked (finite, in range) before anything trains; a key the run graph
+    would overwrite or the run's recipe does not read is refused, with the valid keys listed (``settable_keys``).
+    Each override is recorded in ``overrides`` in the order given, and its new value is part of every affected spec,
+    so it trains under new keys."""
     if isinstance(sets, str):
         sets = [sets]
     valid = settable_keys(profile)
@@ -203,21 +193,36 @@ def apply_sets(profile: Profile, sets) -> Profile:
         if not isinstance(item, str) or "=" not in item:
             raise ValueError(f"--set takes key=value (e.g. llc.lr=0.05), got {item!r}")
         key, text = (x.strip() for x in item.split("=", 1))
+        if key in SCALED:
+            if text.startswith("*"):
+                raise ValueError(f"--set {key}={text}: {key} takes a number, not a factor")
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"--set {key}={text}: {key} must be a positive integer") from None
+            profile = _scale(profile, key, value)
+            continue
         field = key.rpartition(".")[2]
         elsewhere = SET_ELSEWHERE.get(key) or (SET_ELSEWHERE.get(field) if field in ("seed", "mode") else None)
         if elsewhere:
             raise ValueError(f"--set {key}: the run graph sets this itself; change {elsewhere}")
+        if key == "image_size" and profile.dataset == "cifar100":
+            raise ValueError("image_size is the training crop of ImageFolder data; CIFAR images are always 32 x 32")
         if key not in valid:
-            raise ValueError(f"--set {key}: not a setting of profile {profile.name!r}; valid keys: {', '.join(valid)}")
+            raise ValueError(
+                f"--set {key}: not a setting of profile {profile.name!r}; valid keys: {', '.join(valid + list(SCALED))}"
+            )
         try:
             if "." in key:
                 run = key.split(".")[0]
                 ftype = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}[field]
+                text = _relative(text, getattr(getattr(profile, run), field), key)
                 new = getattr(profile, run).replace(**{field: _coerce(text, ftype, key)})
                 profile = dataclasses.replace(profile, **{run: new})
                 value = getattr(new, field)
             else:
                 ftype = {f.name: str(f.type) for f in dataclasses.fields(Profile)}[key]
+                text = _relative(text, getattr(profile, key), key)
                 profile = dataclasses.replace(profile, **{key: _coerce(text, ftype, key)})
                 value = getattr(profile, key)
         except ValueError as e:

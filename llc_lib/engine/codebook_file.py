@@ -9,9 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from ..core.files import atomic_file, hash_array
 from ..kernels.codebooks import binarize
+from .ckpt import CheckpointError
+from .device import dist_info
 
 
 def _content_sha256(arrays: dict) -> str:
@@ -75,3 +78,47 @@ def load_codebook(path: Path | str, num_classes: int | None = None, bits: int | 
             f"{path} holds a {c}-class {k}-bit codebook, expected {num_classes or c} classes and {bits or k} bits"
         )
     return out
+
+
+def ensure_codebook(path: Path, make, source_sha256: str, book_key: str = "", same=None, rebuild: bool = True) -> dict:
+    """The codebook file ``path``, read and verified (``load_codebook``). Rank 0 (re)writes it from ``make()`` (a dict
+    with 'reals' and optionally 'class_names' and 'proj') when it is missing or stale: made from other weights than
+    ``source_sha256``, for another codebook spec than ``book_key``, or failing ``same(found)``, so a codebook never
+    outlives the model it came from. rebuild=False (an evaluation) makes a missing file, which follows from verified
+    weights, but refuses a stale one with CheckpointError. Under torchrun every rank waits at a barrier and then
+    raises what rank 0 met, so no rank hangs."""
+    rank, world = dist_info()
+    error = None
+    if rank == 0:
+        try:
+            found = load_codebook(path) if path.exists() else None
+            stale = found is not None and (
+                found["source_sha256"] != source_sha256
+                or found["book_key"] != book_key
+                or (same is not None and not same(found))
+            )
+            if stale and not rebuild:
+                raise CheckpointError(
+                    f"{path} was made from another model than the current checkpoint; an "
+                    f"evaluation does not rebuild it: run a training command (e.g. `make "
+                    f"reproduce`) or delete it"
+                )
+            if stale:
+                print(f"{path} was made from another model than the current checkpoint; rebuilding it")
+            if found is None or stale:
+                made = make()
+                save_codebook(
+                    path,
+                    made["reals"],
+                    made.get("class_names", ()),
+                    proj=made.get("proj"),
+                    source_sha256=source_sha256,
+                    book_key=book_key,
+                )
+        except Exception as e:  # raised below, once every rank has passed the barrier
+            error = e
+    if world > 1:
+        dist.barrier()
+    if error is not None:
+        raise error
+    return load_codebook(path)

@@ -76,3 +76,28 @@ def codebook_head(model: CodeNet, real: CodeNet, book: dict, features: np.ndarra
         target = book["codes"][labels].astype(np.float64)
         proj = np.linalg.lstsq(features.astype(np.float64), target, rcond=None)[0].T.astype(np.float32)
     model.head.load_codebook(book["reals"], unit_projection(proj, features))
+
+
+def initialise(
+    model: CodeNet,
+    init: str,
+    parent: CodeNet,
+    codes: dict | None = None,
+    features: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+) -> None:
+    """Set up a freshly built ``model`` from ``parent`` by the rule ``init``: 'phase1' (Phase 2 starts from the
+    whole Phase 1 model, without its auxiliary head), 'backbone' (the backbone only), 'svd' (the backbone and an
+    LLC head from the SVD of the parent's classifier), 'cca' or 'codebook' (the backbone and an LLC head from a
+    baseline codebook file's arrays ``codes``, with the parent's (N, d) training ``features`` and their (N,)
+    ``labels``)."""
+    if init == "phase1":
+        model.load_state_dict(phase1_weights(parent))
+    elif init == "backbone":
+        copy_backbone(model, parent)
+    elif init == "svd":
+        svd_head(model, parent)
+    elif init in ("cca", "codebook"):
+        codebook_head(model, parent, codes, features, labels)
+    else:
+        raise ValueError(f"unknown initialisation {init!r}")

@@ -1,10 +1,5 @@
-"""``Workspace.fit(spec)``: the one way a model is made, trained when its spec is new and loaded otherwise.
-
-A spec says everything that determines the weights: the recipe (``TrainConfig``, seed included), the
-architecture, the training data (``DataSel``), how the weights start (``init`` from ``parent``) and, for
-Phase 2, the frozen codebook (``CodebookSpec``). Its ``key`` is a hash of that content, and the checkpoint
-is ``<runs>/ckpt/<label>-<key>.pt``: a changed recipe, data subset or parent trains under a new key, and a
-checkpoint is only ever used for the exact spec that made it (the key is stored in the file and checked).
+"""``Workspace.fit(spec)``: the one way a model of the run graph (``spec.Spec``) is made: loaded from its finished
+checkpoint, resumed from an unfinished one, or trained after what it starts from.
 
 Phases hand over explicit files, as the official code's ``--save-codebook`` / ``--load-codebook``: fitting
 a Phase 1 spec writes ``<label>-<key>.codebook.npz`` beside its checkpoint, and Phase 2 reads its frozen
@@ -23,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from ..core.files import sweep_leftovers
 from ..engine import warmstart as ws_init
 from ..engine.ckpt import CheckpointError, load_checkpoint, state_digest
-from ..engine.codebook_file import load_codebook, save_codebook
+from ..engine.codebook_file import ensure_codebook, load_codebook
 from ..engine.data import labels_of, num_classes_of
-from ..engine.device import dist_info
 from ..engine.inference import outputs
 from ..engine.models import CodeNet, build_model
 from ..engine.train import train
@@ -230,76 +223,30 @@ class Workspace:
             )
 
     def _initialise(self, model: CodeNet, spec: Spec) -> None:
+        """Start ``model`` from what ``spec`` names (``warmstart.initialise``), fitting its parent first."""
         if spec.init == "scratch":
             return
         parent = self.fit(spec.parent)
-        if spec.init == "phase1":
-            model.load_state_dict(ws_init.phase1_weights(parent))
-        elif spec.init == "backbone":
-            ws_init.copy_backbone(model, parent)
-        elif spec.init == "svd":
-            ws_init.svd_head(model, parent)
-        else:  # "cca" (Phase 1 warm start) or "codebook" (baseline Phase 2): head from a baseline codebook
+        codes = features = labels = None
+        if spec.init in ("cca", "codebook"):  # Phase 1 warm start "cca", or a baseline's Phase 2
             book = spec.codebook if spec.init == "codebook" else CodebookSpec("cca", spec.cfg.bits, spec.parent)
             codes = self.codebook(book)
             if book.method == "learnt":  # its projection belongs to the Phase-1 backbone, not to this one
                 codes = {k: v for k, v in codes.items() if k != "proj"}
-            ws_init.codebook_head(
-                model, parent, codes, self.features(spec.parent), labels_of(self.store.get(spec.parent.data)).numpy()
-            )
+            features = self.features(spec.parent)
+            labels = labels_of(self.store.get(spec.parent.data)).numpy()
+        ws_init.initialise(model, spec.init, parent, codes, features, labels)
 
     # -------------------------------------------------------------------------------------- codebooks
-    def _codebook_file(
-        self, book: CodebookSpec, make, source_sha256: str, book_key: str = "", same=lambda found: True
-    ) -> dict:
-        """``book``'s file, read and verified. Rank 0 (re)writes it with ``make()`` when it is missing or stale:
-        made from other weights than ``source_sha256``, for another codebook spec than ``book_key``, or failing
-        ``same(found)`` (a codebook never outlives the model it came from). An evaluation workspace makes a
-        missing file (it follows from verified weights) but never rewrites one: it refuses a stale file. Every
-        rank raises what rank 0 met, after the barrier (no hang)."""
-        path = self.codebook_path(book)
-        rank, world = dist_info()
-        error = None
-        if rank == 0:
-            try:
-                found = load_codebook(path) if path.exists() else None
-                stale = found is not None and (
-                    found["source_sha256"] != source_sha256 or found["book_key"] != book_key or not same(found)
-                )
-                if stale and not self.train:
-                    raise CheckpointError(
-                        f"{path} was made from another model than the current checkpoint; an "
-                        f"evaluation does not rebuild it: run a training command (e.g. `make "
-                        f"reproduce`) or delete it"
-                    )
-                if stale:
-                    print(f"{path} was made from another model than the current checkpoint; rebuilding it")
-                if found is None or stale:
-                    made = make()
-                    save_codebook(
-                        path,
-                        made["reals"],
-                        made.get("class_names", ()),
-                        proj=made.get("proj"),
-                        source_sha256=source_sha256,
-                        book_key=book_key,
-                    )
-            except Exception as e:  # raised below, once every rank has passed the barrier
-                error = e
-        if world > 1:
-            dist.barrier()
-        if error is not None:
-            raise error
-        return load_codebook(path)
-
     def _write_codebook(self, book: CodebookSpec, model: CodeNet) -> None:
         names = getattr(self.store.get(book.source.data), "class_names", ()) or ()
         reals = model.head.codebook.detach().cpu().numpy()
-        self._codebook_file(
-            book,
+        ensure_codebook(
+            self.codebook_path(book),
             lambda: {"reals": reals, "class_names": names},
             self._weights[book.source.key],
             same=lambda found: np.array_equal(found["reals"], reals),
+            rebuild=self.train,
         )
 
     def codebook(self, book: CodebookSpec) -> dict:
@@ -311,7 +258,9 @@ class Workspace:
             out = load_codebook(self.codebook_path(book))
             return {k: (v[:, : book.bits] if k in ("codes", "reals") else v) for k, v in out.items()}
         source = "" if book.source is None else self.weights_digest(book.source)
-        out = self._codebook_file(book, lambda: self._baseline(book), source, book_key=book.key)
+        out = ensure_codebook(
+            self.codebook_path(book), lambda: self._baseline(book), source, book_key=book.key, rebuild=self.train
+        )
         if out["codes"].shape[1] != book.bits:
             raise CheckpointError(
                 f"{self.codebook_path(book)} holds {out['codes'].shape[1]} bits, {book.bits} "

@@ -5,7 +5,8 @@ per-epoch training loss (to see whether it has flattened).
 
     python -m llc_lib variants --profile cpu [--variants NAME ...] [--out FILE] [--device cuda]
 
-Every variant is a set of ``--set`` overrides (``config.apply_sets``) of the profile, so each one trains under
+Every variant is a set of overrides of the profile in the grammar of ``--set`` (``config.overrides.apply_sets``), so
+each one trains under
 its own key and shares every model it does not change (Phase-2-only variants reuse the profile's Phase 1).
 The overrides are relative (``instance.epochs=*2``), so a variant means another recipe once the profile's
 recipe changes: each row records the profile's own Phase 1 and Phase 2 (``base``) and the recipes it trained,
@@ -92,18 +93,6 @@ def accuracy_needed(goal: float, right: float, wrong: float) -> float:
     return float((goal - wrong) / (right - wrong))
 
 
-def _expand(p, sets):
-    """Overrides with ``field=*m`` (m times the profile's value) made concrete."""
-    out = []
-    for s in sets:
-        key, value = s.split("=", 1)
-        if value.startswith("*"):
-            run, field = key.split(".")
-            value = str(getattr(getattr(p, run), field) * int(value[1:]))
-        out.append(f"{key}={value}")
-    return out
-
-
 def check_results(rows: dict, p, seed: int, where) -> None:
     """ValueError, in one sentence naming ``where``, unless the variants results file ``rows`` ({variant name:
     ``run_variant``'s row, 'run': ``studies.run_record``}) can take more rows of profile ``p`` at ``seed``: it
@@ -135,8 +124,9 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     'phase2': this variant's}, 'recipe': {'llc', 'instance': its two TrainConfigs}}."""
     base, ws = ctx.profile, ctx.ws
     what, sets = VARIANTS[name]
-    sets = _expand(base, sets)
     p = apply_sets(base, sets)
+    made = p.overrides[len(base.overrides) :]  # one record per item, a factor *m made concrete
+    sets = [rec if item.partition("=")[2].startswith("*") else item for item, rec in zip(sets, made)]
     _, p1, p2 = plan.headline(p, seed)
     llc, inst = ws.fit(p1), ws.fit(p2)
     test = ws.store.get(plan.test_data(p, seed), "test")
