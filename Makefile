@@ -4,7 +4,7 @@
 ##   make lint                                       ruff check + ruff format --check (pyproject.toml [tool.ruff])
 ##   make figures                                    the cpu figures from the committed weights/cpu: no training
 ##   make seeds [PROFILE=cpu] [SEEDS="0 1 2"]        3 seeds of the claims' numbers -> figures/seeds.json
-##   make docs                                       generated pages: docs/results.md, README blocks, ledger index
+##   make docs                                       generated pages and blocks, values on every page, ledger index
 ##   make bench                                      speed benchmarks (benchmarks/*.py), printed as ratios
 ##   make lab [PROFILE=smoke]                        JupyterLab on notebooks/ in the same environment
 ##   make clean / make distclean                     executed notebooks and caches / also runs/ and the venv
@@ -106,7 +106,7 @@ figures: setup
 seeds: setup
 	"$(PY)" -m llc_lib seeds --profile "$(PROFILE)" --seeds $(SEEDS)
 
-# docs/results.md, the README's generated blocks (times, headline, claims) and docs/measurements/README.md
+# docs/results.md, every generated block and rendered value of README.md and docs/*.md, docs/measurements/README.md
 docs: setup
 	"$(PY)" -m llc_lib docs --profile cpu
 

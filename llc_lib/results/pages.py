@@ -64,7 +64,7 @@ SETTINGS_SOURCES = {
         "llc_lib/config/profiles.py",
         "llc_lib/config/recipe.py",
         "llc_lib/methods/*.py",
-        "llc_lib/results/claims.py",
+        "llc_lib/results/claims/*.py",
     ),
     "docs/method.md": (
         "llc_lib/methods/*.py",
@@ -434,7 +434,10 @@ def page_sources(repo: Path | str, page: str) -> list[str]:
     for pages, files in SETTINGS_SOURCES.items():
         if fnmatch.fnmatch(page, pages):
             for pattern in files:
-                out += sorted(Path(p).relative_to(repo).as_posix() for p in glob.glob(str(repo / pattern)))
+                found = sorted(Path(p).relative_to(repo).as_posix() for p in glob.glob(str(repo / pattern)))
+                if not found:  # a source that moved would otherwise leave its page's numbers unchecked
+                    raise FileNotFoundError(f"SETTINGS_SOURCES: {pattern} (sources of {pages}) matches no file")
+                out += found
     return list(dict.fromkeys(out))
 
 
