@@ -111,6 +111,7 @@ PROFILE_SETTABLE = (
     "image_size",
     "scaled_head",
     "workers",
+    "holdout",
 )
 
 

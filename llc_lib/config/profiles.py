@@ -53,6 +53,8 @@ class Profile:
     image_size: training crop of ImageFolder data. scaled_head: LLC logits divided by sqrt(k) (see
     ``codebook.LLCHead``; False = the official formula). workers: DataLoader workers for ImageFolder data.
     per_class: images per class kept from the training split (None = all); test_per_class likewise.
+    holdout: training images per class set aside as the validation set (``selection.DataSel.holdout``): every
+    model trains without them and the recipe variants are scored on them, not on the test split (0 = none).
     bits: code lengths of the headline table (16 bits for 100 classes are about as dense as the paper's 20 for
     1000, by the distance from a code to its nearest other code); sweep: code lengths of the accuracy-vs-bits
     study. The main LLC model is one nested run at max(sweep) whose prefixes are the sweep, so every k comes
@@ -106,6 +108,7 @@ class Profile:
     image_size: int = 32
     scaled_head: bool = True
     workers: int = 0
+    holdout: int = 0
     overrides: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -155,6 +158,7 @@ class Profile:
                     f"images, got {cfg.cutout}"
                 )
         ints("workers", (self.workers,), 0)
+        ints("holdout", (self.holdout,), 0, 499)  # CIFAR-100 has 500 training images per class
         for name in ("per_class", "test_per_class"):
             if getattr(self, name) is not None:
                 ints(name, (getattr(self, name),))

@@ -18,13 +18,21 @@ def arch(p: Profile, width: int | None = None) -> Arch:
 
 def train_data(p: Profile, seed: int, classes: int | None = None, per_class: int | None = None) -> DataSel:
     """The training images of profile ``p`` (``per_class`` overrides the profile's), first ``classes`` only."""
-    return DataSel(p.dataset, per_class or p.per_class, classes, seed, p.image_size)
+    return DataSel(p.dataset, per_class or p.per_class, classes, seed, p.image_size, p.holdout)
 
 
 def train_eval_data(p: Profile, seed: int) -> DataSel:
     """Training images on which the headline is also scored (eval mode, no augmentation): up to 100 per class,
     as many as the test split has."""
-    return DataSel(p.dataset, min(p.per_class or 100, p.test_per_class or 100), None, seed, p.image_size)
+    return DataSel(p.dataset, min(p.per_class or 100, p.test_per_class or 100), None, seed, p.image_size, p.holdout)
+
+
+def validation_data(p: Profile, seed: int) -> DataSel:
+    """The held-out training images (``p.holdout`` per class) recipe choices are scored on: get it with split
+    'validation'. ValueError when the profile holds none out."""
+    if not p.holdout:
+        raise ValueError(f"profile {p.name!r} holds no validation images out; set holdout (e.g. --set holdout=50)")
+    return train_data(p, seed)
 
 
 def test_data(p: Profile, seed: int, classes: int | None = None) -> DataSel:
