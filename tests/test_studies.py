@@ -89,6 +89,17 @@ def test_headline_and_train_all(ctx):
     _, p1, p2 = plan.headline(ctx.profile, 0)
     again = evaluate_llc(ctx.fit(p1), ctx.fit(p2), seen, ctx.ws.device, ctx.profile.bits)
     assert h["train_eval_images"] == len(seen) and h["llc_train"] == {str(k): r for k, r in again.items()}
+    from llc_lib.engine.inference import class_codes, head_logits, outputs
+
+    inst, y = ctx.fit(p2), seen.labels.numpy()
+    proj, codes = outputs(inst, seen, ctx.ws.device)["proj"], class_codes(ctx.fit(p1))
+    for k, r in again.items():  # P(exact | right) on Phase 2's own class decision, by hand
+        exact = ((proj[:, :k] > 0) == (codes[y, :k] > 0)).all(1)
+        right = head_logits(inst, proj, k).argmax(1) == y
+        expected = exact[right].mean() if right.any() else float("nan")
+        assert np.isclose(r["p_exact_given_phase2_class_right"], expected, equal_nan=True)
+        assert r["phase2_class_acc"] == right.mean()
+        assert np.isclose(r["ed_over_class_code_acc"], r["ed_acc"] / r["class_code_acc"], equal_nan=True)
 
 
 def test_the_gpu_profile_recipe_runs_end_to_end_on_the_cpu(ctx, tmp_path):

@@ -15,7 +15,14 @@ from ..results import claims
 
 def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
     """Per prefix length k: class-code accuracy of Phase 1, code metrics of the Phase 2 instance codes, and
-    their bits right split by whether Phase 1's class-code prediction is right (``metrics.bits_right_split``)."""
+    their bits right split by whether Phase 1's class-code prediction is right (``metrics.bits_right_split``).
+
+    P(exact | right), the fraction of images whose instance code equals their class code on every bit among those
+    whose class decision is right, three ways: 'p_exact_given_phase2_class_right' (the primary one: the decision of
+    the network that makes the instance code, Phase 2's head; its accuracy is 'phase2_class_acc'),
+    'p_exact_given_class_code_right' (Phase 1's class decision, another network) and the paper-style ratio
+    'ed_over_class_code_acc' (ED accuracy / Phase 1's class-code accuracy, which also counts exact codes of images
+    Phase 1 gets wrong)."""
     codes = class_codes(llc)
     p1 = outputs(llc, data, device, workers=workers)
     p2 = outputs(inst, data, device, workers=workers)
@@ -27,6 +34,12 @@ def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
         row.update(code_metrics(p2["proj"][:, :k], codes[:, :k], y))
         split = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, logits.argmax(1))
         row["p_exact_given_class_code_right"] = split.pop("exact_if_class_code_right")
+        own = head_logits(inst, p2["proj"], k)
+        row["phase2_class_acc"] = top1(own, y)
+        row["p_exact_given_phase2_class_right"] = bits_right_split(p2["proj"][:, :k], codes[:, :k], y, own.argmax(1))[
+            "exact_if_class_code_right"
+        ]
+        row["ed_over_class_code_acc"] = row["ed_acc"] / row["class_code_acc"] if row["class_code_acc"] else float("nan")
         row.update({f"bits_right_{key}": value for key, value in split.items()})
         phase1_sign = code_metrics(p1["proj"][:, :k], codes[:, :k], y)
         row["phase1_sign_mhd_acc"], row["phase1_sign_ed_acc"] = phase1_sign["mhd_acc"], phase1_sign["ed_acc"]
