@@ -344,7 +344,7 @@ def cmd_variants(args) -> int:
             rows[name]["wall_seconds"] = round(time.time() - t, 1)
             rows["run"] = run_record(ctx.profile, ctx.ws)
             write_results(rows, out, ctx.ws.device)
-            r, goal = rows[name]["test"]["20"], rows[name]["goal"]
+            r, goal = rows[name]["validation" if ctx.profile.holdout else "test"]["20"], rows[name]["goal"]
             print(
                 f"{name:18s} 20 bits: class-code {r['class_code_acc']:.3f} MHD {r['mhd_acc']:.3f} ED {r['ed_acc']:.3f} "
                 f"bits right {r['bits_right']:.2f} (class right {r['bits_right_if_class_code_right']:.2f}, wrong "

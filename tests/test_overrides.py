@@ -11,6 +11,7 @@ from llc_lib.config.profiles import get_profile
 def test_a_factor_is_relative_to_the_profile_and_recorded_as_the_number_it_gives():
     cpu = get_profile("cpu")
     p = apply_sets(cpu, ["instance.epochs=*2", "llc.lr=*0.5", "width=*2"])
+    assert apply_sets(cpu, ["instance.epochs=*0.5"]).instance.epochs == cpu.instance.epochs // 2
     assert p.instance.epochs == 2 * cpu.instance.epochs
     assert p.llc.lr == 0.5 * cpu.llc.lr and p.width == 2 * cpu.width
     assert p.overrides == (
@@ -24,7 +25,7 @@ def test_a_factor_is_relative_to_the_profile_and_recorded_as_the_number_it_gives
 @pytest.mark.parametrize(
     "item, message",
     [
-        ("instance.epochs=*1.5", "must be an integer"),
+        ("instance.epochs=*0.33", "is an integer"),
         ("llc.lr=*x", "must be a number"),
         ("llc_init=*2", "only a number can be scaled"),
         ("epochs=*2", "takes a number, not a factor"),

@@ -58,3 +58,18 @@ def test_the_published_models_keep_their_keys_and_a_holdout_trains_new_ones():
     assert held.overrides == ("holdout=50",)
     assert not {s.name for s in plan.headline(held, 0)} & set(names)
     assert plan.validation_data(held, 0).holdout == 50
+
+
+def test_a_recipe_variant_with_a_holdout_is_scored_on_it_and_never_reads_the_test_split(tmp_path):
+    from llc_lib.graph.workspace import Workspace
+    from llc_lib.studies import Context
+    from llc_lib.studies.instance import run_variant
+
+    prof = apply_sets(get_profile("smoke"), ["epochs=1", "max_steps=1", "holdout=2", "subset=6"])
+    ws = Workspace(tmp_path / "runs", torch.device("cpu"), progress=False)
+    ws.store.preload(("cifar100", "train"), synthetic_dataset(12, 100, seed=1))
+    ws.store.preload(("cifar100", "test"), synthetic_dataset(6, 100, seed=2))
+    row = run_variant(Context(prof, ws, tmp_path / "fig"), "profile", 0, bits=(8,), train_per_class=4)
+    assert "validation" in row and "test" not in row
+    assert not any("/test/" in name for name in ws.store.used())
+    assert any("/validation/" in name for name in ws.store.used())

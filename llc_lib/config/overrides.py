@@ -160,17 +160,22 @@ SCALED = {
 
 
 def _relative(text: str, current, key: str) -> str:
-    """``*m`` (m times ``current``, the profile's value of ``key``) as a concrete value; other text as it is."""
+    """``*m`` (m times ``current``, the profile's value of ``key``) as a concrete value; other text as it is. An
+    integer field takes any factor that gives an integer (``instance.epochs=*0.5`` of 30 epochs is 15)."""
     if not text.startswith("*"):
         return text
     if isinstance(current, bool) or not isinstance(current, (int, float)):
         raise ValueError(f"--set {key}={text}: only a number can be scaled, and {key} is {current!r}")
     try:
-        m = int(text[1:]) if isinstance(current, int) else float(text[1:])
+        m = float(text[1:])
     except ValueError:
-        kind = "an integer" if isinstance(current, int) else "a number"
-        raise ValueError(f"--set {key}={text}: the factor after '*' must be {kind}") from None
-    return str(current * m)
+        raise ValueError(f"--set {key}={text}: the factor after '*' must be a number") from None
+    value = current * m
+    if isinstance(current, int):
+        if not value.is_integer():
+            raise ValueError(f"--set {key}={text}: {key} is an integer, and {current} x {text[1:]} is not")
+        return str(int(value))
+    return str(value)
 
 
 def apply_sets(profile: Profile, sets) -> Profile:

@@ -1,5 +1,6 @@
 """Why the instance codes are weak, and which recipe change fixes them: Phase 2 (and Phase 1) variants of one
-profile, each scored at the headline code lengths on the test split and on training images (to see
+profile, each scored at the headline code lengths on the test split (on the validation split instead when the
+profile holds images out, ``--set holdout=50``: recipe choices are made there) and on training images (to see
 memorisation: a code that is right on the training images and wrong on the test images), with Phase 2's
 per-epoch training loss (to see whether it has flattened).
 
@@ -27,6 +28,7 @@ from .evaluation import evaluate_llc
 # name: (what it changes, overrides). Phase-2-only variants first: they share the profile's Phase 1.
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "profile": ("the profile's recipe", ()),
+    "p2-half": ("Phase 2: half the epochs (is the profile's length needed?)", ("instance.epochs=*0.5",)),
     "p2-2x": ("Phase 2: twice the epochs (has it converged?)", ("instance.epochs=*2",)),
     "p2-2x-micro64": (
         "Phase 2: twice the epochs, in micro-batches of 64 (ghost-batch BatchNorm)",
@@ -117,7 +119,8 @@ def check_results(rows: dict, p, seed: int, where) -> None:
 
 def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per_class: int = 50) -> dict:
     """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant,
-    what, sets, 'test' and 'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits
+    what, sets, 'test' (or 'validation', when the profile holds images out: then the test split is not read) and
+    'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits
     right, bits right split by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the
     profile's 20-bit bits-right goal and the class-code accuracy it needs at this variant's split
     (``accuracy_needed``), 'base': the profile's own models (``plan.phase_names``), 'checkpoints': {'phase1',
@@ -129,8 +132,9 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     sets = [rec if item.partition("=")[2].startswith("*") else item for item, rec in zip(sets, made)]
     _, p1, p2 = plan.headline(p, seed)
     llc, inst = ws.fit(p1), ws.fit(p2)
-    test = ws.store.get(plan.test_data(p, seed), "test")
-    train = ws.store.get(DataSel(p.dataset, train_per_class, None, seed, p.image_size), "train")
+    scored = "validation" if p.holdout else "test"  # a recipe is chosen on held-out training images when there are
+    held = ws.store.get(plan.validation_data(p, seed) if p.holdout else plan.test_data(p, seed), scored)
+    train = ws.store.get(DataSel(p.dataset, train_per_class, None, seed, p.image_size, p.holdout), "train")
     row = {
         "variant": name,
         "what": what,
@@ -142,10 +146,10 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
         "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)},
         "phase2_history": ws.history(p2),
     }
-    for split, data in (("test", test), ("train", train)):
+    for split, data in ((scored, held), ("train", train)):
         row[split] = {str(k): r for k, r in evaluate_llc(llc, inst, data, ws.device, bits).items()}
-    if "20" in row["test"]:
-        t20 = row["test"]["20"]
+    if "20" in row[scored]:
+        t20 = row[scored]["20"]
         goal = claims.THRESHOLDS["bits_right_goal"].get(base.name, claims.THRESHOLDS["bits_right_goal"]["cpu"])
         row["goal"] = {
             "bits_right": goal,
