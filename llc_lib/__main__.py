@@ -94,6 +94,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = command("seeds", "headline and codebook numbers per seed -> seeds.json")
     profile(p, seed=False), device(p), folders(p)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="the seeds to train and compare")
+    p.add_argument(
+        "--files",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="instead of training: take the headline numbers of seeds.json from these headline results files, one "
+        "per seed (the published headline_results.json for seed 0, committed measurements for the others), "
+        "refusing a file of another recipe; the other numbers stay as seeds.json has them",
+    )
     p = command("variants", "Phase 1 / Phase 2 recipe variants scored on test and training images -> JSON")
     profile(p), device(p), folders(p)
     p.add_argument("--variants", nargs="+", metavar="NAME", help="default: all (see llc_lib/studies/instance.py)")
@@ -280,7 +289,17 @@ def cmd_reproduce(args) -> int:
 def cmd_seeds(args) -> int:
     from .engine.device import dist_info
     from .studies import write_results
-    from .studies.headline import seeds_study
+    from .studies.headline import seeds_from_files, seeds_study
+
+    if args.files:
+        with model_context(args, train=False) as ctx:
+            res = seeds_from_files(ctx, args.files)
+            path = write_results(res, ctx.figdir / "seeds.json", ctx.ws.device)
+            for name, s in res["numbers"].items():
+                if "seeds" in s:
+                    print(f"{name:40s} {s['mean']:.4f} ± {s['std']:.4f}  seeds {s['seeds']} {s['values']}")
+            print(f"wrote {path}")
+        return 0
 
     with model_context(args) as ctx:
         res = seeds_study(ctx, args.seeds)

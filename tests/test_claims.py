@@ -13,6 +13,8 @@ import pytest
 from llc_lib.results import claims
 from llc_lib.results.claims import THRESHOLDS as T
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.mark.parametrize(
     "verdict,holds,fails",
@@ -187,3 +189,49 @@ def test_the_same_path_llc_codebook_has_one_name():
     assert key == claims.SAME_PATH_LLC and key in acc["methods"]
     assert f"{key}_mhd@{seeds['table_bits']}" in seeds["numbers"]
     assert [claims.same_path_key(b) for b in ("svd", "random", "cca")] == ["svd", "random", "cca"]
+
+
+def _seed_files():
+    import copy
+    import json
+
+    from llc_lib.results.claims.headline import SEED_FILE_METRICS
+
+    h0 = json.loads((REPO / "figures" / "headline_results.json").read_text())
+    for row in h0["llc"].values():  # every number a seed file gives, whichever evaluation made the committed file
+        row.update({m: row.get(m, 0.5) for m in SEED_FILE_METRICS})
+    h1 = copy.deepcopy(h0)
+    h1["seed"], h1["real_top1"] = 1, h0["real_top1"] - 0.01
+    h1["checkpoints"] = {k: v.replace("-", "-s1-", 1) for k, v in h0["checkpoints"].items()}
+    for row in h1["llc"].values():
+        row["mhd_acc"] -= 0.02
+    return h0, h1
+
+
+def test_seed_files_give_the_headline_numbers_over_their_seeds_and_refuse_another_recipe():
+    import json
+
+    from llc_lib.results.claims.headline import with_seed_files
+
+    seeds = json.loads((REPO / "figures" / "seeds.json").read_text())
+    h0, h1 = _seed_files()
+    expected = {0: h0["checkpoints"], 1: h1["checkpoints"]}
+    out = with_seed_files(seeds, {"a.json": h0, "b.json": h1}, expected)
+    k = next(iter(h0["llc"]))
+    stat = out["numbers"][f"llc_mhd_acc@{k}"]
+    assert stat["seeds"] == [0, 1] and stat["values"] == [h0["llc"][k]["mhd_acc"], h1["llc"][k]["mhd_acc"]]
+    assert abs(stat["std"] - 0.02 / 2**0.5) < 1e-9
+    assert set(h1["checkpoints"].values()) <= set(out["checkpoints"]["1"])
+    assert out["numbers"]["nested_cost@20"] == seeds["numbers"]["nested_cost@20"]  # the others as they were
+    usable, _ = claims.usable_seed_numbers(out, 0, h0["number_checkpoints"])
+    assert f"llc_mhd_acc@{k}" in usable["numbers"]  # the per-seed numbers judge the headline they came from
+    other = {**h1, "checkpoints": {**h1["checkpoints"], "llc_phase2": "instance-k64-000000000000"}}
+    for files, match in (
+        ({"a.json": h0, "b.json": other}, "another recipe"),
+        ({"a.json": h0, "b.json": {**h1, "seed": 0}}, "second results file"),
+        ({"a.json": h0, "b.json": {**h1, "profile": "smoke"}}, "profile"),
+        ({"a.json": h0}, "at least two seeds"),
+        ({"a.json": h0, "b.json": {**h1, "llc": {k: {} for k in h1["llc"]}}}, "lacks"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            with_seed_files(seeds, files, expected)

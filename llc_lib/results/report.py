@@ -25,7 +25,7 @@ from .claims import (
     taxonomy,
 )
 from .claims.accuracy import paper_codebooks
-from .claims.common import RUN, SEEDS, judge_over_seeds, mean_std, seed_count
+from .claims.common import RUN, SEEDS, judge_over_seeds, mean_std
 from .claims.headline import headline_markdown, headline_table, instance_code_table, seeds_markdown, usable_seeds
 from .claims.ood import ood_markdown
 from .claims.retrieval import hash_schedules_text, paper_retrieval, retrieval_markdown
@@ -166,7 +166,7 @@ def claim_status(res: dict[str, dict], profile=None) -> list[dict]:
         topic = next((t for start, t in CLAIM_TOPICS if r["claim"].startswith(start)), None)
         if topic is None:
             raise KeyError(f"claim {r['claim']!r} has no topic in report.CLAIM_TOPICS")
-        n = seed_count(seeds) if "holds_one_seed" in r else 1
+        n = r.get("over_seeds", 1)
         verdict = {"claim": r["claim"], "holds": r["holds"], "verdict": _holds(r["holds"])}
         out.append(verdict | {"seeds": n, "topic": topic})
     return out

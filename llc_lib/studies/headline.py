@@ -28,6 +28,9 @@ SEED_METRICS = (
     "unique_codes",
     "bits_right",
     "p_exact_given_class_code_right",
+    "p_exact_given_phase2_class_right",
+    "phase2_class_acc",
+    "ed_over_class_code_acc",
 )
 PHASE1_METRICS = ("class_code_acc", "unique_codes")  # of SEED_METRICS, those of the class codes alone
 
@@ -257,3 +260,25 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
     if len(prof.seeds) > 1:
         res["seeds"] = seeds_study(ctx, prof.seeds)
     return res
+
+
+def seeds_from_files(ctx: Context, paths) -> dict:
+    """The seed study ``ctx.figdir/seeds.json`` with its headline numbers taken from headline results files, one per
+    seed (``claims.headline.with_seed_files``), each checked against the recipe of ``ctx.profile`` at its seed
+    (``plan.headline``); its 'run' record is kept. FileNotFoundError without a seeds.json to start from."""
+    import json
+    from pathlib import Path
+
+    study = ctx.figdir / "seeds.json"
+    if not study.exists():
+        raise FileNotFoundError(f"{study} is missing: make it first (make seeds), then add the per-seed files")
+    seeds = json.loads(study.read_text())
+    files = {}
+    for p in map(Path, paths):
+        files[p.as_posix()] = json.loads(p.read_text())
+    wanted = sorted({h.get("seed") for h in files.values() if isinstance(h.get("seed"), int)})
+    expected = {
+        s: dict(zip(("real", "llc_phase1", "llc_phase2"), (spec.name for spec in plan.headline(ctx.profile, s))))
+        for s in wanted
+    }
+    return claims.headline.with_seed_files(seeds, files, expected)

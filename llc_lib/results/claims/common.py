@@ -74,12 +74,14 @@ class Row(_RowNeeds, total=False):
 
     seeds: Verdict  # the verdict over the seeds of the seed study, where it judges the row (``judge_over_seeds``)
     holds_one_seed: Verdict  # the one-seed verdict, where the seeds' replaced it
+    over_seeds: int  # how many seeds its 'seeds' verdict is over, when not all the study's
 
 
-class Stat(TypedDict):
+class Stat(TypedDict, total=False):
     mean: float
     std: float  # sample standard deviation (ddof=1)
     values: list[float]  # one per seed
+    seeds: list[int]  # the seeds of ``values`` when they are not all the study's (numbers from per-seed files)
 
 
 class SeedStudy(TypedDict):
@@ -122,12 +124,14 @@ def seed_count(seeds: SeedStudy) -> int:
 
 def judge_over_seeds(rows: list[Row], seeds: SeedStudy | None) -> list[Row]:
     """Where the seed study judges a row (its 'seeds' is not None), that verdict becomes the row's 'holds', the
-    one-seed verdict moves to 'holds_one_seed' and 'ours' says so; every other row loses its 'seeds'. In place;
-    returns ``rows``."""
+    one-seed verdict moves to 'holds_one_seed', 'over_seeds' says how many seeds it is over (the row's own count,
+    else the study's) and 'ours' says so; every other row loses its 'seeds'. In place; returns ``rows``."""
     for r in rows:
+        n = r.pop("over_seeds", None) or (seed_count(seeds) if seeds else 0)
         if r.get("seeds") is not None:
             r["holds_one_seed"], r["holds"] = r["holds"], r.pop("seeds")
-            r["ours"] += f" (seed 0; verdict over {seed_count(seeds)} seeds)"
+            r["ours"] += f" (seed 0; verdict over {n} seeds)"
+            r["over_seeds"] = n
         else:
             r.pop("seeds", None)
     return rows
