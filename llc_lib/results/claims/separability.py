@@ -30,8 +30,9 @@ def bits_not_interpretable(p_value: float) -> bool:
 
 
 def rows(sep: SeparabilityResults | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
-    """The separability claim, with the study's summary and no verdict."""
-    return judged_row("Hamming separability close to linear separability", sep)
+    """The separability claim, with the study's summary: descriptive, no verdict (the paper states no margin for
+    "close", and the study fixes none)."""
+    return judged_row("Hamming separability close to linear separability (descriptive: no rule judges it)", sep)
 
 
 def interpretability_rows(bits: Judged | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
