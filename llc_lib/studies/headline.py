@@ -20,18 +20,7 @@ from . import Context, check_ints, check_seed, fits, public, run_record, write_r
 from .evaluation import evaluate_llc, fast_codebook_metrics, single_length_acc
 from .taxonomy import taxonomy_study
 
-SEED_METRICS = (
-    "class_code_acc",
-    "mhd_acc",
-    "ed_acc",
-    "ed_no_match_rate",
-    "unique_codes",
-    "bits_right",
-    "p_exact_given_class_code_right",
-    "p_exact_given_phase2_class_right",
-    "phase2_class_acc",
-    "ed_over_class_code_acc",
-)
+SEED_METRICS = claims.headline.SEED_FILE_METRICS  # the headline numbers per k that a seed study compares
 PHASE1_METRICS = ("class_code_acc", "unique_codes")  # of SEED_METRICS, those of the class codes alone
 
 
