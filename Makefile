@@ -89,9 +89,10 @@ reproduce: setup
 	if [ $$rc = 75 ]; then echo "another 'make reproduce' is running on this runs folder (lock $(RUNS)/.reproduce.lock); wait for it to finish, then run this again"; exit 75; fi; \
 	[ $$rc = 0 ] && echo "make reproduce ($$prof): total wall time $$(( $$(date +%s) - start )) s"; \
 	if [ $$rc = 0 ] && [ $$prof = cpu ]; then "$(PY)" -m llc_lib docs --profile cpu || rc=$$?; fi; \
-	[ $$rc = 0 ] && "$(PY)" -c "import sys; from llc_lib.config.profiles import get_profile; from llc_lib.studies import \
-	  figures_dir; d = figures_dir(get_profile(sys.argv[1])); print(f'figures and their JSON: {d}/'); \
-	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof; \
+	[ $$rc = 0 ] && { "$(PY)" -c "import sys; from llc_lib.config.profiles import get_profile; from llc_lib.config.folders \
+	  import figures_dir; d = figures_dir(get_profile(sys.argv[1])); print(f'figures and their JSON: {d}/'); \
+	  print(f'report: {d}/paper_vs_reproduction.md; executed notebooks: $(RUNS)/{sys.argv[1]}/notebooks/')" $$prof \
+	  || rc=$$?; }; \
 	exit $$rc
 
 # the cpu profile's trained weights are committed (weights/cpu; MANIFEST.json gives their size): installed into the runs folder, they

@@ -117,6 +117,7 @@ def test_reproduce_locks_the_runs_folder_it_writes_to(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert (runs / ".reproduce.lock").exists()
     assert f'"{runs}/smoke/notebooks/07_ood.ipynb"' in r.stdout
+    assert "figures and their JSON: " in r.stdout and "Traceback" not in r.stderr  # where the results are
 
     with open(runs / ".reproduce.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another `make reproduce` on this runs folder
