@@ -351,7 +351,18 @@ def test_every_seed_study_number_names_the_checkpoints_it_comes_from():
         assert (phase2.name in needs) == (
             name.startswith("llc_")
             and name.split("llc_")[1]
-            in ("mhd_acc", "ed_acc", "ed_no_match_rate", "bits_right", "p_exact_given_class_code_right")
+            in (
+                "mhd_acc",
+                "ed_acc",
+                "ed_no_match_rate",
+                "bits_right",
+                "bits_right_if_class_code_right",
+                "bits_right_if_class_code_wrong",
+                "p_exact_given_class_code_right",
+                "p_exact_given_phase2_class_right",
+                "phase2_class_acc",
+                "ed_over_class_code_acc",
+            )
         ), name
     assert src["llc_class_code_acc"] == [phase1.name] and src["taxonomy_ari_svd"] == [real.name]
 
