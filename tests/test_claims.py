@@ -223,6 +223,10 @@ def test_seed_files_give_the_headline_numbers_over_their_seeds_and_refuse_anothe
     assert abs(stat["std"] - 0.02 / 2**0.5) < 1e-9
     assert set(h1["checkpoints"].values()) <= set(out["checkpoints"]["1"])
     assert out["numbers"]["nested_cost@20"] == seeds["numbers"]["nested_cost@20"]  # the others as they were
+    study = seeds["numbers"][f"llc_class_code_acc@{k}"]  # the class codes: measured by the study from these checkpoints
+    merged = out["numbers"][f"llc_class_code_acc@{k}"]
+    assert merged["seeds"] == seeds["seeds"] and merged["values"][2:] == study["values"][2:]
+    assert merged["values"][:2] == [h0["llc"][k]["class_code_acc"], h1["llc"][k]["class_code_acc"]]
     usable, _ = claims.usable_seed_numbers(out, 0, h0["number_checkpoints"])
     assert f"llc_mhd_acc@{k}" in usable["numbers"]  # the per-seed numbers judge the headline they came from
     other = {**h1, "checkpoints": {**h1["checkpoints"], "llc_phase2": "instance-k64-000000000000"}}
@@ -235,3 +239,14 @@ def test_seed_files_give_the_headline_numbers_over_their_seeds_and_refuse_anothe
     ):
         with pytest.raises(ValueError, match=match):
             with_seed_files(seeds, files, expected)
+
+
+def test_a_seed_verdict_pairs_two_numbers_over_the_seeds_both_have():
+    study = {
+        "seeds": [0, 1, 2],
+        "numbers": {
+            "a": {"mean": 0, "std": 0, "values": [0.9, 0.91], "seeds": [0, 1]},
+            "b": {"mean": 0, "std": 0, "values": [0.5, 0.5, 0.95]},  # seed 2 would make a - b negative
+        },
+    }
+    assert claims.seed_verdict(study, "a", "b") is True

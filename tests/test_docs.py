@@ -82,7 +82,7 @@ def test_the_committed_report_is_the_one_its_results_files_give():
     md, rows = paper_vs_reproduction(res, profile)
     assert (FIG / "paper_vs_reproduction.md").read_text() == md, "run notebook 99 (make reproduce), then make docs"
     assert any(r["claim"].startswith("goal:") for r in rows)
-    assert "goal: P(exact given class code right)" in (REPO / "docs" / "results.md").read_text()
+    assert "goal: P(exact given Phase 2's class decision right)" in (REPO / "docs" / "results.md").read_text()
 
 
 def test_the_results_page_needs_the_report_of_notebook_99(tmp_path, monkeypatch, capsys):

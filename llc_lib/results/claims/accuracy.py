@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final, TypedDict
 
-from .common import PAPER, Row, SeedStudy, Verdict, combine, mean_std, same_path_key, seed_verdict
+from .common import PAPER, Row, SeedStudy, Verdict, combine, mean_std, same_path_key, seed_verdict, seeds_of
 
 RESULTS: Final = "02_accuracy_vs_bits"  # notebook 02's results file
 
@@ -226,6 +226,7 @@ def codebook_rows(acc: AccuracyResults | None, seeds: SeedStudy | None = None, p
             ours=f"{own:.1f} vs {real:.1f} ({own - real:+.1f})",
             holds=near_real(own, real),
             seeds=by_seed["near_real"],
+            over_seeds=len(seeds_of(seeds, f"llc_mhd_acc@{k}", "real_top1")),
         ),
     ]
     if cc is not None:
@@ -238,6 +239,7 @@ def codebook_rows(acc: AccuracyResults | None, seeds: SeedStudy | None = None, p
                 ours=f"{100 * cc:.1f} vs {real:.1f} ({100 * cc - real:+.1f})",
                 holds=near_real(100 * cc, real),
                 seeds=by_seed["class_codes_near_real"],
+                over_seeds=len(seeds_of(seeds, f"llc_class_code_acc@{CLASS_CODE_BITS}", "real_top1")),
             )
         )
     return rows  # bits right: a goal row of the headline, at 20 bits like the paper's and at the density-matched 16

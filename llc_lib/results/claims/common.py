@@ -177,10 +177,17 @@ def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]])
     return {**seeds, "numbers": keep}, why
 
 
+def seeds_of(seeds: dict | None, *names: str) -> list[int]:
+    """The seeds every one of the numbers ``names`` of a seed study has (a number's own 'seeds', else the study's)."""
+    n = (seeds or {}).get("numbers", {})
+    have = [set(n[x].get("seeds", seeds["seeds"])) for x in names if x in n]
+    return sorted(set.intersection(*have)) if have and len(have) == len(names) else []
+
+
 def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0) -> Verdict:
     """Verdict of "a - b > margin" from a ``seeds.json`` (``studies.headline.seeds_study``) by ``NOISE_RULE``:
-    the paired differences d = a - b - margin over the seeds (``b`` a number's name, or a constant such as a
-    goal); True when mean(d) / (sd(d) / sqrt(n)) exceeds the
+    the paired differences d = a - b - margin over the seeds both numbers have (``b`` a number's name, or a
+    constant such as a goal); True when mean(d) / (sd(d) / sqrt(n)) exceeds the
     one-sided t quantile at ``THRESHOLDS['seed_alpha']``, False when it is below minus that, else "within
     noise" (also with fewer than two seeds). None when the file or either number is missing."""
     from scipy.stats import t as student_t
@@ -188,7 +195,15 @@ def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0
     n = (seeds or {}).get("numbers", {})
     if a not in n or (isinstance(b, str) and b not in n):
         return None
-    d = np.asarray(n[a]["values"], float) - (np.asarray(n[b]["values"], float) if isinstance(b, str) else b) - margin
+
+    def by_seed(name: str) -> dict:  # a number's values by seed (its own seeds, else the study's)
+        return dict(zip(n[name].get("seeds", seeds["seeds"]), n[name]["values"]))
+
+    if isinstance(b, str):  # paired over the seeds both numbers have
+        va, vb = by_seed(a), by_seed(b)
+        d = np.array([va[s] - vb[s] for s in sorted(set(va) & set(vb))], float) - margin
+    else:
+        d = np.asarray(n[a]["values"], float) - b - margin
     if len(d) < 2:
         return "within noise"
     se = d.std(ddof=1) / np.sqrt(len(d))

@@ -231,6 +231,23 @@ def seeds_markdown(seeds: SeedStudy) -> str:
         f"| {bits_right(k)} |"
         for k in ks
     ]
+    own = {
+        label: n[f"llc_{m}@{k}"]["seeds"]
+        for label, m in (
+            ("class-code accuracy", "class_code_acc"),
+            ("MHD", "mhd_acc"),
+            ("ED", "ed_acc"),
+            ("bits right", "bits_right"),
+        )
+        for k in ks[:1]
+        if f"llc_{m}@{k}" in n and n[f"llc_{m}@{k}"].get("seeds", seeds["seeds"]) != seeds["seeds"]
+    }
+    if own:
+        lines += [
+            "",
+            "; ".join(f"{label}: seeds {s}" for label, s in own.items())
+            + " only (one results file per seed: `docs/measurements/seeds_cpu.md`).",
+        ]
     if any(f"llc_{m}@{k}" not in n for k in ks for m in ("class_code_acc", "mhd_acc", "ed_acc", "bits_right")):
         lines += ["", "–: not from these checkpoints (the seed study ran another recipe for them)."]
     k = seeds["table_bits"]
@@ -292,8 +309,10 @@ def with_seed_files(
     ``studies.headline.reproduce`` writes it for that seed}). ``expected`` ({seed: {'real', 'llc_phase1',
     'llc_phase2': checkpoint name}}, ``plan.headline``'s) is the recipe the files must be of: a file of another
     profile or recipe, a second file of one seed, or a seed ``expected`` does not name is refused (ValueError
-    naming the file). Each number taken records its 'seeds'; each seed's 'checkpoints' gain the file's three, so a
-    number is matched to results by ``usable_seed_numbers`` as any other."""
+    naming the file). A number the study measured from the same checkpoints as the first file's (its class codes,
+    by ``usable_seed_numbers``) keeps the study's values of the seeds no file gives; the others (those of a Phase 2
+    the study did not run) are the files' alone. Each number records its 'seeds'; each seed's 'checkpoints' gain
+    the file's three, so a number is matched to results by ``usable_seed_numbers`` as any other."""
     by_seed: dict[int, tuple[str, HeadlineResults]] = {}
     for path, h in sorted(files.items()):
         s = h.get("seed")
@@ -324,14 +343,17 @@ def with_seed_files(
         for m in SEED_FILE_METRICS:
             names[f"llc_{m}@{k}"] = lambda h, k=k, m=m: h["llc"][k][m]
     numbers = dict(seeds["numbers"])
+    # numbers the study measured from these very checkpoints (the class codes; not a Phase 2 the study did not run)
+    # keep its seeds that no file gives; the files' seeds take the files' values
+    kept, _ = usable_seed_numbers(seeds, order[0], by_seed[order[0]][1].get("number_checkpoints", {}))
+    kept = (kept or {}).get("numbers", {})
     for name, get in names.items():
-        values = np.array([float(get(by_seed[s][1])) for s in order])
-        numbers[name] = {
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)),
-            "values": values.tolist(),
-            "seeds": order,
-        }
+        values = {s: float(get(by_seed[s][1])) for s in order}
+        if name in kept:
+            values = {**dict(zip(kept[name].get("seeds", seeds["seeds"]), kept[name]["values"])), **values}
+        runs = sorted(values)
+        v = np.array([values[s] for s in runs])
+        numbers[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist(), "seeds": runs}
     checkpoints = {seed: list(names_) for seed, names_ in (seeds.get("checkpoints") or {}).items()}
     for s in order:
         checkpoints[str(s)] = sorted(set(checkpoints.get(str(s), [])) | set(by_seed[s][1]["checkpoints"].values()))
