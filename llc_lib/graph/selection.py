@@ -61,10 +61,8 @@ class DataStore:
         if split == "validation" and not sel.holdout:
             raise ValueError("the validation split needs a selection with holdout > 0 (e.g. --set holdout=50)")
         if sel.dataset == "cifar100":
-            full = self._once(
-                ("cifar100", "test" if split == "test" else "train"),
-                lambda: load_cifar100("test" if split == "test" else "train", self.root),
-            )
+            source = "test" if split == "test" else "train"  # the validation images are training images
+            full = self._once(("cifar100", source), lambda: load_cifar100(source, self.root))
             return self._once((sel, split), lambda: self._cifar_selection(full, sel, split))
         folders = self._once(
             (sel.dataset, sel.image_size), lambda: load_image_folders(sel.dataset, sel.image_size, self.root)
@@ -75,13 +73,10 @@ class DataStore:
     def _cifar_selection(full, sel: DataSel, split: str):
         if sel.holdout and split != "test":
             held = stratified_indices(full.labels, full.num_classes, sel.holdout, VALIDATION_SEED)
-            if split == "validation":
-                ds = full.take(held)
-                return ds if sel.classes is None else class_subset(ds, range(sel.classes))
             rest = torch.ones(len(full), dtype=torch.bool)
             rest[held] = False
-            full = full.take(torch.nonzero(rest).flatten())
-        ds = stratified_subset(full, sel.per_class, sel.seed)
+            full = full.take(held if split == "validation" else torch.nonzero(rest).flatten())
+        ds = full if split == "validation" else stratified_subset(full, sel.per_class, sel.seed)
         return ds if sel.classes is None else class_subset(ds, range(sel.classes))
 
     def ood(self, name: str):

@@ -177,11 +177,19 @@ def usable_seed_numbers(seeds: dict | None, seed, sources: dict[str, list[str]])
     return {**seeds, "numbers": keep}, why
 
 
+def values_by_seed(seeds: dict, name: str) -> dict[int, float]:
+    """{seed: value} of the number ``name`` of a seed study: over its own 'seeds' where it records them (a number
+    taken from per-seed files), else over the study's."""
+    stat = seeds["numbers"][name]
+    return dict(zip(stat.get("seeds", seeds["seeds"]), stat["values"]))
+
+
 def seeds_of(seeds: dict | None, *names: str) -> list[int]:
-    """The seeds every one of the numbers ``names`` of a seed study has (a number's own 'seeds', else the study's)."""
+    """The seeds every one of the numbers ``names`` of a seed study has ([] when one of them is missing)."""
     n = (seeds or {}).get("numbers", {})
-    have = [set(n[x].get("seeds", seeds["seeds"])) for x in names if x in n]
-    return sorted(set.intersection(*have)) if have and len(have) == len(names) else []
+    if not names or any(x not in n for x in names):
+        return []
+    return sorted(set.intersection(*(set(values_by_seed(seeds, x)) for x in names)))
 
 
 def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0) -> Verdict:
@@ -196,12 +204,9 @@ def seed_verdict(seeds: dict | None, a: str, b: str | float, margin: float = 0.0
     if a not in n or (isinstance(b, str) and b not in n):
         return None
 
-    def by_seed(name: str) -> dict:  # a number's values by seed (its own seeds, else the study's)
-        return dict(zip(n[name].get("seeds", seeds["seeds"]), n[name]["values"]))
-
     if isinstance(b, str):  # paired over the seeds both numbers have
-        va, vb = by_seed(a), by_seed(b)
-        d = np.array([va[s] - vb[s] for s in sorted(set(va) & set(vb))], float) - margin
+        va, vb = values_by_seed(seeds, a), values_by_seed(seeds, b)
+        d = np.array([va[s] - vb[s] for s in seeds_of(seeds, a, b)], float) - margin
     else:
         d = np.asarray(n[a]["values"], float) - b - margin
     if len(d) < 2:

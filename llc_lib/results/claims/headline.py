@@ -8,7 +8,16 @@ from typing import Final, TypedDict
 
 import numpy as np
 
-from .common import PAPER, Row, SeedStudy, mean_std, same_path_key, seed_verdict, usable_seed_numbers
+from .common import (
+    PAPER,
+    Row,
+    SeedStudy,
+    mean_std,
+    same_path_key,
+    seed_verdict,
+    usable_seed_numbers,
+    values_by_seed,
+)
 
 RESULTS: Final = "headline_results"  # the headline study's results file (seed 0)
 
@@ -231,17 +240,18 @@ def seeds_markdown(seeds: SeedStudy) -> str:
         f"| {bits_right(k)} |"
         for k in ks
     ]
+    k0 = ks[0] if ks else None
     own = {
-        label: n[f"llc_{m}@{k}"]["seeds"]
+        label: values_by_seed(seeds, f"llc_{m}@{k0}")
         for label, m in (
             ("class-code accuracy", "class_code_acc"),
             ("MHD", "mhd_acc"),
             ("ED", "ed_acc"),
             ("bits right", "bits_right"),
         )
-        for k in ks[:1]
-        if f"llc_{m}@{k}" in n and n[f"llc_{m}@{k}"].get("seeds", seeds["seeds"]) != seeds["seeds"]
+        if f"llc_{m}@{k0}" in n
     }
+    own = {label: sorted(v) for label, v in own.items() if sorted(v) != seeds["seeds"]}
     if own:
         lines += [
             "",
@@ -337,20 +347,20 @@ def with_seed_files(
     order = sorted(by_seed)
     if len(order) < 2:
         raise ValueError(f"a spread needs the results files of at least two seeds, got {order}")
-    ks = list(by_seed[order[0]][1]["llc"])
-    names = {"real_top1": lambda h: h["real_top1"]}
-    for k in ks:
-        for m in SEED_FILE_METRICS:
-            names[f"llc_{m}@{k}"] = lambda h, k=k, m=m: h["llc"][k][m]
+
+    def numbers_of(h: HeadlineResults) -> dict[str, float]:  # the file's numbers, named as the seed study names them
+        out = {"real_top1": float(h["real_top1"])}
+        out.update({f"llc_{m}@{k}": float(row[m]) for k, row in h["llc"].items() for m in SEED_FILE_METRICS})
+        return out
+
+    files_numbers = {s: numbers_of(by_seed[s][1]) for s in order}
     numbers = dict(seeds["numbers"])
     # numbers the study measured from these very checkpoints (the class codes; not a Phase 2 the study did not run)
     # keep its seeds that no file gives; the files' seeds take the files' values
     kept, _ = usable_seed_numbers(seeds, order[0], by_seed[order[0]][1].get("number_checkpoints", {}))
-    kept = (kept or {}).get("numbers", {})
-    for name, get in names.items():
-        values = {s: float(get(by_seed[s][1])) for s in order}
-        if name in kept:
-            values = {**dict(zip(kept[name].get("seeds", seeds["seeds"]), kept[name]["values"])), **values}
+    for name in files_numbers[order[0]]:
+        values = values_by_seed(kept, name) if kept and name in kept["numbers"] else {}
+        values.update({s: files_numbers[s][name] for s in order})
         runs = sorted(values)
         v = np.array([values[s] for s in runs])
         numbers[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist(), "seeds": runs}
