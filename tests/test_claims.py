@@ -245,8 +245,8 @@ def test_a_seed_verdict_pairs_two_numbers_over_the_seeds_both_have():
     study = {
         "seeds": [0, 1, 2],
         "numbers": {
-            "a": {"mean": 0, "std": 0, "values": [0.9, 0.91], "seeds": [0, 1]},
-            "b": {"mean": 0, "std": 0, "values": [0.5, 0.5, 0.95]},  # seed 2 would make a - b negative
+            "a": {"mean": 0, "std": 0, "values": [0.9, 0.91], "seeds": [1, 2]},
+            "b": {"mean": 0, "std": 0, "values": [0.95, 0.5, 0.5]},  # seed 0, or pairing by position, makes a - b < 0
         },
     }
     assert claims.seed_verdict(study, "a", "b") is True

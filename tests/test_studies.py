@@ -381,3 +381,29 @@ def test_class_similarities_use_no_blas_so_every_host_gives_the_same_last_digit(
     other = cosine_similarity(w[:, ::-1] ** 2)
     off = ~np.eye(30, dtype=bool)
     assert abs(similarity_agreement(sim, other) - np.corrcoef(sim[off], other[off])[0, 1]) < 1e-12
+
+
+def test_p_exact_is_conditioned_on_the_class_decision_of_each_network(ctx, monkeypatch):
+    """With Phase 1 always right and Phase 2's own head always wrong, P(exact | Phase 2 right) has no images
+    (NaN) while P(exact | Phase 1 right) is the exact fraction over all images; swapped, the other way round."""
+    from llc_lib.engine.inference import class_codes, outputs
+    from llc_lib.studies import evaluation
+
+    seen = ctx.ws.store.get(plan.train_eval_data(ctx.profile, 0), "train")
+    _, p1, p2 = plan.headline(ctx.profile, 0)
+    llc, inst, y = ctx.fit(p1), ctx.fit(p2), seen.labels.numpy()
+    proj, codes = outputs(inst, seen, ctx.ws.device)["proj"], class_codes(llc)
+    c = codes.shape[0]
+
+    def decide(right_model):  # one-hot logits: the true class for right_model, the next class for the other
+        return lambda model, p, k: np.eye(c)[y if model is right_model else (y + 1) % c]
+
+    k = ctx.profile.bits[0]
+    exact = ((proj[:, :k] > 0) == (codes[y, :k] > 0)).all(1).mean()
+    monkeypatch.setattr(evaluation, "head_logits", decide(llc))
+    r = evaluation.evaluate_llc(llc, inst, seen, ctx.ws.device, (k,))[k]
+    assert np.isnan(r["p_exact_given_phase2_class_right"]) and r["phase2_class_acc"] == 0
+    assert r["p_exact_given_class_code_right"] == exact
+    monkeypatch.setattr(evaluation, "head_logits", decide(inst))
+    r = evaluation.evaluate_llc(llc, inst, seen, ctx.ws.device, (k,))[k]
+    assert r["p_exact_given_phase2_class_right"] == exact and np.isnan(r["p_exact_given_class_code_right"])
