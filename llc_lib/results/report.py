@@ -20,6 +20,7 @@ from .claims import (
     fast_codebook,
     headline,
     ood,
+    recipe_choice,
     retrieval,
     separability,
     taxonomy,
@@ -55,6 +56,7 @@ __all__ = [
 ROWS = (
     (accuracy.RESULTS, accuracy.codebook_rows),
     (headline.RESULTS, headline.goal_rows),
+    (recipe_choice.RESULTS, recipe_choice.rows),
     (accuracy.RESULTS, accuracy.ablation_rows),
     (fast_codebook.RESULTS, fast_codebook.rows),
     (retrieval.RESULTS, retrieval.rows),
@@ -141,6 +143,7 @@ CLAIM_TOPICS = (
     ("20-bit class codes near real-valued accuracy", "class-codes"),
     ("bits right", "instance-codes"),
     ("goal:", "instance-codes"),
+    ("recipe:", "instance-codes"),
     ("warm starting", "warm-start"),
     ("a nested codebook", "nesting"),
     ("faster codebook learning", "fast-codebook"),

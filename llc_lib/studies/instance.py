@@ -121,8 +121,9 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
     """Fit (or load) one variant of ``ctx.profile``: its Phase 1 and Phase 2, and score them. Returns {variant,
     what, sets, 'test' (or 'validation', when the profile holds images out: then the test split is not read) and
     'train': {k: ``evaluation.evaluate_llc``'s row: class-code accuracy, MHD, ED, bits
-    right, bits right split by whether the class code is right, ...}, 'seconds': training seconds, 'goal': the
-    profile's 20-bit bits-right goal and the class-code accuracy it needs at this variant's split
+    right, bits right split by whether the class code is right, ...}, 'seconds': training seconds, 'images':
+    {split: how many images it was scored on}, 'goal': the profile's 20-bit bits-right goal and the class-code
+    accuracy it needs at this variant's split
     (``accuracy_needed``), 'base': the profile's own models (``plan.phase_names``), 'checkpoints': {'phase1',
     'phase2': this variant's}, 'recipe': {'llc', 'instance': its two TrainConfigs}}."""
     base, ws = ctx.profile, ctx.ws
@@ -145,6 +146,7 @@ def run_variant(ctx: Context, name: str, seed: int = 0, bits=(14, 20), train_per
         "recipe": {"llc": dataclasses.asdict(p1.cfg), "instance": dataclasses.asdict(p2.cfg)},
         "seconds": {s.label: round(sum(r["seconds"] for r in ws.history(s)), 1) for s in (p1, p2)},
         "phase2_history": ws.history(p2),
+        "images": {scored: len(held), "train": len(train)},
     }
     for split, data in ((scored, held), ("train", train)):
         row[split] = {str(k): r for k, r in evaluate_llc(llc, inst, data, ws.device, bits).items()}

@@ -11,7 +11,7 @@ missing). ``THRESHOLDS`` holds every module's thresholds under their names.
 
 from __future__ import annotations
 
-from . import accuracy, common, fast_codebook, headline, ood, retrieval, separability, taxonomy
+from . import accuracy, common, fast_codebook, headline, ood, recipe_choice, retrieval, separability, taxonomy
 from .accuracy import (
     all_codes_unique,
     codebook_ranking,
@@ -51,6 +51,7 @@ THRESHOLDS = {
     **retrieval.THRESHOLDS,
     **fast_codebook.THRESHOLDS,
     **headline.THRESHOLDS,
+    **recipe_choice.THRESHOLDS,
 }
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "nesting_cost",
     "ood",
     "ood_zero_sample_matches",
+    "recipe_choice",
     "retrieval",
     "same_path_key",
     "seed_verdict",
