@@ -51,6 +51,11 @@ REPO = Path(__file__).resolve().parents[1]
             (30.0, 30.0 + T["retrieval_llc_vs_real_points"] - 0.01),
             (30.0, 30.0 + T["retrieval_llc_vs_real_points"] + 0.01),
         ),
+        (  # two-sided: LLC far above a weak real-valued baseline is not "about as good" either
+            claims.about_as_good_as_real,
+            (30.0 + T["retrieval_llc_vs_real_points"] - 0.01, 30.0),
+            (30.0 + T["retrieval_llc_vs_real_points"] + 0.01, 30.0),
+        ),
         (
             claims.ood_zero_sample_matches,
             ([T["ood_samples_to_match"], None],),
@@ -130,9 +135,13 @@ def test_the_taxonomy_and_nesting_verdicts_over_seeds_flip_across_their_threshol
 def test_each_threshold_is_typed_in_one_study_module():
     """``claims.THRESHOLDS`` is the union of the modules' thresholds: a name two modules define would silently
     keep one of the values."""
-    from llc_lib.results.claims import accuracy, common, fast_codebook, headline, ood, retrieval, separability, taxonomy
+    import importlib
+    import pkgutil
 
-    modules = (accuracy, common, fast_codebook, headline, ood, retrieval, separability, taxonomy)
+    import llc_lib.results.claims as package
+
+    modules = [importlib.import_module(f"{package.__name__}.{m.name}") for m in pkgutil.iter_modules(package.__path__)]
+    assert len(modules) >= 9
     assert sum(len(m.THRESHOLDS) for m in modules) == len(T)
     assert all(T[name] == value for m in modules for name, value in m.THRESHOLDS.items())
 

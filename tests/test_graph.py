@@ -398,3 +398,26 @@ def test_a_baseline_codebook_file_under_another_specs_name_is_rebuilt(tmp_path):
     ws.codebook(a)
     ws.codebook_path(a).replace(ws.codebook_path(b))  # the file of seed 0 under seed 1's name
     assert np.array_equal(_ws(tmp_path).codebook(b)["codes"], random_codebook(5, 6, 1))
+
+
+def test_an_equal_budget_model_continues_its_parent_under_phase2s_recipe(tmp_path):
+    """plan.equal_budget: the parent's every weight, then Phase 2's epochs, lr and schedule; the fitted model
+    starts where its parent ended (a model of another method cannot be continued)."""
+    from llc_lib.graph import plan
+
+    p = get_profile("cpu")
+    real = plan.real(p, 0)
+    more = plan.equal_budget(p, real)
+    assert (more.init, more.parent, more.mode) == ("continue", real, "real")
+    assert (more.cfg.epochs, more.cfg.lr, more.cfg.schedule) == (p.instance.epochs, p.instance.lr, p.instance.schedule)
+    assert more.cfg.epochs + real.cfg.epochs == plan.llc(p, 0).cfg.epochs + plan.instance(p, plan.llc(p, 0)).cfg.epochs
+    with pytest.raises(ValueError, match="training continued"):
+        Spec(REAL, ARCH, SEL, "continue", Spec(LLC, ARCH, SEL))
+
+    ws = _ws(tmp_path)
+    parent = Spec(REAL, ARCH, SEL)
+    child = Spec(REAL.replace(lr=1e-9, weight_decay=0.0), ARCH, SEL, "continue", parent)
+    a, b = ws.fit(parent), ws.fit(child)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        if x.is_floating_point() and "running" not in name:  # BatchNorm statistics move with the data
+            assert torch.allclose(x, y, atol=1e-5), name

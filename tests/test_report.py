@@ -181,7 +181,7 @@ def test_a_new_phase2_keeps_the_seed_verdicts_of_the_numbers_it_does_not_feed():
     assert set(usable["numbers"]) == set(study["numbers"]) - {"llc_mhd_acc@14", "llc_ed_acc@14"}
     assert "llc_ed_acc, llc_mhd_acc" in why and "instance-new" in why
     verdicts = claims.codebook_seed_verdicts(usable, 14)
-    assert verdicts["beats"] is True and verdicts["near_real"] is None  # LLC's instance MHD: one seed only
+    assert verdicts["beats"] is True and "near_real" not in verdicts  # LLC's instance MHD: the equal-budget real
     assert verdicts["class_codes_near_real"] is not None
     # the same study with the current Phase 2 checkpoint judges every number
     assert usable_seeds(_study(ran0 + ["instance-new"], v), headline) == (_study(ran0 + ["instance-new"], v), "")

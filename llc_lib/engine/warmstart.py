@@ -90,8 +90,11 @@ def initialise(
     whole Phase 1 model, without its auxiliary head), 'backbone' (the backbone only), 'svd' (the backbone and an
     LLC head from the SVD of the parent's classifier), 'cca' or 'codebook' (the backbone and an LLC head from a
     baseline codebook file's arrays ``codes``, with the parent's (N, d) training ``features`` and their (N,)
-    ``labels``)."""
-    if init == "phase1":
+    ``labels``), 'continue' (every weight of a parent of the same architecture and head: its training goes on
+    under another recipe)."""
+    if init == "continue":
+        model.load_state_dict(parent.state_dict())
+    elif init == "phase1":
         model.load_state_dict(phase1_weights(parent))
     elif init == "backbone":
         copy_backbone(model, parent)

@@ -58,6 +58,26 @@ def real_bottleneck(p: Profile, seed: int) -> Spec:
     return Spec(cfg, arch(p), train_data(p, seed), label=f"real-nested{p.max_bits}")
 
 
+def equal_budget(p: Profile, spec: Spec) -> Spec:
+    """``spec`` (a real-valued model) trained on for as many epochs as Phase 2 adds to LLC, under Phase 2's
+    optimisation (its epochs, batch and micro-batch, lr, momentum, weight decay, schedule and warm-up): the same
+    total epochs as LLC's
+    instance codes, so that a claim about them compares with a real-valued model of equal budget."""
+    inst = p.instance
+    cfg = spec.cfg.replace(
+        epochs=inst.epochs,
+        batch_size=inst.batch_size,
+        micro_batch=inst.micro_batch,
+        lr=inst.lr,
+        momentum=inst.momentum,
+        nesterov=inst.nesterov,
+        weight_decay=inst.weight_decay,
+        schedule=inst.schedule,
+        warmup=inst.warmup,
+    )
+    return Spec(cfg, spec.arch, spec.data, "continue", spec, label=f"{spec.label}-plus{inst.epochs}")
+
+
 def llc(
     p: Profile,
     seed: int,

@@ -18,7 +18,7 @@ from ..config.recipe import TrainConfig
 from ..methods import method
 from .selection import DataSel
 
-INITS = ("scratch", "backbone", "svd", "cca", "phase1", "codebook")
+INITS = ("scratch", "backbone", "svd", "cca", "phase1", "codebook", "continue")
 
 
 CODEBOOKS = ("learnt", "random", "svd", "cca")
@@ -96,11 +96,14 @@ class Spec:
             raise ValueError(f"init {self.init!r} {'takes no' if self.init == 'scratch' else 'needs a'} parent")
         if self.parent is not None:
             parent = method(self.parent.mode)
-            want, ok = (
-                ("a model that learns a codebook (Phase 1)", parent.learns_codebook)
-                if self.init == "phase1"
-                else ("a real-valued model", parent.real_valued)
-            )
+            want, ok = {
+                "phase1": ("a model that learns a codebook (Phase 1)", parent.learns_codebook),
+                "continue": (
+                    f"a {self.mode!r} model of {self.cfg.bits} bits (training continued)",
+                    (self.parent.mode, self.parent.cfg.bits, self.parent.cfg.nested)
+                    == (self.mode, self.cfg.bits, self.cfg.nested),
+                ),
+            }.get(self.init, ("a real-valued model", parent.real_valued))
             if not ok:
                 raise ValueError(f"init {self.init!r} starts from {want}, got a {self.parent.mode!r} parent")
             if (self.parent.arch.backbone, self.parent.arch.width) != (self.arch.backbone, self.arch.width):

@@ -30,7 +30,7 @@ from ..engine.ckpt import CheckpointError, read_checkpoint, save_atomic, verify_
 from ..engine.codebook_file import load_codebook
 from ..engine.data import sha256
 
-MAX_BYTES = 32 * 10**6  # the repository's budget for committed weights
+MAX_BYTES = 40 * 10**6  # the repository's budget for committed weights
 DROPPED = ("optimizer", "scheduler")  # what only resuming an unfinished run needs
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -42,7 +42,7 @@ def phase1_scores(model, data, device) -> dict:
         list(plan.headline(p, seed))
         + [plan.baseline_instance(p, m, seed) for m in SAME_PATH]
         + plan.ablations(p, seed)
-        + [plan.real_bottleneck(p, seed)]
+        + [plan.real_bottleneck(p, seed), plan.equal_budget(p, plan.real(p, seed))]
     )
 )
 def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
@@ -50,6 +50,9 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     LLC's class-code accuracy and its bits right split by whether the class code is right
     ('llc_bits_right_split', ``metrics.bits_right_split``); plus 'warm_start' and 'nested' with their verdicts
     and the thresholds used; 'seed_spread' (``seed_spread``) from the ``seeds.json`` beside the figures.
+    'real_top1' is the real-valued model of Phase 1's budget (what class codes compare with),
+    'real_top1_equal_budget' that model trained on under Phase 2's recipe (``plan.equal_budget``: as many epochs
+    as LLC's instance codes, what they compare with); 'epochs' gives each budget.
 
     methods: 'llc' = LLC's own path (Phase 1 end to end, then its Phase 2); 'random', 'svd', 'cca' and
     'llc_same_path' = each codebook frozen into the real-valued backbone and trained by the same Phase 2,
@@ -66,11 +69,18 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
         "bits": bits,
         "table_bits": prof.table_bits,
         "real_top1": top1(outputs(real, te, ws.device)["logits"], y),
+        "real_top1_equal_budget": top1(outputs(ws.fit(plan.equal_budget(prof, real_s)), te, ws.device)["logits"], y),
         "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
         "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
         "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits),
     }
     res["phase2_epochs"] = {"llc": inst_s.cfg.epochs, "same_path": plan.baseline_instance(prof, "llc", seed).cfg.epochs}
+    res["epochs"] = {
+        "real": real_s.cfg.epochs,
+        "real_equal_budget": real_s.cfg.epochs + plan.equal_budget(prof, real_s).cfg.epochs,
+        "llc_class_codes": llc_s.cfg.epochs,
+        "llc_instance_codes": llc_s.cfg.epochs + inst_s.cfg.epochs,
+    }
     res["llc_bits_right_split"] = {  # bits right = a R + (1 - a) W, a = class-code accuracy
         str(k): bits_right_split(p2["proj"][:, :k], codes[:, :k], y, head_logits(llc, p1["proj"], k).argmax(1))
         for k in bits

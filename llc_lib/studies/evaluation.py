@@ -47,13 +47,17 @@ def evaluate_llc(llc, inst, data, device, bits, workers: int = 0) -> dict:
     return rows
 
 
-def real_kdim(ctx, seed: int, k: int, with_train: bool = False) -> dict:
+def real_kdim(ctx, seed: int, k: int, with_train: bool = False, equal_budget: bool = False) -> dict:
     """{'kind': 'end to end, nested', 'test_acc', 'embed_test' (N_test, k) and, with ``with_train``,
     'embed_train' (N_train, k)} of the real-valued k-dim baseline, on the context's test and training splits
-    (dataset order). test_acc is that of the network's classifier restricted to the first k dims."""
+    (dataset order). test_acc is that of the network's classifier restricted to the first k dims.
+    ``equal_budget``: the same network trained on for Phase 2's epochs (``plan.equal_budget``), as many in all
+    as LLC's instance codes."""
     ws = ctx.ws
     tr, te = ctx.train(seed), ctx.test(seed)
     spec = plan.real_bottleneck(ctx.profile, seed)
+    if equal_budget:
+        spec = plan.equal_budget(ctx.profile, spec)
     if not 1 <= k <= spec.cfg.bits:  # like LLC's codes, any prefix; those in the sweep were trained as such
         raise ValueError(f"the real-valued bottleneck has {spec.cfg.bits} dims; k={k} is not a prefix of it")
     model = ws.fit(spec)

@@ -11,8 +11,11 @@ from ..kernels import retrieval
 from ..kernels.codebooks import num_unique_codes
 from ..methods import csq as csq_method
 from ..methods import hashnet as hashnet_method
+from ..results import claims
 from . import Context, check_bits, check_int, fits
 from .evaluation import real_kdim
+
+REAL_EQUAL_BUDGET = claims.retrieval.REAL_EQUAL_BUDGET
 
 EXAMPLE_QUERIES = 6  # queries shown in the retrieval examples figure
 
@@ -32,6 +35,7 @@ def check_retrieval_bits(profile, bits) -> list[int]:
 @fits(
     lambda p, seed: (
         [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
+        + [plan.equal_budget(p, plan.real_bottleneck(p, seed))]
         + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")]
     )
 )
@@ -54,8 +58,9 @@ def retrieval_study(
     epochs, ``plan.hashing``, or ``hash_epochs`` for both; 'hash_schedules' gives each one's epochs, its
     published length in epochs of this training set and its per-epoch training loss, 'llc_phase2_loss'
     LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
-    to end with a nested bottleneck; cosine and Euclidean ranking) and the signs of those features
-    (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
+    to end with a nested bottleneck; cosine and Euclidean ranking), the same network trained on for Phase 2's
+    epochs (``REAL_EQUAL_BUDGET``: as many epochs as LLC's instance codes; cosine) and the signs of the first
+    features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics (``retrieval``).
     The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
     Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
     """
@@ -120,6 +125,12 @@ def retrieval_study(
         "llc_predicted_class_method": llc_class_name,
         "hash_schedules": schedules,
         "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)],
+        "epochs": {  # of training in all, for each kind of feature compared
+            "LLC": llc_s.cfg.epochs + inst_s.cfg.epochs,
+            "real k-dim": plan.real_bottleneck(prof, seed).cfg.epochs,
+            REAL_EQUAL_BUDGET: plan.real_bottleneck(prof, seed).cfg.epochs
+            + plan.equal_budget(prof, plan.real_bottleneck(prof, seed)).cfg.epochs,
+        },
     }
     examples = {"perm": perm, "queries": yq}
     for k in bits:
@@ -144,6 +155,10 @@ def retrieval_study(
             if "top" in r:
                 examples["real"] = r.pop("top")[:, :8]
             res["methods"].setdefault(f"real k-dim, {metric}", {})[str(k)] = r
+        same = real_kdim(ctx, seed, k, with_train=True, equal_budget=True)  # as many epochs as LLC's instance codes
+        res["methods"].setdefault(REAL_EQUAL_BUDGET, {})[str(k)] = retrieval.evaluate_real(
+            same["embed_test"], same["embed_train"][perm], yq, ydb, R, "cosine", pr=False
+        )
         res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
         res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"], "kind": embed["kind"]}
     full = retrieval.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)

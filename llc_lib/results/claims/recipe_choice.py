@@ -40,6 +40,10 @@ class VariantRow(TypedDict, total=False):
     recipe: dict[str, dict]  # 'llc', 'instance': the TrainConfigs it trained
 
 
+# the variants file, by variant name: both variants the choice is between
+RecipeChoiceResults = TypedDict("RecipeChoiceResults", {LONGER: VariantRow, SHORTER: VariantRow}, total=False)
+
+
 def _p_and_n(row: VariantRow) -> tuple[float, float]:
     r = row["validation"][str(THRESHOLDS["choice_bits"])]
     return r["p_exact_given_phase2_class_right"], r["phase2_class_acc"] * row["images"]["validation"]
@@ -61,7 +65,7 @@ def choose_phase2_length(longer: VariantRow, shorter: VariantRow) -> dict:
     }
 
 
-def rows(results: dict | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
+def rows(results: RecipeChoiceResults | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
     """The row "Phase 2's length chosen on the validation split", when the variants file holds both variants
     scored on a validation split: holds when the profile's Phase 2 (the headline's) has the chosen length. The
     verdict is None, and the row says why, when the file's longer variant is not the profile's Phase 2 of today
