@@ -264,8 +264,8 @@ def _near_real_row(acc: AccuracyResults, own: float, paper_own: float, paper_rea
     return Row(
         claim=claim,
         paper=paper,
-        ours=f"{own:.1f} vs {real:.1f} ({own - real:+.1f}; the {ep['real']}-epoch real model {100 * acc['real_top1']:.1f})"
-        f" (one seed: the seed study has no equal-budget real model)",
+        ours=f"{own:.1f} vs {real:.1f} ({own - real:+.1f}; the {ep['real']}-epoch real model "
+        f"{100 * acc['real_top1']:.1f}) (one seed: the seed study has no equal-budget real model)",
         holds=near_real(own, real),
     )
 
