@@ -191,8 +191,10 @@ def single_length(p: Profile, seed: int) -> Spec:
 
 def ablations(p: Profile, seed: int) -> list[Spec]:
     """The Phase 1 ablations: warm starts from the SVD and CCA codebooks at ``p.table_bits`` (``p.warm_epochs``),
-    LLC from scratch for the same epochs (what a warm start is compared with), and ``single_length``."""
-    warm = [llc(p, seed, bits=p.table_bits, init=i, epochs=p.warm_epochs) for i in ("svd", "cca", "scratch")]
+    what a warm start is compared with for the same epochs (the real-valued model's backbone with LLC's default
+    head, 'real': the control, which tells the codebook's part from the backbone's; and LLC from scratch), and
+    ``single_length``."""
+    warm = [llc(p, seed, bits=p.table_bits, init=i, epochs=p.warm_epochs) for i in ("svd", "cca", "real", "scratch")]
     return warm + [single_length(p, seed)]
 
 

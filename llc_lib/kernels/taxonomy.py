@@ -82,6 +82,14 @@ def tie_sensitivity(
     }
 
 
+def superclasses_kept_whole(codes: np.ndarray, superclass: np.ndarray) -> np.ndarray:
+    """(k,) int: per bit of ``codes`` (C, k) +-1, how many superclasses (``superclass`` (C,), one per class) have
+    all their classes on the same side of that bit."""
+    groups = [np.flatnonzero(superclass == g) for g in np.unique(superclass)]
+    side = np.asarray(codes) > 0
+    return np.array([sum(side[g, j].all() or not side[g, j].any() for g in groups) for j in range(side.shape[1])])
+
+
 def superclass_of_class(labels, coarse_labels, num_classes: int) -> np.ndarray:
     """(C,) superclass index of every fine class, read off paired (fine, coarse) label arrays."""
     out = np.full(num_classes, -1)
