@@ -411,7 +411,10 @@ def cmd_weights(args) -> int:
 
         ws = Workspace(runs, torch.device("cpu"), train=False)
         specs = [s for specs in notebook_specs(prof, 0).values() for s in specs]
-        m = export(specs, ws, folder)
+        from .graph import plan
+
+        classes = ws.store.get(plan.train_data(prof, 0), "train").class_names
+        m = export(specs, ws, folder, plan.roles(prof, 0), classes)
         print(f"wrote {folder}: {len(m['files'])} files, {m['bytes'] / 1e6:.1f} MB")
         return 0
     copied = install(folder, runs)

@@ -252,3 +252,31 @@ def ood(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
     phase1 = llc(p, seed, bits=max(bits), nested=bits, init="scratch", classes=c, epochs=e)
     phase2_epochs = None if e is None else scale_epochs(p.instance.epochs, e, p.llc.epochs)
     return real(p, seed, classes=c, epochs=e), phase1, instance(p, phase1, epochs=phase2_epochs)
+
+
+def roles(p: Profile, seed: int = 0) -> dict[str, tuple[Spec, str]]:
+    """{role: (spec, what it is)}: the models of profile ``p`` a reader may want by name rather than by key (the
+    committed weights' MANIFEST.json lists them; ``llc_lib.load(profile, role)`` loads the LLC ones)."""
+    real_s, phase1, phase2 = headline(p, seed)
+    ood_real, ood_phase1, ood_phase2 = ood(p, seed)
+    out = {
+        "headline": (phase2, "LLC Phase 2 of the headline: the instance codes (encode, classify, OOD, retrieval)"),
+        "phase1": (phase1, "LLC Phase 1 of the headline: the learnt class codes (nested over the sweep)"),
+        "real": (real_s, "real-valued classifier, Phase 1's budget (what class codes compare with)"),
+        "real_equal_budget": (equal_budget(p, real_s), "real-valued classifier, as many epochs as the instance codes"),
+        "real_bottleneck": (real_bottleneck(p, seed), "real-valued k-dim features (a nested linear bottleneck)"),
+        "real_bottleneck_equal_budget": (
+            equal_budget(p, real_bottleneck(p, seed)),
+            "real-valued k-dim features, as many epochs as the instance codes",
+        ),
+        "hashnet": (hashing(p, "hashnet", seed), "HashNet hash layers on the real-valued backbone"),
+        "csq": (hashing(p, "csq", seed), "CSQ hash layers on the real-valued backbone"),
+        "ood_phase2": (ood_phase2, f"LLC Phase 2 of the OOD study: trained on the first {p.ood_classes} classes"),
+        "ood_real": (ood_real, f"real-valued classifier of the OOD study (first {p.ood_classes} classes)"),
+    }
+    for method in ("random", "svd", "cca", "llc"):
+        out[f"same_path_{method}"] = (
+            baseline_instance(p, method, seed),
+            f"Phase 2 on the {method.upper()} codebook frozen into the real-valued backbone (codebook comparison)",
+        )
+    return out

@@ -68,11 +68,12 @@ def _verify(path: Path, then: str) -> dict | None:
         raise CheckpointError(f"{str(e).rstrip('.')}. {then}") from e
 
 
-def export(specs, ws, folder: Path | str) -> dict:
+def export(specs, ws, folder: Path | str, roles: dict | None = None, classes=()) -> dict:
     """Write the weights of ``specs`` (finished checkpoints in ``ws``) into ``folder`` and return its manifest
-    {'files': {relative path: sha256}, 'bytes'}. A checkpoint already in ``folder`` with the same, intact
-    weights is kept as it is. CheckpointError when a checkpoint is missing or unfinished, when a checkpoint or
-    codebook file fails its own content hash, or when the total exceeds ``MAX_BYTES``; then neither ``folder``
+    {'files': {relative path: sha256}, 'bytes', 'roles': {role: {'file', 'key', 'what'}} for each of ``roles``
+    ({role: (spec, what)}, ``plan.roles``) whose checkpoint is exported, 'classes': the class names}. A checkpoint
+    already in ``folder`` with the same, intact weights is kept as it is. CheckpointError when a checkpoint is
+    missing or unfinished, when a checkpoint or codebook file fails its own content hash, or when the total exceeds ``MAX_BYTES``; then neither ``folder``
     nor its staging folder ``<folder>.new`` is left changed or created."""
     folder = Path(folder)
     files = _files(specs, ws)
@@ -115,6 +116,12 @@ def export(specs, ws, folder: Path | str) -> dict:
                 f"the weights take {manifest['bytes'] / 1e6:.1f} MB, over the "
                 f"{MAX_BYTES / 1e6:.0f} MB budget; nothing was written"
             )
+        manifest["roles"] = {
+            role: {"file": rel, "key": s.key, "what": what}
+            for role, (s, what) in (roles or {}).items()
+            if (rel := str(ws.ckpt_path(s).relative_to(ws.root))) in manifest["files"]
+        }
+        manifest["classes"] = list(classes)
         write_json(manifest, staging / "MANIFEST.json")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,151 @@
+"""The public API (llc_lib.load, LLCModel, HammingIndex): codes computed the way the studies compute them, the
+packed layout faiss reads, search results equal to faiss's, and one line for every bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+import llc_lib
+from llc_lib import api
+from llc_lib.config.recipe import TrainConfig
+from llc_lib.engine.inference import class_codes, outputs
+from llc_lib.graph.selection import DataSel
+from llc_lib.graph.spec import Arch, Spec
+from llc_lib.graph.workspace import Workspace
+from llc_lib.kernels.decode import ed_decode, hamming, mhd_decode, pack
+
+from conftest import synthetic_dataset
+
+LLC = TrainConfig(mode="llc", bits=12, nested=(6, 12), epochs=1, batch_size=16, lr=0.05)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny LLC Phase 1 model (width 4, 12 bits, 5 classes) fitted on random images, and its data."""
+    root = tmp_path_factory.mktemp("runs")
+    ws = Workspace(root, torch.device("cpu"), progress=False)
+    data = synthetic_dataset(n_per_class=12)
+    ws.store.preload((DataSel(), "train"), data)
+    spec = Spec(LLC, Arch(width=4), DataSel())
+    net = ws.fit(spec)
+    return ws.ckpt_path(spec), net, data
+
+
+def test_codes_are_the_studies_codes_in_faiss_layout(trained):
+    path, net, data = trained
+    model = llc_lib.load(path)
+    images = data.images.numpy()
+    codes, z = model.encode(images, bits=10, real=True)
+    proj = outputs(net, data, torch.device("cpu"))["proj"][:, :10]
+    np.testing.assert_array_equal(z, proj)
+    assert codes.dtype == np.uint8 and codes.shape == (len(images), 2)
+    np.testing.assert_array_equal(api.unpack_codes(codes, 10), proj > 0)
+    # bit j is bit j % 8 of byte j // 8; the padding bits are zero
+    assert ((codes[:, 1] >> 2) == 0).all()
+    np.testing.assert_array_equal((codes[:, 0] >> 3) & 1, (proj[:, 3] > 0).astype(np.uint8))
+
+
+def test_classify_and_ood_are_mhd_and_ed(trained):
+    path, net, data = trained
+    model = llc_lib.load(path)
+    images = data.images.numpy()
+    proj = outputs(net, data, torch.device("cpu"))["proj"][:, :6]
+    cls = class_codes(net)[:, :6]
+    mhd, ed = mhd_decode(proj, cls), ed_decode(proj, cls)
+    out = model.classify(images, bits=6)
+    np.testing.assert_array_equal(out["label"], mhd["pred"])
+    np.testing.assert_array_equal(out["distance"], mhd["dist"])
+    np.testing.assert_array_equal(out["ties"], mhd["n_ties"])
+    ood = model.is_ood(codes=model.encode(images, bits=6), bits=6)
+    np.testing.assert_array_equal(ood["ood"], ed["pred"] < 0)
+    np.testing.assert_array_equal(ood["label"], ed["pred"])
+    assert ((ood["distance"] == 0) == ~ood["ood"]).all()  # the graded score is 0 exactly where a code matches
+    # the class codes themselves are in distribution, each decoded to its own class (class 0 included)
+    own = model.is_ood(codes=model.class_codes(6), bits=6)
+    unique = np.unique(cls, axis=0, return_index=True)[1]
+    assert not own["ood"][unique].any() and (own["label"][unique] == unique).all() and (own["distance"] == 0).all()
+    # a real nearest-class distance, recomputed by hand
+    d = hamming(pack(proj), pack(cls)).min(1)
+    np.testing.assert_array_equal(ood["distance"], d)
+
+
+def _random_codes(n, bits, seed):
+    rng = np.random.default_rng(seed)
+    return api.pack_codes(rng.random((n, bits)) < 0.5)
+
+
+@pytest.mark.parametrize("bits", [20, 64])
+def test_the_index_returns_what_faiss_returns(bits, tmp_path):
+    faiss = pytest.importorskip("faiss")
+    db, q = _random_codes(5000, bits, 0), _random_codes(50, bits, 1)
+    mine = api.HammingIndex(bits, backend="numpy")
+    mine.add(db[:3000])
+    mine.add(db[3000:])
+    ref = faiss.IndexBinaryFlat(8 * db.shape[1])
+    ref.add(db)
+    top = 25
+    d, i = mine.search(q, top)
+    fd, fi = ref.search(q, top)
+    np.testing.assert_array_equal(d, fd)
+    for row in range(len(q)):  # the same ids at every distance that lies wholly inside the top 25
+        inside = d[row] < d[row, -1]
+        assert set(i[row][inside]) == set(fi[row][inside])
+    # the ids are nearest first, ties in the order added, and their distances are right
+    full = hamming(*(np.pad(a, ((0, 0), (0, -a.shape[1] % 8))).view(np.uint64) for a in (q, db)))
+    np.testing.assert_array_equal(np.take_along_axis(full, i, 1), d)
+    assert all((np.diff(i[r][d[r] == v]) > 0).all() for r in range(len(q)) for v in np.unique(d[r]))
+    # the faiss backend gives the faiss results; a saved index loads with the same codes
+    both = api.HammingIndex(bits, backend="faiss")
+    both.add(db)
+    np.testing.assert_array_equal(both.search(q, top)[0], fd)
+    mine.save(tmp_path / "index.npz")
+    again = api.HammingIndex.load(tmp_path / "index.npz", backend="numpy")
+    assert again.bits == bits and len(again) == 5000 and again.memory_bytes == 5000 * -(-bits // 8)
+    np.testing.assert_array_equal(again.search(q, top)[1], i)
+
+
+def test_bad_inputs_get_one_line(trained, tmp_path):
+    path, _, data = trained
+    model = llc_lib.load(path)
+    images = data.images.numpy()
+    cases = [
+        (lambda: model.encode(images.astype(np.float32)), "must be uint8"),
+        (lambda: model.encode(images[..., :1]), "grayscale"),
+        (lambda: model.encode(np.concatenate([images, images[..., :1]], -1)), "RGBA"),
+        (lambda: model.encode(images[:, :16, :16]), "takes 32x32 images"),
+        (lambda: model.encode(images[..., 0]), "no channel axis"),
+        (lambda: model.encode(images, bits=13), "bits must be an integer in 1..12"),
+        (lambda: model.classify(codes=model.encode(images, bits=12), bits=6), "codes of 16 bits"),
+        (lambda: api.HammingIndex(20).search(_random_codes(2, 20, 0), 1), "top_k must be an integer in 1..0"),
+    ]
+    for call, message in cases:
+        with pytest.raises(api.InputError, match=message) as e:
+            call()
+        assert "\n" not in str(e.value)
+    # files: not a model of this project, a real-valued model, a folder without images, a corrupt image
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(api.InputError, match="could not be read safely"):
+        llc_lib.load(junk)
+    torch.save({"model": {}, "meta": {"head": "real"}, "spec": {}}, tmp_path / "real.pt")
+    with pytest.raises(api.InputError, match="not an LLC model"):
+        llc_lib.load(tmp_path / "real.pt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(api.InputError, match="holds no image files"):
+        api.read_images(tmp_path / "empty")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(api.InputError, match="bad.png is not a readable image"):
+        api.read_images([tmp_path / "bad.png"])
+
+
+def test_read_images_resizes_and_refuses_other_modes_unless_asked(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    Image.fromarray(rng.integers(0, 256, (20, 20), dtype=np.uint8)).save(tmp_path / "b.png")
+    with pytest.raises(api.InputError, match="b.png is a L image, not RGB"):
+        api.read_images(tmp_path)
+    images, names = api.read_images(tmp_path, size=32, convert=True)
+    assert images.shape == (2, 32, 32, 3) and images.dtype == np.uint8 and names[0].endswith("a.png")
+    assert (images[1, ..., 0] == images[1, ..., 2]).all()  # a grayscale image becomes equal RGB channels
