@@ -73,8 +73,8 @@ def export(specs, ws, folder: Path | str, roles: dict | None = None, classes=())
     {'files': {relative path: sha256}, 'bytes', 'roles': {role: {'file', 'key', 'what'}} for each of ``roles``
     ({role: (spec, what)}, ``plan.roles``) whose checkpoint is exported, 'classes': the class names}. A checkpoint
     already in ``folder`` with the same, intact weights is kept as it is. CheckpointError when a checkpoint is
-    missing or unfinished, when a checkpoint or codebook file fails its own content hash, or when the total exceeds ``MAX_BYTES``; then neither ``folder``
-    nor its staging folder ``<folder>.new`` is left changed or created."""
+    missing or unfinished, when a checkpoint or codebook file fails its own content hash, or when the total exceeds
+    ``MAX_BYTES``; then neither ``folder`` nor its staging folder ``<folder>.new`` is left changed or created."""
     folder = Path(folder)
     files = _files(specs, ws)
     nothing = "Nothing was exported."
