@@ -1,13 +1,23 @@
 """llc_lib: a small library behind the LLC reproduction notebooks (see README.md).
 
 Its public API, for using the codes (``llc_lib.api``): ``load`` a trained model, ``LLCModel.encode`` /
-``classify`` / ``is_ood``, ``HammingIndex``, ``read_images``, ``pack_codes`` / ``unpack_codes``, ``InputError``.
-Everything else is the reproduction's internals."""
+``classify`` / ``is_ood``, ``HammingIndex``, ``read_images``, ``save_codes`` / ``load_codes``, ``pack_codes`` /
+``unpack_codes``, ``InputError``. Everything else is the reproduction's internals."""
 
 __version__ = "0.1.0"
 
 
-PUBLIC = ("HammingIndex", "InputError", "LLCModel", "load", "pack_codes", "read_images", "unpack_codes")
+PUBLIC = (
+    "HammingIndex",
+    "InputError",
+    "LLCModel",
+    "load",
+    "load_codes",
+    "pack_codes",
+    "read_images",
+    "save_codes",
+    "unpack_codes",
+)
 
 
 def __getattr__(name):  # the API and llc_lib.import_official without importing torch at ``import llc_lib``

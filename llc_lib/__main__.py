@@ -20,6 +20,12 @@ command's options.
                                                       # the same machine, else each difference in seed sds
   python -m llc_lib data --tinyimagenet-val           # sort Tiny ImageNet's val images into class folders
 
+Using the codes (also as ``llc encode | search | classify``; llc_lib/codes_cli.py):
+
+  python -m llc_lib encode photos/ --bits 20 --out codes.npz   # images -> packed binary codes
+  python -m llc_lib search codes.npz queries.npz --top-k 10    # nearest codes by Hamming distance
+  python -m llc_lib classify photos/ --bits 20                 # class (MHD) and out-of-distribution flag (ED)
+
 Every model is a spec of the run graph (llc_lib/graph/spec.py); its checkpoint is named by a hash of the spec,
 so overrides train under new names and never reuse a checkpoint of another recipe or data subset.
 
@@ -151,6 +157,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = command("compare", "figures/*.json on disk vs committed: bit-identical on the same machine, else in seed sds")
     p.add_argument("--profile", default="auto", help="whose figures (default auto)")
     p.add_argument("--reference", type=Path, help="folder of reference JSON (default: the committed figures)")
+    from .codes_cli import add_commands
+
+    add_commands(command)
     return ap
 
 
@@ -444,12 +453,13 @@ def main(argv=None) -> int:
     stderr and exit code 2."""
     import errno
 
+    from .codes_cli import COMMANDS as CODES
     from .core.errors import UserError
     from .core.files import WriteError
 
     args = get_args_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        return {**COMMANDS, **CODES}[args.command](args)
     except (UserError, ValueError, FileNotFoundError, WriteError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -36,7 +36,17 @@ from .engine.inference import class_codes, outputs
 from .engine.models import build_model
 from .kernels.decode import ed_decode, mhd_decode, pack
 
-__all__ = ["HammingIndex", "InputError", "LLCModel", "load", "pack_codes", "read_images", "unpack_codes"]
+__all__ = [
+    "HammingIndex",
+    "InputError",
+    "LLCModel",
+    "load",
+    "load_codes",
+    "pack_codes",
+    "read_images",
+    "save_codes",
+    "unpack_codes",
+]
 
 ROLE = "headline"  # the model ``load`` gives for a profile name: Phase 2 of the headline (its instance codes)
 
@@ -287,6 +297,55 @@ def load(model: str | Path = "cpu", role: str = ROLE, device: str | None = None)
     return LLCModel(net.eval().to(dev), dev, meta["bits"], spec["data"].get("image_size", 32), names, path, role_name)
 
 
+CODES_FORMAT = "llc_lib.codes/1"
+
+
+def _npz(path: Path | str):
+    """The open .npz archive at ``path``; InputError when it is another kind of file (an .npy array, say)."""
+    z = np.load(path, allow_pickle=False)
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise InputError(f"{path} is a single array, not a codes file of llc_lib (.npz); make one with encode")
+    return z
+
+
+def save_codes(path: Path | str, codes, bits: int, names=None, model: LLCModel | None = None) -> None:
+    """Write a codes file (.npz, atomically): 'codes' (N, ceil(bits/8)) uint8 packed, 'bits', 'names' (N,) (one
+    per code: file names, or indices), 'model' (the checkpoint that made them, and its role) and 'format'."""
+    from .core.files import tmp_path
+
+    codes = _check_codes(codes, bits)
+    names = np.array([str(n) for n in (names if names is not None else range(len(codes)))])
+    if len(names) != len(codes):
+        raise InputError(f"{len(names)} names for {len(codes)} codes")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    made = "" if model is None else f"{model.path.name} ({model.role or 'a checkpoint'})"
+    with open(tmp, "wb") as f:
+        np.savez(f, codes=codes, bits=np.int64(bits), names=names, model=np.str_(made), format=np.str_(CODES_FORMAT))
+    tmp.replace(path)
+
+
+def load_codes(path: Path | str) -> dict:
+    """{'codes', 'bits', 'names' (list), 'model'} of a codes file ``save_codes`` wrote; InputError, in one line,
+    for a missing file or another kind of file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; make a codes file with `llc encode`")
+    try:
+        with _npz(path) as z:
+            if "format" not in z.files or str(z["format"]) != CODES_FORMAT:
+                raise InputError(
+                    f"{path} is not a codes file of llc_lib (no format {CODES_FORMAT}); make one with encode"
+                )
+            bits = int(z["bits"])
+            out = {"codes": _check_codes(z["codes"], bits), "bits": bits, "names": [str(n) for n in z["names"]]}
+            out["model"] = str(z["model"])
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"{path} could not be read as a codes file ({type(e).__name__})") from e
+    return out
+
+
 class HammingIndex:
     """A flat (exhaustive) index of packed ``bits``-bit codes: ``add`` codes, ``search`` the ``top_k`` nearest
     by Hamming distance, ``save`` / ``load`` as .npz. It returns what faiss's ``IndexBinaryFlat`` returns for
@@ -354,7 +413,7 @@ class HammingIndex:
     def load(cls, path: Path | str, backend: str = "auto") -> "HammingIndex":
         """The index ``save`` wrote to ``path``; InputError, in one line, for another kind of file."""
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with _npz(path) as z:
                 if str(z.get("format", "")) != "llc_lib.HammingIndex/1":
                     raise InputError(f"{path} is not a saved HammingIndex (no format llc_lib.HammingIndex/1)")
                 index = cls(int(z["bits"]), backend)

@@ -149,3 +149,89 @@ def test_read_images_resizes_and_refuses_other_modes_unless_asked(tmp_path):
     images, names = api.read_images(tmp_path, size=32, convert=True)
     assert images.shape == (2, 32, 32, 3) and images.dtype == np.uint8 and names[0].endswith("a.png")
     assert (images[1, ..., 0] == images[1, ..., 2]).all()  # a grayscale image becomes equal RGB channels
+
+
+def test_the_commands_encode_search_and_classify(trained, tmp_path, capsys):
+    """``llc encode | search | classify`` end to end on a folder of images and a checkpoint path, with the same
+    results as the API; each bad input ends with exit code 2 and one line."""
+    import json
+
+    from PIL import Image
+
+    from llc_lib.__main__ import main
+
+    path, _, data = trained
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, image in enumerate(data.images.numpy()[:12]):
+        Image.fromarray(image).save(folder / f"{i:02d}.png")
+    np.save(tmp_path / "queries.npy", data.images.numpy()[12:15])
+    assert main(["encode", str(folder), "--model", str(path), "--bits", "10", "--out", str(tmp_path / "db.npz")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(tmp_path / "queries.npy"),
+                "--model",
+                str(path),
+                "--bits",
+                "10",
+                "--out",
+                str(tmp_path / "q.npz"),
+            ]
+        )
+        == 0
+    )
+    db, q = api.load_codes(tmp_path / "db.npz"), api.load_codes(tmp_path / "q.npz")
+    model = llc_lib.load(path)
+    np.testing.assert_array_equal(db["codes"], model.encode(data.images.numpy()[:12], 10))
+    assert db["bits"] == 10 and db["names"][0].endswith("00.png") and q["names"][0] == "queries.npy[0]"
+    assert (
+        main(
+            [
+                "search",
+                str(tmp_path / "db.npz"),
+                str(tmp_path / "q.npz"),
+                "--top-k",
+                "4",
+                "--out",
+                str(tmp_path / "hits.json"),
+            ]
+        )
+        == 0
+    )
+    hits = json.loads((tmp_path / "hits.json").read_text())
+    index = api.HammingIndex(10, backend="numpy")
+    index.add(db["codes"])
+    d, i = index.search(q["codes"], 4)
+    assert [[h["distance"] for h in r["hits"]] for r in hits] == d.tolist()
+    assert main(["classify", str(tmp_path / "db.npz"), "--model", str(path), "--out", str(tmp_path / "c.json")]) == 0
+    rows = json.loads((tmp_path / "c.json").read_text())
+    assert [r["class"] for r in rows] == model.classify(codes=db["codes"], bits=10)["label"].tolist()
+    assert [r["ood"] for r in rows] == model.is_ood(codes=db["codes"], bits=10)["ood"].tolist()
+    assert "match no class code exactly" in capsys.readouterr().out
+    # bad inputs: codes of another length, an empty folder, a file that is not an LLC model
+    main(
+        [
+            "encode",
+            str(tmp_path / "queries.npy"),
+            "--model",
+            str(path),
+            "--bits",
+            "12",
+            "--out",
+            str(tmp_path / "q12.npz"),
+        ]
+    )
+    (tmp_path / "empty").mkdir()
+    torch.save({"model": {}, "meta": {"head": "real"}, "spec": {}}, tmp_path / "real.pt")
+    for argv, message in (
+        (["search", str(tmp_path / "db.npz"), str(tmp_path / "q12.npz")], "12-bit codes"),
+        (["encode", str(tmp_path / "empty"), "--model", str(path), "--out", str(tmp_path / "x.npz")], "no image files"),
+        (["classify", str(folder), "--model", str(tmp_path / "real.pt")], "not an LLC model"),
+        (["search", str(tmp_path / "queries.npy"), str(tmp_path / "q.npz")], "not a codes file"),
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
