@@ -267,6 +267,9 @@ def load(model: str | Path = "cpu", role: str = ROLE, device: str | None = None)
         role_name = role
     else:
         role_name = None
+        card = path.with_name("model_card.json")  # written beside a model trained by train_codes
+        if card.is_file():
+            names = tuple(json.loads(card.read_text()).get("classes", ()))
     try:
         ck = read_checkpoint(path, missing="give the path of an LLC checkpoint (.pt)", unreadable="use another file")
     except CheckpointError as e:

@@ -4,6 +4,7 @@
   llc encode photos/ --bits 20 --out codes.npz            # a folder of images (or an .npy / .npz array)
   llc search codes.npz queries.npz --top-k 10 --out hits.json
   llc classify photos/ --bits 20 --out classes.json       # MHD class and ED out-of-distribution flag per image
+  llc train-codes my_images/ --bits 16 --out my_codes/    # train codes on your own labelled images
 
 Each prints a short table and writes a machine-readable file: a codes file (.npz: 'codes' packed uint8,
 'bits', 'names', 'model') or JSON rows.
@@ -42,6 +43,18 @@ def add_commands(command) -> None:
     p = command("classify", "images or a codes file -> class (MHD) and out-of-distribution flag (ED)")
     images_args(p), model_args(p)
     p.add_argument("--out", type=Path, help="JSON file of the rows (default: print only)")
+    p = command("train-codes", "train LLC codes (Phase 1, Phase 2) on your own labelled images -> a model folder")
+    p.add_argument("data", type=Path, help="an ImageFolder (one sub-folder per class) or an .npz of images, labels")
+    p.add_argument("--out", type=Path, required=True, help="folder for model.pt, phase1.pt, model_card.json")
+    p.add_argument("--bits", type=int, default=16, help="code length (default 16)")
+    p.add_argument("--epochs", type=int, default=15, help="Phase 1 epochs (default 15)")
+    p.add_argument("--phase2-epochs", type=int, help="Phase 2 epochs (default: twice Phase 1's)")
+    p.add_argument("--width", type=int, default=16, help="ResNet-9 width (default 16)")
+    p.add_argument("--holdout", type=float, default=0.1, help="fraction of every class held out to score (0.1)")
+    p.add_argument("--batch-size", type=int, help="images per step (default 256)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--convert", action="store_true", help="convert grayscale / RGBA / palette images to RGB")
+    p.add_argument("--device", default=None, help="e.g. cpu or cuda:0 (default: CUDA if available)")
 
 
 def _images(path: Path, size: int, convert: bool):
@@ -174,4 +187,39 @@ def cmd_classify(args) -> int:
     return 0
 
 
-COMMANDS = {"encode": cmd_encode, "search": cmd_search, "classify": cmd_classify}
+def cmd_train_codes(args) -> int:
+    from .train_codes import train_codes
+
+    card = train_codes(
+        args.data,
+        args.out,
+        args.bits,
+        args.epochs,
+        args.phase2_epochs,
+        args.width,
+        args.holdout,
+        args.seed,
+        args.batch_size,
+        args.convert,
+        args.device,
+    )
+    h = card["held_out"]
+    _table(
+        ["held-out images", "class-code acc", "MHD", "ED", "bits right", "unique class codes"],
+        [
+            [
+                card["images"]["held_out"],
+                f"{100 * h['class_code_acc']:.1f} %",
+                f"{100 * h['mhd_acc']:.1f} %",
+                f"{100 * h['ed_acc']:.1f} %",
+                f"{h['bits_right']:.2f} / {card['bits']}",
+                f"{h['unique_class_codes']} / {len(card['classes'])}",
+            ]
+        ],
+        1,
+    )
+    print(f"wrote {args.out}/model.pt and model_card.json; load it with llc_lib.load('{args.out}/model.pt')")
+    return 0
+
+
+COMMANDS = {"encode": cmd_encode, "search": cmd_search, "classify": cmd_classify, "train-codes": cmd_train_codes}

@@ -26,6 +26,7 @@ NOTEBOOKS = (
     "05_linear_vs_hamming",
     "06_retrieval",
     "07_ood",
+    "08_your_own_images",
     "99_paper_vs_reproduction",
 )
 # notebook -> notebooks whose JSON it reads

@@ -235,3 +235,43 @@ def test_the_commands_encode_search_and_classify(trained, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_train_codes_on_a_tiny_image_folder_end_to_end(tmp_path, capsys):
+    """``llc train-codes`` on a generated ImageFolder (3 classes, different colours): a model the API loads,
+    with its class names, and a model card whose held-out scores are the model's own on the held-out images."""
+    import json
+
+    from PIL import Image
+
+    from llc_lib.__main__ import main
+    from llc_lib.train_codes import read_labelled, split
+
+    rng = np.random.default_rng(0)
+    for c, colour in enumerate(((200, 30, 30), (30, 200, 30), (30, 30, 200))):
+        (tmp_path / "data" / f"class{c}").mkdir(parents=True)
+        for i in range(10):
+            image = np.clip(rng.normal(colour, 40, (24, 24, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(image).save(tmp_path / "data" / f"class{c}" / f"{i}.png")
+    argv = ["train-codes", str(tmp_path / "data"), "--out", str(tmp_path / "codes"), "--bits", "6", "--epochs", "2"]
+    assert main(argv + ["--width", "4", "--batch-size", "8", "--holdout", "0.2"]) == 0
+    card = json.loads((tmp_path / "codes" / "model_card.json").read_text())
+    assert card["classes"] == ["class0", "class1", "class2"] and card["bits"] == 6
+    assert card["images"] == {"train": 24, "held_out": 6} and card["recipe"]["phase2"]["epochs"] == 4
+    model = llc_lib.load(tmp_path / "codes" / "model.pt")
+    assert model.class_names == ("class0", "class1", "class2") and model.max_bits == 6
+    _, held = split(read_labelled(tmp_path / "data"), 0.2, 0)
+    out = model.classify(held.images.numpy(), bits=6)
+    assert card["held_out"]["mhd_acc"] == pytest.approx((out["label"] == held.labels.numpy()).mean())
+    assert "held-out images" in capsys.readouterr().out
+    # a folder with a single class, and an npz without labels, get one line
+    (tmp_path / "one" / "a").mkdir(parents=True)
+    np.savez(tmp_path / "x.npz", images=np.zeros((4, 32, 32, 3), np.uint8))
+    for data, message in (
+        (tmp_path / "one", "at least two"),
+        (tmp_path / "x.npz", "needs arrays 'images' and 'labels'"),
+    ):
+        capsys.readouterr()
+        assert main(["train-codes", str(data), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

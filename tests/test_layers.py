@@ -30,7 +30,7 @@ TORCH_FREE = {"core", "kernels", "config", "results"}
 TORCH_WHEN_CALLED = {
     "config.profiles.resolve_profile": "profile 'auto' is gpu when CUDA is available, a question only torch answers",
 }
-TOP = {"__init__", "__main__", "notebook", "manifest", "api", "codes_cli"}
+TOP = {"__init__", "__main__", "notebook", "manifest", "api", "codes_cli", "train_codes"}
 
 
 def _modules():

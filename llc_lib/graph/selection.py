@@ -60,6 +60,8 @@ class DataStore:
             raise ValueError(f"a validation set (holdout={sel.holdout}) is made of CIFAR-100 only, not {sel.dataset}")
         if split == "validation" and not sel.holdout:
             raise ValueError("the validation split needs a selection with holdout > 0 (e.g. --set holdout=50)")
+        if (sel, split) in self._loaded:  # served already, or preloaded (in-memory data: tests, your own images)
+            return self._loaded[(sel, split)]
         if sel.dataset == "cifar100":
             source = "test" if split == "test" else "train"  # the validation images are training images
             full = self._once(("cifar100", source), lambda: load_cifar100(source, self.root))
