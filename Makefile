@@ -140,6 +140,7 @@ bench: setup
 	"$(PY)" benchmarks/bench_decode.py
 	"$(PY)" benchmarks/bench_retrieval.py
 	"$(PY)" benchmarks/bench_train.py
+	"$(PY)" benchmarks/bench_api.py
 
 lab: setup
 	LLC_PROFILE="$(filter-out auto,$(PROFILE))" "$(PY)" -m jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )

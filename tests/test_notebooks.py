@@ -242,3 +242,20 @@ def test_every_notebook_runs_on_the_gpu_profile_at_smoke_scale(tmp_path):
     assert (out / "paper_vs_reproduction.md").exists()
     run = json.loads((out / "01_train_models.json").read_text())["run"]
     assert run["profile"] == "gpu" and run["overrides"] == list(prof.overrides)
+
+
+def test_a_reader_who_only_browses_sees_every_committed_figure():
+    """Each notebook's first cell links every figure it writes, as committed in figures/ (the cpu profile's), so
+    that the repository shows them without outputs in the notebooks."""
+    import json
+
+    from llc_lib.manifest import NOTEBOOKS
+    from llc_lib.notebook import notebook_outputs
+
+    from conftest import REPO
+
+    for nb in NOTEBOOKS:
+        first = "".join(json.loads((REPO / "notebooks" / f"{nb}.ipynb").read_text())["cells"][0]["source"])
+        for stem in notebook_outputs(nb)["figures"]:
+            assert f"(../figures/{stem}.png)" in first, (nb, stem)
+            assert (REPO / "figures" / f"{stem}.png").is_file(), (nb, stem)
