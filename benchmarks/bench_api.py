@@ -64,7 +64,7 @@ def bench_search(n: int, queries: int, top_k: int, repeats: int) -> bool:
         q = llc_lib.pack_codes(rng.random((queries, bits)) < 0.5)
         mine = llc_lib.HammingIndex(bits, backend="numpy")
         mine.add(db)
-        mine.codes  # the added parts joined once, outside the timing
+        assert len(mine.codes) == n  # the added parts joined once, outside the timing
         ref = faiss.IndexBinaryFlat(8 * db.shape[1])
         ref.add(db)
         t_mine, (d, _) = best_of(lambda: mine.search(q, top_k), repeats)
