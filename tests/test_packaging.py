@@ -95,6 +95,26 @@ def test_the_wheel_holds_every_module_of_the_package(wheel):
     assert shipped == {str(p.relative_to(REPO)) for p in (REPO / "llc_lib").rglob("*.py")}
 
 
+def test_the_wheel_declares_its_license_authors_and_the_llc_command(wheel):
+    """METADATA names the license (LICENSE: MIT, shipped), the authors as CITATION.cff names them, keywords and
+    classifiers; entry_points.txt has the ``llc`` command, the CLI's ``main``."""
+    from email.parser import Parser
+
+    from llc_lib.__main__ import main
+
+    z = zipfile.ZipFile(wheel)
+    info = next(n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    meta = Parser().parsestr(z.read(f"{info}/METADATA").decode())
+    assert "MIT License" in (REPO / "LICENSE").read_text() and meta["License-Expression"] == "MIT"
+    assert z.read(f"{info}/licenses/LICENSE") == (REPO / "LICENSE").read_bytes()
+    cff = re.search(r'^authors:\n  - name: "([^"]+)"', (REPO / "CITATION.cff").read_text(), re.M).group(1)
+    assert meta["Author"] == cff
+    assert meta["Keywords"] and meta.get_all("Classifier") and meta.get_all("Project-URL")
+    scripts = z.read(f"{info}/entry_points.txt").decode()
+    assert re.search(r"^\[console_scripts\]\nllc = llc_lib\.__main__:main$", scripts, re.M), scripts
+    assert callable(main)
+
+
 FOLDERS = """
 import json, llc_lib
 from llc_lib.config.folders import data_dir, figures_dir, runs_root
@@ -138,6 +158,10 @@ def test_an_installed_wheel_keeps_data_runs_and_figures_out_of_its_install_folde
         "smoke_figures": str(home / "runs" / "smoke" / "figures"),
     }
     assert not any(Path(v).is_relative_to(target) for k, v in out.items() if k != "package")
+    llc = subprocess.run(
+        [target / "bin" / "llc", "weights", "--help"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert llc.returncode == 0 and "--export" in llc.stdout, llc.stderr  # the console script runs the CLI
     env.pop("LLC_HOME")
     env.update(HOME=str(tmp_path / "user"), XDG_CACHE_HOME=str(tmp_path / "xdg"))
     r = subprocess.run([sys.executable, "-c", FOLDERS], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
