@@ -41,6 +41,35 @@ def test_pyproject_and_environment_yml_list_the_same_packages():
     assert "-e ." in (REPO / "environment.yml").read_text()
 
 
+def _pins() -> dict[str, str]:
+    """constraints.txt as {normalised name: version}; every line that is no comment is ``name==version``."""
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_.\-]*)==([0-9][A-Za-z0-9_.+!\-]*)", line)
+        assert m, f"constraints.txt: {line!r} is not name==version"
+        name = re.sub(r"[-_.]+", "-", m.group(1)).lower()
+        assert name not in pins, f"constraints.txt pins {name} twice"
+        pins[name] = m.group(2)
+    return pins
+
+
+def test_every_declared_dependency_is_pinned_in_constraints_within_its_range():
+    """constraints.txt (what `make setup` installs with) pins every package pyproject.toml names, runtime and
+    extras, to one version that its declared range admits; the package itself is not pinned."""
+    from packaging.requirements import Requirement
+
+    proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = [r for name, reqs in proj["optional-dependencies"].items() if name != "dev" for r in reqs]
+    pins = _pins()
+    assert "llc-lib" not in pins
+    for req in map(Requirement, proj["dependencies"] + extras):
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert name in pins, f"{name} (pyproject.toml) is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} is outside {req}"
+
+
 def test_numpy_floor_admits_the_functions_we_use():
     """decode.py uses np.bitwise_count (NumPy >= 2.0); the declared floor must say so."""
     proj = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
