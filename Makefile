@@ -11,6 +11,7 @@
 ##   any target VENV=                                use $(PYTHON) as it is, no venv, no pip (offline machines)
 ##   any target TORCH_INDEX=URL                      torch wheels from that index, e.g. the CPU-only builds:
 ##                                                   TORCH_INDEX=https://download.pytorch.org/whl/cpu
+##   any target CONSTRAINTS=                         set up without the exact versions of constraints.txt
 .DEFAULT_GOAL := help
 SHELL   := /bin/bash
 PYTHON  ?= python3
@@ -19,6 +20,9 @@ PROFILE ?= auto
 SHARED  ?= ../shared/datasets
 JOBS    ?= auto
 TORCH_INDEX ?=
+# the exact versions the venv is set up with (pip -c); empty: pyproject.toml's ranges only
+CONSTRAINTS ?= constraints.txt
+PIN      = $(if $(CONSTRAINTS),-c "$(CONSTRAINTS)")
 export PYTHONUNBUFFERED := 1
 # runs folder (checkpoints, executed notebooks, manifest, lock): $LLC_RUNS_DIR, else runs/. Paths may hold
 # spaces: recipes quote them, and names Make parses as targets or prerequisites go through $(call esc,...)
@@ -43,11 +47,13 @@ $(STAMP): pyproject.toml
 else
 PY    := $(VENV)/bin/python
 STAMP := $(call esc,$(VENV))/bin/.installed
-$(STAMP): pyproject.toml
+# with TORCH_INDEX, only torch's and torchvision's pins apply there: that index need not hold the others' versions
+$(STAMP): pyproject.toml $(call esc,$(CONSTRAINTS))
 	test -x "$(PY)" || "$(PYTHON)" -m venv "$(VENV)"
 	"$(PY)" -m pip install -q --upgrade pip
-	$(if $(TORCH_INDEX),"$(PY)" -m pip install --index-url "$(TORCH_INDEX)" torch torchvision)
-	"$(PY)" -m pip install --progress-bar on -e '.[dev]'
+	$(if $(TORCH_INDEX),"$(PY)" -m pip install --index-url "$(TORCH_INDEX)" torch torchvision \
+	  $(if $(CONSTRAINTS),-c <(grep -E '^torch(vision)?==' "$(CONSTRAINTS)")))
+	"$(PY)" -m pip install --progress-bar on $(PIN) -e '.[dev]'
 	"$(PY)" -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch "$@"
 endif

@@ -39,7 +39,8 @@ Under torchrun every process trains its shard (DistributedDataParallel; NCCL on 
 rank 0 logs and writes checkpoints, metrics are summed over processes. Checkpoints are written every epoch;
 an unfinished run is continued only with --resume. --batch-size is the global batch (learning rates scale
 linearly with it). Environment variables: see ``llc_lib.core.env.ENV``; --runs-dir and --data-dir take
-precedence over them.
+precedence over them. <home> is the project folder in a checkout, else $LLC_HOME, the current folder when it is a
+checkout, or ~/.cache/llc_lib (``llc_lib.core.paths.home``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="command")
 
     def folders(p):
-        p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or runs/)")
-        p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
+        p.add_argument(
+            "--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or <home>/runs)"
+        )
+        p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or <home>/data)")
 
     def profile(p, seed=True):
         p.add_argument("--profile", default="auto", help="smoke | cpu | gpu | imagenet | tinyimagenet | auto (default)")
@@ -132,7 +135,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "folder, or export them from it",
     )
     p.add_argument("--profile", default="cpu", help="whose weights (default cpu)")
-    p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or runs/)")
+    p.add_argument("--runs-dir", type=Path, help="checkpoint/results folder (default: $LLC_RUNS_DIR or <home>/runs)")
     p.add_argument("--export", action="store_true", help="write weights/<profile> from the runs folder (maintainers)")
     p = command("manifest", "Make rules: what each notebook depends on")
     profile(p, seed=False), folders(p)
@@ -142,7 +145,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "data",
         "link the shipped *.npz into the data folder (else build them from the official archives) and validate them",
     )
-    p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or data/)")
+    p.add_argument("--data-dir", type=Path, help="data folder (default: $LLC_DATA_DIR or <home>/data)")
     p.add_argument("--shared", default=None, help="folder with the shipped *.npz files")
     p.add_argument(
         "--archives",
@@ -408,13 +411,13 @@ def cmd_diagnose(args) -> int:
 def cmd_weights(args) -> int:
     from .config.folders import runs_root
     from .config.profiles import get_profile
-    from .core.paths import REPO_ROOT
+    from .core.paths import committed_weights
     from .graph.weights import export, install
     from .graph.workspace import Workspace
     from .manifest import notebook_specs
 
     prof = get_profile(args.profile)
-    folder, runs = REPO_ROOT / "weights" / prof.name, runs_root(prof, args.runs_dir)
+    folder, runs = committed_weights(prof.name), runs_root(prof, args.runs_dir)
     if args.export:
         import torch
 

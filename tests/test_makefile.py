@@ -128,7 +128,8 @@ def test_reproduce_locks_the_runs_folder_it_writes_to(tmp_path):
 
 def test_lab_honours_profile_and_setup_takes_the_cpu_torch_index(tmp_path):
     """Dry runs: `make lab PROFILE=smoke` starts JupyterLab with that profile; a first set-up with TORCH_INDEX
-    installs torch from that index (the CPU-only wheels) and shows pip's progress."""
+    installs torch from that index (the CPU-only wheels), shows pip's progress and installs the exact versions of
+    constraints.txt."""
     lab = make("-n", "lab", "PROFILE=smoke")
     assert 'LLC_PROFILE="smoke"' in lab.stdout, lab.stdout + lab.stderr
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
@@ -149,6 +150,8 @@ def test_lab_honours_profile_and_setup_takes_the_cpu_torch_index(tmp_path):
     )
     assert '--index-url "https://download.pytorch.org/whl/cpu" torch torchvision' in setup.stdout, setup.stdout
     assert "--progress-bar on" in setup.stdout
+    assert """-c <(grep -E '^torch(vision)?==' "constraints.txt")""" in setup.stdout  # its pins on that index
+    assert """ -c "constraints.txt" -e '.[dev]'""" in setup.stdout  # the exact versions (constraints.txt)
 
 
 def test_each_command_lists_only_its_own_options():

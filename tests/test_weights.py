@@ -270,6 +270,8 @@ def test_cli_weights_reports_a_malformed_manifest_as_one_error_line(tmp_path, mo
 
     (tmp_path / "weights" / "cpu").mkdir(parents=True)
     (tmp_path / "weights" / "cpu" / "MANIFEST.json").write_text('{"files": 5}')
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "llc_lib"\n')  # a checkout (paths.is_checkout)
+    (tmp_path / ".git").mkdir()
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
     assert main(["weights", "--profile", "cpu", "--runs-dir", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err

@@ -5,4 +5,5 @@ from __future__ import annotations
 
 class UserError(RuntimeError):
     """A missing or malformed input (data, checkpoint, setting) or a diverged run; the message says which and what
-    to do. ``engine.data.DataError``, ``engine.ckpt.CheckpointError`` and ``engine.train.TrainingDiverged``."""
+    to do. ``engine.data.DataError``, ``engine.ckpt.CheckpointError``, ``engine.train.TrainingDiverged`` and
+    ``core.paths.NotACheckout``."""

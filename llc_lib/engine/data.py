@@ -19,9 +19,9 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from ..config.folders import data_dir  # the default data folder, used here and imported from here
 from ..core.errors import UserError
 from ..core.files import file_digest, hash_array
-from ..core.paths import REPO_ROOT
 
 CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
 CIFAR100_STD = (0.2673, 0.2564, 0.2762)
@@ -61,13 +61,6 @@ class ArrayDataset:
         idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
         coarse = None if self.coarse_labels is None else self.coarse_labels[idx]
         return replace(self, images=self.images[idx], labels=self.labels[idx], coarse_labels=coarse)
-
-
-def data_dir() -> Path:
-    """``$LLC_DATA_DIR`` if set, else ``<repo>/data``."""
-    from ..core.env import env
-
-    return Path(env("LLC_DATA_DIR") or REPO_ROOT / "data")
 
 
 def sha256(path: Path) -> str:

@@ -9,6 +9,8 @@ import platform
 import torch
 import torch.distributed as dist
 
+from ..core.versions import versions
+
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """The one device a run uses: ``prefer`` if given (checked), else CUDA when available, else CPU. With
@@ -88,8 +90,10 @@ def _cpuinfo() -> dict[str, str]:
 def provenance(device: torch.device | None = None) -> dict:
     """What decides whether two runs can be bit-identical: the CPU model (vendor, name, family/model/stepping),
     the instruction set torch's CPU kernels dispatch to (``torch.backends.cpu.get_cpu_capability()``), the
-    thread count, the torch version and, on CUDA, the GPU's name. Same seed and same provenance give the same
-    numbers; a different CPU model or capability can change float rounding and so the trained weights."""
+    thread count, the torch version, under 'versions' the exact versions of Python and of every numeric package
+    (``core.versions.versions``: numpy, scipy, scikit-learn, torch, torchvision, pillow, faiss when installed)
+    and, on CUDA, the GPU's name. Same seed and same provenance give the same numbers; a different CPU model or
+    capability can change float rounding and so the trained weights."""
     info = _cpuinfo()
     cpu = " ".join(
         x
@@ -108,6 +112,7 @@ def provenance(device: torch.device | None = None) -> dict:
         "machine": platform.machine(),
         "threads": torch.get_num_threads(),
         "torch": str(torch.__version__),
+        "versions": versions(),
     }
     if device is not None:
         out["device"] = str(device)

@@ -46,10 +46,11 @@ def _locked(folder: Path):
 def record_provenance(folder: Path | str, names, device=None) -> bool:
     """Record the machine that wrote the results files ``names`` (file names) of ``folder``: their entries of
     ``folder/provenance.json`` ({file name: ``device.provenance(device)``: CPU model, kernel instruction set,
-    threads, torch, device and GPU}, names sorted) become this machine's. Under an exclusive lock on the folder,
-    so that notebooks publishing into it at once keep each other's entries; the file is rewritten (atomically)
-    only when its content changes, so a re-run on the same machine leaves it byte-identical. Returns whether it
-    was rewritten; ValueError naming the file when the one there is not a JSON object."""
+    threads, torch, the package versions, device and GPU}, names sorted) become this machine's. Under an
+    exclusive lock on the folder, so that notebooks publishing into it at once keep each other's entries; the
+    file is rewritten (atomically) only when its content changes, so a re-run on the same machine leaves it
+    byte-identical. Returns whether it was rewritten; ValueError naming the file when the one there is not a JSON
+    object."""
     from ..engine.device import provenance
 
     folder, names = Path(folder), sorted(set(names) - {PROVENANCE})
