@@ -93,7 +93,8 @@ def rows(results: RecipeChoiceResults | None, seeds: SeedStudy | None = None, pr
         )
     return [
         Row(
-            claim=f"recipe: Phase 2's length chosen on the validation split ({CHOICE_RULE})",
+            claim=f"recipe: Phase 2's length is the one chosen on the validation split (the longer only when "
+            f"better by more than {THRESHOLDS['choice_standard_errors']:g} standard errors)",
             paper="official Phase 2: 25 epochs of ImageNet (about 125k steps)",
             ours=ours,
             holds=holds,
