@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .core.errors import UserError
-from .core.paths import REPO_ROOT
+from .core.paths import REPO_ROOT, home, is_checkout
 from .engine.ckpt import CheckpointError, load_checkpoint, read_checkpoint
 from .engine.data import ArrayDataset, sha256
 from .engine.device import pick_device
@@ -225,15 +225,17 @@ class LLCModel:
 
 
 def weights_folder(profile: str) -> Path:
-    """``<checkout>/weights/<profile>``: the committed weights of a profile. InputError, in one line, when this
-    installation has none (a package installed without the project's repository)."""
-    folder = REPO_ROOT / "weights" / profile
-    if not (folder / "MANIFEST.json").is_file():
-        raise InputError(
-            f"no committed weights for {profile!r} here ({folder}); they are in the project's repository "
-            f"(weights/{profile}): clone it, or pass the path of a checkpoint (.pt)"
-        )
-    return folder
+    """``<checkout>/weights/<profile>``: the committed weights of a profile, from the checkout the package runs
+    from, else from the one ``core.paths.home`` finds (an installed package run in the project folder).
+    InputError, in one line, when there are none (a package installed without the project's repository)."""
+    for root in dict.fromkeys((REPO_ROOT, home())):
+        folder = root / "weights" / profile
+        if is_checkout(root) and (folder / "MANIFEST.json").is_file():
+            return folder
+    raise InputError(
+        f"no committed weights for {profile!r} here: they are in the project's repository (weights/{profile}); "
+        f"clone it and run from there, or pass the path of a checkpoint (.pt)"
+    )
 
 
 def roles(profile: str = "cpu") -> dict[str, dict]:

@@ -275,3 +275,15 @@ def test_train_codes_on_a_tiny_image_folder_end_to_end(tmp_path, capsys):
         assert main(["train-codes", str(data), "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_a_profile_without_committed_weights_gets_one_line(monkeypatch, tmp_path):
+    """Outside a checkout (an installed package run elsewhere) the committed weights are not found: one line
+    that says where they are."""
+    monkeypatch.setattr(api, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(api, "home", lambda: tmp_path)
+    with pytest.raises(api.InputError, match="in the project's repository") as e:
+        llc_lib.load("cpu")
+    assert "\n" not in str(e.value)
+    with pytest.raises(api.InputError, match="no committed weights for 'gpu'"):
+        llc_lib.load("gpu")
