@@ -1,8 +1,11 @@
 """The notebooks' one-line set-up: ``ctx = setup(profile, seed, overrides, train, notebook, **params)``.
 
-Opened by hand, a notebook never trains a cpu or gpu model unless its ``train`` parameter says so: with its
-models' checkpoints present it evaluates them and writes to a scratch folder (``view_dir``); without them
-it shows the committed figures and numbers of that notebook and stops. ``make reproduce`` runs the notebooks
+Opened by hand (or run headless with its default parameters), a notebook never trains a cpu or gpu model
+unless its ``train`` parameter says so: it evaluates the models' checkpoints and writes to a scratch folder
+(``view_dir``). On the cpu profile missing checkpoints are installed first from the committed weights
+(``weights/cpu``, verified), and a notebook that reads other notebooks' results reads the committed ones where
+those were not run by hand; where there are no committed weights (the gpu profile) it shows the committed
+figures and numbers of that notebook and stops. ``make reproduce`` runs the notebooks
 with ``train=True``; the smoke profile (a minute of training, results under runs/) always runs.
 
 Only the notebook as committed publishes: ``make reproduce`` passes ``profile`` and ``train`` and leaves every
@@ -122,6 +125,17 @@ def show_committed(profile, notebook: str) -> list:
     return shown
 
 
+def _missing(ws: Workspace, specs) -> list[str]:
+    """The checkpoint file names of ``specs`` and their ancestors that ``ws`` lacks."""
+    return [ws.ckpt_path(s).name for top in specs for s in top.ancestors() + [top] if not ws.ckpt_path(s).exists()]
+
+
+def _committed_weights(prof) -> Path | None:
+    """The committed weights folder of ``prof`` (``weights/<profile>`` of the checkout), None without one."""
+    folder = REPO_ROOT / "weights" / prof.name
+    return folder if (folder / "MANIFEST.json").is_file() else None
+
+
 def setup(
     profile: str = "auto",
     seed: int = 0,
@@ -161,13 +175,24 @@ def setup(
     if viewing:
         if notebook is None or notebook not in specs:
             raise ValueError(f"name the notebook (setup(..., notebook=...)), one of {sorted(specs)}")
-        missing = [
-            ws.ckpt_path(s).name
-            for top in specs[notebook]
-            for s in top.ancestors() + [top]
-            if not ws.ckpt_path(s).exists()
-        ]
+        missing = _missing(ws, specs[notebook])
+        if missing and not prof.overrides and _committed_weights(prof) is not None:
+            from .graph.weights import install
+
+            copied = install(_committed_weights(prof), runs_root(prof))
+            print(
+                f"installed {len(copied)} committed checkpoint files ({_committed_weights(prof)}, verified) into "
+                f"{runs_root(prof)}: evaluating them, nothing is trained"
+            )
+            missing = _missing(ws, specs[notebook])
         unread = [n for n in READS.get(notebook, ()) if not (view_dir(prof) / f"{n}.json").exists()]
+        committed = figures_dir(prof)
+        if unread and not missing and all((committed / f"{n}.json").exists() for n in unread):
+            view_dir(prof).mkdir(parents=True, exist_ok=True)
+            for n in unread:  # the committed results of the notebooks it reads, where they were not run here
+                (view_dir(prof) / f"{n}.json").write_bytes((committed / f"{n}.json").read_bytes())
+            print(f"read the committed results of {', '.join(unread)} ({committed}): they were not run by hand here")
+            unread = []
         if missing or unread:
             shown = show_committed(prof, notebook)
             why = (
