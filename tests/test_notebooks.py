@@ -1,8 +1,9 @@
 """The notebooks under papermill: the parameters cell is the first code cell, and one ``llc_lib.notebook.setup``
 call in the second validates every parameter before a model is fitted; a parameter off its committed value is
-an override that never publishes; notebooks are committed without outputs; opened by hand, a notebook shows the
-committed weights' results (installed and evaluated on the cpu profile, shown where there are none); each notebook of the gpu profile runs at smoke scale. The
-full notebooks run on the smoke profile under nbval (`make test`)."""
+an override that never publishes; notebooks are committed without outputs; opened by hand, a notebook evaluates
+the committed weights (installed on the cpu profile) or shows the committed results where there are none; each
+notebook of the gpu profile runs at smoke scale. The full notebooks run on the smoke profile under nbval
+(`make test`)."""
 
 from pathlib import Path
 
