@@ -21,6 +21,7 @@ what to do.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,11 @@ def _check_codes(codes, bits: int) -> np.ndarray:
         raise InputError(
             f"codes of {codes.shape[1] * 8} bits (packed: {codes.shape[1]} bytes) given where {bits}-bit codes "
             f"({want} bytes) are expected; encode them with the same bits"
+        )
+    if bits % 8 and len(codes) and (codes[:, -1] >> (bits % 8)).any():  # the padding of k-bit codes is zero
+        raise InputError(
+            f"codes with bits set beyond bit {bits} given where {bits}-bit codes are expected (longer codes?); "
+            f"encode them with bits={bits}"
         )
     return codes
 
@@ -346,7 +352,7 @@ def load_codes(path: Path | str) -> dict:
             bits = int(z["bits"])
             out = {"codes": _check_codes(z["codes"], bits), "bits": bits, "names": [str(n) for n in z["names"]]}
             out["model"] = str(z["model"])
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
         raise InputError(f"{path} could not be read as a codes file ({type(e).__name__})") from e
     return out
 
@@ -423,7 +429,7 @@ class HammingIndex:
                     raise InputError(f"{path} is not a saved HammingIndex (no format llc_lib.HammingIndex/1)")
                 index = cls(int(z["bits"]), backend)
                 index.add(z["codes"])
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise InputError(f"{path} could not be read as a HammingIndex ({type(e).__name__}: {e})") from e
         return index
 

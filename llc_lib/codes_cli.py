@@ -12,6 +12,7 @@ Each prints a short table and writes a machine-readable file: a codes file (.npz
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ def _images(path: Path, size: int, convert: bool):
         return read_images([path], size, convert)
     try:
         data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
         raise InputError(f"{path} is not a readable numpy file ({type(e).__name__})") from e
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
@@ -84,8 +85,21 @@ def _images(path: Path, size: int, convert: bool):
 def _is_codes_file(path: Path) -> bool:
     if path.suffix != ".npz" or not path.is_file():
         return False
-    with np.load(path, allow_pickle=False) as z:
-        return "format" in z.files and str(z["format"]).startswith("llc_lib.codes")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "format" in z.files and str(z["format"]).startswith("llc_lib.codes")
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+
+
+def _same_model(got: dict, model_name: str, where: Path) -> None:
+    """InputError unless the codes file ``got`` (``load_codes``) was made by the checkpoint ``model_name`` (a
+    file name; a file that records none is taken as it is)."""
+    from .api import InputError
+
+    made = got["model"].split(" (")[0]
+    if made and made != model_name:
+        raise InputError(f"{where} holds codes of {made}, not of {model_name}: encode the images with this model")
 
 
 def _table(header: list[str], rows: list[list], total: int) -> None:
@@ -110,7 +124,7 @@ def cmd_encode(args) -> int:
 
     model = load(args.model, args.role, args.device)
     images, names = _images(args.input, model.image_size, args.convert)
-    bits = args.bits or model.max_bits
+    bits = model.max_bits if args.bits is None else args.bits
     codes = model.encode(images, bits)
     save_codes(args.out, codes, bits, names, model)
     _table(
@@ -126,6 +140,10 @@ def cmd_search(args) -> int:
     from .api import HammingIndex, InputError, load_codes
 
     db, q = load_codes(args.database), load_codes(args.queries)
+    if db["model"] and q["model"] and db["model"].split(" (")[0] != q["model"].split(" (")[0]:
+        raise InputError(
+            f"{args.queries} holds codes of {q['model']}, {args.database} of {db['model']}: encode both with one model"
+        )
     if db["bits"] != q["bits"]:
         raise InputError(
             f"{args.queries} holds {q['bits']}-bit codes, {args.database} {db['bits']}-bit ones; encode both with "
@@ -153,6 +171,7 @@ def cmd_classify(args) -> int:
     model = load(args.model, args.role, args.device)
     if _is_codes_file(args.input):
         got = load_codes(args.input)
+        _same_model(got, model.path.name, args.input)
         bits, names, codes = got["bits"], got["names"], got["codes"]
         if args.bits is not None and args.bits != bits:
             from .api import InputError
@@ -160,7 +179,7 @@ def cmd_classify(args) -> int:
             raise InputError(f"{args.input} holds {bits}-bit codes, not --bits {args.bits}; leave --bits out")
     else:
         images, names = _images(args.input, model.image_size, args.convert)
-        bits = args.bits or model.max_bits
+        bits = model.max_bits if args.bits is None else args.bits
         codes = model.encode(images, bits)
     mhd, ed = model.classify(codes=codes, bits=bits), model.is_ood(codes=codes, bits=bits)
     rows = [

@@ -71,8 +71,8 @@ def read_labelled(path: Path | str, size: int = 32, convert: bool = False) -> Ar
 
 
 def split(ds: ArrayDataset, holdout: float, seed: int) -> tuple[ArrayDataset, ArrayDataset]:
-    """(training, held-out) parts of ``ds``: ``holdout`` of every class (at least one image), chosen with
-    ``seed``, kept in dataset order."""
+    """(training, held-out) parts of ``ds``: the same number of images held out of every class, ``holdout`` of
+    the smallest class (at least one), chosen with ``seed``, kept in dataset order."""
     if not 0 < holdout < 1:
         raise InputError(f"holdout must be a fraction in (0, 1), got {holdout}")
     per_class = max(1, int(round(holdout * np.bincount(ds.labels.numpy()).min())))
@@ -106,8 +106,9 @@ def train_codes(
     train, held = split(ds, holdout, seed)
     digest = dataset_digest(train)
     prof = get_profile("cpu")
-    phase2_epochs = phase2_epochs or max(1, round(epochs * prof.instance.epochs / prof.llc.epochs))
-    size = {"batch_size": batch_size} if batch_size else {}
+    if phase2_epochs is None:
+        phase2_epochs = max(1, round(epochs * prof.instance.epochs / prof.llc.epochs))
+    size = {} if batch_size is None else {"batch_size": batch_size}
     if batch_size and prof.instance.micro_batch and prof.instance.micro_batch > batch_size:
         size["micro_batch"] = None
     sel = DataSel(dataset=f"own-{digest[:12]}", seed=seed)

@@ -40,7 +40,8 @@ def test_codes_are_the_studies_codes_in_faiss_layout(trained):
     np.testing.assert_array_equal(z, proj)
     assert codes.dtype == np.uint8 and codes.shape == (len(images), 2)
     np.testing.assert_array_equal(api.unpack_codes(codes, 10), proj > 0)
-    # bit j is bit j % 8 of byte j // 8; the padding bits are zero
+    # bit j is bit j % 8 of byte j // 8 (every bit, as numpy's little-endian unpacking reads it); padding is zero
+    np.testing.assert_array_equal(np.unpackbits(codes, axis=1, bitorder="little")[:, :10], proj > 0)
     assert ((codes[:, 1] >> 2) == 0).all()
     np.testing.assert_array_equal((codes[:, 0] >> 3) & 1, (proj[:, 3] > 0).astype(np.uint8))
 
@@ -117,6 +118,8 @@ def test_bad_inputs_get_one_line(trained, tmp_path):
         (lambda: model.encode(images, bits=13), "bits must be an integer in 1..12"),
         (lambda: model.classify(codes=model.encode(images, bits=12), bits=6), "codes of 16 bits"),
         (lambda: api.HammingIndex(20).search(_random_codes(2, 20, 0), 1), "top_k must be an integer in 1..0"),
+        (lambda: api.HammingIndex(20).add(_random_codes(5, 24, 0) | 0xF0), "bits set beyond bit 20"),
+        (lambda: model.classify(codes=model.encode(images, bits=12), bits=11), "bits set beyond bit 11"),
     ]
     for call, message in cases:
         with pytest.raises(api.InputError, match=message) as e:

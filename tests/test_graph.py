@@ -405,6 +405,11 @@ def test_an_equal_budget_model_continues_its_parent_under_phase2s_recipe(tmp_pat
     starts where its parent ended (a model of another method cannot be continued)."""
     from llc_lib.graph import plan
 
+    for name in ("cpu", "gpu"):
+        p = get_profile(name)
+        for spec in (plan.real(p, 0), plan.real_bottleneck(p, 0)):
+            ep = plan.equal_budget(p, spec).cfg.epochs + spec.cfg.epochs
+            assert ep == plan.llc(p, 0).cfg.epochs + plan.instance(p, plan.llc(p, 0)).cfg.epochs, name
     p = get_profile("cpu")
     real = plan.real(p, 0)
     more = plan.equal_budget(p, real)

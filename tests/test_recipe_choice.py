@@ -39,6 +39,16 @@ def test_the_row_holds_only_when_the_headline_uses_the_chosen_length():
     assert halved[0]["holds"] is False and f"chosen {e // 2} epochs" in halved[0]["ours"]
 
 
+def test_a_profile_that_adopted_the_shorter_length_is_judged_too():
+    prof = get_profile("cpu")
+    shorter = dataclasses.replace(prof, instance=dataclasses.replace(prof.instance, epochs=prof.instance.epochs // 2))
+    file = _file(0.80, 0.80, prof.instance.epochs, prof.instance.lr)
+    assert rc.rows(file, None, shorter)[0]["holds"] is True  # the shorter was chosen and adopted
+    assert rc.rows(_file(0.85, 0.80, prof.instance.epochs, prof.instance.lr), None, shorter)[0]["holds"] is False
+    no_images = {k: {**v, "images": {}} for k, v in file.items()}
+    assert rc.rows(no_images, None, prof)[0]["holds"] is None and "older evaluation" in rc.rows(no_images)[0]["ours"]
+
+
 def test_a_choice_made_for_another_recipe_judges_nothing():
     prof = get_profile("cpu")
     other = dataclasses.replace(prof, instance=dataclasses.replace(prof.instance, lr=prof.instance.lr / 2))

@@ -59,13 +59,15 @@ def real_bottleneck(p: Profile, seed: int) -> Spec:
 
 
 def equal_budget(p: Profile, spec: Spec) -> Spec:
-    """``spec`` (a real-valued model) trained on for as many epochs as Phase 2 adds to LLC, under Phase 2's
-    optimisation (its epochs, batch and micro-batch, lr, momentum, weight decay, schedule and warm-up): the same
-    total epochs as LLC's
-    instance codes, so that a claim about them compares with a real-valued model of equal budget."""
+    """``spec`` (a real-valued model) trained on under Phase 2's optimisation (batch and micro-batch, lr,
+    momentum, weight decay, schedule and warm-up) until it has trained as many epochs in all as LLC's instance
+    codes (Phase 1 + Phase 2), so that a claim about them compares with a real-valued model of equal budget."""
     inst = p.instance
+    epochs = p.llc.epochs + inst.epochs - spec.cfg.epochs  # Phase 1 + Phase 2 in all, like the instance codes
+    if epochs < 1:
+        raise ValueError(f"{spec.label} already trains {spec.cfg.epochs} epochs, as many as LLC's instance codes")
     cfg = spec.cfg.replace(
-        epochs=inst.epochs,
+        epochs=epochs,
         batch_size=inst.batch_size,
         micro_batch=inst.micro_batch,
         lr=inst.lr,
@@ -75,7 +77,7 @@ def equal_budget(p: Profile, spec: Spec) -> Spec:
         schedule=inst.schedule,
         warmup=inst.warmup,
     )
-    return Spec(cfg, spec.arch, spec.data, "continue", spec, label=f"{spec.label}-plus{inst.epochs}")
+    return Spec(cfg, spec.arch, spec.data, "continue", spec, label=f"{spec.label}-plus{epochs}")
 
 
 def llc(

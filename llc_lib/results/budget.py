@@ -42,8 +42,8 @@ def phase2_budget(instance=None, folder: Path | str = MEASUREMENTS) -> dict:
     """{'epochs': [15, 30, 60], 'points': {epochs: {split: {k: {metric: value}}}} (``METRICS``, fractions; splits
     'test' and 'train'), 'sources': ['file:variant', ...], 'paper_p_exact' (``paper_p_exact``), 'goal':
     {k: the profile's P(exact | right) goal}} of the committed measurements in ``folder``. ``instance``: the
-    cpu profile's Phase 2 TrainConfig unless given; ValueError, in one line, when a measurement is of another
-    learning rate or micro-batch (the recipe changed since: measure it again)."""
+    cpu profile's Phase 2 TrainConfig unless given; ValueError, in one line, when a measurement's learning rate or
+    micro-batch (the settings its variant set) is not ``instance``'s: the recipe changed, measure it again."""
     instance = instance or get_profile("cpu").instance
     points, used = {}, []
     for name, variant in SOURCES:

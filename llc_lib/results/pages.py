@@ -29,6 +29,7 @@ import fnmatch
 import glob
 import json
 import math
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -127,7 +128,7 @@ def times_markdown(times: dict) -> str:
     relative to the folder of ``TIMES_PAGE``."""
 
     def link(path: str) -> str:
-        return Path(path).relative_to(Path(TIMES_PAGE).parent).as_posix()
+        return Path(os.path.relpath(path, Path(TIMES_PAGE).parent)).as_posix()
 
     lines = [
         "| command | run | host | wall time | measured |",

@@ -292,6 +292,9 @@ def ablation_rows(acc: AccuracyResults | None, seeds: SeedStudy | None = None, p
     ):
         if key in acc:
             rows[key] = Row(claim=claim, paper="yes", ours=acc[key]["summary"], holds=acc[key].get("holds"))
+            if key == "warm_start" and "control" not in acc[key]:  # judged against scratch: another question
+                rows[key]["holds"] = None
+                rows[key]["ours"] += "; judged without the backbone control: run notebook 02 again"
     cost = ((seeds or {}).get("numbers") or {}).get(f"nested_cost@{nb}")
     if cost and "nested" in rows:
         rows["nested"]["seeds"] = nested_seed_verdict(seeds, nb)

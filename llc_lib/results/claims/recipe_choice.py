@@ -26,9 +26,10 @@ THRESHOLDS = {
 }
 
 CHOICE_RULE = (
-    "The longer Phase 2 is kept when its P(exact | Phase 2 right) at 14 bits on the validation split exceeds the "
-    "shorter one's by more than 2 standard errors of the difference of two proportions (each sqrt(p (1 - p) / n), "
-    "n the validation images Phase 2 decides right); otherwise the shorter one, at half the cost, is chosen."
+    f"The longer Phase 2 is kept when its P(exact | Phase 2 right) at {THRESHOLDS['choice_bits']} bits on the "
+    f"validation split exceeds the shorter one's by more than {THRESHOLDS['choice_standard_errors']:g} standard "
+    "errors of the difference of two proportions (each sqrt(p (1 - p) / n), n the validation images Phase 2 decides "
+    "right); otherwise the shorter one, at half the cost, is chosen."
 )
 
 
@@ -45,8 +46,16 @@ RecipeChoiceResults = TypedDict("RecipeChoiceResults", {LONGER: VariantRow, SHOR
 
 
 def _p_and_n(row: VariantRow) -> tuple[float, float]:
-    r = row["validation"][str(THRESHOLDS["choice_bits"])]
-    return r["p_exact_given_phase2_class_right"], r["phase2_class_acc"] * row["images"]["validation"]
+    """(P(exact | Phase 2 right) at ``choice_bits``, the number of validation images it is over); ValueError
+    for a row without them (a variants file of an older evaluation) or over no image."""
+    try:
+        r = row["validation"][str(THRESHOLDS["choice_bits"])]
+        p, n = r["p_exact_given_phase2_class_right"], r["phase2_class_acc"] * row["images"]["validation"]
+    except KeyError as e:
+        raise ValueError(f"a variant row lacks {e} (an older evaluation): run the variants command again") from e
+    if not n > 0:
+        raise ValueError("a variant decides no validation image right: P(exact | right) is undefined")
+    return p, n
 
 
 def choose_phase2_length(longer: VariantRow, shorter: VariantRow) -> dict:
@@ -74,7 +83,15 @@ def rows(results: RecipeChoiceResults | None, seeds: SeedStudy | None = None, pr
         return []
     if "validation" not in results[LONGER] or "validation" not in results[SHORTER]:
         return []
-    c = choose_phase2_length(results[LONGER], results[SHORTER])
+    claim = (
+        f"recipe: Phase 2's length is the one chosen on the validation split (the longer only when "
+        f"better by more than {THRESHOLDS['choice_standard_errors']:g} standard errors)"
+    )
+    paper = "official Phase 2: 25 epochs of ImageNet (about 125k steps)"
+    try:
+        c = choose_phase2_length(results[LONGER], results[SHORTER])
+    except ValueError as e:
+        return [Row(claim=claim, paper=paper, ours=f"n/a: {e}", holds=None)]
     k, chosen = THRESHOLDS["choice_bits"], c["epochs"][c["chosen"]]
     ran = results[LONGER]["recipe"]["instance"]
     used = profile.instance.epochs if profile is not None else None
@@ -85,18 +102,14 @@ def rows(results: RecipeChoiceResults | None, seeds: SeedStudy | None = None, pr
         f"uses {used if used is not None else 'n/a'} (one seed)"
     )
     holds = None if used is None else used == chosen
-    if profile is not None and (ran["epochs"], ran["lr"]) != (profile.instance.epochs, profile.instance.lr):
+    # the choice was made for today's recipe when its learning rate is today's and today's length is one of the
+    # two it chose between (the profile may have adopted either)
+    if profile is not None and (
+        ran["lr"] != profile.instance.lr or profile.instance.epochs not in c["epochs"].values()
+    ):
         holds = None
         ours += (
-            f"; but {RESULTS}.json chose for a Phase 2 of {ran['epochs']} epochs at lr {ran['lr']}, not today's "
-            f"{profile.instance.epochs} at lr {profile.instance.lr}: run the variants command again"
+            f"; but {RESULTS}.json chose between {sorted(c['epochs'].values())} epochs at lr {ran['lr']}, not for "
+            f"today's {profile.instance.epochs} at lr {profile.instance.lr}: run the variants command again"
         )
-    return [
-        Row(
-            claim=f"recipe: Phase 2's length is the one chosen on the validation split (the longer only when "
-            f"better by more than {THRESHOLDS['choice_standard_errors']:g} standard errors)",
-            paper="official Phase 2: 25 epochs of ImageNet (about 125k steps)",
-            ours=ours,
-            holds=holds,
-        )
-    ]
+    return [Row(claim=claim, paper=paper, ours=ours, holds=holds)]

@@ -108,6 +108,11 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
                 holds=beats(llc16, hn16),
             )
         )
+    missing = f"n/a: no {REAL_EQUAL_BUDGET!r} in this results file; run notebook 06 again"
+    if llc10 is not None and r10 is None and real(10, REAL_COSINE) is not None:
+        out.append(
+            Row(claim="10-bit LLC about as good as 10-dim real-valued features", paper="", ours=missing, holds=None)
+        )
     if llc10 is not None and r10 is not None:
         out.append(
             Row(
@@ -145,6 +150,15 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
             )
         )
     llc64, r64 = binary(LLC, 64), real(64)
+    if llc64 is not None and r64 is None and real(64, REAL_COSINE) is not None:
+        out.append(
+            Row(
+                claim="at 64 dims real-valued features are clearly better than 64-bit LLC",
+                paper="",
+                ours=missing,
+                holds=None,
+            )
+        )
     if llc64 is not None and r64 is not None:
         out.append(
             Row(

@@ -43,6 +43,8 @@ def rows(sep: SeparabilityResults | None, seeds: SeedStudy | None = None, profil
 def interpretability_rows(bits: Judged | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
     """The interpretability claim with the study's verdict (``bits_not_interpretable``)."""
     share = THRESHOLDS["interpretable_bit_whole_fraction"]
+    if bits and "summary" in bits and "kept_whole" not in bits:  # judged by another rule: run notebook 05 again
+        bits = {**bits, "holds": None, "summary": bits["summary"] + "; judged by an older rule: run notebook 05 again"}
     return judged_row(
         f"single bits are not interpretable (the paper's statement as the hypothesis: no bit keeps {share:.0%} or "
         "more of the superclasses whole)",
