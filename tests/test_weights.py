@@ -309,3 +309,28 @@ def test_install_vouches_for_weights_by_the_manifest_not_by_the_hash_they_store(
         with pytest.raises(CheckpointError, match=re.escape(str(edited)) + " is missing or differs from MANIFEST"):
             weights.install(folder, tmp_path / "fresh")
         assert not (tmp_path / "fresh").exists()
+
+
+def test_the_manifest_names_models_by_role_and_the_api_loads_them_verified(trained, tmp_path, monkeypatch):
+    """export(roles=...) writes each role's file, key and description and the class names; llc_lib.load(profile,
+    role) loads that file, and refuses it in one line once its bytes no longer match the manifest."""
+    import llc_lib
+    from llc_lib import api
+
+    ws, p2 = trained
+    folder = tmp_path / "repo" / "weights" / "toy"
+    m = weights.export([p2], ws, folder, {"headline": (p2, "Phase 2"), "phase1": (p2.parent, "Phase 1")}, ("a", "b"))
+    assert m["roles"]["headline"] == {"file": f"ckpt/{p2.name}.pt", "key": p2.key, "what": "Phase 2"}
+    assert m["roles"]["phase1"]["file"] == f"ckpt/{p2.parent.name}.pt" and m["classes"] == ["a", "b"]
+    (tmp_path / "repo" / "pyproject.toml").write_text('[project]\nname = "llc_lib"\n')
+    (tmp_path / "repo" / "notebooks").mkdir()
+    monkeypatch.setattr(api, "REPO_ROOT", tmp_path / "repo")
+    model = llc_lib.load("toy")
+    assert model.role == "headline" and model.class_names == ("a", "b") and model.max_bits == 6
+    assert llc_lib.load("toy", role="phase1").path.name == f"{p2.parent.name}.pt"
+    with pytest.raises(api.InputError, match="has no model of role 'real'"):
+        llc_lib.load("toy", role="real")
+    path = folder / "ckpt" / f"{p2.name}.pt"
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(api.InputError, match="does not match weights/toy/MANIFEST.json"):
+        llc_lib.load("toy")
