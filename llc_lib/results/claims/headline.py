@@ -198,8 +198,9 @@ def instance_code_table(h: HeadlineResults) -> str:
         f"the mean distance from a random class code to its nearest other one "
         f"(`docs/measurements/phase2_diagnostics_adopted_cpu_seed0.md`, part (c)); 14 bits is "
         f"the paper's own rule, 2 log2 C rounded up. Phase 2's length ({h['recipe']['instance']['epochs']} "
-        f"epochs) and learning rate were chosen on seed 0's test split, the split these numbers are measured on; "
-        f"`python -m llc_lib variants --set holdout=50` makes that choice again on held-out training images.",
+        f"epochs) and learning rate were first chosen on seed 0's test split, the split these numbers are measured "
+        f"on; the length was chosen again on held-out training images by a rule fixed beforehand (the report's "
+        f"row 'recipe: ...', `figures/recipe_choice.json`), the learning rate was not.",
         "",
         "| bits | P(exact given right), test | train | given Phase 1 right, test | ED / class-code acc, test "
         "| R, test | R, train | bits right, train |",
