@@ -108,10 +108,22 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
                 holds=beats(llc16, hn16),
             )
         )
-    missing = f"n/a: no {REAL_EQUAL_BUDGET!r} in this results file; run notebook 06 again"
+
+    def missing(k, llc_map):
+        return (
+            f"n/a: the results hold no real-valued k-dim features of LLC's budget ({REAL_EQUAL_BUDGET!r}: "
+            f"retrieval_study(..., equal_budget=True) trains them); LLC {llc_map:.1f}, the features of their own "
+            f"budget ({ep.get('real k-dim', '?')} epochs) {real(k, REAL_COSINE):.1f}"
+        )
+
     if llc10 is not None and r10 is None and real(10, REAL_COSINE) is not None:
         out.append(
-            Row(claim="10-bit LLC about as good as 10-dim real-valued features", paper="", ours=missing, holds=None)
+            Row(
+                claim="10-bit LLC about as good as 10-dim real-valued features",
+                paper=f"{p['llc'][10]} vs {p['real'][10]}",
+                ours=missing(10, llc10),
+                holds=None,
+            )
         )
     if llc10 is not None and r10 is not None:
         out.append(
@@ -154,8 +166,8 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
         out.append(
             Row(
                 claim="at 64 dims real-valued features are clearly better than 64-bit LLC",
-                paper="",
-                ours=missing,
+                paper=f"{p['real'][64]} vs {p['llc'][64]}",
+                ours=missing(64, llc64),
                 holds=None,
             )
         )
