@@ -7,26 +7,15 @@ Its public API, for using the codes (``llc_lib.api``): ``load`` a trained model,
 __version__ = "0.1.0"
 
 
-PUBLIC = (
-    "HammingIndex",
-    "InputError",
-    "LLCModel",
-    "load",
-    "load_codes",
-    "pack_codes",
-    "read_images",
-    "save_codes",
-    "unpack_codes",
-)
-
-
 def __getattr__(name):  # the API and llc_lib.import_official without importing torch at ``import llc_lib``
     if name == "import_official":
         from .engine.official import import_official
 
         return import_official
-    if name in PUBLIC:
-        from . import api
+    if not name.startswith("_") and name != "api":  # the public API (``api.__all__``), imported on first use
+        import importlib
 
-        return getattr(api, name)
+        api = importlib.import_module(f"{__name__}.api")
+        if name in api.__all__:
+            return getattr(api, name)
     raise AttributeError(f"module 'llc_lib' has no attribute {name!r}")

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import PUBLIC
 from .core.errors import UserError
 from .core.paths import REPO_ROOT, home, is_checkout
 from .engine.ckpt import CheckpointError, load_checkpoint, read_checkpoint
@@ -38,7 +37,17 @@ from .engine.inference import class_codes, outputs
 from .engine.models import build_model
 from .kernels.decode import ed_decode, mhd_decode, pack
 
-__all__ = list(PUBLIC)  # the names llc_lib exports (its __init__ lists them once)
+__all__ = [  # the names llc_lib exports
+    "HammingIndex",
+    "InputError",
+    "LLCModel",
+    "load",
+    "load_codes",
+    "pack_codes",
+    "read_images",
+    "save_codes",
+    "unpack_codes",
+]
 
 ROLE = "headline"  # the model ``load`` gives for a profile name: Phase 2 of the headline (its instance codes)
 
