@@ -127,22 +127,26 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.get("outputs") and cell.get("execution_count") is None, p.name
 
 
+def _headless(notebook: str, tmp_path, profile: str) -> str:
+    """Run ``notebook`` headless with its default parameters on ``profile``; returns the executed notebook's
+    text (PapermillExecutionError when a cell fails)."""
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(
+        str(NB / f"{notebook}.ipynb"),
+        str(out),
+        parameters={"profile": profile},
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return out.read_text()
+
+
 def test_a_notebook_run_headless_evaluates_the_committed_weights_and_ends_cleanly(tmp_path):
     """The cpu profile, train = False (the default), no checkpoints: the committed weights are installed
     (verified) and evaluated into the view folder, nothing is trained, the run ends with exit code 0 and the
     committed figures are not touched."""
-    import json
-
     before = {p: p.read_bytes() for p in (REPO / "figures").glob("code_heatmaps_*.png")}
-    out = tmp_path / "out.ipynb"
-    pm.execute_notebook(
-        str(NB / "03_code_heatmaps.ipynb"),
-        str(out),
-        parameters={"profile": "cpu"},
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    text = json.dumps(json.loads(out.read_text()))
+    text = _headless("03_code_heatmaps", tmp_path, "cpu")
     assert "installed" in text and "nothing is trained" in text
     view = tmp_path / "runs" / "cpu" / "view"
     assert (view / "03_code_heatmaps.json").is_file() and list(view.glob("*.png"))
@@ -152,15 +156,8 @@ def test_a_notebook_run_headless_evaluates_the_committed_weights_and_ends_cleanl
 def test_without_committed_weights_a_notebook_shows_the_committed_results_and_stops(tmp_path):
     """The gpu profile has no committed weights: opened by hand without checkpoints, the notebook shows what is
     committed, stops with one line that says how to evaluate or train, and trains or writes nothing."""
-    out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as e:
-        pm.execute_notebook(
-            str(NB / "02_accuracy_vs_bits.ipynb"),
-            str(out),
-            parameters={"profile": "gpu"},
-            kernel_name="python3",
-            progress_bar=False,
-        )
+        _headless("02_accuracy_vs_bits", tmp_path, "gpu")
     assert "Shown:" in str(e.value) and "not trained here" in str(e.value) and "train = True" in str(e.value)
     assert not list(tmp_path.rglob("*.pt")) and not (tmp_path / "runs" / "gpu" / "view").exists()
 
@@ -187,17 +184,7 @@ def test_opened_by_hand_with_checkpoints_evaluates_into_the_view_folder(tmp_path
 def test_the_report_notebook_run_headless_reports_from_the_committed_results(tmp_path):
     """It trains nothing; without the other notebooks' JSON in the view folder it reads the committed ones and
     writes the report into the view folder, ending with exit code 0."""
-    import json
-
-    out = tmp_path / "out.ipynb"
-    pm.execute_notebook(
-        str(NB / "99_paper_vs_reproduction.ipynb"),
-        str(out),
-        parameters={"profile": "cpu"},
-        kernel_name="python3",
-        progress_bar=False,
-    )
-    assert "read the committed results of" in json.dumps(json.loads(out.read_text()))
+    assert "read the committed results of" in _headless("99_paper_vs_reproduction", tmp_path, "cpu")
     view = tmp_path / "runs" / "cpu" / "view"
     assert "Paper vs reproduction" in (view / "paper_vs_reproduction.md").read_text()
     assert not list(tmp_path.rglob("*.pt"))
