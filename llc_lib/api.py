@@ -49,6 +49,7 @@ __all__ = [  # the names llc_lib exports
     "unpack_codes",
 ]
 
+MODEL_CARD = "model_card.json"  # beside a model trained by train_codes: its classes, bits, scores, recipe
 ROLE = "headline"  # the model ``load`` gives for a profile name: Phase 2 of the headline (its instance codes)
 
 
@@ -275,7 +276,7 @@ def load(model: str | Path = "cpu", role: str = ROLE, device: str | None = None)
         role_name = role
     else:
         role_name = None
-        card = path.with_name("model_card.json")  # written beside a model trained by train_codes
+        card = path.with_name(MODEL_CARD)
         if card.is_file():
             names = tuple(json.loads(card.read_text()).get("classes", ()))
     try:

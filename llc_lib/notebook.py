@@ -24,7 +24,7 @@ from pathlib import Path
 from .config.folders import figures_dir, runs_root
 from .config.overrides import apply_sets
 from .config.profiles import get_profile
-from .core.paths import REPO_ROOT
+from .core.paths import REPO_ROOT, NotACheckout, committed_weights
 from .engine.device import pick_device
 from .graph.workspace import Workspace
 from .manifest import READS, notebook_code, notebook_specs
@@ -131,8 +131,11 @@ def _missing(ws: Workspace, specs) -> list[str]:
 
 
 def _committed_weights(prof) -> Path | None:
-    """The committed weights folder of ``prof`` (``weights/<profile>`` of the checkout), None without one."""
-    folder = REPO_ROOT / "weights" / prof.name
+    """The committed weights folder of ``prof`` (``core.paths.committed_weights``), None without one."""
+    try:
+        folder = committed_weights(prof.name)
+    except NotACheckout:
+        return None
     return folder if (folder / "MANIFEST.json").is_file() else None
 
 
@@ -176,12 +179,13 @@ def setup(
         if notebook is None or notebook not in specs:
             raise ValueError(f"name the notebook (setup(..., notebook=...)), one of {sorted(specs)}")
         missing = _missing(ws, specs[notebook])
-        if missing and not prof.overrides and _committed_weights(prof) is not None:
+        committed_folder = None if prof.overrides else _committed_weights(prof)
+        if missing and committed_folder is not None:
             from .graph.weights import install
 
-            copied = install(_committed_weights(prof), runs_root(prof))
+            copied = install(committed_folder, runs_root(prof))
             print(
-                f"installed {len(copied)} committed checkpoint files ({_committed_weights(prof)}, verified) into "
+                f"installed {len(copied)} committed checkpoint files ({committed_folder}, verified) into "
                 f"{runs_root(prof)}: evaluating them, nothing is trained"
             )
             missing = _missing(ws, specs[notebook])

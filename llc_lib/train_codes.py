@@ -15,14 +15,13 @@ ED, bits right, unique class codes) and the recipe. The recipe is the cpu profil
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .api import IMAGE_SUFFIXES, InputError, check_images, read_images
+from .api import IMAGE_SUFFIXES, MODEL_CARD, InputError, check_images, read_images
 from .config.profiles import get_profile
 from .core.files import write_json
 from .engine.data import ArrayDataset, dataset_digest, stratified_indices
@@ -31,8 +30,6 @@ from .graph.selection import DataSel
 from .graph.spec import Arch, CodebookSpec, Spec
 from .graph.workspace import Workspace
 from .studies.evaluation import evaluate_llc
-
-CARD = "model_card.json"
 
 
 def read_labelled(path: Path | str, size: int = 32, convert: bool = False) -> ArrayDataset:
@@ -143,11 +140,5 @@ def train_codes(
         "recipe": {"phase1": dataclasses.asdict(p1.cfg), "phase2": dataclasses.asdict(p2.cfg), "width": width},
         "checkpoints": {"model.pt": p2.name, "phase1.pt": p1.name},
     }
-    write_json(card, out / CARD)
+    write_json(card, out / MODEL_CARD)
     return card
-
-
-def card_of(checkpoint: Path | str) -> dict | None:
-    """The model card beside ``checkpoint`` (``model_card.json`` in its folder), None when there is none."""
-    path = Path(checkpoint).with_name(CARD)
-    return json.loads(path.read_text()) if path.is_file() else None
