@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from llc_lib.kernels import decode
 from llc_lib.kernels import retrieval as rt
 from llc_lib.kernels.decode import hamming, hamming_topk, pack
 
@@ -67,16 +68,28 @@ def test_stable_map_orders_ties_by_database_index():
     assert ap[0] == pytest.approx(1.0)  # relevant at rank 1 only
 
 
-def test_hamming_topk_matches_brute_force_with_ties():
-    rng = np.random.default_rng(1)
-    q, db = rng.random((37, 10)) < 0.5, rng.random((300, 10)) < 0.5
-    idx, dist = hamming_topk(pack(q), pack(db), 50, threads=2)
+@pytest.mark.parametrize("bits", [10, 64, 130, 200])  # one word, a full word, uint8 and uint16 distances
+def test_hamming_topk_matches_brute_force_with_ties(bits, monkeypatch):
+    rng = np.random.default_rng(bits)
+    q, db = rng.random((37, bits)) < 0.5, rng.random((300, bits)) < 0.5
+    db[100:140] = db[7]  # a run of equal codes: ties cut at the k-th place
     d = (q[:, None, :] != db[None, :, :]).sum(-1)
-    want = np.argsort(d, axis=1, kind="stable")[:, :50]
-    assert np.array_equal(idx, want)
-    assert np.array_equal(dist, np.take_along_axis(d, want, 1))
+    monkeypatch.setattr(decode, "_CHUNK", 64)  # several chunks per query
+    for k in (1, 50, 300):
+        idx, dist = hamming_topk(pack(q), pack(db), k, threads=2)
+        want = np.argsort(d, axis=1, kind="stable")[:, :k]
+        assert np.array_equal(idx, want)
+        assert np.array_equal(dist, np.take_along_axis(d, want, 1))
     with pytest.raises(ValueError, match="k must lie"):
         hamming_topk(pack(q), pack(db), 301)
+
+
+def test_kth_distance_is_the_kth_smallest():
+    rng = np.random.default_rng(0)
+    for max_d in (0, 1, 20, 64, 200):
+        d = rng.integers(0, max_d + 1, 500)
+        for k in (1, 2, 17, 250, 500):
+            assert decode.kth_distance(d, k, max_d) == np.sort(d)[k - 1]
 
 
 def test_expected_relevant_and_tie_stats():

@@ -166,21 +166,57 @@ def hamming_topk(
     """Top-``k`` Hamming search of packed ``queries`` (Q, W) over packed ``database`` (M, W).
 
     Returns (indices int64 (Q, k), distances (Q, k)), nearest first; equal distances are ordered by
-    database index. The selection is a stable sort of each row's small-integer distances (numpy uses a
-    linear-time radix sort for 8- and 16-bit keys).
+    database index. Per query: the distances to every database code (``distances_to``), the k-th smallest
+    distance t found by counting the codes within t (``kth_distance``), then a stable sort of just the codes
+    within t. The queries are split into one block per thread.
     """
     check_packed(queries, database)
-    m = len(database)
+    m, words = database.shape
     if not 1 <= k <= m:
         raise ValueError(f"k must lie in 1..{m} (database size), got {k}")
-    idx = np.empty((len(queries), k), np.int64)
-    dist = np.empty((len(queries), k), _dist_dtype(queries.shape[1]))
+    n = len(queries)
+    idx = np.empty((n, k), np.int64)
+    dist = np.empty((n, k), _dist_dtype(words))
+    threads = max(1, min(threads or default_threads(), n))
 
     def block(s, e):
-        d = distances(queries[s:e], database)
-        order = np.argsort(d, axis=1, kind="stable")[:, :k]
-        idx[s:e] = order
-        dist[s:e] = np.take_along_axis(d, order, 1)
+        d, buf = np.empty(m, dist.dtype), np.empty(min(m, _CHUNK), np.uint64)  # reused by the block's queries
+        for i in range(s, e):
+            distances_to(queries[i], database, d, buf)
+            near = np.flatnonzero(d <= kth_distance(d, k, 64 * words))  # database order
+            order = np.argsort(d[near], kind="stable")[:k]
+            idx[i], dist[i] = near[order], d[near[order]]
 
-    map_blocks(block, len(queries), block_rows(m, queries.shape[1]), threads)
+    map_blocks(block, n, -(-n // threads), threads)
     return idx, dist
+
+
+_CHUNK = 1 << 15  # database codes per XOR pass of ``distances_to``: a 256 KiB buffer that stays in cache
+
+
+def distances_to(query: np.ndarray, database: np.ndarray, out: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """``out`` (M,) := the Hamming distances of one packed ``query`` (W,) to packed ``database`` (M, W), computed
+    in chunks of ``len(buf)`` codes through the scratch buffer ``buf`` (uint64); ``out`` is uint8 or uint16
+    (``_dist_dtype``). Returns ``out``."""
+    c = len(buf)
+    for s in range(0, len(database), c):
+        e = min(len(database), s + c)
+        x, o = buf[: e - s], out[s:e]
+        np.bitwise_xor(database[s:e, 0], query[0], out=x)
+        np.bitwise_count(x, out=o, casting="unsafe")
+        for w in range(1, database.shape[1]):
+            np.bitwise_xor(database[s:e, w], query[w], out=x)
+            o += np.bitwise_count(x)
+    return out
+
+
+def kth_distance(d: np.ndarray, k: int, max_distance: int) -> int:
+    """The k-th smallest value of the distances ``d`` (M,), 1 <= k <= M, all in 0..max_distance: the least t with
+    at least k values <= t, found by doubling t (0, 1, 3, 7, ...) and then bisecting, one count a step."""
+    lo, hi = -1, 0  # count(d <= lo) < k
+    while np.count_nonzero(d <= hi) < k:
+        lo, hi = hi, min(max_distance, 2 * hi + 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if np.count_nonzero(d <= mid) >= k else (mid, hi)
+    return hi
