@@ -35,7 +35,7 @@ from .engine.data import ArrayDataset, sha256
 from .engine.device import pick_device
 from .engine.inference import class_codes, outputs
 from .engine.models import build_model
-from .kernels.decode import ed_decode, mhd_decode, pack
+from .kernels.decode import ed_decode, hamming_topk, mhd_decode, pack
 
 __all__ = [  # the names llc_lib exports
     "HammingIndex",
@@ -191,7 +191,7 @@ class LLCModel:
         """(N, max_bits) float32 real projections of ``images`` (their signs are the codes)."""
         x = torch.from_numpy(check_images(images, self.image_size))
         data = ArrayDataset(x, torch.zeros(len(x), dtype=torch.long))
-        return outputs(self.net, data, self.device)["proj"]
+        return outputs(self.net, data, self.device, only=("proj",))["proj"]
 
     def encode(self, images, bits: int | None = None, real: bool = False):
         """(N, ceil(bits/8)) uint8 packed ``bits``-bit codes of ``images`` (default: all the model's bits); with
@@ -376,6 +376,7 @@ class HammingIndex:
         self.backend = _faiss_or_numpy(backend)
         self._parts: list[np.ndarray] = []
         self._codes = np.zeros((0, self.nbytes), np.uint8)
+        self._searcher = None  # the codes as the backend searches them (faiss index or uint64 words), on demand
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -396,20 +397,20 @@ class HammingIndex:
     def add(self, codes) -> None:
         """Append packed codes (n, ceil(bits/8)) uint8; their ids continue from len(self)."""
         self._parts.append(_check_codes(codes, self.bits).copy())
+        self._searcher = None
 
     def search(self, queries, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """(distances int32 (Q, top_k), ids int64 (Q, top_k)) of the ``top_k`` codes nearest each query."""
         q, db = _check_codes(queries, self.bits), self.codes
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= len(db):
             raise InputError(f"top_k must be an integer in 1..{len(db)} (the codes in the index), got {top_k!r}")
+        if self._searcher is None:
+            self._searcher = _faiss_index(db) if self.backend == "faiss" else _words(db)
         if self.backend == "faiss":
-            import faiss
-
-            index = faiss.IndexBinaryFlat(self.nbytes * 8)
-            index.add(db)
-            d, i = index.search(q, int(top_k))
+            d, i = self._searcher.search(q, int(top_k))
             return d.astype(np.int32), i.astype(np.int64)
-        return _numpy_topk(q, db, int(top_k))
+        idx, dist = hamming_topk(_words(q), self._searcher, int(top_k))
+        return dist.astype(np.int32), idx
 
     def save(self, path: Path | str) -> None:
         """Write the index to ``path`` (.npz: the codes and their bit count), atomically."""
@@ -447,16 +448,19 @@ def _faiss_or_numpy(backend: str) -> str:
     return "faiss"
 
 
-def _numpy_topk(q: np.ndarray, db: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The exact top_k by Hamming distance, ties by id, with this package's kernels (``decode.hamming_topk``)."""
-    from .kernels.decode import hamming_topk
+def _faiss_index(codes: np.ndarray):
+    """A faiss ``IndexBinaryFlat`` holding the packed ``codes`` (n, nbytes) uint8."""
+    import faiss
 
-    words = -(-q.shape[1] // 8)
+    index = faiss.IndexBinaryFlat(codes.shape[1] * 8)
+    index.add(codes)
+    return index
 
-    def as_words(a):
-        padded = np.zeros((len(a), words * 8), np.uint8)
-        padded[:, : a.shape[1]] = a
-        return padded.view(np.uint64)
 
-    idx, dist = hamming_topk(as_words(q), as_words(db), top_k)
-    return dist.astype(np.int32), idx
+def _words(codes: np.ndarray) -> np.ndarray:
+    """Packed ``codes`` (n, nbytes) uint8 as (n, ceil(nbytes/8)) uint64 words, zero-padded: the layout of this
+    package's Hamming kernels (``kernels.decode``), with the same bit order."""
+    words = -(-codes.shape[1] // 8)
+    padded = np.zeros((len(codes), words * 8), np.uint8)
+    padded[:, : codes.shape[1]] = codes
+    return padded.view(np.uint64)

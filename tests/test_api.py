@@ -81,6 +81,7 @@ def test_the_index_returns_what_faiss_returns(bits, tmp_path):
     db, q = _random_codes(5000, bits, 0), _random_codes(50, bits, 1)
     mine = api.HammingIndex(bits, backend="numpy")
     mine.add(db[:3000])
+    assert mine.search(q, 1)[1].max() < 3000  # searched once before the second add: that one must be seen
     mine.add(db[3000:])
     ref = faiss.IndexBinaryFlat(8 * db.shape[1])
     ref.add(db)
@@ -97,7 +98,9 @@ def test_the_index_returns_what_faiss_returns(bits, tmp_path):
     assert all((np.diff(i[r][d[r] == v]) > 0).all() for r in range(len(q)) for v in np.unique(d[r]))
     # the faiss backend gives the faiss results; a saved index loads with the same codes
     both = api.HammingIndex(bits, backend="faiss")
-    both.add(db)
+    both.add(db[:3000])
+    both.search(q, 1)
+    both.add(db[3000:])
     np.testing.assert_array_equal(both.search(q, top)[0], fd)
     mine.save(tmp_path / "index.npz")
     again = api.HammingIndex.load(tmp_path / "index.npz", backend="numpy")

@@ -232,6 +232,11 @@ def test_eval_outputs_do_not_depend_on_the_batch_size(tiny):
     assert default.keys() == whole.keys()
     for k in default:
         assert np.array_equal(default[k], whole[k]), k
+    # only the outputs asked for, the same numbers
+    assert np.array_equal(outputs(model, data, CPU, only=("proj",))["proj"], default["proj"])
+    assert list(outputs(model, data, CPU, only=("proj",))) == ["proj"]
+    with pytest.raises(ValueError, match="not"):
+        outputs(model, data, CPU, only=("embed",))
 
 
 def test_micro_batches_give_the_batch_gradient_and_ghost_batchnorm(tiny):

@@ -264,7 +264,8 @@ def batches(
     order = shard(order, rank, world, pad=shuffle)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        imgs = ds.images[idx].to(device, non_blocking=True)
+        in_order = not shuffle and world == 1  # a slice: no gathered copy
+        imgs = (ds.images[start : start + batch_size] if in_order else ds.images[idx]).to(device, non_blocking=True)
         if train_aug:
             imgs = augment(imgs, g)
             if cutout_size:

@@ -21,26 +21,31 @@ def outputs(
     workers: int = 0,
     rank: int = 0,
     world: int = 1,
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, np.ndarray]:
     """Eval-mode outputs over ``data`` (this rank's shard when ``world`` > 1): 'features' (N, d) and, by head,
     LLC: 'logits' (N, C) and 'proj' (N, k) (the real projection; its signs are the instance codes);
     real: 'logits' and 'embed' (N, d'); hash: 'proj' (N, sum of the head widths). All float32.
-    batch_size: images per forward pass (None = ``device.eval_batch_size``; it does not change the outputs)."""
+    batch_size: images per forward pass (None = ``device.eval_batch_size``; it does not change the outputs).
+    only: just these outputs (the others are not computed), e.g. ('proj',)."""
     model.eval().to(device)
     kind = model.kind
-    keys = {"llc": ("logits", "proj"), "real": ("logits", "embed"), "hash": ("proj",)}[kind]
-    out: dict[str, list] = {k: [] for k in ("features",) + keys}
+    keys = ("features",) + {"llc": ("logits", "proj"), "real": ("logits", "embed"), "hash": ("proj",)}[kind]
+    if only is not None and not set(only) <= set(keys):
+        raise ValueError(f"a {kind} model has the outputs {keys}, not {sorted(set(only) - set(keys))}")
+    out: dict[str, list] = {k: [] for k in (keys if only is None else only)}
     with autocast(device):
         for x, _ in eval_batches(data, batch_size or eval_batch_size(device), device, rank, world, workers):
             if device.type == "cuda":
                 x = x.contiguous(memory_format=torch.channels_last)
             f = model.backbone(x).float()
-            out["features"].append(f)
+            if "features" in out:
+                out["features"].append(f)
             if "logits" in out:
                 out["logits"].append(model.head(f).float())
-            if kind == "real":
+            if "embed" in out:
                 out["embed"].append(model.head.embed(f).float())
-            else:
+            if "proj" in out:
                 out["proj"].append(model.head.project(f).float())
     return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
 
