@@ -199,6 +199,15 @@ def test_resuming_on_other_data_is_refused(tiny, tmp_path):
         train(_llc(), synthetic_dataset(seed=5), LLC, device=CPU, ckpt=p, progress=False)
 
 
+def test_resuming_with_another_thread_count_is_refused(tiny, tmp_path):
+    p = tmp_path / "m.pt"
+    other = torch.get_num_threads() + 1
+    train(_llc(), tiny, LLC, device=CPU, ckpt=p, progress=False, stop_after_steps=4, record={"threads": other})
+    with pytest.raises(CheckpointError, match=f"OMP_NUM_THREADS={other}"):
+        train(_llc(), tiny, LLC, device=CPU, ckpt=p, progress=False)
+    assert load_checkpoint(p)["epoch"] == 1  # kept as it was
+
+
 def test_an_unfinished_run_resumes_after_a_new_knob_at_its_default(tiny, tmp_path):
     """A field added to TrainConfig later keeps the checkpoint's key (graph.canonical) and its resume; set to
     another value it is a changed recipe and refused."""

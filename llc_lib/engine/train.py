@@ -199,8 +199,8 @@ def resume(
 ) -> tuple[list[dict], int, dict]:
     """(history, epochs done, record) of the run in ``ckpt``, its weights, optimiser and schedule loaded into
     ``model``, ``opt`` and ``sched``; ([], 0, record) when there is no checkpoint. CheckpointError when it was
-    trained with another config (a field it does not know counts as at its default) or on other data than
-    ``record['data_sha256']``."""
+    trained with another config (a field it does not know counts as at its default), on other data than
+    ``record['data_sha256']``, or started with another torch thread count than this process's."""
     if ckpt is None or not Path(ckpt).exists():
         return [], 0, record
     ck = load_checkpoint(ckpt, model, mode=cfg.mode)
@@ -217,6 +217,12 @@ def resume(
         raise CheckpointError(
             f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
             f"to train on this data, or resume it on the data it was trained on."
+        )
+    if ck.get("threads") not in (None, torch.get_num_threads()):
+        raise CheckpointError(
+            f"checkpoint {ckpt} was started with {ck['threads']} torch threads, this process has "
+            f"{torch.get_num_threads()}; resume it with OMP_NUM_THREADS={ck['threads']} (the same seed and thread "
+            f"count give the same numbers), or delete it to train again."
         )
     opt.load_state_dict(ck["optimizer"])
     sched.load_state_dict(ck["scheduler"])
