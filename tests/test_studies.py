@@ -1,6 +1,7 @@
 """Every study on small synthetic data (random images, 100 classes, one optimiser step per run): the numbers
 are well-formed, the verdicts follow the thresholds in ``claims``, and nothing touches the real files."""
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from llc_lib.graph import plan
 from llc_lib.graph.selection import DataSel
 from llc_lib.graph.workspace import Workspace
 from llc_lib.results import claims
+from llc_lib.results.claims.retrieval import REAL_EQUAL_BUDGET
 from llc_lib.studies import Context
 
 from conftest import synthetic_dataset
@@ -193,11 +195,15 @@ def test_codes_taxonomy_and_separability(ctx, monkeypatch):
         taxonomy_study(ctx, 0, 14, 1)
 
 
-def test_retrieval_and_ood(ctx):
+def test_retrieval_and_ood(ctx, capsys):
     from llc_lib.studies.ood import ood_study
     from llc_lib.studies.retrieval import retrieval_study
 
+    capsys.readouterr()
     r = _run(ctx, retrieval_study, 0, [8, 16], R=50, pr_bits=[16])
+    said = capsys.readouterr().out  # a long cell shows where it is: one line per step, with the time
+    assert re.search(r"^\[\d+:\d\d\] retrieval at 8 bits", said, re.M) and "retrieval at 16 bits" in said
+    assert REAL_EQUAL_BUDGET in r["methods"]  # the default compares with features of LLC's budget
     assert {"LLC", "HashNet", "CSQ", "real k-dim, sign", "real k-dim, cosine"} <= set(r["methods"])
     assert all(_frac(r["methods"]["LLC"][k]["map_tie_aware"]) for k in ("8", "16")) and r["R"] == 50
     assert all(_frac(r["methods"][r["llc_predicted_class_method"]][k]["map_tie_aware"]) for k in ("8", "16"))

@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +96,9 @@ class Context:
     profile: Profile
     ws: Workspace
     figdir: Path
+    progress: bool = True  # print each long step as it starts (``step``)
     _cache: dict = field(default_factory=dict, repr=False)
+    _start: float = field(default_factory=time.monotonic, repr=False)
 
     def __post_init__(self):
         sweep_leftovers(self.figdir)  # staging folders and temporary files of interrupted notebooks
@@ -125,6 +128,14 @@ class Context:
             self.figdir, [p.name for p in moved if p.suffix == ".json"], None if self.ws is None else self.ws.device
         )
         return moved
+
+    def step(self, what: str) -> None:
+        """Print ``[m:ss] what``, the time since the context was made, when ``progress`` is on. Studies call it
+        as each step that takes a while on a CPU begins, so that a notebook cell running for minutes shows
+        where it is."""
+        if self.progress:
+            t = int(time.monotonic() - self._start)
+            print(f"[{t // 60}:{t % 60:02d}] {what}", flush=True)
 
     def train(self, seed: int, classes: int | None = None):
         return self.ws.store.get(plan.train_data(self.profile, seed, classes), "train")

@@ -66,6 +66,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     te = ctx.test(seed)
     y = te.labels.numpy()
     codes = class_codes(llc)
+    ctx.step("accuracy: LLC and the real-valued models on the test split")
     p1, p2 = outputs(llc, te, ws.device), outputs(inst, te, ws.device)
     res = {
         "bits": bits,
@@ -88,6 +89,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
         str(k): bits_right_split(p2["proj"][:, :k], codes[:, :k], y, head_logits(llc, p1["proj"], k).argmax(1))
         for k in bits
     }
+    ctx.step("accuracy: the Random, SVD, CCA and LLC codebooks on one path, and the real k-dim features")
     base = {}  # name: (test projections (N, max bits), codes (C, max bits))
     for name in SAME_PATH:
         spec = plan.baseline_instance(prof, name, seed)

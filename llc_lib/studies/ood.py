@@ -68,6 +68,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     codes = class_codes(llc)
 
     def scores(ds) -> dict[str, np.ndarray]:
+        ctx.step(f"OOD: scores of {len(ds)} images")
         logits, proj = outputs(real, ds, dev)["logits"], outputs(inst, ds, dev)["proj"]
         out = {"MSP": ood.msp_score(logits), "energy": ood.energy_score(logits), "_logits": logits}
         for k in bits:  # graded LLC score: minus the Hamming distance to the nearest class code (0 = ED match)

@@ -84,12 +84,14 @@ def retrieval_study(
     def proj(model):  # (query, database) outputs, database in the shuffled order
         return outputs(model, te, dev)["proj"], outputs(model, tr, dev)["proj"][perm]
 
+    ctx.step(f"retrieval: LLC's codes of {len(yq)} queries and {n_db} database images")
     codes = {"LLC": proj(inst)}
     llc_proj, llc_codes = proj(llc), class_codes(llc)
     llc_class_name = "LLC predicted class code"
     hashing, centers_unique, schedules = {}, {}, {}
     published = {"hashnet": hashnet_method.published_epochs(len(tr)), "csq": csq_method.published_epochs(len(tr))}
     for method in ("hashnet", "csq"):
+        ctx.step(f"retrieval: {method} codes")
         spec = plan.hashing(prof, method, seed, epochs=hash_epochs)
         model = ws.fit(spec)
         schedules[method] = {
@@ -103,6 +105,7 @@ def retrieval_study(
             centers_unique = {
                 str(k): num_unique_codes(c.numpy()) for k, c in model.head.split(model.head.centers).items()
             }
+    ctx.step("retrieval: the real-valued model's features and predicted classes")
     ftr = ws.features(real_s)[perm]
     out_te = outputs(real, te, dev)
     fte = out_te["features"]
@@ -134,6 +137,7 @@ def retrieval_study(
     }
     examples = {"perm": perm, "queries": yq}
     for k in bits:
+        ctx.step(f"retrieval at {k} bits: MAP@{R} of every method")
         pr = k in pr_bits
         embed = real_kdim(ctx, seed, k, with_train=True)
         zq, zd = embed["embed_test"], embed["embed_train"][perm]

@@ -26,6 +26,7 @@ def separability(ctx: Context, seed: int, bits) -> dict:
     y, ytr, c = te.labels.numpy(), tr.labels.numpy(), tr.num_classes
     out = {"bits": bits, "rows": {}}
     for name, model in (("phase1", llc), ("phase2", inst)):
+        ctx.step(f"separability: {name} projections, then a linear probe per code length")
         ptr, pte = outputs(model, tr, dev)["proj"], outputs(model, te, dev)["proj"]
         for k in bits:
             out["rows"].setdefault(str(k), {})[name] = {
