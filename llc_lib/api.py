@@ -365,7 +365,8 @@ class HammingIndex:
     Among equal distances the ids come in increasing order here; faiss orders ties its own way, so where a tie
     straddles the top_k cut-off the two may return different ids at that distance. ``backend``: 'numpy' (this
     package's kernels), 'faiss' (needs faiss-cpu) or 'auto' (faiss when it is installed). Memory: ceil(bits/8)
-    bytes per code."""
+    bytes per code. The codes are searched in the backend's own form, made at the first search after an
+    ``add``: change them only through ``add``, and do not ``add`` while another thread searches."""
 
     def __init__(self, bits: int, backend: str = "auto"):
         if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 4096:

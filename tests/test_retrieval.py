@@ -225,3 +225,9 @@ def test_real_scores_are_float64_so_near_ties_rank_alike_on_every_machine():
     for metric in ("euclidean", "cosine"):
         res = rt.rank_real(q, db, np.array([0]), np.array([0, 1]), R=2, metric=metric)
         assert res["top"][0].tolist() == [1, 0], metric
+
+
+def test_hamming_topk_of_no_queries_is_empty():
+    db = pack(np.random.default_rng(0).random((20, 16)) < 0.5)
+    idx, dist = hamming_topk(db[:0], db, 3)
+    assert idx.shape == dist.shape == (0, 3)

@@ -195,12 +195,13 @@ def check_finite(model: CodeNet, loss_sum: float, seen: float, cfg: TrainConfig,
 
 
 def resume(
-    ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig, record: dict
+    ckpt: Path | str | None, model: CodeNet, opt, sched, cfg: TrainConfig, record: dict, device: torch.device
 ) -> tuple[list[dict], int, dict]:
     """(history, epochs done, record) of the run in ``ckpt``, its weights, optimiser and schedule loaded into
     ``model``, ``opt`` and ``sched``; ([], 0, record) when there is no checkpoint. CheckpointError when it was
     trained with another config (a field it does not know counts as at its default), on other data than
-    ``record['data_sha256']``, or started with another torch thread count than this process's."""
+    ``record['data_sha256']``, or, on the CPU (``device``), started with another torch thread count than this
+    process's."""
     if ckpt is None or not Path(ckpt).exists():
         return [], 0, record
     ck = load_checkpoint(ckpt, model, mode=cfg.mode)
@@ -218,7 +219,7 @@ def resume(
             f"checkpoint {ckpt} was trained on other data (dataset hash differs); delete it "
             f"to train on this data, or resume it on the data it was trained on."
         )
-    if ck.get("threads") not in (None, torch.get_num_threads()):
+    if device.type == "cpu" and ck.get("threads") not in (None, torch.get_num_threads()):
         raise CheckpointError(
             f"checkpoint {ckpt} was started with {ck['threads']} torch threads, this process has "
             f"{torch.get_num_threads()}; resume it with OMP_NUM_THREADS={ck['threads']} (the same seed and thread "
@@ -274,7 +275,7 @@ def train(
     record = dict(record or {})
     if "data_sha256" not in record:  # the run graph passes the digest it already has
         record["data_sha256"] = dataset_digest(data)
-    history, start, record = resume(ckpt, model, opt, sched, cfg, record)
+    history, start, record = resume(ckpt, model, opt, sched, cfg, record, device)
     cfg_dict = dataclasses.asdict(cfg)
     net = objective
     if world > 1:

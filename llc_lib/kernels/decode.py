@@ -9,7 +9,8 @@ ED differs from the official one only on an output of exactly 0 (a measure-zero 
 ``pack`` stores codes as (N, ceil(k/64)) uint64 words; the Hamming distance is popcount(a XOR b) summed over
 words (``np.bitwise_count``, one hardware popcount per word). Packed words do not record the code length k:
 compare lengths before packing. The kernels work on row blocks sized to stay in cache and spread the blocks
-over a thread pool (numpy releases the GIL inside ufuncs and sorts), so there is no Python loop per item.
+over a thread pool (numpy releases the GIL inside ufuncs and sorts); ``hamming_topk`` takes one query at a time
+within its block, in database chunks that stay in cache.
 
 - MHD (minimum Hamming decoding): the class whose code is nearest in Hamming distance. Tie rule: the
   lowest class index among the nearest (deterministic); ``n_ties`` says how many classes shared the minimum.
@@ -187,7 +188,7 @@ def hamming_topk(
             order = np.argsort(d[near], kind="stable")[:k]
             idx[i], dist[i] = near[order], d[near[order]]
 
-    map_blocks(block, n, -(-n // threads), threads)
+    map_blocks(block, n, max(1, -(-n // threads)), threads)
     return idx, dist
 
 
@@ -203,7 +204,7 @@ def distances_to(query: np.ndarray, database: np.ndarray, out: np.ndarray, buf: 
         e = min(len(database), s + c)
         x, o = buf[: e - s], out[s:e]
         np.bitwise_xor(database[s:e, 0], query[0], out=x)
-        np.bitwise_count(x, out=o, casting="unsafe")
+        np.bitwise_count(x, out=o)
         for w in range(1, database.shape[1]):
             np.bitwise_xor(database[s:e, w], query[w], out=x)
             o += np.bitwise_count(x)

@@ -61,7 +61,7 @@ def retrieval_study(
     LLC's), real-valued k-dim features (``evaluation.real_kdim``: the first k dims of a network trained end
     to end with a nested bottleneck; cosine and Euclidean ranking), with ``equal_budget`` the same network
     trained on until it has as many epochs as LLC's instance codes (``REAL_EQUAL_BUDGET``,
-    ``plan.equal_budget``; cosine; declared only for the default ``equal_budget=True``), and the
+    ``plan.equal_budget``; cosine; a declared fit, so Make trains it), and the
     signs of the first features (Hamming). Binary codes get tie-aware and stable MAP@R and tie statistics
     (``retrieval``). The database is put in a fixed random order (seed 0) so that the stable tie rule favours no class.
     Returns the JSON-ready results plus '_examples' (arrays for the example figure; drop before saving).
