@@ -270,3 +270,35 @@ def test_a_seed_verdict_pairs_two_numbers_over_the_seeds_both_have():
         },
     }
     assert claims.seed_verdict(study, "a", "b") is True
+
+
+def test_retrieval_rows_judge_llc_against_the_features_of_its_own_budget():
+    """The two rows that compare LLC with real-valued k-dim features read the equal-budget features, say which,
+    and are n/a without them; the features of their own, shorter budget only stand beside."""
+    from llc_lib.results.claims import retrieval as r
+
+    def ret(eq_epochs, equal=True):
+        maps = {r.LLC: (48.7, 58.7), r.REAL_COSINE: (36.8, 40.9), r.REAL_EQUAL_BUDGET: (45.1, 49.1)}
+        methods = {
+            name: {str(k): {"map_tie_aware" if name == r.LLC else "map": v / 100} for k, v in zip((10, 64), vals)}
+            for name, vals in maps.items()
+            if equal or name != r.REAL_EQUAL_BUDGET
+        }
+        return {"methods": methods, "epochs": {r.LLC: 45, "real k-dim": 15, r.REAL_EQUAL_BUDGET: eq_epochs}}
+
+    def judged(res):
+        return {row["claim"].split(" (")[0]: row for row in r.rows(res) if "real-valued features" in row["claim"]}
+
+    rows = judged(ret(45))
+    near, better = (
+        rows["10-bit LLC about as good as 10-dim real-valued features"],
+        rows["at 64 dims real-valued features are clearly better than 64-bit LLC"],
+    )
+    assert near["holds"] is False and near["ours"].startswith("48.7 vs 45.1 (+3.6")  # outside 3 points, above
+    assert better["holds"] is False and better["ours"].startswith("49.1 vs 58.7")
+    assert "45 epochs, the instance codes' budget" in near["claim"]
+    assert (
+        "the instance codes of 45"
+        in judged(ret(30))["10-bit LLC about as good as 10-dim real-valued features"]["claim"]
+    )
+    assert all(row["holds"] is None and row["ours"].startswith("n/a") for row in judged(ret(45, equal=False)).values())

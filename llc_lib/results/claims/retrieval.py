@@ -82,9 +82,11 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
         return None if row is None else 100 * row["map"]
 
     ep = ret.get("epochs", {})
+    eq, llc_ep = ep.get(REAL_EQUAL_BUDGET, "?"), ep.get(LLC, "?")
     same = (
-        f"real features of {ep.get(REAL_EQUAL_BUDGET, '?')} epochs, as many as LLC's instance codes "
-        f"({ep.get(LLC, '?')})"
+        f"real features of {eq} epochs, the instance codes' budget"
+        if eq == llc_ep
+        else f"real features of {eq} epochs, the instance codes of {llc_ep}"
     )
 
     out = []
@@ -112,7 +114,7 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
     def missing(k, llc_map):
         return (
             f"n/a: the results hold no real-valued k-dim features of LLC's budget ({REAL_EQUAL_BUDGET!r}: "
-            f"retrieval_study(..., equal_budget=True) trains them); LLC {llc_map:.1f}, the features of their own "
+            f"notebook 06 trains them); LLC {llc_map:.1f}, the features of their own "
             f"budget ({ep.get('real k-dim', '?')} epochs) {real(k, REAL_COSINE):.1f}"
         )
 
