@@ -9,12 +9,14 @@ same normalised batches; goal: throughput >= 0.95x the forward pass's. Search: `
 backend and with its default one (faiss, when installed) against faiss ``IndexBinaryFlat`` over ``--database``
 random codes of 20 and 64 bits; goal: <= 1.0x faiss's time, with the same distances (ids may differ only inside
 a tie at the top_k cut-off). The index memory per code is stated. Times are the best of ``--repeats`` runs in
-one process on this machine.
+one process on this machine, the two searches of a row timed in turn; a search above 1.0x by less than the
+timings' own spread (median / best - 1) is "within noise".
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import torch
@@ -46,6 +48,23 @@ def bench_encode(n: int, repeats: int) -> bool:
     return True
 
 
+def interleaved(fns, repeats: int) -> tuple[list[float], list[float], list]:
+    """(best seconds, median seconds, last result) of each of ``fns``, timed in turn ``repeats`` times."""
+    times, out = [[] for _ in fns], [None] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            out[i] = fn()
+            times[i].append(time.perf_counter() - t)
+    return [min(t) for t in times], [float(np.median(t)) for t in times], out
+
+
+def verdict(ratio: float, noise: float) -> str:
+    """'met' at <= 1.0x; 'within noise' when above by less than the timings' own spread (``noise``: the larger
+    median / best - 1 of the two); else 'NOT met'."""
+    return "met" if ratio <= 1.0 else "within noise" if ratio <= 1.0 + noise else "NOT met"
+
+
 def bench_search(n: int, queries: int, top_k: int, repeats: int) -> bool:
     try:
         import faiss
@@ -55,27 +74,28 @@ def bench_search(n: int, queries: int, top_k: int, repeats: int) -> bool:
     rng = np.random.default_rng(0)
     print(
         "\n| bits | database | HammingIndex backend | its search (ms) | faiss IndexBinaryFlat (ms) | ours / faiss "
-        "| goal <= 1.0x | same distances | bytes per code |"
+        "| noise | goal <= 1.0x | same distances | bytes per code |"
     )
-    print("|---:|---:|---|---:|---:|---:|---|---|---:|")
+    print("|---:|---:|---|---:|---:|---:|---:|---|---|---:|")
     ok = True
     for bits in (20, 64):
         db = llc_lib.pack_codes(rng.random((n, bits)) < 0.5)
         q = llc_lib.pack_codes(rng.random((queries, bits)) < 0.5)
         ref = faiss.IndexBinaryFlat(8 * db.shape[1])
         ref.add(db)
-        t_faiss, (fd, _) = best_of(lambda: ref.search(q, top_k), repeats)
         for backend in ("numpy", "auto"):  # auto: faiss, since it is installed
             mine = llc_lib.HammingIndex(bits, backend=backend)
             mine.add(db)
             mine.search(q, 1)  # the index prepared once (as ref.add above), outside the timing
-            t_mine, (d, _) = best_of(lambda: mine.search(q, top_k), repeats)
+            best, median, ((d, _), (fd, _)) = interleaved(
+                [lambda: mine.search(q, top_k), lambda: ref.search(q, top_k)], repeats
+            )
             same = bool(np.array_equal(d, fd))
             ok &= same
-            ratio = t_mine / t_faiss
+            ratio, noise = best[0] / best[1], max(m / b - 1 for m, b in zip(median, best))
             print(
-                f"| {bits} | {n:,} | {backend} ({mine.backend}) | {1e3 * t_mine:.1f} | {1e3 * t_faiss:.1f} | "
-                f"{ratio:.2f}x | {'met' if ratio <= 1.0 else 'NOT met'} | {'yes' if same else 'NO'} | {mine.nbytes} |"
+                f"| {bits} | {n:,} | {backend} ({mine.backend}) | {1e3 * best[0]:.1f} | {1e3 * best[1]:.1f} | "
+                f"{ratio:.2f}x | {noise:.2f} | {verdict(ratio, noise)} | {'yes' if same else 'NO'} | {mine.nbytes} |"
             )
     return ok
 
@@ -86,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--database", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--top-k", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     print(f"torch threads {torch.get_num_threads()}, best of {args.repeats}\n")
     ok = bench_encode(args.images, args.repeats)

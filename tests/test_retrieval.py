@@ -75,6 +75,8 @@ def test_hamming_topk_matches_brute_force_with_ties(bits, monkeypatch):
     db[100:140] = db[7]  # a run of equal codes: ties cut at the k-th place
     d = (q[:, None, :] != db[None, :, :]).sum(-1)
     monkeypatch.setattr(decode, "_CHUNK", 64)  # several chunks per query
+    monkeypatch.setattr(decode, "_SAMPLE", 40)  # the k-th distance bounded from part of the database
+    monkeypatch.setattr(decode, "_GROUP", 3)  # groups of queries that do not divide a thread's block
     for k in (1, 50, 300):
         idx, dist = hamming_topk(pack(q), pack(db), k, threads=2)
         want = np.argsort(d, axis=1, kind="stable")[:, :k]
@@ -82,14 +84,6 @@ def test_hamming_topk_matches_brute_force_with_ties(bits, monkeypatch):
         assert np.array_equal(dist, np.take_along_axis(d, want, 1))
     with pytest.raises(ValueError, match="k must lie"):
         hamming_topk(pack(q), pack(db), 301)
-
-
-def test_kth_distance_is_the_kth_smallest():
-    rng = np.random.default_rng(0)
-    for max_d in (0, 1, 20, 64, 200):
-        d = rng.integers(0, max_d + 1, 500)
-        for k in (1, 2, 17, 250, 500):
-            assert decode.kth_distance(d, k, max_d) == np.sort(d)[k - 1]
 
 
 def test_expected_relevant_and_tie_stats():

@@ -167,9 +167,10 @@ def hamming_topk(
     """Top-``k`` Hamming search of packed ``queries`` (Q, W) over packed ``database`` (M, W).
 
     Returns (indices int64 (Q, k), distances (Q, k)), nearest first; equal distances are ordered by
-    database index. Per query: the distances to every database code (``distances_to``), the k-th smallest
-    distance t found by counting the codes within t (``kth_distance``), then a stable sort of just the codes
-    within t. The queries are split into one block per thread.
+    database index. Per query: the distances to every database code (``distances_to``, ``_GROUP`` queries at
+    a time); a bound on the k-th smallest, the k-th smallest of the first ``_SAMPLE`` codes (or the first k, if
+    more); then a stable sort of just the codes within that bound, which hold the k nearest. The queries are
+    split into one block per thread.
     """
     check_packed(queries, database)
     m, words = database.shape
@@ -179,45 +180,41 @@ def hamming_topk(
     idx = np.empty((n, k), np.int64)
     dist = np.empty((n, k), _dist_dtype(words))
     threads = max(1, min(threads or default_threads(), n))
+    sample = min(m, max(k, _SAMPLE))
 
     def block(s, e):
-        d, buf = np.empty(m, dist.dtype), np.empty(min(m, _CHUNK), np.uint64)  # reused by the block's queries
-        for i in range(s, e):
-            distances_to(queries[i], database, d, buf)
-            near = np.flatnonzero(d <= kth_distance(d, k, 64 * words))  # database order
-            order = np.argsort(d[near], kind="stable")[:k]
-            idx[i], dist[i] = near[order], d[near[order]]
+        # scratch reused by the block's queries: the distances of a group, one chunk's XOR
+        d, buf = np.empty((_GROUP, m), dist.dtype), np.empty(min(m, _CHUNK), np.uint64)
+        for g in range(s, e, _GROUP):
+            group = queries[g : min(e, g + _GROUP)]
+            distances_to(group, database, d, buf)
+            for j, row in enumerate(d[: len(group)]):
+                bound = np.partition(row[:sample], k - 1)[k - 1]  # >= the k-th smallest of all
+                near = np.flatnonzero(row <= bound)  # database order
+                order = np.argsort(row[near], kind="stable")[:k]
+                idx[g + j], dist[g + j] = near[order], row[near[order]]
 
     map_blocks(block, n, max(1, -(-n // threads)), threads)
     return idx, dist
 
 
-_CHUNK = 1 << 15  # database codes per XOR pass of ``distances_to``: a 256 KiB buffer that stays in cache
+_CHUNK = 1 << 16  # database codes per XOR pass of ``distances_to``: 512 KiB that stay in cache for a group
+_GROUP = 8  # queries that share each chunk of the database while it is in cache
+_SAMPLE = 1 << 12  # database codes whose k-th smallest distance bounds the search
 
 
-def distances_to(query: np.ndarray, database: np.ndarray, out: np.ndarray, buf: np.ndarray) -> np.ndarray:
-    """``out`` (M,) := the Hamming distances of one packed ``query`` (W,) to packed ``database`` (M, W), computed
-    in chunks of ``len(buf)`` codes through the scratch buffer ``buf`` (uint64); ``out`` is uint8 or uint16
-    (``_dist_dtype``). Returns ``out``."""
+def distances_to(queries: np.ndarray, database: np.ndarray, out: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """``out[:G]`` (G, M) := the Hamming distances of packed ``queries`` (G, W) to packed ``database`` (M, W),
+    in chunks of ``len(buf)`` database codes, each chunk compared with every query while it is in cache, through
+    the scratch buffer ``buf`` (uint64); ``out`` is uint8 or uint16 (``_dist_dtype``). Returns ``out``."""
     c = len(buf)
     for s in range(0, len(database), c):
         e = min(len(database), s + c)
-        x, o = buf[: e - s], out[s:e]
-        np.bitwise_xor(database[s:e, 0], query[0], out=x)
-        np.bitwise_count(x, out=o)
-        for w in range(1, database.shape[1]):
-            np.bitwise_xor(database[s:e, w], query[w], out=x)
-            o += np.bitwise_count(x)
+        x = buf[: e - s]
+        for q, o in zip(queries, out[:, s:e]):
+            np.bitwise_xor(database[s:e, 0], q[0], out=x)
+            np.bitwise_count(x, out=o)
+            for w in range(1, database.shape[1]):
+                np.bitwise_xor(database[s:e, w], q[w], out=x)
+                o += np.bitwise_count(x)
     return out
-
-
-def kth_distance(d: np.ndarray, k: int, max_distance: int) -> int:
-    """The k-th smallest value of the distances ``d`` (M,), 1 <= k <= M, all in 0..max_distance: the least t with
-    at least k values <= t, found by doubling t (0, 1, 3, 7, ...) and then bisecting, one count a step."""
-    lo, hi = -1, 0  # count(d <= lo) < k
-    while np.count_nonzero(d <= hi) < k:
-        lo, hi = hi, min(max_distance, 2 * hi + 1)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if np.count_nonzero(d <= mid) >= k else (mid, hi)
-    return hi
