@@ -323,7 +323,9 @@ def with_seed_files(
     naming the file). A number the study measured from the same checkpoints as the first file's (its class codes,
     by ``usable_seed_numbers``) keeps the study's values of the seeds no file gives; the others (those of a Phase 2
     the study did not run) are the files' alone. Each number records its 'seeds'; each seed's 'checkpoints' gain
-    the file's three, so a number is matched to results by ``usable_seed_numbers`` as any other."""
+    the file's three, so a number is matched to results by ``usable_seed_numbers`` as any other. The study's own
+    numbers and checkpoints are kept under 'study_numbers' and 'study_checkpoints', and every assembly starts
+    from them."""
     by_seed: dict[int, tuple[str, HeadlineResults]] = {}
     for path, h in sorted(files.items()):
         s = h.get("seed")
@@ -355,17 +357,28 @@ def with_seed_files(
         return out
 
     files_numbers = {s: numbers_of(by_seed[s][1]) for s in order}
-    numbers = dict(seeds["numbers"])
+    # the seed study's own numbers and checkpoints, as they were before any file was taken in: files given
+    # earlier and not now leave nothing behind
+    study = {**seeds, "numbers": seeds.get("study_numbers", seeds["numbers"])}
+    study["checkpoints"] = seeds.get("study_checkpoints", seeds.get("checkpoints"))
+    numbers = dict(study["numbers"])
     # numbers the study measured from these very checkpoints (the class codes; not a Phase 2 the study did not run)
     # keep its seeds that no file gives; the files' seeds take the files' values
-    kept, _ = usable_seed_numbers(seeds, order[0], by_seed[order[0]][1].get("number_checkpoints", {}))
+    kept, _ = usable_seed_numbers(study, order[0], by_seed[order[0]][1].get("number_checkpoints", {}))
     for name in files_numbers[order[0]]:
         values = values_by_seed(kept, name) if kept and name in kept["numbers"] else {}
         values.update({s: files_numbers[s][name] for s in order})
         runs = sorted(values)
         v = np.array([values[s] for s in runs])
         numbers[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist(), "seeds": runs}
-    checkpoints = {seed: list(names_) for seed, names_ in (seeds.get("checkpoints") or {}).items()}
+    checkpoints = {seed: list(names_) for seed, names_ in (study["checkpoints"] or {}).items()}
     for s in order:
         checkpoints[str(s)] = sorted(set(checkpoints.get(str(s), [])) | set(by_seed[s][1]["checkpoints"].values()))
-    return {**seeds, "numbers": numbers, "checkpoints": checkpoints, "seed_files": [by_seed[s][0] for s in order]}
+    return {
+        **seeds,
+        "numbers": numbers,
+        "checkpoints": checkpoints,
+        "seed_files": [by_seed[s][0] for s in order],
+        "study_numbers": study["numbers"],
+        "study_checkpoints": study["checkpoints"],
+    }
