@@ -262,9 +262,9 @@ def batches(
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(ds), generator=g) if shuffle else torch.arange(len(ds))
     order = shard(order, rank, world, pad=shuffle)
+    in_order = not shuffle and world == 1  # batches are slices: no gathered copy
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        in_order = not shuffle and world == 1  # a slice: no gathered copy
         imgs = (ds.images[start : start + batch_size] if in_order else ds.images[idx]).to(device, non_blocking=True)
         if train_aug:
             imgs = augment(imgs, g)
