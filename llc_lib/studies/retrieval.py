@@ -135,6 +135,9 @@ def retrieval_study(
             "real k-dim": plan.real_bottleneck(prof, seed).cfg.epochs,
         },
     }
+    if equal_budget:
+        bottleneck = plan.real_bottleneck(prof, seed)
+        res["epochs"][REAL_EQUAL_BUDGET] = bottleneck.cfg.epochs + plan.equal_budget(prof, bottleneck).cfg.epochs
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         ctx.step(f"retrieval at {k} bits: MAP@{R} of every method")
@@ -164,8 +167,6 @@ def retrieval_study(
             res["methods"].setdefault(REAL_EQUAL_BUDGET, {})[str(k)] = retrieval.evaluate_real(
                 same["embed_test"], same["embed_train"][perm], yq, ydb, R, "cosine", pr=False
             )
-            eq = plan.equal_budget(prof, plan.real_bottleneck(prof, seed))
-            res["epochs"][REAL_EQUAL_BUDGET] = plan.real_bottleneck(prof, seed).cfg.epochs + eq.cfg.epochs
         res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
         res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"], "kind": embed["kind"]}
     full = retrieval.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
