@@ -4,6 +4,8 @@ command's options.
   python -m llc_lib reproduce --profile cpu           # fit (cached) + evaluate the headline models,
                                                       # writes runs/cpu/headline_results.json (_s<seed> for
                                                       # another seed)
+  python -m llc_lib reproduce --profile cpu --seed 1 --study ood   # another study's models and numbers at a seed
+                                                      # (ood | equal_budget) -> <study>_results_s1.json
   python -m llc_lib train --profile cpu --what real   # one model and what it starts from: real | llc | instance
   python -m llc_lib eval --profile cpu                # evaluate finished checkpoints; never trains
   python -m llc_lib seeds --profile cpu --seeds 0 1 2 # headline + codebook numbers per seed -> figures/seeds.json
@@ -89,10 +91,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     def command(name, help):
         return sub.add_parser(name, help=help, description=help)
 
-    p = command("reproduce", "fit (cached) and evaluate the headline models -> headline_results.json")
-    profile(p), device(p), folders(p)
-    p = command("eval", "evaluate the headline models' finished checkpoints; never trains")
-    profile(p), device(p), folders(p)
+    def study(p):
+        from .results.claims.seed_files import STUDIES
+
+        p.add_argument(
+            "--study",
+            choices=STUDIES,
+            default="headline",
+            help="which study's models: headline (default) -> headline_results[_s<seed>].json; ood (notebook 07's "
+            "models and study) -> ood_results[_s<seed>].json; equal_budget (the real-valued model and the same "
+            "trained as long as the instance codes) -> equal_budget_results[_s<seed>].json",
+        )
+
+    p = command("reproduce", "fit (cached) and evaluate the models of one study (--study; the headline by default)")
+    profile(p), device(p), folders(p), study(p)
+    p = command("eval", "evaluate the finished checkpoints of one study's models (--study); never trains")
+    profile(p), device(p), folders(p), study(p)
     p = command("train", "train one model and what it starts from")
     profile(p), device(p), folders(p)
     p.add_argument("--what", choices=["real", "llc", "instance"], default="real", help="model to train")
@@ -108,9 +122,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="+",
         metavar="JSON",
-        help="instead of training: take the headline numbers of seeds.json from these headline results files, one "
-        "per seed (the published headline_results.json for seed 0, committed measurements for the others), "
-        "refusing a file of another recipe; the other numbers stay as seeds.json has them",
+        help="instead of training: take numbers of seeds.json from these per-seed results files, at most one per "
+        "study and seed: headline results (figures/headline_results.json for seed 0), OOD results "
+        "(figures/07_ood.json) and equal-budget results (figures/02_accuracy_vs_bits.json), committed measurements "
+        "for the other seeds (reproduce --study); a file of another recipe is refused; the other numbers stay as "
+        "seeds.json has them",
     )
     p = command("variants", "Phase 1 / Phase 2 recipe variants scored on test and training images -> JSON")
     profile(p), device(p), folders(p)
@@ -280,11 +296,13 @@ def model_context(args, train: bool | None = None):
 
 
 def cmd_reproduce(args) -> int:
-    """reproduce and eval: the headline models of one seed, fitted (eval: loaded) and evaluated."""
+    """reproduce and eval: the models of one study (--study) at one seed, fitted (eval: loaded) and evaluated."""
     from .engine.device import dist_info
     from .results.report import headline_markdown
     from .studies.headline import reproduce, results_path
 
+    if args.study != "headline":
+        return _seed_study_file(args)
     with model_context(args) as ctx:
         res = reproduce(ctx, seed=args.seed)
         if dist_info()[0] == 0:
@@ -295,6 +313,29 @@ def cmd_reproduce(args) -> int:
                 f"{t['llc_phase1']:.0f}, Phase 2 {t['llc_phase2']:.0f}; this call {call['this_call']:.0f}"
             )
             print(f"wrote {results_path(ctx, args.seed)}")
+    return 0
+
+
+def _seed_study_file(args) -> int:
+    """reproduce / eval --study ood|equal_budget: that study at one seed, written as a per-seed results file
+    (<study>_results.json, _s<seed> for seed > 0) into the profile's results folder."""
+    from .config.folders import output_root
+    from .engine.device import dist_info
+    from .studies import public, run_record, write_results
+    from .studies.accuracy import equal_budget_study
+    from .studies.ood import ood_study
+
+    with model_context(args) as ctx:
+        res = {"ood": ood_study, "equal_budget": equal_budget_study}[args.study](ctx, args.seed)
+        res["run"] = run_record(ctx.profile, ctx.ws)
+        if dist_info()[0] == 0:
+            name = f"{args.study}_results{'' if args.seed == 0 else f'_s{args.seed}'}.json"
+            path = write_results(public(res), output_root(ctx.profile, ctx.ws.root) / name, ctx.ws.device)
+            print(
+                res.get("summary")
+                or f"real-valued top-1 {res['real_top1']:.4f}, of equal budget {res['real_top1_equal_budget']:.4f}"
+            )
+            print(f"wrote {path}")
     return 0
 
 

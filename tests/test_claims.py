@@ -231,11 +231,11 @@ def _seed_files():
 def test_seed_files_give_the_headline_numbers_over_their_seeds_and_refuse_another_recipe():
     import json
 
-    from llc_lib.results.claims.headline import with_seed_files
+    from llc_lib.results.claims.seed_files import with_seed_files
 
     seeds = json.loads((REPO / "figures" / "seeds.json").read_text())
     h0, h1 = _seed_files()
-    expected = {0: h0["checkpoints"], 1: h1["checkpoints"]}
+    expected = {("headline", 0): h0["checkpoints"], ("headline", 1): h1["checkpoints"]}
     out = with_seed_files(seeds, {"a.json": h0, "b.json": h1}, expected)
     k = next(iter(h0["llc"]))
     stat = out["numbers"][f"llc_mhd_acc@{k}"]
@@ -256,9 +256,119 @@ def test_seed_files_give_the_headline_numbers_over_their_seeds_and_refuse_anothe
         ({"a.json": h0, "b.json": {**h1, "profile": "smoke"}}, "profile"),
         ({"a.json": h0}, "at least two seeds"),
         ({"a.json": h0, "b.json": {**h1, "llc": {k: {} for k in h1["llc"]}}}, "lacks"),
+        ({"a.json": h0, "b.json": h1, "c.json": {"seed": 1}}, "not a per-seed results file"),
     ):
         with pytest.raises(ValueError, match=match):
             with_seed_files(seeds, files, expected)
+
+
+def _other_seed_files():
+    """Per-seed OOD and equal-budget files of seeds 0 and 1, from the committed OOD and accuracy results (seed 1:
+    ED 2 points lower on every set, the equal-budget model 1 point lower)."""
+    import copy
+
+    ood0 = json.loads((REPO / "figures" / "07_ood.json").read_text())
+    ood0.update(profile="cpu", seed=0, checkpoints={"real": "real-a", "llc_phase1": "llc-a", "llc_phase2": "inst-a"})
+    ood1 = copy.deepcopy(ood0)
+    ood1.update(seed=1, checkpoints={"real": "real-b", "llc_phase1": "llc-b", "llc_phase2": "inst-b"})
+    for r in ood1["sets"].values():
+        r["llc_ed"][str(max(ood1["ood_bits"]))]["acc"] -= 0.02
+    acc = json.loads((REPO / "figures" / "02_accuracy_vs_bits.json").read_text())
+    eq0 = {"profile": "cpu", "seed": 0, "real_top1_equal_budget": acc["real_top1_equal_budget"]}
+    eq0["equal_budget_checkpoints"] = {"real": "real-a", "real_equal_budget": "plus-a"}
+    eq1 = {**eq0, "seed": 1, "real_top1_equal_budget": eq0["real_top1_equal_budget"] - 0.01}
+    eq1["equal_budget_checkpoints"] = {"real": "real-b", "real_equal_budget": "plus-b"}
+    return ood0, ood1, eq0, eq1
+
+
+def test_ood_and_equal_budget_files_join_the_seed_study_and_are_refused_from_another_recipe():
+    from llc_lib.results.claims.seed_files import checkpoints_of, study_of, with_seed_files
+
+    seeds = json.loads((REPO / "figures" / "seeds.json").read_text())
+    ood0, ood1, eq0, eq1 = _other_seed_files()
+    files = {"o0.json": ood0, "o1.json": ood1, "e0.json": eq0, "e1.json": eq1}
+    expected = {(study_of(h), h["seed"]): checkpoints_of(study_of(h), h) for h in files.values()}
+    out = with_seed_files(seeds, files, expected)
+    name = next(iter(ood0["sets"]))
+    ed = out["numbers"][f"ood_ed_acc@{name}"]
+    assert ed["seeds"] == [0, 1] and abs(ed["values"][0] - ed["values"][1] - 0.02) < 1e-12
+    assert out["numbers"]["real_top1_equal_budget"]["values"] == [
+        eq0["real_top1_equal_budget"],
+        eq1["real_top1_equal_budget"],
+    ]
+    assert {"real-b", "llc-b", "inst-b", "plus-b"} <= set(out["checkpoints"]["1"])
+    assert out["seed_files"] == ["o0.json", "o1.json", "e0.json", "e1.json"]
+    # no headline file: the headline numbers are the study's own
+    assert out["numbers"]["llc_mhd_acc@14"] == seeds["study_numbers"]["llc_mhd_acc@14"]
+    for bad, match in (
+        ({**ood1, "checkpoints": {**ood1["checkpoints"], "llc_phase2": "inst-c"}}, "another recipe"),
+        ({**eq1, "equal_budget_checkpoints": {"real": "real-b", "real_equal_budget": "plus-c"}}, "another recipe"),
+    ):
+        key = "o1.json" if "sets" in bad else "e1.json"
+        with pytest.raises(ValueError, match=match):
+            with_seed_files(seeds, {**files, key: bad}, expected)
+    with pytest.raises(ValueError, match="ood results files of at least two seeds"):
+        with_seed_files(seeds, {"o0.json": ood0, "e0.json": eq0, "e1.json": eq1}, expected)
+
+
+def test_the_ood_and_equal_budget_rows_are_judged_over_the_seeds_and_flip_across_their_thresholds():
+    """The OOD row holds over the seeds only when ED beats MSP tuned on fewer than the threshold's samples on every
+    set, by the noise rule; the equal-budget near-real row when LLC's MHD is within the tolerance of the
+    equal-budget real-valued model; each says how many seeds it is over, and is a one-seed row without them."""
+    from llc_lib.results.claims import accuracy as a
+    from llc_lib.results.claims import ood as o
+
+    ood = json.loads((REPO / "figures" / "07_ood.json").read_text())
+    acc = json.loads((REPO / "figures" / "02_accuracy_vs_bits.json").read_text())
+    k = str(acc["table_bits"])
+
+    def study(numbers):
+        return {
+            "seeds": [0, 1, 2],
+            "numbers": {
+                n: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)), "values": list(v)}
+                for n, v in numbers.items()
+            },
+        }
+
+    def ood_numbers(gap_last):
+        out = {}
+        for i, name in enumerate(ood["sets"]):
+            gap = gap_last if i == len(ood["sets"]) - 1 else 0.05
+            out[f"ood_ed_acc@{name}"] = [0.70, 0.71, 0.72]
+            out[f"ood_msp_below_acc@{name}"] = [0.70 - gap, 0.71 - gap + 0.001, 0.72 - gap - 0.001]
+        return out
+
+    held = o.rows(ood, study(ood_numbers(0.05)))[0]
+    assert held["seeds"] is True and held["over_seeds"] == 3 and "over the seeds" in held["ours"]
+    assert o.rows(ood, study(ood_numbers(-0.05)))[0]["seeds"] is False
+    assert "one seed" in o.rows(ood, None)[0]["ours"] and "seeds" not in o.rows(ood, None)[0]
+    one = o.seed_numbers(ood)
+    assert set(one) == {f"ood_{m}@{n}" for n in ood["sets"] for m in ("ed_acc", "msp_below_acc")}
+    # on one seed the numbers give the study's own verdict: ED beats MSP below the threshold on every set
+    assert all(one[f"ood_ed_acc@{n}"] > one[f"ood_msp_below_acc@{n}"] for n in ood["sets"]) == ood["holds"]
+    for name, r in ood["sets"].items():  # MSP tuned on fewer samples than the threshold, never on more
+        tuned = r["tuned"][o.MSP]
+        below = [a for n, a in zip(tuned["n"], tuned["acc_mean"]) if n < T["ood_samples_to_match"]]
+        assert one[f"ood_msp_below_acc@{name}"] == max(below)
+
+    def near_row(gap_points):
+        llc = [0.60, 0.61, 0.62]
+        real = [x + (gap_points + np.array(d)) / 100 for x, d in zip(llc, (0.0, 0.1, -0.1))]
+        seeds = study({f"llc_mhd_acc@{k}": llc, "real_top1_equal_budget": real})
+        rows = {r["claim"].split(" (")[0]: r for r in a.codebook_rows(acc, seeds)}
+        return rows["LLC near real-valued accuracy at ~2 log2 C bits"]
+
+    tol = T["near_real_mhd_points"]
+    assert near_row(tol - 1)["seeds"] is True and near_row(tol - 1)["over_seeds"] == 3
+    assert near_row(tol + 1)["seeds"] is False
+    assert "one seed" in near_row(tol - 1)["ours"] or "over the seeds" in near_row(tol - 1)["ours"]
+    assert (
+        "one seed"
+        in {r["claim"].split(" (")[0]: r for r in a.codebook_rows(acc, None)}[
+            "LLC near real-valued accuracy at ~2 log2 C bits"
+        ]["ours"]
+    )
 
 
 def test_a_seed_verdict_pairs_two_numbers_over_the_seeds_both_have():

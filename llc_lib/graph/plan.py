@@ -282,3 +282,17 @@ def roles(p: Profile, seed: int = 0) -> dict[str, tuple[Spec, str]]:
             f"Phase 2 on the {method.upper()} codebook frozen into the real-valued backbone (codebook comparison)",
         )
     return out
+
+
+def seed_file_checkpoints(p: Profile, study: str, seed: int) -> dict[str, str]:
+    """{role: checkpoint name} of the models a per-seed results file of ``study`` (``claims.seed_files.STUDIES``)
+    is computed from at ``seed``: 'headline' and 'ood' {'real', 'llc_phase1', 'llc_phase2'}, 'equal_budget'
+    {'real', 'real_equal_budget'}. The study writes them into its file and the seed study refuses a file that
+    names others (another recipe)."""
+    if study == "equal_budget":
+        real_s = real(p, seed)
+        return {"real": real_s.name, "real_equal_budget": equal_budget(p, real_s).name}
+    specs = {"headline": headline, "ood": ood}
+    if study not in specs:
+        raise ValueError(f"no per-seed results file of study {study!r}; one of {['equal_budget', *specs]}")
+    return dict(zip(("real", "llc_phase1", "llc_phase2"), (s.name for s in specs[study](p, seed))))

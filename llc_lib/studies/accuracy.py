@@ -38,6 +38,28 @@ def phase1_scores(model, data, device) -> dict:
     }
 
 
+@fits(lambda p, seed: [plan.equal_budget(p, plan.real(p, seed))])
+def equal_budget_study(ctx: Context, seed: int) -> dict:
+    """The real-valued classifier of Phase 1's budget and the same model trained on under Phase 2's recipe
+    (``plan.equal_budget``: as many epochs as LLC's instance codes), fitted (cached) and scored on the test
+    split: {'profile', 'seed', 'real_top1', 'real_top1_equal_budget' (fractions), 'epochs': {'real',
+    'real_equal_budget'}, 'equal_budget_checkpoints': {'real', 'real_equal_budget': checkpoint name}}. Notebook
+    02's results hold it; alone it is a per-seed results file (``claims.seed_files``)."""
+    prof, ws = ctx.profile, ctx.ws
+    real_s = plan.real(prof, seed)
+    eq_s = plan.equal_budget(prof, real_s)
+    te = ctx.test(seed)
+    y = te.labels.numpy()
+    return {
+        "profile": prof.name,
+        "seed": seed,
+        "real_top1": top1(outputs(ws.fit(real_s), te, ws.device)["logits"], y),
+        "real_top1_equal_budget": top1(outputs(ws.fit(eq_s), te, ws.device)["logits"], y),
+        "epochs": {"real": real_s.cfg.epochs, "real_equal_budget": real_s.cfg.epochs + eq_s.cfg.epochs},
+        "equal_budget_checkpoints": plan.seed_file_checkpoints(prof, "equal_budget", seed),
+    }
+
+
 @fits(
     lambda p, seed: (
         list(plan.headline(p, seed))
@@ -53,7 +75,8 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     and the thresholds used; 'seed_spread' (``seed_spread``) from the ``seeds.json`` beside the figures.
     'real_top1' is the real-valued model of Phase 1's budget (what class codes compare with),
     'real_top1_equal_budget' that model trained on under Phase 2's recipe (``plan.equal_budget``: as many epochs
-    as LLC's instance codes, what they compare with); 'epochs' gives each budget. 'phase2_budget': the cpu
+    as LLC's instance codes, what they compare with), both with 'profile', 'seed' and 'equal_budget_checkpoints'
+    from ``equal_budget_study``; 'epochs' gives each budget. 'phase2_budget': the cpu
     profile's committed measurements of Phase 2's length (``results.budget.phase2_budget``).
 
     methods: 'llc' = LLC's own path (Phase 1 end to end, then its Phase 2); 'random', 'svd', 'cca' and
@@ -61,18 +84,22 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     so that these four differ only in the codebook."""
     prof, ws = ctx.profile, ctx.ws
     bits = check_bits(bits, prof.max_bits)
-    real_s, llc_s, inst_s = plan.headline(prof, seed)
-    real, llc, inst = ws.fit(real_s), ws.fit(llc_s), ws.fit(inst_s)
+    _, llc_s, inst_s = plan.headline(prof, seed)
+    llc, inst = ws.fit(llc_s), ws.fit(inst_s)
     te = ctx.test(seed)
     y = te.labels.numpy()
     codes = class_codes(llc)
     ctx.step("accuracy: LLC and the real-valued models on the test split")
     p1, p2 = outputs(llc, te, ws.device), outputs(inst, te, ws.device)
+    eq = equal_budget_study(ctx, seed)
     res = {
+        "profile": eq["profile"],
+        "seed": seed,
         "bits": bits,
         "table_bits": prof.table_bits,
-        "real_top1": top1(outputs(real, te, ws.device)["logits"], y),
-        "real_top1_equal_budget": top1(outputs(ws.fit(plan.equal_budget(prof, real_s)), te, ws.device)["logits"], y),
+        "real_top1": eq["real_top1"],
+        "real_top1_equal_budget": eq["real_top1_equal_budget"],
+        "equal_budget_checkpoints": eq["equal_budget_checkpoints"],
         "methods": {"llc": _prefix_metrics(p2["proj"], codes, y, bits)},
         "llc_class_code_acc": {str(k): top1(head_logits(llc, p1["proj"], k), y) for k in bits},
         "llc_phase1_sign": _prefix_metrics(p1["proj"], codes, y, bits),
@@ -80,8 +107,7 @@ def accuracy_vs_bits(ctx: Context, seed: int, bits) -> dict:
     res["phase2_epochs"] = {"llc": inst_s.cfg.epochs, "same_path": plan.baseline_instance(prof, "llc", seed).cfg.epochs}
     res["phase2_budget"] = phase2_budget()  # the cpu profile's measurements of Phase 2's length
     res["epochs"] = {
-        "real": real_s.cfg.epochs,
-        "real_equal_budget": real_s.cfg.epochs + plan.equal_budget(prof, real_s).cfg.epochs,
+        **eq["epochs"],
         "llc_class_codes": llc_s.cfg.epochs,
         "llc_instance_codes": llc_s.cfg.epochs + inst_s.cfg.epochs,
     }

@@ -25,8 +25,9 @@ PHASE1_METRICS = ("class_code_acc", "unique_codes")  # of SEED_METRICS, those of
 
 
 def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
-    """{name of a ``claim_numbers`` number, without its '@k': the names of the checkpoints it is computed from
-    at ``seed`` (each model with its ancestors)}: what a seed study must have run for that number to judge
+    """{name of a seed-study number (``claim_numbers``' and the per-seed files', ``claims.seed_files``), without
+    its '@k' or '@<set>': the names of the checkpoints it is computed from at ``seed`` (each model with its
+    ancestors)}: what a seed study must have run for that number to judge
     these results (``claims.usable_seed_numbers``)."""
 
     def names(*specs):
@@ -47,6 +48,9 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
             "taxonomy_ari_llc": names(phase1),
             "taxonomy_ari_svd": names(real),
             "taxonomy_ari_random": [],
+            "real_top1_equal_budget": names(plan.equal_budget(p, real)),
+            "ood_ed_acc": names(*plan.ood(p, seed)),
+            "ood_msp_below_acc": names(*plan.ood(p, seed)),
         }
     )
     return out
@@ -252,9 +256,10 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
 
 
 def seeds_from_files(ctx: Context, paths) -> dict:
-    """The seed study ``ctx.figdir/seeds.json`` with its headline numbers taken from headline results files, one per
-    seed (``claims.headline.with_seed_files``), each checked against the recipe of ``ctx.profile`` at its seed
-    (``plan.headline``); its 'run' record is kept. FileNotFoundError without a seeds.json to start from."""
+    """The seed study ``ctx.figdir/seeds.json`` with the numbers of per-seed results files (of the headline, the
+    OOD study or the equal budget, ``claims.seed_files.with_seed_files``), each checked against the recipe of
+    ``ctx.profile`` at its seed (``plan.seed_file_checkpoints``); its 'run' record is kept. FileNotFoundError
+    without a seeds.json to start from."""
     import json
     from pathlib import Path
 
@@ -262,12 +267,11 @@ def seeds_from_files(ctx: Context, paths) -> dict:
     if not study.exists():
         raise FileNotFoundError(f"{study} is missing: make it first (make seeds), then add the per-seed files")
     seeds = json.loads(study.read_text())
-    files = {}
-    for p in map(Path, paths):
-        files[p.as_posix()] = json.loads(p.read_text())
-    wanted = sorted({h.get("seed") for h in files.values() if isinstance(h.get("seed"), int)})
-    expected = {
-        s: dict(zip(("real", "llc_phase1", "llc_phase2"), (spec.name for spec in plan.headline(ctx.profile, s))))
-        for s in wanted
+    files = {p.as_posix(): json.loads(p.read_text()) for p in map(Path, paths)}
+    wanted = {
+        (kind, h["seed"])
+        for h in files.values()
+        if (kind := claims.seed_files.study_of(h)) is not None and isinstance(h.get("seed"), int)
     }
-    return claims.headline.with_seed_files(seeds, files, expected)
+    expected = {(kind, s): plan.seed_file_checkpoints(ctx.profile, kind, s) for kind, s in wanted}
+    return claims.seed_files.with_seed_files(seeds, files, expected)

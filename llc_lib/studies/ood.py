@@ -56,7 +56,8 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     result): a real-valued classifier, a nested LLC Phase 1 run over ``profile.ood_bits`` and its Phase 2
     instance codes. For every OOD set: LLC's ED
     operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves.
-    Returns the JSON-ready results plus '_scores' (arrays for the histogram figure; drop before saving).
+    Returns the JSON-ready results ('profile', 'seed' and the three models' 'checkpoints' first: a per-seed
+    results file, ``claims.seed_files``) plus '_scores' (arrays for the histogram figure; drop before saving).
     """
     check_ints("ns", ns)
     check_int("repeats", repeats)
@@ -80,6 +81,9 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     s_val_in, s_test_in = scores(d["val_in"]), scores(d["test_in"])
     y_in = d["test_in"].labels.numpy()
     res = {
+        "profile": prof.name,
+        "seed": seed,
+        "checkpoints": plan.seed_file_checkpoints(prof, "ood", seed),
         "id_classes": c_in,
         "ood_bits": list(bits),
         "ns": list(ns),

@@ -2,7 +2,8 @@
 of the results file it reads (typed: ``TypedDict`` classes and ``Final`` names) and the functions that turn that
 file into the report's rows (``Row``) and tables. ``common`` holds what they share: the paper's numbers
 (``PAPER``, quoted from the paper and its talk slides in ../shared/paper, never ours), the noise rule over seeds
-and its verdicts, and the name of LLC's codebook after the baselines' Phase 2 (``SAME_PATH_LLC``).
+and its verdicts, and the name of LLC's codebook after the baselines' Phase 2 (``SAME_PATH_LLC``); ``seed_files``
+assembles a seed study from per-seed results files of several studies.
 
 The study functions call the verdicts from here and record the thresholds next to them; ``report`` assembles the
 modules' rows. A verdict is True, False, "within noise" (over seeds, see ``seed_verdict``) or None (numbers
@@ -11,7 +12,18 @@ missing). ``THRESHOLDS`` holds every module's thresholds under their names.
 
 from __future__ import annotations
 
-from . import accuracy, common, fast_codebook, headline, ood, recipe_choice, retrieval, separability, taxonomy
+from . import (
+    accuracy,
+    common,
+    fast_codebook,
+    headline,
+    ood,
+    recipe_choice,
+    retrieval,
+    seed_files,
+    separability,
+    taxonomy,
+)
 from .accuracy import (
     all_codes_unique,
     codebook_ranking,
@@ -84,6 +96,7 @@ __all__ = [
     "recipe_choice",
     "retrieval",
     "same_path_key",
+    "seed_files",
     "seed_verdict",
     "separability",
     "taxonomy",

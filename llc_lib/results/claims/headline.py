@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Final, TypedDict
 
-import numpy as np
-
 from .common import (
     PAPER,
     Row,
@@ -229,9 +227,15 @@ def seeds_markdown(seeds: SeedStudy) -> str:
         return f"{pm(f'llc_bits_right@{k}', 1.0)} / {k}" if f"llc_bits_right@{k}" in n else "–"
 
     ks = sorted({int(name.split("@")[1]) for name in n if name.startswith(("llc_mhd_acc@", "llc_class_code_acc@"))})
+    equal = (
+        f"; trained as long as the instance codes (seeds {sorted(values_by_seed(seeds, 'real_top1_equal_budget'))}): "
+        f"{pm('real_top1_equal_budget')} %"
+        if "real_top1_equal_budget" in n
+        else ""
+    )
     lines = [
         f"Seeds {seeds['seeds']}, {seeds['profile']} profile, one run per seed (mean ± sample standard "
-        f"deviation). Real-valued top-1: {pm('real_top1')} %.",
+        f"deviation). Real-valued top-1: {pm('real_top1')} %{equal}.",
         "",
         "| bits | class-code acc | MHD (instance) | ED (instance) | bits right |",
         "|---:|---:|---:|---:|---:|",
@@ -310,75 +314,3 @@ SEED_FILE_METRICS: Final = (
     "phase2_class_acc",
     "ed_over_class_code_acc",
 )
-
-
-def with_seed_files(
-    seeds: SeedStudy, files: dict[str, HeadlineResults], expected: dict[int, dict[str, str]]
-) -> SeedStudy:
-    """``seeds`` (a ``seeds.json``) with every headline number ('real_top1' and 'llc_<m>@<k>' of ``SEED_FILE_METRICS``)
-    taken from headline results files, one per seed: ``files`` ({path: the file's content, as
-    ``studies.headline.reproduce`` writes it for that seed}). ``expected`` ({seed: {'real', 'llc_phase1',
-    'llc_phase2': checkpoint name}}, ``plan.headline``'s) is the recipe the files must be of: a file of another
-    profile or recipe, a second file of one seed, or a seed ``expected`` does not name is refused (ValueError
-    naming the file). A number the study measured from the same checkpoints as the first file's (its class codes,
-    by ``usable_seed_numbers``) keeps the study's values of the seeds no file gives; the others (those of a Phase 2
-    the study did not run) are the files' alone. Each number records its 'seeds'; each seed's 'checkpoints' gain
-    the file's three, so a number is matched to results by ``usable_seed_numbers`` as any other. The study's own
-    numbers and checkpoints are kept under 'study_numbers' and 'study_checkpoints', and every assembly starts
-    from them."""
-    by_seed: dict[int, tuple[str, HeadlineResults]] = {}
-    for path, h in sorted(files.items()):
-        s = h.get("seed")
-        if h.get("profile") != seeds["profile"]:
-            raise ValueError(f"{path} is of profile {h.get('profile')!r}, the seed study of {seeds['profile']!r}")
-        if s in by_seed:
-            raise ValueError(f"{path} is a second results file of seed {s} (the other: {by_seed[s][0]})")
-        if s not in expected:
-            raise ValueError(f"{path} is of seed {s}, which is not one of the seeds asked for {sorted(expected)}")
-        if h.get("checkpoints") != expected[s]:
-            raise ValueError(
-                f"{path} was made by another recipe ({h.get('checkpoints')}) than the profile's "
-                f"({expected[s]}); make it again: python -m llc_lib reproduce --profile {seeds['profile']} --seed {s}"
-            )
-        lacking = sorted({m for row in h.get("llc", {}).values() for m in SEED_FILE_METRICS if m not in row})
-        if lacking or not h.get("llc"):
-            raise ValueError(
-                f"{path} lacks {', '.join(lacking) or 'the llc rows'} (an older evaluation); evaluate it again: "
-                f"python -m llc_lib eval --profile {seeds['profile']} --seed {s}"
-            )
-        by_seed[s] = (path, h)
-    order = sorted(by_seed)
-    if len(order) < 2:
-        raise ValueError(f"a spread needs the results files of at least two seeds, got {order}")
-
-    def numbers_of(h: HeadlineResults) -> dict[str, float]:  # the file's numbers, named as the seed study names them
-        out = {"real_top1": float(h["real_top1"])}
-        out.update({f"llc_{m}@{k}": float(row[m]) for k, row in h["llc"].items() for m in SEED_FILE_METRICS})
-        return out
-
-    files_numbers = {s: numbers_of(by_seed[s][1]) for s in order}
-    # the seed study's own numbers and checkpoints, as they were before any file was taken in: files given
-    # earlier and not now leave nothing behind
-    study = {**seeds, "numbers": seeds.get("study_numbers", seeds["numbers"])}
-    study["checkpoints"] = seeds.get("study_checkpoints", seeds.get("checkpoints"))
-    numbers = dict(study["numbers"])
-    # numbers the study measured from these very checkpoints (the class codes; not a Phase 2 the study did not run)
-    # keep its seeds that no file gives; the files' seeds take the files' values
-    kept, _ = usable_seed_numbers(study, order[0], by_seed[order[0]][1].get("number_checkpoints", {}))
-    for name in files_numbers[order[0]]:
-        values = values_by_seed(kept, name) if kept and name in kept["numbers"] else {}
-        values.update({s: files_numbers[s][name] for s in order})
-        runs = sorted(values)
-        v = np.array([values[s] for s in runs])
-        numbers[name] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "values": v.tolist(), "seeds": runs}
-    checkpoints = {seed: list(names_) for seed, names_ in (study["checkpoints"] or {}).items()}
-    for s in order:
-        checkpoints[str(s)] = sorted(set(checkpoints.get(str(s), [])) | set(by_seed[s][1]["checkpoints"].values()))
-    return {
-        **seeds,
-        "numbers": numbers,
-        "checkpoints": checkpoints,
-        "seed_files": [by_seed[s][0] for s in order],
-        "study_numbers": study["numbers"],
-        "study_checkpoints": study["checkpoints"],
-    }

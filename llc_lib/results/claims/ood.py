@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final, TypedDict
 
-from .common import Judged, Row, SeedStudy, judged_row
+from .common import Judged, Row, SeedStudy, Verdict, combine, judged_row, mean_std, seed_verdict, seeds_of
 
 RESULTS: Final = "07_ood"  # notebook 07's results file
 
@@ -25,7 +25,8 @@ class AUROC(TypedDict):
 
 
 class Tuned(TypedDict):
-    acc_mean: list[float]  # per number of samples ('ns')
+    n: list[int]  # the numbers of samples the thresholds are tuned on
+    acc_mean: list[float]  # per number of samples
 
 
 class OODSet(TypedDict):
@@ -50,6 +51,9 @@ class _OODNeeds(TypedDict):
 
 
 class OODResults(_OODNeeds, Judged, total=False):
+    profile: str
+    seed: int
+    checkpoints: dict[str, str]  # {'real', 'llc_phase1', 'llc_phase2': checkpoint name}
     epochs: Epochs
 
 
@@ -59,9 +63,54 @@ def ood_zero_sample_matches(samples_needed: list[int | None]) -> bool:
     return all(m is None or m >= THRESHOLDS["ood_samples_to_match"] for m in samples_needed)
 
 
+def seed_numbers(ood: OODResults) -> dict[str, float]:
+    """The OOD claim's numbers of one seed, as a seed study names them, per OOD set: 'ood_ed_acc@<set>' (LLC's
+    ED at the largest k, balanced detection accuracy, no samples) and 'ood_msp_below_acc@<set>' (MSP's best mean
+    accuracy tuned on fewer than ``THRESHOLDS['ood_samples_to_match']`` samples). The claim holds on one seed
+    exactly when the first exceeds the second on every set (``ood_zero_sample_matches``). Fractions."""
+    k, most = str(max(ood["ood_bits"])), THRESHOLDS["ood_samples_to_match"]
+    out = {}
+    for name, r in ood["sets"].items():
+        tuned = r["tuned"][MSP]
+        below = [a for n, a in zip(tuned["n"], tuned["acc_mean"]) if n < most]
+        if not below:
+            raise ValueError(f"no MSP threshold of {name!r} is tuned on fewer than {most} samples")
+        out[f"ood_ed_acc@{name}"] = r["llc_ed"][k]["acc"]
+        out[f"ood_msp_below_acc@{name}"] = max(below)
+    return out
+
+
+def seeds_verdict(ood: OODResults, seeds: SeedStudy | None) -> tuple[Verdict, list[int]]:
+    """(``ood_zero_sample_matches`` over the seeds of a ``seeds.json``, the seeds it is over): on every OOD set
+    LLC's ED beats MSP tuned on fewer than the threshold's samples (``seed_numbers``), each by ``seed_verdict``
+    over the seeds both numbers have; (None, []) where the seed study lacks a set's numbers."""
+    pairs = [(f"ood_ed_acc@{n}", f"ood_msp_below_acc@{n}") for n in ood["sets"]]
+    runs = sorted(set.intersection(*(set(seeds_of(seeds, *p)) for p in pairs))) if pairs else []
+    if len(runs) < 2:
+        return None, []
+    return combine(seed_verdict(seeds, ed, msp) for ed, msp in pairs), runs
+
+
 def rows(ood: OODResults | None, seeds: SeedStudy | None = None, profile=None) -> list[Row]:
-    """The OOD claim with the study's verdict (``ood_zero_sample_matches``)."""
-    return judged_row("zero-sample OOD detection (ED) matches a threshold tuned on many samples", ood)
+    """The OOD claim with the study's verdict (``ood_zero_sample_matches``), judged over ``seeds`` where the
+    seed study has every set's numbers (``seeds_verdict``)."""
+    out = judged_row("zero-sample OOD detection (ED) matches a threshold tuned on many samples", ood)
+    if not out:
+        return out
+    verdict, runs = seeds_verdict(ood, seeds)
+    if verdict is None:
+        out[0]["ours"] += " (one seed: the seed study has no OOD numbers)"
+        return out
+    n = seeds["numbers"]
+    out[0]["ours"] += "; over the seeds, LLC ED vs MSP's best below {} samples: {}".format(
+        THRESHOLDS["ood_samples_to_match"],
+        ", ".join(
+            f"{name} {mean_std(n[f'ood_ed_acc@{name}'])} vs {mean_std(n[f'ood_msp_below_acc@{name}'])}"
+            for name in ood["sets"]
+        ),
+    )
+    out[0]["seeds"], out[0]["over_seeds"] = verdict, len(runs)
+    return out
 
 
 def ood_markdown(ood: OODResults) -> str:
