@@ -93,28 +93,29 @@ def with_seed_files(
     matched to results by ``usable_seed_numbers`` as any other. The study's own numbers and checkpoints are kept
     under 'study_numbers' and 'study_checkpoints', and every assembly starts from them, so a file given earlier
     and not now leaves nothing behind."""
-    by_study: dict[str, dict[int, tuple[str, dict]]] = {name: {} for name in STUDIES}
-    for path, h in sorted(files.items()):
-        study = study_of(h)
-        _check(path, study, h, seeds, expected, by_study.get(study, {}))
-        by_study[study][h["seed"]] = (path, h)
-    for study, got in by_study.items():
-        if len(got) == 1:
-            raise ValueError(f"a spread needs the {study} results files of at least two seeds, got {sorted(got)}")
     if not files:
         raise ValueError("a spread needs the results files of at least two seeds, got none")
+    by_study: dict[str, dict[int, tuple[str, dict]]] = {name: {} for name in STUDIES}
+    for path, h in sorted(files.items()):
+        kind = study_of(h)
+        _check(path, kind, h, seeds, expected, by_study.get(kind, {}))
+        by_study[kind][h["seed"]] = (path, h)
+    for kind, got in by_study.items():
+        if len(got) == 1:
+            raise ValueError(f"a spread needs the {kind} results files of at least two seeds, got {sorted(got)}")
 
-    study = {**seeds, "numbers": seeds.get("study_numbers", seeds["numbers"])}
-    study["checkpoints"] = seeds.get("study_checkpoints", seeds.get("checkpoints"))
+    base = {**seeds, "numbers": seeds.get("study_numbers", seeds["numbers"])}
+    base["checkpoints"] = seeds.get("study_checkpoints", seeds.get("checkpoints"))
     heads = by_study["headline"]
-    first = heads[min(heads)] if heads else None
-    kept = usable_seed_numbers(study, min(heads), first[1].get("number_checkpoints", {}))[0] if first else None
-    numbers = dict(study["numbers"])
-    checkpoints = {seed: list(names) for seed, names in (study["checkpoints"] or {}).items()}
-    for name_, got in by_study.items():
+    kept = (
+        usable_seed_numbers(base, min(heads), heads[min(heads)][1].get("number_checkpoints", {}))[0] if heads else None
+    )
+    numbers = dict(base["numbers"])
+    checkpoints = {seed: list(names) for seed, names in (base["checkpoints"] or {}).items()}
+    for kind, got in by_study.items():
         for s, (_, h) in got.items():
-            checkpoints[str(s)] = sorted(set(checkpoints.get(str(s), [])) | set(checkpoints_of(name_, h).values()))
-        per_seed = {s: numbers_of(name_, h) for s, (_, h) in got.items()}
+            checkpoints[str(s)] = sorted(set(checkpoints.get(str(s), [])) | set(checkpoints_of(kind, h).values()))
+        per_seed = {s: numbers_of(kind, h) for s, (_, h) in got.items()}
         for name in per_seed[min(per_seed)] if per_seed else ():
             values = values_by_seed(kept, name) if kept and name in kept["numbers"] else {}
             values.update({s: per_seed[s][name] for s in per_seed})
@@ -126,6 +127,6 @@ def with_seed_files(
         "numbers": numbers,
         "checkpoints": checkpoints,
         "seed_files": [got[s][0] for got in by_study.values() for s in sorted(got)],
-        "study_numbers": study["numbers"],
-        "study_checkpoints": study["checkpoints"],
+        "study_numbers": base["numbers"],
+        "study_checkpoints": base["checkpoints"],
     }
