@@ -223,6 +223,34 @@ def test_retrieval_and_ood(ctx, capsys):
         ood_study(ctx, 0, ns=[0])
 
 
+def test_ood_and_equal_budget_results_are_per_seed_files_the_seed_study_takes(ctx):
+    """Each study writes the profile, seed and checkpoints the seed study checks a file against, and gives it the
+    numbers its row is judged by; two seeds of each assemble into a seed study."""
+    from llc_lib.results.claims import seed_files
+    from llc_lib.studies.accuracy import equal_budget_study
+    from llc_lib.studies.ood import ood_study
+
+    files, expected = {}, {}
+    for seed in (0, 1):
+        for kind, study, kw in (
+            ("equal_budget", equal_budget_study, {}),
+            ("ood", ood_study, {"ns": [10, 30], "repeats": 2}),
+        ):
+            res = _run(ctx, study, seed, **kw)
+            assert seed_files.study_of(res) == kind and (res["profile"], res["seed"]) == (ctx.profile.name, seed)
+            # the models it names are the ones it fits
+            fitted = {a.name for spec in study.specs(ctx.profile, seed) for a in spec.ancestors() + [spec]}
+            assert set(seed_files.checkpoints_of(kind, res).values()) == fitted
+            assert seed_files.checkpoints_of(kind, res) == plan.seed_file_checkpoints(ctx.profile, kind, seed)
+            assert all(_frac(v) for v in seed_files.numbers_of(kind, res).values())
+            files[f"{kind}_{seed}.json"] = {k: v for k, v in res.items() if not k.startswith("_")}
+            expected[kind, seed] = plan.seed_file_checkpoints(ctx.profile, kind, seed)
+    study = {"profile": ctx.profile.name, "seeds": [0, 1], "table_bits": 14, "numbers": {}, "checkpoints": {}}
+    out = seed_files.with_seed_files(study, files, expected)
+    assert out["numbers"]["real_top1_equal_budget"]["seeds"] == [0, 1]
+    assert sum(name.startswith("ood_ed_acc@") for name in out["numbers"]) == 3
+
+
 def test_instance_variant_bits_right_is_the_mixture_over_right_and_wrong_class_codes(ctx):
     from llc_lib.studies.instance import accuracy_needed, run_variant
 
