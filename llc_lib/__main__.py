@@ -126,7 +126,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "study and seed: headline results (figures/headline_results.json for seed 0), OOD results "
         "(figures/07_ood.json) and equal-budget results (figures/02_accuracy_vs_bits.json), committed measurements "
         "for the other seeds (reproduce --study); a file of another recipe is refused; the other numbers stay as "
-        "seeds.json has them",
+        "the seed study measured them (give every file each time: one left out leaves nothing behind)",
     )
     p = command("variants", "Phase 1 / Phase 2 recipe variants scored on test and training images -> JSON")
     profile(p), device(p), folders(p)
@@ -350,7 +350,7 @@ def cmd_seeds(args) -> int:
             path = write_results(res, ctx.figdir / "seeds.json", ctx.ws.device)
             for name, s in res["numbers"].items():
                 if "seeds" in s:
-                    print(f"{name:40s} {s['mean']:.4f} ± {s['std']:.4f}  seeds {s['seeds']} {s['values']}")
+                    print(f"{name:52s} {s['mean']:.4f} ± {s['std']:.4f}  seeds {s['seeds']} {s['values']}")
             print(f"wrote {path}")
         return 0
 

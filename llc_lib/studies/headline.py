@@ -258,7 +258,8 @@ def train_all(ctx: Context, seed: int = 0) -> dict:
 def seeds_from_files(ctx: Context, paths) -> dict:
     """The seed study ``ctx.figdir/seeds.json`` with the numbers of per-seed results files (of the headline, the
     OOD study or the equal budget, ``claims.seed_files.with_seed_files``), each checked against the recipe of
-    ``ctx.profile`` at its seed (``plan.seed_file_checkpoints``); its 'run' record is kept. FileNotFoundError
+    ``ctx.profile`` at its seed (``plan.seed_file_checkpoints``), and of one of the study's seeds; its 'run'
+    record is kept. FileNotFoundError
     without a seeds.json to start from."""
     import json
     from pathlib import Path
@@ -273,5 +274,7 @@ def seeds_from_files(ctx: Context, paths) -> dict:
         for h in files.values()
         if (kind := claims.seed_files.study_of(h)) is not None and isinstance(h.get("seed"), int)
     }
-    expected = {(kind, s): plan.seed_file_checkpoints(ctx.profile, kind, s) for kind, s in wanted}
+    expected = {
+        (kind, s): plan.seed_file_checkpoints(ctx.profile, kind, s) for kind, s in wanted if s in seeds["seeds"]
+    }
     return claims.seed_files.with_seed_files(seeds, files, expected)

@@ -288,7 +288,7 @@ def _near_real_row(acc: AccuracyResults, own: float, paper_own: float, paper_rea
         holds=near_real(own, real),
     )
     if len(runs) < 2:
-        row["ours"] += " (one seed: the seed study has no equal-budget real model)"
+        row["ours"] += " (one seed: fewer than two seeds of the seed study have both numbers)"
         return row
     n = seeds["numbers"]
     row["ours"] += f"; over the seeds {mean_std(n[names[0]])} vs {mean_std(n[names[1]])}"

@@ -99,7 +99,7 @@ def rows(ood: OODResults | None, seeds: SeedStudy | None = None, profile=None) -
         return out
     verdict, runs = seeds_verdict(ood, seeds)
     if verdict is None:
-        out[0]["ours"] += " (one seed: the seed study has no OOD numbers)"
+        out[0]["ours"] += " (one seed: fewer than two seeds of the seed study have every set's numbers)"
         return out
     n = seeds["numbers"]
     out[0]["ours"] += "; over the seeds, LLC ED vs MSP's best below {} samples: {}".format(

@@ -78,14 +78,35 @@ def _check(path: str, study: str | None, h: dict, seeds: SeedStudy, expected, ta
         )
 
 
+# what every OOD file of one seed study must share besides the recipe: the numbers its row reads depend on them
+OOD_SETUP = ("ood_bits", "ns", "repeats", "id_classes")
+
+
+def _same_setup(ood_files: dict[int, tuple[str, dict]]) -> None:
+    """ValueError naming the file whose OOD study ran with another setup (``OOD_SETUP``, or other OOD sets) than
+    the first seed's."""
+    if not ood_files:
+        return
+    first_path, first = ood_files[min(ood_files)]
+    for path, h in (ood_files[s] for s in sorted(ood_files)):
+        for key, a, b in [(k, h.get(k), first.get(k)) for k in OOD_SETUP] + [
+            ("sets", list(h["sets"]), list(first["sets"]))
+        ]:
+            if a != b:
+                raise ValueError(
+                    f"{path} was made with {key} {a!r}, {first_path} with {b!r}; make both with the notebook's "
+                    "setup: python -m llc_lib reproduce --study ood"
+                )
+
+
 def with_seed_files(
     seeds: SeedStudy, files: dict[str, dict[str, Any]], expected: dict[tuple[str, int], dict[str, str]]
 ) -> SeedStudy:
     """``seeds`` (a ``seeds.json``) with the numbers of per-seed results files: ``files`` ({path: the file's
     content}), at most one file of each study per seed. ``expected`` ({(study, seed): {role: checkpoint name}},
     ``graph.plan.seed_file_checkpoints``) is the recipe the files must be of: a file of another profile or
-    recipe, a second file of one study and seed, a seed ``expected`` does not name, or a study with fewer than two
-    seeds' files is refused (ValueError naming the file).
+    recipe, a second file of one study and seed, a seed ``expected`` does not name, a study with fewer than two
+    seeds' files, or OOD files of different setups (``OOD_SETUP``) is refused (ValueError naming the file).
 
     A number the seed study measured from the same checkpoints as the first headline file's (its class codes,
     by ``usable_seed_numbers``) keeps the study's values of the seeds no file gives; every other number is the
@@ -103,6 +124,7 @@ def with_seed_files(
     for kind, got in by_study.items():
         if len(got) == 1:
             raise ValueError(f"a spread needs the {kind} results files of at least two seeds, got {sorted(got)}")
+    _same_setup(by_study["ood"])
 
     base = {**seeds, "numbers": seeds.get("study_numbers", seeds["numbers"])}
     base["checkpoints"] = seeds.get("study_checkpoints", seeds.get("checkpoints"))
