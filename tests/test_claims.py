@@ -368,6 +368,12 @@ def test_the_ood_and_equal_budget_rows_are_judged_over_the_seeds_and_flip_across
     assert near_row(tol - 1)["seeds"] is True and near_row(tol - 1)["over_seeds"] == 3
     assert near_row(tol + 1)["seeds"] is False
     assert "over the seeds" in near_row(tol - 1)["ours"]
+    two = study({f"llc_mhd_acc@{k}": [0.60, 0.61, 0.62]})  # the real model of two seeds only: paired over those
+    two["numbers"]["real_top1_equal_budget"] = {"mean": 0.7, "std": 0.0, "values": [0.7, 0.7], "seeds": [0, 2]}
+    row = {r["claim"].split(" (")[0]: r for r in a.codebook_rows(acc, two)}[
+        "LLC near real-valued accuracy at ~2 log2 C bits"
+    ]
+    assert row["over_seeds"] == 2 and "the real model over seeds [0, 2]" in row["ours"] and row["seeds"] is False
     assert (
         "one seed"
         in {r["claim"].split(" (")[0]: r for r in a.codebook_rows(acc, None)}[

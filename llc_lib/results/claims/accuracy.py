@@ -291,7 +291,13 @@ def _near_real_row(acc: AccuracyResults, own: float, paper_own: float, paper_rea
         row["ours"] += " (one seed: fewer than two seeds of the seed study have both numbers)"
         return row
     n = seeds["numbers"]
-    row["ours"] += f"; over the seeds {mean_std(n[names[0]])} vs {mean_std(n[names[1]])}"
+    own_seeds, real_seeds = (seeds_of(seeds, name) for name in names)
+    row["ours"] += (
+        f"; over the seeds {mean_std(n[names[0]])} vs {mean_std(n[names[1]])}"
+        if own_seeds == real_seeds
+        else f"; LLC over seeds {own_seeds} {mean_std(n[names[0]])}, the real model over seeds {real_seeds} "
+        f"{mean_std(n[names[1]])}"
+    )
     row["seeds"] = seed_verdict(seeds, *names, -THRESHOLDS["near_real_mhd_points"] / 100)
     row["over_seeds"] = len(runs)
     return row
