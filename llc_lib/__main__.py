@@ -319,18 +319,17 @@ def cmd_reproduce(args) -> int:
 def _seed_study_file(args) -> int:
     """reproduce / eval --study ood|equal_budget: that study at one seed, written as a per-seed results file
     (<study>_results.json, _s<seed> for seed > 0) into the profile's results folder."""
-    from .config.folders import output_root
     from .engine.device import dist_info
     from .studies import public, run_record, write_results
     from .studies.accuracy import equal_budget_study
+    from .studies.headline import results_path
     from .studies.ood import ood_study
 
     with model_context(args) as ctx:
         res = {"ood": ood_study, "equal_budget": equal_budget_study}[args.study](ctx, args.seed)
         res["run"] = run_record(ctx.profile, ctx.ws)
         if dist_info()[0] == 0:
-            name = f"{args.study}_results{'' if args.seed == 0 else f'_s{args.seed}'}.json"
-            path = write_results(public(res), output_root(ctx.profile, ctx.ws.root) / name, ctx.ws.device)
+            path = write_results(public(res), results_path(ctx, args.seed, args.study), ctx.ws.device)
             print(
                 res.get("summary")
                 or f"real-valued top-1 {res['real_top1']:.4f}, of equal budget {res['real_top1_equal_budget']:.4f}"

@@ -34,7 +34,7 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
         return sorted({s.name for spec in specs for s in spec.ancestors() + [spec]})
 
     real, phase1, phase2 = plan.headline(p, seed)
-    single = plan.single_length(p, seed)
+    single, ood = plan.single_length(p, seed), plan.ood(p, seed)
     out = {"real_top1": names(real)}
     out.update({f"llc_{m}": names(phase1) if m in PHASE1_METRICS else names(phase1, phase2) for m in SEED_METRICS})
     for name in ("random", "svd", "cca", "llc"):
@@ -49,17 +49,18 @@ def number_checkpoints(p, seed: int) -> dict[str, list[str]]:
             "taxonomy_ari_svd": names(real),
             "taxonomy_ari_random": [],
             "real_top1_equal_budget": names(plan.equal_budget(p, real)),
-            "ood_ed_acc": names(*plan.ood(p, seed)),
-            "ood_msp_below_acc": names(*plan.ood(p, seed)),
+            "ood_ed_acc": names(*ood),
+            "ood_msp_below_acc": names(*ood),
         }
     )
     return out
 
 
-def results_path(ctx: Context, seed: int = 0):
-    """``output_root``/headline_results.json for seed 0, headline_results_s<seed>.json for any other seed (the
-    file notebook 01 publishes as ``figures/headline_results.json``)."""
-    name = "headline_results.json" if seed == 0 else f"headline_results_s{seed}.json"
+def results_path(ctx: Context, seed: int = 0, study: str = "headline"):
+    """``output_root``/<study>_results.json for seed 0, <study>_results_s<seed>.json for any other seed: the
+    per-seed results file of ``study`` (``claims.seed_files.STUDIES``; the headline's is the file notebook 01
+    publishes as ``figures/headline_results.json``)."""
+    name = f"{study}_results.json" if seed == 0 else f"{study}_results_s{seed}.json"
     return output_root(ctx.profile, ctx.ws.root) / name
 
 
@@ -111,7 +112,7 @@ def reproduce(ctx: Context, seed: int = 0) -> dict:
             "aux_weight": main.aux_weight,
             "scaled_head": prof.scaled_head,
         },
-        "checkpoints": {name: s.name for name, s in specs.items()},
+        "checkpoints": plan.seed_file_checkpoints(prof, "headline", seed),
         "number_checkpoints": number_checkpoints(prof, seed),
         "seconds": seconds,
         "run": run_record(prof, ws),
@@ -259,8 +260,7 @@ def seeds_from_files(ctx: Context, paths) -> dict:
     """The seed study ``ctx.figdir/seeds.json`` with the numbers of per-seed results files (of the headline, the
     OOD study or the equal budget, ``claims.seed_files.with_seed_files``), each checked against the recipe of
     ``ctx.profile`` at its seed (``plan.seed_file_checkpoints``), and of one of the study's seeds; its 'run'
-    record is kept. FileNotFoundError
-    without a seeds.json to start from."""
+    record is kept. FileNotFoundError without a seeds.json to start from."""
     import json
     from pathlib import Path
 
