@@ -316,6 +316,66 @@ def cold_estimate_adopted(argv):
         print(f"  at the speed of {day}: x{factor:.2f} = {(train + other) * factor / 60:.0f} min")
 
 
+# models a cold run trains now that the timed run of 2026-12-02 did not: key -> (what, epochs, the key in that
+# run whose per-epoch seconds it is counted at: the same step on the same backbone)
+ADDED = {
+    "4cfaa3c4969b": ("real-valued classifier, 30 more epochs on Phase 2's schedule (equal budget)", 30, "2856c1cfbf6c"),
+    "00a5adf15809": ("real-valued 64-d features, 30 more on Phase 2's schedule (equal budget)", 30, "2856c1cfbf6c"),
+    "839dca63d933": ("warm-start control: Phase 1 on the real-valued backbone, default head", 4, "6e3b0cfc69ae"),
+}
+
+
+# what would shorten the cold run, each as the keys it drops or halves (key -> epochs kept)
+CUTS = {
+    "the OOD study at half its epochs": {"ef8a91e5d1c7": 4, "788dd2a272f9": 4, "e5fac4291706": 8},
+    "one equal-budget continuation for both comparisons": {"4cfaa3c4969b": 0},
+}
+
+
+def cold_estimate_added(argv):
+    """``cold_estimate_adopted`` with the models added since (``ADDED``), each at the per-epoch seconds of the
+    model of the timed run that takes the same step on the same backbone; then the speed-up of the training
+    that the cold run needs to fit two hours, with the rest (notebooks, processes, data) as timed; then the
+    cold run with each cut of ``CUTS`` and with two trainings at a time, one thread each, at the ratio of the
+    benchmark log BENCH (``benchmarks/bench_jobs.py``: measured on another host, applied to this one's
+    seconds), alone and combined. Args: LOG BENCH"""
+    path, bench = argv
+    text = read_text(path)
+    per_epoch = {
+        key: float(seconds) / int(epochs)
+        for key, epochs, seconds in re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs\s+(\d+) s", text, re.M)
+    }
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cold_estimate_adopted([path])
+    train = float(re.search(r"training \d+ -> (\d+) s", out.getvalue()).group(1))
+    other = float(re.search(r"notebooks and the rest (\d+) s", out.getvalue()).group(1))
+    print("".join(line for line in out.getvalue().splitlines(keepends=True) if re.match(r"\w+ k=", line)), end="")
+    added = 0.0
+    for key, (what, epochs, like) in ADDED.items():
+        seconds = per_epoch[like] * epochs
+        added += seconds
+        print(f"added {key}: {epochs} epochs at {per_epoch[like]:.1f} s (as {like}) = {seconds:.0f} s ({what})")
+    total = train + added + other
+    print(f"training {train:.0f} + {added:.0f} = {train + added:.0f} s; notebooks and the rest {other:.0f} s")
+    print(f"estimated cold run: {total:.0f} s = {total / 60:.0f} min on the timed run's machine and day")
+    print(f"to fit 7200 s, the training must run {(train + added) / (7200 - other):.2f}x as fast")
+    ratio = float(re.findall(r"^\| \d+ jobs, 1 thread each \|.*?\| ([0-9.]+)x \|", read_text(bench), re.M)[0])
+    counts = dict(re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs", text, re.M))
+    epochs = {key: int(n) for key, n in counts.items()}  # now: the timed run's, changed and added models
+    epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
+    epochs.update({key: n for key, (_, n, _) in ADDED.items()})
+    seconds = {**per_epoch, **{key: per_epoch[like] for key, (_, _, like) in ADDED.items()}}
+    saved = {cut: sum(seconds[k] * (epochs[k] - kept) for k, kept in keys.items()) for cut, keys in CUTS.items()}
+    print("with cuts (seconds saved) and two trainings at a time:")
+    for cuts in [()] + [(c,) for c in CUTS] + [tuple(CUTS)]:
+        for speed in (1.0, ratio):
+            t = (train + added - sum(saved[c] for c in cuts)) / speed + other
+            what = " + ".join(f"{c} (-{saved[c]:.0f} s)" for c in cuts) or "every model as now"
+            jobs = f", two trainings at a time with one thread each (x{speed:.2f})" if speed != 1.0 else ""
+            print(f"  {what}{jobs}: {t:.0f} s = {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
+
+
 def csq_schedule(argv):
     """CSQ at two schedules, from two retrieval results (notebook 06's JSON): tie-aware MAP@R (%) of CSQ,
     HashNet and LLC at every k, each baseline's epochs and published length, and the last three epochs'
@@ -354,6 +414,7 @@ PRINTERS = {
         diagnostics_table,
         cold_run_times,
         cold_estimate_adopted,
+        cold_estimate_added,
         csq_schedule,
     )
 }
@@ -372,6 +433,10 @@ LOGS = {
         ],
     ),
     "cold_estimate_adopted_2026-12-02": ("cold_estimate_adopted", [f"{M}/logs/cold_run_times_2026-12-02.log"]),
+    "cold_estimate_2026-12-07": (
+        "cold_estimate_added",
+        [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log"],
+    ),
     "cold_run_times_2026-12-02": ("cold_run_times", [f"{M}/logs/cpu_cold_reproduce_2026-12-02.log"]),
     "csq_schedule_2026-12-02": (
         "csq_schedule",
