@@ -60,6 +60,7 @@ _COMMON = (
     "head_lr_mult",
     "cutout",
     "micro_batch",
+    "cpu_bf16",
 )
 
 

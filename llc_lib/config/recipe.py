@@ -77,6 +77,9 @@ class TrainConfig:
     but BatchNorm takes its statistics over each micro-batch ("ghost batches", as per-GPU BatchNorm does in
     data-parallel training). Faster on a CPU whose cache holds a micro-batch's activations
     (docs/measurements/run_times_2026-12-02.md). Not for a loss over the pairs of a batch (HashNet).
+    cpu_bf16: on the CPU, train under bf16 autocast (``torch.autocast("cpu", torch.bfloat16)``: convolutions and
+    matrix products in bfloat16, weights and optimiser state in float32), as CUDA GPUs with bf16 always do.
+    Evaluation stays in float32.
     """
 
     mode: str = "real"
@@ -102,6 +105,7 @@ class TrainConfig:
     cutout: int = 0
     csq_centers: str = "paper"
     micro_batch: int | None = None
+    cpu_bf16: bool = False
 
     def __post_init__(self):
         method(self.mode)  # a registered method, else ValueError

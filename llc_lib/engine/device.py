@@ -44,10 +44,13 @@ def pick_device(prefer: str | None = None) -> torch.device:
     return dev
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA GPUs that support bf16; a no-op (float32) elsewhere, the CPU included."""
+def autocast(device: torch.device, cpu_bf16: bool = False):
+    """bf16 autocast on CUDA GPUs that support bf16, and on the CPU when ``cpu_bf16``; a no-op (float32)
+    elsewhere."""
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

@@ -282,7 +282,7 @@ def train(
         net = nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None
         )
-    amp, show, steps = autocast(device), progress and rank == 0, 0
+    amp, show, steps = autocast(device, cfg.cpu_bf16), progress and rank == 0, 0
 
     # one epoch at a time: train, reduce over processes, check, log, save
     for epoch in range(start, cfg.epochs):

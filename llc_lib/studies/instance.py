@@ -80,6 +80,10 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "every model (real, Phase 1, Phase 2) with Cutout 16 px",
         ("real.cutout=16", "llc.cutout=16", "instance.cutout=16"),
     ),
+    "all-bf16": (
+        "every model (real, Phase 1, Phase 2) trained under bf16 autocast on the CPU (twice the speed?)",
+        ("real.cpu_bf16=true", "llc.cpu_bf16=true", "instance.cpu_bf16=true"),
+    ),
     "p1-k20": (
         "one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up",
         ("sweep=20", "retrieval_bits=8,10,16,20"),
