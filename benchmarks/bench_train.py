@@ -61,7 +61,7 @@ def ours(profile, cfg, kind, batch, device, size, classes, objective=Objective, 
     )
     opt = torch.optim.SGD(_param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg, 10_000))
-    net, amp = objective(model, cfg).train(), autocast(device)
+    net, amp = objective(model, cfg).train(), autocast(device, cfg.cpu_bf16)
     x, y = _batch(batch, size, classes, device)
     return lambda: train_step(net, opt, sched, x, y, amp, micro_batch)
 

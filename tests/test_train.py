@@ -288,3 +288,19 @@ def test_micro_batch_settings_are_checked():
     assert p.instance.micro_batch == 64 and hashnet.recipe(p.instance).micro_batch is None  # whole batches
     assert plan.hashing(p, "csq", 0).cfg.micro_batch is None
     assert overrides.apply_sets(p, ["batch_size=32"]).instance.micro_batch == 32  # never above the batch
+
+
+def test_cpu_bf16_trains_under_bf16_autocast_and_keeps_float32_weights(tiny):
+    def conv_dtypes(model):
+        seen = set()
+        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda mod, args, out: seen.add(out.dtype))
+        return seen
+
+    fp32, bf16 = _llc(), _llc()
+    seen32, seen16 = conv_dtypes(fp32), conv_dtypes(bf16)
+    train(fp32, tiny, LLC.replace(epochs=1), device=CPU, progress=False)
+    train(bf16, tiny, LLC.replace(epochs=1, cpu_bf16=True), device=CPU, progress=False)
+    assert seen32 == {torch.float32} and seen16 == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())
+    assert not torch.equal(fp32.head.proj.weight, bf16.head.proj.weight)

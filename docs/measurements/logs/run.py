@@ -91,30 +91,36 @@ def variants_table(argv):
 
 
 def variant_verdicts(argv):
-    """Does a recipe change cost accuracy? Variant B against variant A on the test split: no number may fall by
+    """Does a recipe change cost accuracy? Variant B against variant A on the test split (on the validation
+    split when the files hold one: variants trained with images held out): no number may fall by
     2 seed standard deviations or more (``cost_rule.costs``; the sds of a seed study, figures/seeds.json).
     Also the change of bits right and ED at 20 bits on the training images, for the convergence rule of
     phase2_convergence_cpu_seed0.md: converged when doubling the epochs adds < 0.1 bit and < 2 points.
-    Args: A_FILE:A_NAME B_FILE:B_NAME [--seeds figures/seeds.json]"""
+    Args: A_FILE:A_NAME B_FILE:B_NAME [--seeds figures/seeds.json] [--no-doubling: B is not A with twice the
+    epochs, so the convergence line is left out]"""
     ap = argparse.ArgumentParser(prog="run.py variant_verdicts")
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--seeds", default="figures/seeds.json")
+    ap.add_argument("--no-doubling", action="store_true")
     args = ap.parse_args(argv)
     a, b = variant(args.a), variant(args.b)
     sd = read_json(args.seeds)["numbers"]
+    split = "validation" if "validation" in a else "test"
     ok = True
     print("| k | number | A | B | B - A | 2 seed sd | verdict |")
     print("|---:|---|---:|---:|---:|---:|---|")
     for k in ("14", "20"):
         for m in ("class_code_acc", "mhd_acc", "ed_acc", "p_exact_given_class_code_right"):
-            va, vb, s = a["test"][k][m], b["test"][k][m], sd[f"llc_{m}@{k}"]["std"]
+            va, vb, s = a[split][k][m], b[split][k][m], sd[f"llc_{m}@{k}"]["std"]
             fine = not costs(vb - va, s)
             ok &= fine
             print(
                 f"| {k} | {m} | {va:.4f} | {vb:.4f} | {vb - va:+.4f} | {2 * s:.4f} | {'no cost' if fine else 'COSTS'} |"
             )
-    print(f"\nB costs nothing against A on the test split (every number within 2 seed sds): {'yes' if ok else 'no'}")
+    print(f"\nB costs nothing against A on the {split} split (every number within 2 seed sds): {'yes' if ok else 'no'}")
+    if args.no_doubling:
+        return
     tr_a, tr_b = a["train"]["20"], b["train"]["20"]
     d_bits, d_ed = tr_b["bits_right"] - tr_a["bits_right"], 100 * (tr_b["ed_acc"] - tr_a["ed_acc"])
     print(
@@ -336,9 +342,10 @@ def cold_estimate_added(argv):
     """``cold_estimate_adopted`` with the models added since (``ADDED``), each at the per-epoch seconds of the
     model of the timed run that takes the same step on the same backbone; then the speed-up of the training
     that the cold run needs to fit two hours, with the rest (notebooks, processes, data) as timed; then the
-    cold run with each cut of ``CUTS`` and with two trainings at a time, one thread each, at the ratio of the
-    benchmark log BENCH (``benchmarks/bench_jobs.py``: measured on another host, applied to this one's
-    seconds), alone and combined. Args: LOG BENCH"""
+    cold run with each cut of ``CUTS``, and with two trainings at a time (one thread each) or with every
+    training under bf16 autocast, each at its ratio in the benchmark log BENCH (``benchmarks/bench_jobs.py``,
+    whole batches: measured on another host, applied to this one's seconds), alone and combined. Args: LOG
+    BENCH"""
     path, bench = argv
     text = read_text(path)
     per_epoch = {
@@ -360,20 +367,26 @@ def cold_estimate_added(argv):
     print(f"training {train:.0f} + {added:.0f} = {train + added:.0f} s; notebooks and the rest {other:.0f} s")
     print(f"estimated cold run: {total:.0f} s = {total / 60:.0f} min on the timed run's machine and day")
     print(f"to fit 7200 s, the training must run {(train + added) / (7200 - other):.2f}x as fast")
-    ratio = float(re.findall(r"^\| \d+ jobs, 1 thread each \|.*?\| ([0-9.]+)x \|", read_text(bench), re.M)[0])
+    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \|.*?\| ([0-9.]+)x \|", read_text(bench), re.M))
+    speeds = {"": 1.0}
+    for name, ratio in rows.items():
+        if "1 thread each" in name:
+            speeds[", two trainings at a time with one thread each"] = float(ratio)
+        elif "bf16" in name:
+            speeds[", every training under bf16 autocast"] = float(ratio)
     counts = dict(re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs", text, re.M))
     epochs = {key: int(n) for key, n in counts.items()}  # now: the timed run's, changed and added models
     epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
     epochs.update({key: n for key, (_, n, _) in ADDED.items()})
     seconds = {**per_epoch, **{key: per_epoch[like] for key, (_, _, like) in ADDED.items()}}
     saved = {cut: sum(seconds[k] * (epochs[k] - kept) for k, kept in keys.items()) for cut, keys in CUTS.items()}
-    print("with cuts (seconds saved) and two trainings at a time:")
+    print("with cuts (seconds saved) and faster trainings:")
     for cuts in [()] + [(c,) for c in CUTS] + [tuple(CUTS)]:
-        for speed in (1.0, ratio):
+        for how, speed in speeds.items():
             t = (train + added - sum(saved[c] for c in cuts)) / speed + other
             what = " + ".join(f"{c} (-{saved[c]:.0f} s)" for c in cuts) or "every model as now"
-            jobs = f", two trainings at a time with one thread each (x{speed:.2f})" if speed != 1.0 else ""
-            print(f"  {what}{jobs}: {t:.0f} s = {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
+            how = f"{how} (x{speed:.2f})" if how else ""
+            print(f"  {what}{how}: {t:.0f} s = {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
 
 
 def csq_schedule(argv):
@@ -438,6 +451,16 @@ LOGS = {
         [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log"],
     ),
     "cold_run_times_2026-12-02": ("cold_run_times", [f"{M}/logs/cpu_cold_reproduce_2026-12-02.log"]),
+    "bf16_verdicts_2026-12-07": (
+        "variant_verdicts",
+        [
+            "c54a92c:figures/recipe_choice.json:profile",
+            f"{M}/bf16_cpu_seed0.json:all-bf16",
+            "--seeds",
+            "c54a92c:figures/seeds.json",
+            "--no-doubling",
+        ],
+    ),
     "csq_schedule_2026-12-02": (
         "csq_schedule",
         ["16eb0e8:figures/06_retrieval.json", "9d69e15:figures/06_retrieval.json"],
