@@ -11,11 +11,12 @@ process builds its model, takes two warm-up steps, says it is ready, and then st
 the steps it finished over the time from that moment to the end of its last step. The configurations alternate
 over ``--rounds`` and the best round of each counts.
 
-Goal: each way >= G x one job of ``--threads`` threads in float32, G the speed-up of the training
-that a cold ``make reproduce PROFILE=cpu`` needs to fit two hours on the AVX-512 host with every model and epoch
-it trains now, read from the committed estimate ``ESTIMATE`` (``python docs/measurements/logs/run.py
-cold_estimate_2026-12-07`` prints it). Neither reproduces checkpoints trained in float32 with two threads bit
-for bit: the number of threads changes the order of floating-point sums, bf16 the precision of the products.
+Goal: each way >= G x one job of ``--threads`` threads in float32, G the speed-up of the training that a cold
+``make reproduce PROFILE=cpu`` needs to fit two hours on the fast AVX-512 host (AMD EPYC, on the day its cold run
+was timed) with every model and epoch it trains now, read from the committed estimate ``ESTIMATE`` (``python
+docs/measurements/logs/run.py cold_estimate_2026-12-07`` prints it). Neither reproduces checkpoints trained in
+float32 with two threads bit for bit: the number of threads changes the order of floating-point sums, bf16 the
+precision of the products.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.worker:
         return worker(args)
-    n = args.threads
+    n, need = args.threads, goal()  # read first: a missing estimate fails before minutes of timing
     base = f"1 job, {n} threads"
     configs = {base: (1, n, False), f"{n} jobs, 1 thread each": (n, 1, False), f"{base}, bf16 autocast": (1, n, True)}
     best = {name: [0.0] for name in configs}
@@ -115,7 +116,7 @@ def main(argv=None) -> int:
     )
     print("| configuration | images/s (sum) | per job | against 1 job | goal |")
     print("|---|---:|---|---:|---|")
-    one, need = sum(best[base]), goal()
+    one = sum(best[base])
     for name, rates in best.items():
         ratio = sum(rates) / one
         verdict = "" if name == base else f">= {need:.2f}x: {'met' if ratio >= need else 'NOT met'}"

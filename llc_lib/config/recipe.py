@@ -78,8 +78,8 @@ class TrainConfig:
     data-parallel training). Faster on a CPU whose cache holds a micro-batch's activations
     (docs/measurements/run_times_2026-12-02.md). Not for a loss over the pairs of a batch (HashNet).
     cpu_bf16: on the CPU, train under bf16 autocast (``torch.autocast("cpu", torch.bfloat16)``: convolutions and
-    matrix products in bfloat16, weights and optimiser state in float32), as CUDA GPUs with bf16 always do.
-    Evaluation stays in float32.
+    matrix products in bfloat16, weights and optimiser state in float32), as CUDA GPUs with bf16 always do;
+    it changes nothing on CUDA but the key. Evaluation stays in float32.
     """
 
     mode: str = "real"

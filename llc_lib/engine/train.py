@@ -5,7 +5,8 @@ file only runs it. The loss sits in a small module (``Objective``) so that Distr
 forward pass. Under ``torchrun`` every process trains on its shard (``data.TrainBatches``), the per-epoch
 loss, accuracy and test accuracy are summed over processes with all-reduce, and only rank 0 prints and
 writes checkpoints. The model runs in channels_last (faster convolutions on CUDA and on this project's CPU, see
-docs/benchmarks.md), with bf16 autocast on CUDA (where the GPU has bf16) and in float32 on CPU.
+docs/benchmarks.md), with bf16 autocast on CUDA (where the GPU has bf16) and in float32 on CPU unless
+``cfg.cpu_bf16``.
 
 Determinism: the caller builds (and so initialises) the model under its seed (``graph.fit``); the order and
 augmentation of epoch e come from a generator seeded with (cfg.seed, e), and nothing draws from torch's global

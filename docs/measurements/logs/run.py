@@ -107,6 +107,8 @@ def variant_verdicts(argv):
     a, b = variant(args.a), variant(args.b)
     sd = read_json(args.seeds)["numbers"]
     split = "validation" if "validation" in a else "test"
+    if split not in b:
+        raise SystemExit(f"{args.b} has no {split} split, as {args.a} has: compare variants scored on one split")
     ok = True
     print("| k | number | A | B | B - A | 2 seed sd | verdict |")
     print("|---:|---|---:|---:|---:|---:|---|")
@@ -291,6 +293,10 @@ NEW_EPOCHS = {
 }
 
 
+# slower days of the timed run's host: (the day, its Phase 2 seconds per epoch over the timed run's 34.9)
+SLOWER_DAYS = (("2026-12-01 (46 s per Phase 2 epoch)", 46 / 34.9), ("2026-12-02 night (63.2 s)", 63.2 / 34.9))
+
+
 def cold_estimate_adopted(argv):
     """A cold `make reproduce PROFILE=cpu` after a change of epochs, estimated from the timed cold run: reads
     what ``cold_run_times`` printed for it (its model, notebook and total lines) and counts each model of
@@ -318,12 +324,12 @@ def cold_estimate_adopted(argv):
         f"estimated cold run: {(train + other):.0f} s = {(train + other) / 60:.0f} min on the timed run's "
         f"machine and day"
     )
-    for day, factor in (("2026-12-01 (46 s per Phase 2 epoch)", 46 / 34.9), ("2026-12-02 night (63.2 s)", 63.2 / 34.9)):
+    for day, factor in SLOWER_DAYS:
         print(f"  at the speed of {day}: x{factor:.2f} = {(train + other) * factor / 60:.0f} min")
 
 
 # models a cold run trains now that the timed run of 2026-12-02 did not: key -> (what, epochs, the key in that
-# run whose per-epoch seconds it is counted at: the same step on the same backbone)
+# run whose per-epoch seconds it is counted at: a similar step on the same backbone)
 ADDED = {
     "4cfaa3c4969b": ("real-valued classifier, 30 more epochs on Phase 2's schedule (equal budget)", 30, "2856c1cfbf6c"),
     "00a5adf15809": ("real-valued 64-d features, 30 more on Phase 2's schedule (equal budget)", 30, "2856c1cfbf6c"),
@@ -340,12 +346,13 @@ CUTS = {
 
 def cold_estimate_added(argv):
     """``cold_estimate_adopted`` with the models added since (``ADDED``), each at the per-epoch seconds of the
-    model of the timed run that takes the same step on the same backbone; then the speed-up of the training
+    model of the timed run that takes a similar step on the same backbone; then the speed-up of the training
     that the cold run needs to fit two hours, with the rest (notebooks, processes, data) as timed; then the
     cold run with each cut of ``CUTS``, and with two trainings at a time (one thread each) or with every
     training under bf16 autocast, each at its ratio in the benchmark log BENCH (``benchmarks/bench_jobs.py``,
-    whole batches: measured on another host, applied to this one's seconds), alone and combined. Args: LOG
-    BENCH"""
+    whole batches: measured on another host, applied to this one's seconds), alone and combined. Two trainings
+    at a time are counted as if two were always ready to run: an optimistic bound. Last, every model as now on
+    the slower days of that host (``SLOWER_DAYS``). Args: LOG BENCH"""
     path, bench = argv
     text = read_text(path)
     per_epoch = {
@@ -367,13 +374,14 @@ def cold_estimate_added(argv):
     print(f"training {train:.0f} + {added:.0f} = {train + added:.0f} s; notebooks and the rest {other:.0f} s")
     print(f"estimated cold run: {total:.0f} s = {total / 60:.0f} min on the timed run's machine and day")
     print(f"to fit 7200 s, the training must run {(train + added) / (7200 - other):.2f}x as fast")
-    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \|.*?\| ([0-9.]+)x \|", read_text(bench), re.M))
+    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \| ([0-9.]+) \|", read_text(bench), re.M))  # images/s
+    one = float(next(v for name, v in rows.items() if name.startswith("1 job") and "bf16" not in name))
     speeds = {"": 1.0}
-    for name, ratio in rows.items():
+    for name, ips in rows.items():
         if "1 thread each" in name:
-            speeds[", two trainings at a time with one thread each"] = float(ratio)
+            speeds[", two trainings at a time with one thread each"] = float(ips) / one
         elif "bf16" in name:
-            speeds[", every training under bf16 autocast"] = float(ratio)
+            speeds[", every training under bf16 autocast"] = float(ips) / one
     counts = dict(re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs", text, re.M))
     epochs = {key: int(n) for key, n in counts.items()}  # now: the timed run's, changed and added models
     epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
@@ -387,6 +395,12 @@ def cold_estimate_added(argv):
             what = " + ".join(f"{c} (-{saved[c]:.0f} s)" for c in cuts) or "every model as now"
             how = f"{how} (x{speed:.2f})" if how else ""
             print(f"  {what}{how}: {t:.0f} s = {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
+    print("every model as now, on the slower days of the timed run's host (training and the rest alike):")
+    for how, speed in speeds.items():
+        for day, factor in SLOWER_DAYS:
+            t = ((train + added) / speed + other) * factor
+            what = how.lstrip(", ") or "float32, one training at a time"
+            print(f"  {what}, at the speed of {day}: {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
 
 
 def csq_schedule(argv):
