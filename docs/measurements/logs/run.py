@@ -297,20 +297,21 @@ NEW_EPOCHS = {
 SLOWER_DAYS = (("2026-12-01 (46 s per Phase 2 epoch)", 46 / 34.9), ("2026-12-02 night (63.2 s)", 63.2 / 34.9))
 
 
-def cold_estimate_adopted(argv):
-    """A cold `make reproduce PROFILE=cpu` after a change of epochs, estimated from the timed cold run: reads
-    what ``cold_run_times`` printed for it (its model, notebook and total lines) and counts each model of
-    ``NEW_EPOCHS`` at its new epochs times its own per-epoch seconds in that run (same machine, same day);
-    a model whose recipe changed in another way (micro-batches) at its old per-epoch seconds. Then the same
-    at the Phase 2 speeds of two slower days (46 and 63.2 s per epoch against 34.9). Args: LOG"""
-    (path,) = argv
-    text = read_text(path)
-    train = 0.0
-    for kind, key, epochs, seconds in re.findall(r"^(\w+ k=\S+)\s+([0-9a-f]{12})\s+(\d+) epochs\s+(\d+) s", text, re.M):
-        epochs, seconds = int(epochs), float(seconds)
+def timed_models(text: str) -> list[tuple[str, str, int, float]]:
+    """(kind, key, epochs, seconds) of every model line ``cold_run_times`` printed for a timed run."""
+    found = re.findall(r"^(\w+ k=\S+)\s+([0-9a-f]{12})\s+(\d+) epochs\s+(\d+) s", text, re.M)
+    return [(kind, key, int(epochs), float(seconds)) for kind, key, epochs, seconds in found]
+
+
+def adopted_training(text: str) -> tuple[list[str], float, float, float]:
+    """From what ``cold_run_times`` printed for a timed run: (a line per model of ``NEW_EPOCHS``, the training
+    seconds with those models at their new epochs, the training seconds as timed, the rest of the run as timed:
+    notebooks, starting processes, loading data)."""
+    lines, train = [], 0.0
+    for kind, key, epochs, seconds in timed_models(text):
         if key in NEW_EPOCHS:
             what, now = NEW_EPOCHS[key]
-            print(
+            lines.append(
                 f"{kind:14s} {key}: {epochs} -> {now} epochs at {seconds / epochs:.1f} s = "
                 f"{seconds / epochs * now:.0f} s ({what})"
             )
@@ -318,7 +319,18 @@ def cold_estimate_adopted(argv):
         train += seconds
     total = float(re.search(r"total wall time (\d+) s", text).group(1))
     old_train = float(re.search(r"training, \d+ models: (\d+) s", text).group(1))
-    other = total - old_train  # notebooks, starting processes, loading data
+    return lines, train, old_train, total - old_train
+
+
+def cold_estimate_adopted(argv):
+    """A cold `make reproduce PROFILE=cpu` after a change of epochs, estimated from the timed cold run: reads
+    what ``cold_run_times`` printed for it (its model, notebook and total lines) and counts each model of
+    ``NEW_EPOCHS`` at its new epochs times its own per-epoch seconds in that run (same machine, same day);
+    a model whose recipe changed in another way (micro-batches) at its old per-epoch seconds. Then the same
+    at the Phase 2 speeds of two slower days (46 and 63.2 s per epoch against 34.9). Args: LOG"""
+    (path,) = argv
+    lines, train, old_train, other = adopted_training(read_text(path))
+    print("\n".join(lines))
     print(f"training {old_train:.0f} -> {train:.0f} s; notebooks and the rest {other:.0f} s (as timed)")
     print(
         f"estimated cold run: {(train + other):.0f} s = {(train + other) / 60:.0f} min on the timed run's "
@@ -355,16 +367,10 @@ def cold_estimate_added(argv):
     the slower days of that host (``SLOWER_DAYS``). Args: LOG BENCH"""
     path, bench = argv
     text = read_text(path)
-    per_epoch = {
-        key: float(seconds) / int(epochs)
-        for key, epochs, seconds in re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs\s+(\d+) s", text, re.M)
-    }
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        cold_estimate_adopted([path])
-    train = float(re.search(r"training \d+ -> (\d+) s", out.getvalue()).group(1))
-    other = float(re.search(r"notebooks and the rest (\d+) s", out.getvalue()).group(1))
-    print("".join(line for line in out.getvalue().splitlines(keepends=True) if re.match(r"\w+ k=", line)), end="")
+    models = timed_models(text)
+    per_epoch = {key: seconds / epochs for _, key, epochs, seconds in models}
+    lines, train, _, other = adopted_training(text)
+    print("\n".join(lines))
     added = 0.0
     for key, (what, epochs, like) in ADDED.items():
         seconds = per_epoch[like] * epochs
@@ -382,8 +388,7 @@ def cold_estimate_added(argv):
             speeds[", two trainings at a time with one thread each"] = float(ips) / one
         elif "bf16" in name:
             speeds[", every training under bf16 autocast"] = float(ips) / one
-    counts = dict(re.findall(r"^\w+ k=\S+\s+([0-9a-f]{12})\s+(\d+) epochs", text, re.M))
-    epochs = {key: int(n) for key, n in counts.items()}  # now: the timed run's, changed and added models
+    epochs = {key: n for _, key, n, _ in models}  # now: the timed run's, changed and added models
     epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
     epochs.update({key: n for key, (_, n, _) in ADDED.items()})
     seconds = {**per_epoch, **{key: per_epoch[like] for key, (_, _, like) in ADDED.items()}}
