@@ -34,8 +34,16 @@ ESTIMATE = Path(__file__).resolve().parents[1] / "docs/measurements/logs/cold_es
 
 
 def goal() -> float:
-    """The speed-up of the training that the committed cold-run estimate says a cold run needs."""
-    return float(re.search(r"must run ([0-9.]+)x as fast", ESTIMATE.read_text(encoding="utf-8")).group(1))
+    """The speed-up of the training that the committed cold-run estimate says a cold run needs; SystemExit with
+    one line when the estimate is missing or says none."""
+    text = ESTIMATE.read_text(encoding="utf-8") if ESTIMATE.exists() else ""
+    found = re.search(r"must run ([0-9.]+)x as fast", text)
+    if found is None:
+        raise SystemExit(
+            f"error: {ESTIMATE} gives no needed speed-up; print it again: python docs/measurements/logs/run.py "
+            f"cold_estimate_2026-12-07 > {ESTIMATE}"
+        )
+    return float(found.group(1))
 
 
 def worker(args) -> int:
@@ -76,7 +84,7 @@ def run_jobs(jobs: int, threads: int, bf16: bool, args) -> list[float]:
     for proc in procs:
         line = proc.stdout.readline().strip()
         if line != "ready":
-            raise RuntimeError(f"a worker failed before it was ready (it printed {line!r})")
+            raise SystemExit(f"error: a worker failed before it was ready (it printed {line!r}; its error is above)")
     start = f"{time.time() + 1.0}\n"
     for proc in procs:
         proc.stdin.write(start)
@@ -85,7 +93,7 @@ def run_jobs(jobs: int, threads: int, bf16: bool, args) -> list[float]:
     for proc in procs:
         out = json.loads(proc.stdout.readline())
         if proc.wait() != 0:
-            raise RuntimeError("a worker failed")
+            raise SystemExit("error: a worker failed while stepping (its error is above)")
         rates.append(out["images"] / out["seconds"])
     return rates
 
