@@ -147,3 +147,37 @@ def test_the_runner_prints_every_named_log_as_committed():
         pytest.skip("a revision the logs read is not in this clone")
     assert run.check(sorted(run.LOGS)) == []
     assert run.main(["--check"]) == 0
+
+
+def _variant_file(tmp_path, name, seed, bf16, ed14):
+    """A one-row variants file of made-up numbers (validation split) for the paired printer."""
+    nums = {m: 0.5 for m in _runner().PAIRED_NUMBERS}
+    split = {"14": {**nums, "ed_acc": ed14}, "20": dict(nums)}
+    recipe = {m: {"seed": seed, "epochs": 15, "cpu_bf16": bf16} for m in ("llc", "instance")}
+    path = tmp_path / f"{name}_{seed}.json"
+    path.write_text(json.dumps({name: {"seed": seed, "recipe": recipe, "validation": split}}))
+    return f"{path}:{name}"
+
+
+def test_paired_verdicts_judge_the_mean_change_and_refuse_pairs_of_another_kind(tmp_path, capsys):
+    run = _runner()
+    seeds = tmp_path / "seeds.json"
+    seeds.write_text(
+        json.dumps({"numbers": {f"llc_{m}@{k}": {"std": 0.01} for m in run.PAIRED_NUMBERS for k in (14, 20)}})
+    )
+    a = [_variant_file(tmp_path, "fp32", s, False, 0.5) for s in (0, 1)]
+    # seed 0 falls by 3 sd, seed 1 rises by 1 sd: the mean falls by 1 sd, within the 2-sd margin
+    b = [_variant_file(tmp_path, "bf16", 0, True, 0.47), _variant_file(tmp_path, "bf16", 1, True, 0.51)]
+    run.paired_verdicts([a[0], b[0], "--seeds", str(seeds)])
+    assert "ed_acc | 0.5000 | 0.4700 | -0.0300 | -0.0300 | nan | 0.0200 | nan | COSTS |" in capsys.readouterr().out
+    run.paired_verdicts([a[0], b[0], a[1], b[1], "--seeds", str(seeds)])
+    out = capsys.readouterr().out
+    assert "| -0.0300 | +0.0100 | -0.0100 |" in out and "COSTS" not in out and out.rstrip().endswith("yes")
+    for args, refusal in (
+        ([a[0], b[1]], "seeds 0 and 1"),
+        ([a[0], b[0], a[0], b[0]], "one pair only"),
+        ([a[0], b[0], a[1], a[1]], "pair one change"),
+        ([a[0], b[0], a[1]], "in pairs"),
+    ):
+        with pytest.raises(SystemExit, match=refusal):
+            run.paired_verdicts([*args, "--seeds", str(seeds)])

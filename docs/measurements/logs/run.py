@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 
-from cost_rule import costs  # noqa: E402  (the script's folder)
+from cost_rule import costs, mean_costs  # noqa: E402  (the script's folder)
 
 REV_PATH = re.compile(r"([0-9a-f]{7,40}):(.+)")
 
@@ -129,6 +129,84 @@ def variant_verdicts(argv):
         f"training images, 20 bits: bits right {tr_a['bits_right']:.2f} -> {tr_b['bits_right']:.2f} "
         f"({d_bits:+.2f}), ED {100 * tr_a['ed_acc']:.1f} -> {100 * tr_b['ed_acc']:.1f} % ({d_ed:+.1f} points); "
         f"if B is A with twice the Phase 2 epochs, A has converged: {'yes' if d_bits < 0.1 and d_ed < 2 else 'no'}"
+    )
+
+
+# the numbers paired_verdicts judges, each higher-is-better: class-code accuracy of Phase 1 and of Phase 2's own
+# decision, MHD, ED, bits right, P(exact | Phase 2 right) (the primary conditioning) and P(exact | Phase 1 right)
+PAIRED_NUMBERS = (
+    "class_code_acc",
+    "phase2_class_acc",
+    "mhd_acc",
+    "ed_acc",
+    "bits_right",
+    "p_exact_given_phase2_class_right",
+    "p_exact_given_class_code_right",
+)
+
+
+def paired_verdicts(argv):
+    """Does a recipe change cost accuracy, over several seeds? Pairs A B of variants, each pair one seed (both
+    rows trained with that seed; the validation split when the rows hold one, else the test split). Per number,
+    each seed's change B - A, their mean and the standard error of the mean (sample sd / sqrt(n)); B costs when
+    the mean falls by 2 seed sds or more (``cost_rule.mean_costs``; the sds of a seed study, figures/seeds.json).
+    The sample sd of A's numbers over the seeds is printed beside the seed study's, as a check of that sd; it
+    does not enter the verdict. Refused: pairs of one seed twice, a pair whose two rows have different seeds, or
+    pairs whose rows differ in other recipe fields than the first pair's. Args: A_FILE:A_NAME B_FILE:B_NAME
+    [A_FILE:A_NAME B_FILE:B_NAME ...] [--seeds figures/seeds.json]"""
+    ap = argparse.ArgumentParser(prog="run.py paired_verdicts")
+    ap.add_argument("variants", nargs="+")
+    ap.add_argument("--seeds", default="figures/seeds.json")
+    args = ap.parse_args(argv)
+    if len(args.variants) % 2:
+        raise SystemExit("paired_verdicts takes variants in pairs A B: an odd number was given")
+    pairs = [(variant(a), variant(b)) for a, b in zip(args.variants[::2], args.variants[1::2])]
+    seeds, changed = [], None
+    for a, b in pairs:
+        if a["seed"] != b["seed"]:
+            raise SystemExit(f"a pair trained with seeds {a['seed']} and {b['seed']}: pair rows of one seed")
+        diff = sorted(
+            f"{model}.{field}"
+            for model in ("llc", "instance")
+            for field in set(a["recipe"][model]) | set(b["recipe"][model])
+            if field != "seed" and a["recipe"][model].get(field, False) != b["recipe"][model].get(field, False)
+        )
+        if changed is not None and diff != changed:
+            raise SystemExit(f"seed {a['seed']}'s pair changes {diff}, the first pair {changed}: pair one change")
+        changed = diff
+        seeds.append(a["seed"])
+    if len(set(seeds)) < len(seeds):
+        raise SystemExit(f"pairs of seeds {seeds}: each seed may be one pair only")
+    split = "validation" if all("validation" in v for pair in pairs for v in pair) else "test"
+    sd = read_json(args.seeds)["numbers"]
+    n = len(pairs)
+    print(f"B - A changes {', '.join(changed) or 'nothing of the recipe'}; seeds {seeds}; {split} split")
+    print()
+    print(
+        "| k | number | mean A | mean B | "
+        + " | ".join(f"B - A, seed {s}" for s in seeds)
+        + " | mean B - A | its se | 2 seed sd | sd of A over the seeds | verdict |"
+    )
+    print("|---:|---|---:|---:|" + "---:|" * n + "---:|---:|---:|---:|---|")
+    ok = True
+    for k in ("14", "20"):
+        for m in PAIRED_NUMBERS:
+            va = [a[split][k][m] for a, _ in pairs]
+            ch = [b[split][k][m] - a[split][k][m] for a, b in pairs]
+            s = sd[f"llc_{m}@{k}"]["std"]
+            se = statistics.stdev(ch) / n**0.5 if n > 1 else float("nan")
+            sa = statistics.stdev(va) if n > 1 else float("nan")
+            fine = not mean_costs(ch, s)
+            ok &= fine
+            print(
+                f"| {k} | {m} | {statistics.mean(va):.4f} | {statistics.mean(b[split][k][m] for _, b in pairs):.4f} | "
+                + " | ".join(f"{c:+.4f}" for c in ch)
+                + f" | {statistics.mean(ch):+.4f} | {se:.4f} | {2 * s:.4f} | {sa:.4f} | "
+                f"{'no cost' if fine else 'COSTS'} |"
+            )
+    print(
+        f"\nB costs nothing against A over {n} seeds on the {split} split (every mean within 2 seed sds): "
+        f"{'yes' if ok else 'no'}"
     )
 
 
@@ -442,6 +520,7 @@ PRINTERS = {
     for f in (
         variants_table,
         variant_verdicts,
+        paired_verdicts,
         adopted_vs_variant,
         diagnostics_table,
         cold_run_times,
