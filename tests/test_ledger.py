@@ -149,11 +149,11 @@ def test_the_runner_prints_every_named_log_as_committed():
     assert run.main(["--check"]) == 0
 
 
-def _variant_file(tmp_path, name, seed, bf16, ed14):
+def _variant_file(tmp_path, name, seed, bf16, ed14, epochs=15):
     """A one-row variants file of made-up numbers (validation split) for the paired printer."""
     nums = {m: 0.5 for m in _runner().PAIRED_NUMBERS}
     split = {"14": {**nums, "ed_acc": ed14}, "20": dict(nums)}
-    recipe = {m: {"seed": seed, "epochs": 15, "cpu_bf16": bf16} for m in ("llc", "instance")}
+    recipe = {m: {"seed": seed, "epochs": epochs, "cpu_bf16": bf16} for m in ("llc", "instance")}
     path = tmp_path / f"{name}_{seed}.json"
     path.write_text(json.dumps({name: {"seed": seed, "recipe": recipe, "validation": split}}))
     return f"{path}:{name}"
@@ -174,9 +174,10 @@ def test_paired_verdicts_judge_the_mean_change_and_refuse_pairs_of_another_kind(
     out = capsys.readouterr().out
     assert "| -0.0300 | +0.0100 | -0.0100 |" in out and "COSTS" not in out and out.rstrip().endswith("yes")
     for args, refusal in (
-        ([a[0], b[1]], "seeds 0 and 1"),
+        ([a[0], b[1]], r"seeds \[\(0, 1\)\]"),
         ([a[0], b[0], a[0], b[0]], "one pair only"),
-        ([a[0], b[0], a[1], a[1]], "pair one change"),
+        ([a[0], b[0], a[1], a[1]], "the B rows of seeds"),
+        ([a[0], b[0], _variant_file(tmp_path, "fp32-long", 1, False, 0.5, epochs=30), b[1]], "the A rows of seeds"),
         ([a[0], b[0], a[1]], "in pairs"),
     ):
         with pytest.raises(SystemExit, match=refusal):

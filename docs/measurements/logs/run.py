@@ -145,6 +145,17 @@ PAIRED_NUMBERS = (
 )
 
 
+def recipe_fields(row: dict) -> dict:
+    """A variant row's Phase 1 and Phase 2 recipe as {'llc.FIELD' or 'instance.FIELD': value}, the seed left out;
+    ``cpu_bf16``, absent from rows written before it existed, is its default False there."""
+    return {
+        f"{model}.{field}": value
+        for model in ("llc", "instance")
+        for field, value in {"cpu_bf16": False, **row["recipe"][model]}.items()
+        if field != "seed"
+    }
+
+
 def paired_verdicts(argv):
     """Does a recipe change cost accuracy, over several seeds? Pairs A B of variants, each pair one seed (both
     rows trained with that seed; the validation split when the rows hold one, else the test split). Per number,
@@ -152,8 +163,8 @@ def paired_verdicts(argv):
     the mean falls by 2 seed sds or more (``cost_rule.mean_costs``; the sds of a seed study, figures/seeds.json).
     The sample sd of A's numbers over the seeds is printed beside the seed study's, as a check of that sd; it
     does not enter the verdict. Refused: pairs of one seed twice, a pair whose two rows have different seeds, or
-    pairs whose rows differ in other recipe fields than the first pair's. Args: A_FILE:A_NAME B_FILE:B_NAME
-    [A_FILE:A_NAME B_FILE:B_NAME ...] [--seeds figures/seeds.json]"""
+    A rows (or B rows) whose recipes differ in more than the seed. Numbers: ``PAIRED_NUMBERS`` at 14 and 20
+    bits. Args: A_FILE:A_NAME B_FILE:B_NAME [A_FILE:A_NAME B_FILE:B_NAME ...] [--seeds figures/seeds.json]"""
     ap = argparse.ArgumentParser(prog="run.py paired_verdicts")
     ap.add_argument("variants", nargs="+")
     ap.add_argument("--seeds", default="figures/seeds.json")
@@ -161,22 +172,18 @@ def paired_verdicts(argv):
     if len(args.variants) % 2:
         raise SystemExit("paired_verdicts takes variants in pairs A B: an odd number was given")
     pairs = [(variant(a), variant(b)) for a, b in zip(args.variants[::2], args.variants[1::2])]
-    seeds, changed = [], None
-    for a, b in pairs:
-        if a["seed"] != b["seed"]:
-            raise SystemExit(f"a pair trained with seeds {a['seed']} and {b['seed']}: pair rows of one seed")
-        diff = sorted(
-            f"{model}.{field}"
-            for model in ("llc", "instance")
-            for field in set(a["recipe"][model]) | set(b["recipe"][model])
-            if field != "seed" and a["recipe"][model].get(field, False) != b["recipe"][model].get(field, False)
+    seeds = [a["seed"] for a, _ in pairs]
+    if any(a["seed"] != b["seed"] for a, b in pairs):
+        raise SystemExit(
+            f"pairs trained with seeds {[(a['seed'], b['seed']) for a, b in pairs]}: pair rows of one seed"
         )
-        if changed is not None and diff != changed:
-            raise SystemExit(f"seed {a['seed']}'s pair changes {diff}, the first pair {changed}: pair one change")
-        changed = diff
-        seeds.append(a["seed"])
     if len(set(seeds)) < len(seeds):
         raise SystemExit(f"pairs of seeds {seeds}: each seed may be one pair only")
+    for side, rows in (("A", [a for a, _ in pairs]), ("B", [b for _, b in pairs])):
+        if any(recipe_fields(r) != recipe_fields(rows[0]) for r in rows):
+            raise SystemExit(f"the {side} rows of seeds {seeds} differ in their recipe, not only in the seed")
+    ra, rb = recipe_fields(pairs[0][0]), recipe_fields(pairs[0][1])
+    changed = sorted(f for f in ra.keys() | rb.keys() if ra.get(f) != rb.get(f))
     split = "validation" if all("validation" in v for pair in pairs for v in pair) else "test"
     sd = read_json(args.seeds)["numbers"]
     n = len(pairs)
