@@ -84,6 +84,10 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
         "every model (real, Phase 1, Phase 2) trained under bf16 autocast on the CPU (twice the speed?)",
         ("real.cpu_bf16=true", "llc.cpu_bf16=true", "instance.cpu_bf16=true"),
     ),
+    "bf16-but-p2": (
+        "the real model and Phase 1 under bf16 autocast on the CPU, Phase 2 in float32",
+        ("real.cpu_bf16=true", "llc.cpu_bf16=true"),
+    ),
     "p1-k20": (
         "one 20-bit code (no nesting), Phase 2 on its 20 bits: the paper's set-up",
         ("sweep=20", "retrieval_bits=8,10,16,20"),

@@ -493,6 +493,36 @@ def cold_estimate_added(argv):
             print(f"  {what}, at the speed of {day}: {t / 60:.0f} min ({'within' if t <= 7200 else 'over'} two hours)")
 
 
+def cold_estimate_bf16_but_phase2(argv):
+    """``cold_estimate_added``'s cold run with every training under bf16 autocast but the instance codes' Phase 2
+    (the timed run's models of kind ``instance``, at their epochs of now), which stays float32: the float32
+    seconds, the bf16 seconds at the ratio of the benchmark log BENCH (whole batches), the rest as timed; then
+    the same on the slower days of that host (``SLOWER_DAYS``). The added models (``ADDED``: real-valued
+    continuations and a Phase 1) are counted under bf16. Args: LOG BENCH"""
+    path, bench = argv
+    text = read_text(path)
+    models = timed_models(text)
+    _, train, _, other = adopted_training(text)
+    per_epoch = {key: seconds / epochs for _, key, epochs, seconds in models}
+    added = sum(per_epoch[like] * epochs for _, epochs, like in ADDED.values())
+    now = {key: NEW_EPOCHS.get(key, (None, epochs))[1] for _, key, epochs, _ in models}
+    fp32 = {f"{kind} {key}": per_epoch[key] * now[key] for kind, key, _, _ in models if kind.startswith("instance")}
+    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \| ([0-9.]+) \|", read_text(bench), re.M))  # images/s
+    one = float(next(v for name, v in rows.items() if name.startswith("1 job") and "bf16" not in name))
+    speed = float(next(v for name, v in rows.items() if "bf16" in name)) / one
+    bf16 = train + added - sum(fp32.values())
+    for model, seconds in fp32.items():
+        print(f"float32: {model} {seconds:.0f} s")
+    t = sum(fp32.values()) + bf16 / speed + other
+    print(
+        f"float32 {sum(fp32.values()):.0f} s + bf16 {bf16:.0f} s / {speed:.2f} + the rest {other:.0f} s = {t:.0f} s "
+        f"= {t / 60:.0f} min on the timed run's machine and day ({'within' if t <= 7200 else 'over'} two hours)"
+    )
+    for day, factor in SLOWER_DAYS:
+        slow = t * factor
+        print(f"  at the speed of {day}: {slow / 60:.0f} min ({'within' if slow <= 7200 else 'over'} two hours)")
+
+
 def csq_schedule(argv):
     """CSQ at two schedules, from two retrieval results (notebook 06's JSON): tie-aware MAP@R (%) of CSQ,
     HashNet and LLC at every k, each baseline's epochs and published length, and the last three epochs'
@@ -533,6 +563,7 @@ PRINTERS = {
         cold_run_times,
         cold_estimate_adopted,
         cold_estimate_added,
+        cold_estimate_bf16_but_phase2,
         csq_schedule,
     )
 }
@@ -553,6 +584,10 @@ LOGS = {
     "cold_estimate_adopted_2026-12-02": ("cold_estimate_adopted", [f"{M}/logs/cold_run_times_2026-12-02.log"]),
     "cold_estimate_2026-12-07": (
         "cold_estimate_added",
+        [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log"],
+    ),
+    "cold_estimate_bf16_but_phase2_2026-12-07": (
+        "cold_estimate_bf16_but_phase2",
         [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log"],
     ),
     "cold_run_times_2026-12-02": ("cold_run_times", [f"{M}/logs/cpu_cold_reproduce_2026-12-02.log"]),
