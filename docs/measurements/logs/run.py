@@ -601,6 +601,19 @@ LOGS = {
             "--no-doubling",
         ],
     ),
+    "bf16_paired_verdicts_2026-12-07": (
+        "paired_verdicts",
+        [
+            "0d91737:figures/recipe_choice.json:profile",
+            f"{M}/bf16_cpu_seed0.json:all-bf16",
+            f"{M}/bf16_cpu_seed1.json:profile",
+            f"{M}/bf16_cpu_seed1.json:all-bf16",
+            f"{M}/bf16_cpu_seed2.json:profile",
+            f"{M}/bf16_cpu_seed2.json:all-bf16",
+            "--seeds",
+            "0d91737:figures/seeds.json",
+        ],
+    ),
     "csq_schedule_2026-12-02": (
         "csq_schedule",
         ["16eb0e8:figures/06_retrieval.json", "9d69e15:figures/06_retrieval.json"],
