@@ -149,13 +149,16 @@ def test_the_runner_prints_every_named_log_as_committed():
     assert run.main(["--check"]) == 0
 
 
-def _variant_file(tmp_path, name, seed, bf16, ed14, epochs=15):
-    """A one-row variants file of made-up numbers (validation split) for the paired printer."""
+def _variant_file(tmp_path, name, seed, bf16, ed14, epochs=15, images="v1"):
+    """A one-row variants file of made-up numbers for the paired printer, scored on the validation images named
+    ``images`` (their sha256 stand-in); ``bf16`` None: a recipe written before ``cpu_bf16`` existed."""
     nums = {m: 0.5 for m in _runner().PAIRED_NUMBERS}
     split = {"14": {**nums, "ed_acc": ed14}, "20": dict(nums)}
-    recipe = {m: {"seed": seed, "epochs": epochs, "cpu_bf16": bf16} for m in ("llc", "instance")}
-    path = tmp_path / f"{name}_{seed}.json"
-    path.write_text(json.dumps({name: {"seed": seed, "recipe": recipe, "validation": split}}))
+    fields = {"seed": seed, "epochs": epochs} | ({} if bf16 is None else {"cpu_bf16": bf16})
+    recipe = {m: dict(fields) for m in ("llc", "instance")}
+    run = {"overrides": ["holdout=50"], "data_sha256": {f"cifar100/validation/seed={seed}": images}}
+    path = tmp_path / f"{name}_{seed}_{ed14}_{images}.json"
+    path.write_text(json.dumps({name: {"seed": seed, "recipe": recipe, "validation": split}, "run": run}))
     return f"{path}:{name}"
 
 
@@ -165,19 +168,36 @@ def test_paired_verdicts_judge_the_mean_change_and_refuse_pairs_of_another_kind(
     seeds.write_text(
         json.dumps({"numbers": {f"llc_{m}@{k}": {"std": 0.01} for m in run.PAIRED_NUMBERS for k in (14, 20)}})
     )
+
+    def ed14_verdict(*pairs):
+        """The ED-at-14-bits line for pairs (seed, A's ED, B's ED), A in float32 with an older recipe file."""
+        args = []
+        for seed, ed_a, ed_b in pairs:
+            args += [
+                _variant_file(tmp_path, "fp32", seed, None, ed_a),
+                _variant_file(tmp_path, "bf16", seed, True, ed_b),
+            ]
+        run.paired_verdicts([*args, "--seeds", str(seeds)])
+        return next(line for line in capsys.readouterr().out.splitlines() if "| 14 | ed_acc |" in line)
+
+    # one seed: the margin is two sds, a fall of 1.5 sd is within it, 2.5 sd is not
+    assert ed14_verdict((0, 0.5, 0.485)).endswith("no cost |")
+    assert ed14_verdict((0, 0.5, 0.475)).endswith("COSTS |")
+    # two seeds: the mean change is judged, not each seed's
+    assert "| -0.0300 | +0.0100 | -0.0100 |" in ed14_verdict((0, 0.5, 0.47), (1, 0.5, 0.51))
+    assert ed14_verdict((0, 0.5, 0.47), (1, 0.5, 0.51)).endswith("no cost |")
+    assert ed14_verdict((0, 0.5, 0.45), (1, 0.5, 0.505)).endswith("COSTS |")
     a = [_variant_file(tmp_path, "fp32", s, False, 0.5) for s in (0, 1)]
-    # seed 0 falls by 3 sd, seed 1 rises by 1 sd: the mean falls by 1 sd, within the 2-sd margin
-    b = [_variant_file(tmp_path, "bf16", 0, True, 0.47), _variant_file(tmp_path, "bf16", 1, True, 0.51)]
-    run.paired_verdicts([a[0], b[0], "--seeds", str(seeds)])
-    assert "ed_acc | 0.5000 | 0.4700 | -0.0300 | -0.0300 | nan | 0.0200 | nan | COSTS |" in capsys.readouterr().out
-    run.paired_verdicts([a[0], b[0], a[1], b[1], "--seeds", str(seeds)])
-    out = capsys.readouterr().out
-    assert "| -0.0300 | +0.0100 | -0.0100 |" in out and "COSTS" not in out and out.rstrip().endswith("yes")
+    b = [_variant_file(tmp_path, "bf16", s, True, 0.5) for s in (0, 1)]
+    # a recipe file without cpu_bf16 is float32: it pairs with one that says False
+    run.paired_verdicts([_variant_file(tmp_path, "fp32", 0, None, 0.5), b[0], a[1], b[1], "--seeds", str(seeds)])
+    assert "changes instance.cpu_bf16, llc.cpu_bf16;" in capsys.readouterr().out
     for args, refusal in (
         ([a[0], b[1]], r"seeds \[\(0, 1\)\]"),
         ([a[0], b[0], a[0], b[0]], "one pair only"),
         ([a[0], b[0], a[1], a[1]], "the B rows of seeds"),
         ([a[0], b[0], _variant_file(tmp_path, "fp32-long", 1, False, 0.5, epochs=30), b[1]], "the A rows of seeds"),
+        ([a[0], b[0], a[1], _variant_file(tmp_path, "bf16", 1, True, 0.5, images="v2")], "different images"),
         ([a[0], b[0], a[1]], "in pairs"),
     ):
         with pytest.raises(SystemExit, match=refusal):

@@ -145,6 +145,16 @@ PAIRED_NUMBERS = (
 )
 
 
+def variant_scoring(spec: str) -> tuple[str, tuple[str, ...], str]:
+    """What images the row FILE:NAME was scored on: (its split, 'validation' or 'test'; the overrides of its
+    file's run, e.g. ('holdout=50',); the sha256 of the validation images, or '' for a test split)."""
+    path, name = spec.rsplit(":", 1)
+    d = read_json(path)
+    split = "validation" if "validation" in d[name] else "test"
+    sha = [v for k, v in d.get("run", {}).get("data_sha256", {}).items() if "/validation/" in k]
+    return split, tuple(d.get("run", {}).get("overrides", ())), sha[0] if sha and split == "validation" else ""
+
+
 def recipe_fields(row: dict) -> dict:
     """A variant row's Phase 1 and Phase 2 recipe as {'llc.FIELD' or 'instance.FIELD': value}, the seed left out;
     ``cpu_bf16``, absent from rows written before it existed, is its default False there."""
@@ -162,8 +172,9 @@ def paired_verdicts(argv):
     each seed's change B - A, their mean and the standard error of the mean (sample sd / sqrt(n)); B costs when
     the mean falls by 2 seed sds or more (``cost_rule.mean_costs``; the sds of a seed study, figures/seeds.json).
     The sample sd of A's numbers over the seeds is printed beside the seed study's, as a check of that sd; it
-    does not enter the verdict. Refused: pairs of one seed twice, a pair whose two rows have different seeds, or
-    A rows (or B rows) whose recipes differ in more than the seed. Numbers: ``PAIRED_NUMBERS`` at 14 and 20
+    does not enter the verdict. Refused: rows scored on different images (split, the file's overrides, the
+    validation images' sha256), pairs of one seed twice, a pair whose two rows have different seeds, or A rows
+    (or B rows) whose recipes differ in more than the seed. Numbers: ``PAIRED_NUMBERS`` at 14 and 20
     bits. Args: A_FILE:A_NAME B_FILE:B_NAME [A_FILE:A_NAME B_FILE:B_NAME ...] [--seeds figures/seeds.json]"""
     ap = argparse.ArgumentParser(prog="run.py paired_verdicts")
     ap.add_argument("variants", nargs="+")
@@ -172,6 +183,9 @@ def paired_verdicts(argv):
     if len(args.variants) % 2:
         raise SystemExit("paired_verdicts takes variants in pairs A B: an odd number was given")
     pairs = [(variant(a), variant(b)) for a, b in zip(args.variants[::2], args.variants[1::2])]
+    scored = {variant_scoring(spec) for spec in args.variants}
+    if len(scored) > 1:
+        raise SystemExit(f"the rows were scored on different images {sorted(scored)}: pair rows of one split")
     seeds = [a["seed"] for a, _ in pairs]
     if any(a["seed"] != b["seed"] for a, b in pairs):
         raise SystemExit(
@@ -184,7 +198,7 @@ def paired_verdicts(argv):
             raise SystemExit(f"the {side} rows of seeds {seeds} differ in their recipe, not only in the seed")
     ra, rb = recipe_fields(pairs[0][0]), recipe_fields(pairs[0][1])
     changed = sorted(f for f in ra.keys() | rb.keys() if ra.get(f) != rb.get(f))
-    split = "validation" if all("validation" in v for pair in pairs for v in pair) else "test"
+    split = "validation" if "validation" in pairs[0][0] else "test"
     sd = read_json(args.seeds)["numbers"]
     n = len(pairs)
     print(f"B - A changes {', '.join(changed) or 'nothing of the recipe'}; seeds {seeds}; {split} split")
@@ -441,6 +455,15 @@ CUTS = {
 }
 
 
+def bench_ratios(bench: str) -> tuple[float, float]:
+    """(two trainings at a time with one thread each, one training under bf16 autocast), each as its images per
+    second over one float32 training's, from the table of a ``benchmarks/bench_jobs.py`` log BENCH."""
+    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \| ([0-9.]+) \|", read_text(bench), re.M))  # images/s
+    one = float(next(v for name, v in rows.items() if name.startswith("1 job") and "bf16" not in name))
+    two = next(v for name, v in rows.items() if "1 thread each" in name)
+    return float(two) / one, float(next(v for name, v in rows.items() if "bf16" in name)) / one
+
+
 def cold_estimate_added(argv):
     """``cold_estimate_adopted`` with the models added since (``ADDED``), each at the per-epoch seconds of the
     model of the timed run that takes a similar step on the same backbone; then the speed-up of the training
@@ -465,14 +488,12 @@ def cold_estimate_added(argv):
     print(f"training {train:.0f} + {added:.0f} = {train + added:.0f} s; notebooks and the rest {other:.0f} s")
     print(f"estimated cold run: {total:.0f} s = {total / 60:.0f} min on the timed run's machine and day")
     print(f"to fit 7200 s, the training must run {(train + added) / (7200 - other):.2f}x as fast")
-    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \| ([0-9.]+) \|", read_text(bench), re.M))  # images/s
-    one = float(next(v for name, v in rows.items() if name.startswith("1 job") and "bf16" not in name))
-    speeds = {"": 1.0}
-    for name, ips in rows.items():
-        if "1 thread each" in name:
-            speeds[", two trainings at a time with one thread each"] = float(ips) / one
-        elif "bf16" in name:
-            speeds[", every training under bf16 autocast"] = float(ips) / one
+    two_jobs, bf16 = bench_ratios(bench)
+    speeds = {
+        "": 1.0,
+        ", two trainings at a time with one thread each": two_jobs,
+        ", every training under bf16 autocast": bf16,
+    }
     epochs = {key: n for _, key, n, _ in models}  # now: the timed run's, changed and added models
     epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
     epochs.update({key: n for key, (_, n, _) in ADDED.items()})
@@ -495,10 +516,11 @@ def cold_estimate_added(argv):
 
 def cold_estimate_bf16_but_phase2(argv):
     """``cold_estimate_added``'s cold run with every training under bf16 autocast but the instance codes' Phase 2
-    (the timed run's models of kind ``instance``, at their epochs of now), which stays float32: the float32
-    seconds, the bf16 seconds at the ratio of the benchmark log BENCH (whole batches), the rest as timed; then
-    the same on the slower days of that host (``SLOWER_DAYS``). The added models (``ADDED``: real-valued
-    continuations and a Phase 1) are counted under bf16. Args: LOG BENCH"""
+    (the timed run's models of kind ``instance``, at the epochs of ``NEW_EPOCHS`` where it names them), which
+    stays float32. Prints a line per float32 model (its seconds), then the float32 seconds, the bf16 seconds
+    divided by the bf16 ratio of the benchmark log BENCH (whole batches), the rest as timed, their sum and
+    whether it is within two hours; then that sum on the slower days of that host (``SLOWER_DAYS``). The added
+    models (``ADDED``: real-valued continuations and a Phase 1) are counted under bf16. Args: LOG BENCH"""
     path, bench = argv
     text = read_text(path)
     models = timed_models(text)
@@ -507,9 +529,7 @@ def cold_estimate_bf16_but_phase2(argv):
     added = sum(per_epoch[like] * epochs for _, epochs, like in ADDED.values())
     now = {key: NEW_EPOCHS.get(key, (None, epochs))[1] for _, key, epochs, _ in models}
     fp32 = {f"{kind} {key}": per_epoch[key] * now[key] for kind, key, _, _ in models if kind.startswith("instance")}
-    rows = dict(re.findall(r"^\| (\d+ jobs?, [^|]+?) \| ([0-9.]+) \|", read_text(bench), re.M))  # images/s
-    one = float(next(v for name, v in rows.items() if name.startswith("1 job") and "bf16" not in name))
-    speed = float(next(v for name, v in rows.items() if "bf16" in name)) / one
+    _, speed = bench_ratios(bench)
     bf16 = train + added - sum(fp32.values())
     for model, seconds in fp32.items():
         print(f"float32: {model} {seconds:.0f} s")
