@@ -621,6 +621,17 @@ LOGS = {
             "--no-doubling",
         ],
     ),
+    "bf16_but_p2_paired_verdicts_2026-12-07": (
+        "paired_verdicts",
+        [
+            f"{M}/bf16_cpu_seed1.json:profile",
+            f"{M}/bf16_but_p2_cpu_seed1.json:bf16-but-p2",
+            f"{M}/bf16_cpu_seed2.json:profile",
+            f"{M}/bf16_but_p2_cpu_seed2.json:bf16-but-p2",
+            "--seeds",
+            "0d91737:figures/seeds.json",
+        ],
+    ),
     "bf16_paired_verdicts_2026-12-07": (
         "paired_verdicts",
         [
