@@ -624,6 +624,8 @@ LOGS = {
     "bf16_but_p2_paired_verdicts_2026-12-07": (
         "paired_verdicts",
         [
+            "0d91737:figures/recipe_choice.json:profile",
+            f"{M}/bf16_but_p2_cpu_seed0.json:bf16-but-p2",
             f"{M}/bf16_cpu_seed1.json:profile",
             f"{M}/bf16_but_p2_cpu_seed1.json:bf16-but-p2",
             f"{M}/bf16_cpu_seed2.json:profile",
