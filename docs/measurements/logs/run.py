@@ -145,14 +145,16 @@ PAIRED_NUMBERS = (
 )
 
 
-def variant_scoring(spec: str) -> tuple[str, tuple[str, ...], str]:
-    """What images the row FILE:NAME was scored on: (its split, 'validation' or 'test'; the overrides of its
-    file's run, e.g. ('holdout=50',); the sha256 of the validation images, or '' for a test split)."""
+def scored_variant(spec: str) -> tuple[dict, tuple[str, tuple[str, ...], str]]:
+    """FILE:NAME -> (the row NAME of a ``variants`` JSON file, the images it was scored on: (its split,
+    'validation' or 'test'; the overrides of its file's run, e.g. ('holdout=50',); the sha256 of the validation
+    images, or '' for a test split))."""
     path, name = spec.rsplit(":", 1)
     d = read_json(path)
-    split = "validation" if "validation" in d[name] else "test"
-    sha = [v for k, v in d.get("run", {}).get("data_sha256", {}).items() if "/validation/" in k]
-    return split, tuple(d.get("run", {}).get("overrides", ())), sha[0] if sha and split == "validation" else ""
+    row, run = d[name], d.get("run", {})
+    split = "validation" if "validation" in row else "test"
+    sha = [v for k, v in run.get("data_sha256", {}).items() if "/validation/" in k]
+    return row, (split, tuple(run.get("overrides", ())), sha[0] if sha and split == "validation" else "")
 
 
 def recipe_fields(row: dict) -> dict:
@@ -182,10 +184,10 @@ def paired_verdicts(argv):
     args = ap.parse_args(argv)
     if len(args.variants) % 2:
         raise SystemExit("paired_verdicts takes variants in pairs A B: an odd number was given")
-    pairs = [(variant(a), variant(b)) for a, b in zip(args.variants[::2], args.variants[1::2])]
-    scored = {variant_scoring(spec) for spec in args.variants}
-    if len(scored) > 1:
-        raise SystemExit(f"the rows were scored on different images {sorted(scored)}: pair rows of one split")
+    rows, scored = zip(*(scored_variant(spec) for spec in args.variants))
+    if len(set(scored)) > 1:
+        raise SystemExit(f"the rows were scored on different images {sorted(set(scored))}: pair rows of one split")
+    pairs, split = list(zip(rows[::2], rows[1::2])), scored[0][0]
     seeds = [a["seed"] for a, _ in pairs]
     if any(a["seed"] != b["seed"] for a, b in pairs):
         raise SystemExit(
@@ -198,7 +200,6 @@ def paired_verdicts(argv):
             raise SystemExit(f"the {side} rows of seeds {seeds} differ in their recipe, not only in the seed")
     ra, rb = recipe_fields(pairs[0][0]), recipe_fields(pairs[0][1])
     changed = sorted(f for f in ra.keys() | rb.keys() if ra.get(f) != rb.get(f))
-    split = "validation" if "validation" in pairs[0][0] else "test"
     sd = read_json(args.seeds)["numbers"]
     n = len(pairs)
     print(f"B - A changes {', '.join(changed) or 'nothing of the recipe'}; seeds {seeds}; {split} split")
