@@ -344,7 +344,7 @@ def test_the_manifest_lists_what_each_notebook_fits():
     p = get_profile("cpu")
     specs = notebook_specs(p)
     assert plan.fast_codebook(p, 0) in specs["05_linear_vs_hamming"] and specs["99_paper_vs_reproduction"] == []
-    assert set(specs["07_ood"]) == set(plan.ood(p, 0))
+    assert set(specs["07_ood"]) == {*plan.ood(p, 0), plan.ood_equal_budget(p, 0)}
 
 
 def test_a_seed_study_is_a_prerequisite_of_the_notebooks_that_read_it(tmp_path, monkeypatch):

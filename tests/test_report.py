@@ -223,6 +223,32 @@ def test_the_goals_are_rows_that_fail_below_and_hold_at_their_value():
     assert goal_rows(h, None, get_profile("smoke")) == [] and goal_rows(None, None, get_profile("cpu")) == []
 
 
+def test_the_predicted_class_row_judges_the_real_model_of_the_instance_codes_budget():
+    from llc_lib.results.claims import retrieval
+
+    def tie(x):
+        return {"map_tie_aware": x}
+
+    pc, same = "predicted class (7 bits)", "predicted class (7 bits), equal budget"
+    ret = {
+        "methods": {"LLC": {"16": tie(0.50)}, "HashNet": {"16": tie(0.2)}, pc: {"16": tie(0.45)}},
+        "predicted_class_method": pc,
+        "epochs": {"LLC": 45, pc: 15, same: 45},
+    }
+
+    def row():
+        return [r for r in retrieval.rows(ret) if "real model's predicted class" in r["claim"]][0]
+
+    # without the equal-budget model the row says its budget is the smaller one
+    assert row()["holds"] is True and "of 15 epochs against the instance codes' 45" in row()["ours"]
+    ret["methods"][same] = {"16": tie(0.55)}
+    ret["predicted_class_equal_budget_method"] = same
+    # with it, the verdict follows the equal-budget model, the 15-epoch one beside it
+    assert row()["holds"] is False
+    assert "50.0 vs 55.0" in row()["ours"] and "of 45 epochs, the instance codes' 45" in row()["ours"]
+    assert "of 15 epochs: 45.0" in row()["ours"]
+
+
 def test_the_llc_predicted_class_and_fast_codebook_rows_follow_their_numbers():
     from llc_lib.results import report
     from llc_lib.results.claims import retrieval

@@ -196,6 +196,7 @@ def test_codes_taxonomy_and_separability(ctx, monkeypatch):
 
 
 def test_retrieval_and_ood(ctx, capsys):
+    from llc_lib.results.claims.ood import MSP_PHASE1_BUDGET
     from llc_lib.studies.ood import ood_study
     from llc_lib.studies.retrieval import retrieval_study
 
@@ -207,13 +208,25 @@ def test_retrieval_and_ood(ctx, capsys):
     assert {"LLC", "HashNet", "CSQ", "real k-dim, sign", "real k-dim, cosine"} <= set(r["methods"])
     assert all(_frac(r["methods"]["LLC"][k]["map_tie_aware"]) for k in ("8", "16")) and r["R"] == 50
     assert all(_frac(r["methods"][r["llc_predicted_class_method"]][k]["map_tie_aware"]) for k in ("8", "16"))
+    # the predicted-class baseline also from the real model of the instance codes' budget, with its epochs
+    same = r["predicted_class_equal_budget_method"]
+    assert all(_frac(r["methods"][same][k]["map_tie_aware"]) for k in ("8", "16"))
+    assert r["epochs"][same] == ctx.profile.llc.epochs + ctx.profile.instance.epochs
+    assert r["methods"][same] != r["methods"][r["predicted_class_method"]]
     o = _run(ctx, ood_study, 0, ns=[10, 30], repeats=2)
     assert o["id_classes"] == ctx.profile.ood_classes and len(o["sets"]) == 3
     assert o["epochs"] == {
         "real": ctx.profile.real.epochs,
         "llc": ctx.profile.llc.epochs,
         "instance": ctx.profile.instance.epochs,
+        # the baselines' model has trained as many epochs as the instance codes
+        "real_equal_budget": ctx.profile.llc.epochs + ctx.profile.instance.epochs,
     }  # the smoke profile's own: no ood_epochs
+    assert o["baselines"] == {"MSP": "real_equal_budget", "energy": "real_equal_budget", MSP_PHASE1_BUDGET: "real"}
+    assert all(MSP_PHASE1_BUDGET in row["tuned"] for row in o["sets"].values())
+    # the shorter model's MSP is another score than the baselines' (the same model would give the same numbers)
+    row = next(iter(o["sets"].values()))["threshold_free"]
+    assert row["MSP"] != row[MSP_PHASE1_BUDGET]
     from llc_lib.results.report import ood_markdown
 
     assert f"for {ctx.profile.real.epochs} (real-valued)" in ood_markdown(o)

@@ -58,14 +58,16 @@ def real_bottleneck(p: Profile, seed: int) -> Spec:
     return Spec(cfg, arch(p), train_data(p, seed), label=f"real-nested{p.max_bits}")
 
 
-def equal_budget(p: Profile, spec: Spec) -> Spec:
+def equal_budget(p: Profile, spec: Spec, total: int | None = None) -> Spec:
     """``spec`` (a real-valued model) trained on under Phase 2's optimisation (batch and micro-batch, lr,
     momentum, weight decay, schedule and warm-up) until it has trained as many epochs in all as LLC's instance
-    codes (Phase 1 + Phase 2), so that a claim about them compares with a real-valued model of equal budget."""
+    codes, so that a claim about them compares with a real-valued model of equal budget. ``total``: the
+    instance codes' epochs (Phase 1 + Phase 2); the profile's headline ones unless given."""
     inst = p.instance
-    # Phase 1 + Phase 2 in all, like the instance codes; at least one more (a recipe whose real-valued model
-    # already trains that long, an override, still gets a model to compare with)
-    epochs = max(1, p.llc.epochs + inst.epochs - spec.cfg.epochs)
+    total = p.llc.epochs + inst.epochs if total is None else total
+    # at least one more epoch (a recipe whose real-valued model already trains that long, an override, still
+    # gets a model to compare with)
+    epochs = max(1, total - spec.cfg.epochs)
     cfg = spec.cfg.replace(
         epochs=epochs,
         batch_size=inst.batch_size,
@@ -256,6 +258,13 @@ def ood(p: Profile, seed: int) -> tuple[Spec, Spec, Spec]:
     return real(p, seed, classes=c, epochs=e), phase1, instance(p, phase1, epochs=phase2_epochs)
 
 
+def ood_equal_budget(p: Profile, seed: int) -> Spec:
+    """The OOD study's real-valued classifier trained on (``equal_budget``) to as many epochs as the OOD study's
+    instance codes (its Phase 1 + Phase 2): the model its tuned baselines (MSP, energy) are scored with."""
+    real_s, phase1, phase2 = ood(p, seed)
+    return equal_budget(p, real_s, total=phase1.cfg.epochs + phase2.cfg.epochs)
+
+
 def roles(p: Profile, seed: int = 0) -> dict[str, tuple[Spec, str]]:
     """{role: (spec, what it is)}: the models of profile ``p`` a reader may want by name rather than by key (the
     committed weights' MANIFEST.json lists them; ``llc_lib.load(profile, role)`` loads the LLC ones)."""
@@ -275,6 +284,10 @@ def roles(p: Profile, seed: int = 0) -> dict[str, tuple[Spec, str]]:
         "csq": (hashing(p, "csq", seed), "CSQ hash layers on the real-valued backbone"),
         "ood_phase2": (ood_phase2, f"LLC Phase 2 of the OOD study: trained on the first {p.ood_classes} classes"),
         "ood_real": (ood_real, f"real-valued classifier of the OOD study (first {p.ood_classes} classes)"),
+        "ood_real_equal_budget": (
+            ood_equal_budget(p, seed),
+            "the OOD study's real-valued classifier, as many epochs as its instance codes (its baselines' model)",
+        ),
     }
     for method in ("random", "svd", "cca", "llc"):
         out[f"same_path_{method}"] = (
@@ -286,13 +299,16 @@ def roles(p: Profile, seed: int = 0) -> dict[str, tuple[Spec, str]]:
 
 def seed_file_checkpoints(p: Profile, study: str, seed: int) -> dict[str, str]:
     """{role: checkpoint name} of the models a per-seed results file of ``study`` (``claims.seed_files.STUDIES``)
-    is computed from at ``seed``: 'headline' and 'ood' {'real', 'llc_phase1', 'llc_phase2'}, 'equal_budget'
-    {'real', 'real_equal_budget'}. The study writes them into its file and the seed study refuses a file that
-    names others (another recipe)."""
+    is computed from at ``seed``: 'headline' {'real', 'llc_phase1', 'llc_phase2'}, 'ood' the same and
+    'real_equal_budget', 'equal_budget' {'real', 'real_equal_budget'}. The study writes them into its file and
+    the seed study refuses a file that names others (another recipe)."""
     if study == "equal_budget":
         real_s = real(p, seed)
         return {"real": real_s.name, "real_equal_budget": equal_budget(p, real_s).name}
     specs = {"headline": headline, "ood": ood}
     if study not in specs:
         raise ValueError(f"no per-seed results file of study {study!r}; one of {['equal_budget', *specs]}")
-    return dict(zip(("real", "llc_phase1", "llc_phase2"), (s.name for s in specs[study](p, seed))))
+    out = dict(zip(("real", "llc_phase1", "llc_phase2"), (s.name for s in specs[study](p, seed))))
+    if study == "ood":
+        out["real_equal_budget"] = ood_equal_budget(p, seed).name
+    return out

@@ -4,7 +4,8 @@ docs/measurements), on the test images and on 50 training images per class, with
 
 The three lengths are one recipe (the profile's Phase 2 learning rate and micro-batch) at 15, 30 and 60 epochs,
 each started from the same Phase 1. The measurements predate the primary P(exact | right) (conditioned on
-Phase 2's own class decision): the one they all have is conditioned on Phase 1's class code.
+Phase 2's own class decision): they give P(exact | right) conditioned on Phase 1's class code, and the
+paper-style ratio ED accuracy / class-code accuracy, the quantity of the paper's level, is derived from them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SOURCES = (  # (file in docs/measurements, variant): the recipe at 15, 30 and 60
     ("phase2_adopted_2x_cpu_seed0.json", "p2-lr0.2-2x-micro64"),
 )
 METRICS = ("mhd_acc", "ed_acc", "p_exact_given_class_code_right")
+RATIO = "ed_over_class_code_acc"  # derived: ED accuracy / Phase 1's class-code accuracy, the paper-style ratio
 SPLITS = ("test", "train")
 
 
@@ -39,11 +41,12 @@ def _sets(row: dict) -> dict[str, str]:
 
 
 def phase2_budget(instance=None, folder: Path | str = MEASUREMENTS) -> dict:
-    """{'epochs': [15, 30, 60], 'points': {epochs: {split: {k: {metric: value}}}} (``METRICS``, fractions; splits
-    'test' and 'train'), 'sources': ['file:variant', ...], 'paper_p_exact' (``paper_p_exact``), 'goal':
-    {k: the profile's P(exact | right) goal}} of the committed measurements in ``folder``. ``instance``: the
-    cpu profile's Phase 2 TrainConfig unless given; ValueError, in one line, when a measurement's learning rate or
-    micro-batch (the settings its variant set) is not ``instance``'s: the recipe changed, measure it again."""
+    """{'epochs': [15, 30, 60], 'points': {epochs: {split: {k: {metric: value}}}} (``METRICS`` and ``RATIO``,
+    fractions; splits 'test' and 'train'), 'sources': ['file:variant', ...], 'paper_p_exact'
+    (``paper_p_exact``), 'goal': {k: the profile's P(exact | right) goal}} of the committed measurements in
+    ``folder``. ``instance``: the cpu profile's Phase 2 TrainConfig unless given; ValueError, in one line, when a
+    measurement's learning rate or micro-batch (the settings its variant set) is not ``instance``'s: the recipe
+    changed, measure it again."""
     instance = instance or get_profile("cpu").instance
     points, used = {}, []
     for name, variant in SOURCES:
@@ -56,7 +59,10 @@ def phase2_budget(instance=None, folder: Path | str = MEASUREMENTS) -> dict:
                 f"{instance.lr}, micro-batch {instance.micro_batch}: measure the budget again (`variants`)"
             )
         epochs = len(row["phase2_history"])
-        points[epochs] = {s: {k: {m: r[m] for m in METRICS} for k, r in row[s].items()} for s in SPLITS}
+        points[epochs] = {
+            s: {k: {**{m: r[m] for m in METRICS}, RATIO: r["ed_acc"] / r["class_code_acc"]} for k, r in row[s].items()}
+            for s in SPLITS
+        }
         used.append(f"{name}:{variant}")
     return {
         "epochs": sorted(points),

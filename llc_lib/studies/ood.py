@@ -14,6 +14,7 @@ from ..kernels.codebooks import num_unique_codes
 from ..kernels.decode import mhd_decode
 from ..kernels.metrics import top1
 from ..results import claims
+from ..results.claims.ood import BASELINES, MSP_PHASE1_BUDGET
 from . import Context, check_int, check_ints, fits
 
 
@@ -48,14 +49,16 @@ def ood_data(ctx: Context, seed: int, n_val: int = 3000) -> dict:
     }
 
 
-@fits(lambda p, seed: list(plan.ood(p, seed)))
+@fits(lambda p, seed: [*plan.ood(p, seed), plan.ood_equal_budget(p, seed)])
 def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeats: int = 20) -> dict:
     """LLC's zero-tuning OOD detector against MSP / energy thresholds tuned on n samples.
 
     Trains (cached) on the first ``profile.ood_classes`` classes, for ``profile.ood_epochs`` ('epochs' of the
     result): a real-valued classifier, a nested LLC Phase 1 run over ``profile.ood_bits`` and its Phase 2
-    instance codes. For every OOD set: LLC's ED
-    operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves.
+    instance codes, and the real-valued classifier trained on to as many epochs as the instance codes
+    (``plan.ood_equal_budget``), whose scores are the baselines MSP and energy. For every OOD set: LLC's ED
+    operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves; the
+    same for MSP of the real-valued classifier of Phase 1's budget (``MSP_PHASE1_BUDGET``), shown beside.
     Returns the JSON-ready results ('profile', 'seed' and the three models' 'checkpoints' first: a per-seed
     results file, ``claims.seed_files``) plus '_scores' (arrays for the histogram figure; drop before saving).
     """
@@ -64,14 +67,17 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     prof, dev = ctx.profile, ctx.ws.device
     d = ood_data(ctx, seed, n_val=max(ns))
     c_in, bits = prof.ood_classes, tuple(prof.ood_bits)
-    specs = plan.ood(prof, seed)
-    real, llc, inst = (ctx.fit(s) for s in specs)
+    specs, same_s = plan.ood(prof, seed), plan.ood_equal_budget(prof, seed)
+    short, llc, inst = (ctx.fit(s) for s in specs)
+    real = ctx.fit(same_s)  # the baselines' model: as many epochs as the instance codes
     codes = class_codes(llc)
 
     def scores(ds) -> dict[str, np.ndarray]:
         ctx.step(f"OOD: scores of {len(ds)} images")
         logits, proj = outputs(real, ds, dev)["logits"], outputs(inst, ds, dev)["proj"]
         out = {"MSP": ood.msp_score(logits), "energy": ood.energy_score(logits), "_logits": logits}
+        short_logits = outputs(short, ds, dev)["logits"]
+        out[MSP_PHASE1_BUDGET], out["_logits_phase1_budget"] = ood.msp_score(short_logits), short_logits
         for k in bits:  # graded LLC score: minus the Hamming distance to the nearest class code (0 = ED match)
             m = mhd_decode(proj[:, :k], codes[:, :k], ties=False)
             out[f"LLC {k} bits"] = -m["dist"].astype(np.float64)
@@ -88,10 +94,15 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
         "ood_bits": list(bits),
         "ns": list(ns),
         "repeats": repeats,
-        "epochs": {name: s.cfg.epochs for name, s in zip(("real", "llc", "instance"), specs)},
+        "epochs": {
+            **{name: s.cfg.epochs for name, s in zip(("real", "llc", "instance"), specs)},
+            "real_equal_budget": specs[0].cfg.epochs + same_s.cfg.epochs,
+        },
+        "baselines": {base: "real_equal_budget" for base in BASELINES} | {MSP_PHASE1_BUDGET: "real"},
         "sizes": {"train_in": len(d["train_in"]), "val_in": len(d["val_in"]), "test_in": len(d["test_in"])},
         "id_accuracy": {
             "real_top1": top1(s_test_in["_logits"], y_in),
+            "real_top1_phase1_budget": top1(s_test_in["_logits_phase1_budget"], y_in),
             **{f"llc_mhd_{k}": float((s_test_in[f"_pred{k}"] == y_in).mean()) for k in bits},
         },
         "unique_codes": {str(k): num_unique_codes(codes[:, :k]) for k in bits},
@@ -114,7 +125,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
             key = f"LLC {k} bits"
             row["llc_ed"][str(k)] = ood.detection_accuracy(s_test_in[key] == 0, s_test_out[key] == 0)
             row["threshold_free"][key] = ood.threshold_free(s_test_in[key], s_test_out[key])
-        for base in ("MSP", "energy"):
+        for base in (*BASELINES, MSP_PHASE1_BUDGET):
             row["threshold_free"][base] = ood.threshold_free(s_test_in[base], s_test_out[base])
             row["tuned"][base] = ood.tuned_threshold_curve(
                 s_val_in[base], s_val_out[base], s_test_in[base], s_test_out[base], ns, repeats, seed
@@ -138,11 +149,21 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     kept["ID test"] = {k: v for k, v in s_test_in.items() if k.startswith("LLC")}
     k_main = max(bits)
     main = {n: r["samples_to_match"]["MSP"][str(k_main)] for n, r in res["sets"].items()}
-    res["summary"] = "; ".join(
-        f"{n}: LLC ED ({k_main} bits) {100 * r['llc_ed'][str(k_main)]['acc']:.1f} % with 0 samples, MSP needs "
-        f"{'>' + str(max(r['tuned']['MSP']['n'])) if main[n] is None else main[n]} samples "
-        f"(MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %)"
-        for n, r in res["sets"].items()
+    ep = res["epochs"]
+
+    def needs(r, base):
+        m = r["samples_to_match"][base][str(k_main)]
+        return f"{'>' + str(max(r['tuned'][base]['n'])) if m is None else m} samples"
+
+    res["summary"] = (
+        f"MSP of the real-valued model of {ep['real_equal_budget']} epochs, the instance codes' {ep['llc']} + "
+        f"{ep['instance']}; "
+        + "; ".join(
+            f"{n}: LLC ED ({k_main} bits) {100 * r['llc_ed'][str(k_main)]['acc']:.1f} % with 0 samples, MSP needs "
+            f"{needs(r, 'MSP')} (MSP best {100 * max(r['tuned']['MSP']['acc_mean']):.1f} %; of {ep['real']} epochs "
+            f"{needs(r, MSP_PHASE1_BUDGET)})"
+            for n, r in res["sets"].items()
+        )
     )
     res["holds"] = claims.ood_zero_sample_matches(list(main.values()))
     res["threshold_samples"] = claims.THRESHOLDS["ood_samples_to_match"]

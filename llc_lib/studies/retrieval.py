@@ -35,7 +35,7 @@ def check_retrieval_bits(profile, bits) -> list[int]:
 @fits(
     lambda p, seed: (
         [plan.real(p, seed), plan.headline(p, seed)[2], plan.real_bottleneck(p, seed)]
-        + [plan.equal_budget(p, plan.real_bottleneck(p, seed))]
+        + [plan.equal_budget(p, plan.real_bottleneck(p, seed)), plan.equal_budget(p, plan.real(p, seed))]
         + [plan.hashing(p, m, seed) for m in ("hashnet", "csq")]
     )
 )
@@ -52,7 +52,8 @@ def retrieval_study(
     """Image retrieval on CIFAR-100: queries = test split, database = training split, relevant = same class.
 
     Methods at every k in ``bits``: the real model's predicted class as a ceil(log2 C)-bit code (the same at
-    every k; Sablayrolles et al. 2017), LLC's predicted class code (the k-bit class code of the class LLC's
+    every k; Sablayrolles et al. 2017; with ``equal_budget`` also that of the real model trained on to the
+    instance codes' epochs, ``plan.equal_budget``), LLC's predicted class code (the k-bit class code of the class LLC's
     Phase 1 predicts at k bits: what instance codes that collapsed onto their predicted class would give, so
     that LLC's codes can be told apart from its classifier), LLC Phase 2 instance codes (prefixes of the main
     run's code), HashNet and CSQ (hash layers fine-tuned from the real-valued backbone for the profile's
@@ -115,6 +116,14 @@ def retrieval_study(
     class_q, class_db = (retrieval.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
     class_name = f"predicted class ({class_q.shape[1]} bits)"
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
+    class_same_name = f"{class_name}, equal budget"
+    if equal_budget:  # the same baseline from the real model trained as many epochs as LLC's instance codes
+        same_real = ws.fit(plan.equal_budget(prof, real_s))
+        same_q, same_db = (
+            retrieval.class_index_codes(outputs(same_real, d, dev)["logits"].argmax(1)[order], tr.num_classes)
+            for d, order in ((te, slice(None)), (tr, perm))
+        )
+        class_same = retrieval.evaluate_hamming(same_q, same_db, yq, ydb, R, pr=False)
     res = {
         "R": R,
         "bits": bits,
@@ -127,17 +136,20 @@ def retrieval_study(
         "example_bits": example_bits,
         "hash_epochs": hash_epochs,
         "predicted_class_method": class_name,
+        "predicted_class_equal_budget_method": class_same_name if equal_budget else None,
         "llc_predicted_class_method": llc_class_name,
         "hash_schedules": schedules,
         "llc_phase2_loss": [h["loss"] for h in ws.history(inst_s)],
         "epochs": {  # of training in all, for each kind of feature compared
             "LLC": llc_s.cfg.epochs + inst_s.cfg.epochs,
             "real k-dim": plan.real_bottleneck(prof, seed).cfg.epochs,
+            class_name: real_s.cfg.epochs,
         },
     }
     if equal_budget:
         bottleneck = plan.real_bottleneck(prof, seed)
         res["epochs"][REAL_EQUAL_BUDGET] = bottleneck.cfg.epochs + plan.equal_budget(prof, bottleneck).cfg.epochs
+        res["epochs"][class_same_name] = real_s.cfg.epochs + plan.equal_budget(prof, real_s).cfg.epochs
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         ctx.step(f"retrieval at {k} bits: MAP@{R} of every method")
@@ -168,6 +180,8 @@ def retrieval_study(
                 same["embed_test"], same["embed_train"][perm], yq, ydb, R, "cosine", pr=False
             )
         res["methods"].setdefault(class_name, {})[str(k)] = class_res[pr]  # the same codes at every k
+        if equal_budget:
+            res["methods"].setdefault(class_same_name, {})[str(k)] = class_same
         res["classification"][str(k)] = {"real_bottleneck_top1": embed["test_acc"], "kind": embed["kind"]}
     full = retrieval.evaluate_real(fte, ftr, yq, ydb, R, "cosine", pr=False)
     res["real_full_width"] = {"dims": int(fte.shape[1]), "map_cosine": full["map"]}

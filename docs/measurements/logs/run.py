@@ -448,10 +448,19 @@ ADDED = {
     "839dca63d933": ("warm-start control: Phase 1 on the real-valued backbone, default head", 4, "6e3b0cfc69ae"),
 }
 
+# added after the estimate of 2026-12-07 was logged (``cold_estimate_added --later``), in the same form
+ADDED_LATER = {
+    "27362218a47e": (
+        "the OOD study's real-valued model, 16 more epochs on Phase 2's schedule (equal budget)",
+        16,
+        "e5fac4291706",
+    ),
+}
+
 
 # what would shorten the cold run, each as the keys it drops or halves (key -> epochs kept)
 CUTS = {
-    "the OOD study at half its epochs": {"ef8a91e5d1c7": 4, "788dd2a272f9": 4, "e5fac4291706": 8},
+    "the OOD study at half its epochs": {"ef8a91e5d1c7": 4, "788dd2a272f9": 4, "e5fac4291706": 8, "27362218a47e": 8},
     "one equal-budget continuation for both comparisons": {"4cfaa3c4969b": 0},
 }
 
@@ -473,15 +482,18 @@ def cold_estimate_added(argv):
     training under bf16 autocast, each at its ratio in the benchmark log BENCH (``benchmarks/bench_jobs.py``,
     whole batches: measured on another host, applied to this one's seconds), alone and combined. Two trainings
     at a time are counted as if two were always ready to run: an optimistic bound. Last, every model as now on
-    the slower days of that host (``SLOWER_DAYS``). Args: LOG BENCH"""
-    path, bench = argv
+    the slower days of that host (``SLOWER_DAYS``). Args: LOG BENCH [--later: also the models of
+    ``ADDED_LATER``]"""
+    later = "--later" in argv
+    path, bench = [a for a in argv if a != "--later"]
+    added_models = {**ADDED, **(ADDED_LATER if later else {})}
     text = read_text(path)
     models = timed_models(text)
     per_epoch = {key: seconds / epochs for _, key, epochs, seconds in models}
     lines, train, _, other = adopted_training(text)
     print("\n".join(lines))
     added = 0.0
-    for key, (what, epochs, like) in ADDED.items():
+    for key, (what, epochs, like) in added_models.items():
         seconds = per_epoch[like] * epochs
         added += seconds
         print(f"added {key}: {epochs} epochs at {per_epoch[like]:.1f} s (as {like}) = {seconds:.0f} s ({what})")
@@ -497,9 +509,12 @@ def cold_estimate_added(argv):
     }
     epochs = {key: n for _, key, n, _ in models}  # now: the timed run's, changed and added models
     epochs.update({key: n for key, (_, n) in NEW_EPOCHS.items()})
-    epochs.update({key: n for key, (_, n, _) in ADDED.items()})
-    seconds = {**per_epoch, **{key: per_epoch[like] for key, (_, _, like) in ADDED.items()}}
-    saved = {cut: sum(seconds[k] * (epochs[k] - kept) for k, kept in keys.items()) for cut, keys in CUTS.items()}
+    epochs.update({key: n for key, (_, n, _) in added_models.items()})
+    seconds = {**per_epoch, **{key: per_epoch[like] for key, (_, _, like) in added_models.items()}}
+    saved = {  # of the models this estimate counts
+        cut: sum(seconds[k] * (epochs[k] - kept) for k, kept in keys.items() if k in epochs)
+        for cut, keys in CUTS.items()
+    }
     print("with cuts (seconds saved) and faster trainings:")
     for cuts in [()] + [(c,) for c in CUTS] + [tuple(CUTS)]:
         for how, speed in speeds.items():
@@ -606,6 +621,10 @@ LOGS = {
     "cold_estimate_2026-12-07": (
         "cold_estimate_added",
         [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log"],
+    ),
+    "cold_estimate_ood_equal_budget_2026-12-07": (
+        "cold_estimate_added",
+        [f"{M}/logs/cold_run_times_2026-12-02.log", f"{M}/logs/bench_jobs_2026-12-07.log", "--later"],
     ),
     "cold_estimate_bf16_but_phase2_2026-12-07": (
         "cold_estimate_bf16_but_phase2",

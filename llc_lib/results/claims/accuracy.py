@@ -11,7 +11,7 @@ from .common import PAPER, Row, SeedStudy, Verdict, combine, mean_std, same_path
 RESULTS: Final = "02_accuracy_vs_bits"  # notebook 02's results file
 
 THRESHOLDS = {
-    "near_real_mhd_points": 2.5,  # LLC MHD within this many points of the real-valued top-1 (paper: -2.4)
+    "near_real_mhd_points": 2.5,  # LLC MHD at most this many points below the real-valued top-1 (paper: -2.4)
     "nested_prefix_points": 2.0,  # nested 20-bit prefix within this many points of a separate 20-bit run
 }
 
@@ -102,7 +102,8 @@ def all_codes_unique(unique: int, num_classes: int) -> bool:
 
 
 def near_real(llc_mhd_points: float, real_points: float) -> bool:
-    """LLC's MHD accuracy within ``THRESHOLDS['near_real_mhd_points']`` of the real-valued top-1 (both in %)."""
+    """LLC's MHD accuracy at most ``THRESHOLDS['near_real_mhd_points']`` below the real-valued top-1 (both in %):
+    one-sided, as the paper's claim is that LLC loses little, so LLC above the real model also holds."""
     return real_points - llc_mhd_points <= THRESHOLDS["near_real_mhd_points"]
 
 
@@ -244,8 +245,8 @@ def codebook_rows(acc: AccuracyResults | None, seeds: SeedStudy | None = None, p
     if cc is not None:
         rows.append(
             Row(
-                claim=f"{CLASS_CODE_BITS}-bit class codes near real-valued accuracy (within "
-                f"{THRESHOLDS['near_real_mhd_points']} points; the abstract's claim; against the real-valued "
+                claim=f"{CLASS_CODE_BITS}-bit class codes near real-valued accuracy (at most "
+                f"{THRESHOLDS['near_real_mhd_points']} points below; the abstract's claim; against the real-valued "
                 f"model of Phase 1's {ep.get('real', '?')} epochs)",
                 paper=f"{PAPER['class_code_top1']:.1f} vs {paper_real:.1f} "
                 f"({PAPER['class_code_top1'] - paper_real:+.1f})",
@@ -270,8 +271,8 @@ def _near_real_row(acc: AccuracyResults, own: float, paper_own: float, paper_rea
     else on one seed. None when the results file has no equal-budget model."""
     ep, eq = acc.get("epochs", {}), acc.get("real_top1_equal_budget")
     claim = (
-        f"LLC near real-valued accuracy at ~2 log2 C bits (MHD within {THRESHOLDS['near_real_mhd_points']} points "
-        f"of a real-valued model of the same total epochs as the instance codes, "
+        f"LLC near real-valued accuracy at ~2 log2 C bits (MHD at most {THRESHOLDS['near_real_mhd_points']} points "
+        f"below that of a real-valued model of the same total epochs as the instance codes, "
         f"{ep.get('llc_instance_codes', '?')})"
     )
     paper = f"{paper_own:.1f} vs {paper_real:.1f} ({paper_own - paper_real:+.1f})"

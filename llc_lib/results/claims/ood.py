@@ -14,6 +14,8 @@ THRESHOLDS = {
 }
 
 MSP: Final = "MSP"  # the tuned baseline the claim is judged against, by its name in the results
+BASELINES: Final = (MSP, "energy")  # tuned baselines scored with the real-valued model of the instance codes' budget
+MSP_PHASE1_BUDGET: Final = "MSP, Phase 1's budget"  # MSP of the real-valued model of Phase 1's epochs, shown beside
 
 
 class Accuracy(TypedDict):
@@ -36,10 +38,14 @@ class OODSet(TypedDict):
     samples_to_match: dict[str, dict[str, int | None]]  # {baseline: {k: samples it needs to match ED}}
 
 
-class Epochs(TypedDict):
+class _Epochs(TypedDict):
     real: int
     llc: int
     instance: int
+
+
+class Epochs(_Epochs, total=False):
+    real_equal_budget: int  # the baselines' model: real + its continuation, as many as llc + instance
 
 
 class _OODNeeds(TypedDict):
@@ -122,6 +128,11 @@ def ood_markdown(ood: OODResults) -> str:
         if ep
         else ""
     )
+    if ep and "real_equal_budget" in ep:
+        trained += (
+            f"; MSP and energy score the real-valued model trained on to {ep['real_equal_budget']} epochs, "
+            f"the instance codes' budget"
+        )
     lines = [
         f"Trained on classes 0–{ood['id_classes'] - 1}{trained}. Balanced detection accuracy (%); LLC ED needs no "
         f"samples, MSP / energy thresholds are tuned on n samples per side (mean of {ood['repeats']} draws).",

@@ -96,7 +96,7 @@ def rows(results: RecipeChoiceResults | None, seeds: SeedStudy | None = None, pr
     ran = results[LONGER]["recipe"]["instance"]
     used = profile.instance.epochs if profile is not None else None
     ours = (
-        f"P(exact | right) at {k} bits on the validation split: {c['p_exact'][LONGER]:.3f} after "
+        f"P(exact | Phase 2 right) at {k} bits on the validation split: {c['p_exact'][LONGER]:.3f} after "
         f"{c['epochs'][LONGER]} epochs, {c['p_exact'][SHORTER]:.3f} after {c['epochs'][SHORTER]} "
         f"(difference {c['difference']:+.3f}, needed > {c['needed']:.3f}): chosen {chosen} epochs; the headline "
         f"uses {used if used is not None else 'n/a'} (one seed)"

@@ -50,6 +50,7 @@ class RetrievalResults(_RetrievalNeeds, total=False):
     hash_schedules: HashSchedules
     real_full_width: FullWidth
     predicted_class_method: str  # the real model's predicted class used as a code, by its method's name
+    predicted_class_equal_budget_method: str | None  # the same from the real model of the instance codes' epochs
     llc_predicted_class_method: str  # LLC's predicted class code, by its method's name
     epochs: dict[str, int]  # LLC, 'real k-dim', REAL_EQUAL_BUDGET: epochs of training in all
 
@@ -138,16 +139,25 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
                 holds=about_as_good_as_real(llc10, r10),
             )
         )
-    pc = ret.get("predicted_class_method")
-    pc16 = binary(pc, 16) if pc else None
+    pc, pc_same = ret.get("predicted_class_method"), ret.get("predicted_class_equal_budget_method")
+    pc16, pc_same16 = (binary(name, 16) if name else None for name in (pc, pc_same))
     if llc16 is not None and pc16 is not None:
+        # judged against the real model of the instance codes' budget where the results hold it
+        vs, name = (pc_same16, pc_same) if pc_same16 is not None else (pc16, pc)
+        budget = (
+            f"the real model of {ep.get(name, '?')} epochs, the instance codes' {llc_ep}"
+            if pc_same16 is not None
+            else f"the real model of {ep.get(name, '?')} epochs against the instance codes' {llc_ep}: the results "
+            "hold no equal-budget one"
+        )
         out.append(
             Row(
                 claim="16-bit LLC beats the real model's predicted class used as a code (Sablayrolles et al. "
                 "2017; a reviewer's check, not in the paper)",
                 paper="not reported",
-                ours=f"{llc16:.1f} vs {pc16:.1f} ({pc})",
-                holds=beats(llc16, pc16),
+                ours=f"{llc16:.1f} vs {vs:.1f} ({pc}, {budget}"
+                + (f"; of {ep.get(pc, '?')} epochs: {pc16:.1f})" if pc_same16 is not None else ")"),
+                holds=beats(llc16, vs),
             )
         )
     lpc = ret.get("llc_predicted_class_method")
@@ -159,7 +169,11 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
                 "gives; a reviewer's check, not in the paper)",
                 paper="not reported",
                 ours=f"{llc16:.1f} vs {lpc16:.1f}"
-                + (f" (real model's predicted class {pc16:.1f})" if pc16 is not None else ""),
+                + (
+                    f" (the real model's predicted class {pc16:.1f}, {ep.get(pc, '?')} epochs)"
+                    if pc16 is not None
+                    else ""
+                ),
                 holds=beats(llc16, lpc16),
             )
         )
