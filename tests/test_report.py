@@ -240,12 +240,15 @@ def test_the_predicted_class_row_judges_the_real_model_of_the_instance_codes_bud
         return [r for r in retrieval.rows(ret) if "real model's predicted class" in r["claim"]][0]
 
     # without the equal-budget model the row says its budget is the smaller one
-    assert row()["holds"] is True and "of 15 epochs against the instance codes' 45" in row()["ours"]
+    assert row()["holds"] is True and "of 15 epochs, the instance codes of 45: the results hold no" in row()["ours"]
     ret["methods"][same] = {"16": tie(0.55)}
     ret["predicted_class_equal_budget_method"] = same
     # with it, the verdict follows the equal-budget model, the 15-epoch one beside it
     assert row()["holds"] is False
-    assert "50.0 vs 55.0" in row()["ours"] and "of 45 epochs, the instance codes' 45" in row()["ours"]
+    assert (
+        "50.0 vs 55.0 (predicted class (7 bits), equal budget, the real model of 45 epochs, the instance codes' budget"
+        in row()["ours"]
+    )
     assert "of 15 epochs: 45.0" in row()["ours"]
 
 

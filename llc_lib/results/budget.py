@@ -31,8 +31,8 @@ SPLITS = ("test", "train")
 
 
 def paper_p_exact() -> float:
-    """The paper's level of P(exact | right): its ED accuracy over its class-code accuracy at 20 bits on
-    ImageNet-1K (``PAPER``), the paper-style ratio (a fraction)."""
+    """The paper's level of P(exact | right) as the paper-style ratio: its ED accuracy over its class-code
+    accuracy at 20 bits on ImageNet-1K (``PAPER``), a fraction; it is drawn against our ``RATIO``."""
     return PAPER["codebooks"]["LLC"][1] / PAPER["class_code_top1"]
 
 

@@ -59,7 +59,7 @@ def ood_study(ctx: Context, seed: int, ns=(10, 30, 100, 300, 1000, 3000), repeat
     (``plan.ood_equal_budget``), whose scores are the baselines MSP and energy. For every OOD set: LLC's ED
     operating point at each k (no samples), AUROC / FPR@95 of every score, and the tuned-threshold curves; the
     same for MSP of the real-valued classifier of Phase 1's budget (``MSP_PHASE1_BUDGET``), shown beside.
-    Returns the JSON-ready results ('profile', 'seed' and the three models' 'checkpoints' first: a per-seed
+    Returns the JSON-ready results ('profile', 'seed' and the four models' 'checkpoints' first: a per-seed
     results file, ``claims.seed_files``) plus '_scores' (arrays for the histogram figure; drop before saving).
     """
     check_ints("ns", ns)

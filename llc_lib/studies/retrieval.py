@@ -108,21 +108,19 @@ def retrieval_study(
             }
     ctx.step("retrieval: the real-valued model's features and predicted classes")
     ftr = ws.features(real_s)[perm]
-    out_te = outputs(real, te, dev)
-    fte = out_te["features"]
+    fte = outputs(real, te, dev)["features"]
+
+    def predicted_class_codes(model):  # (query, database) ceil(log2 C)-bit codes of the predicted classes
+        q, d = (outputs(model, data, dev)["logits"].argmax(1) for data in (te, tr))
+        return retrieval.class_index_codes(q, tr.num_classes), retrieval.class_index_codes(d[perm], tr.num_classes)
+
     # the predicted-class baseline: the real model's predicted class as a ceil(log2 C)-bit code
-    pred_q = out_te["logits"].argmax(1)
-    pred_db = outputs(real, tr, dev)["logits"].argmax(1)[perm]
-    class_q, class_db = (retrieval.class_index_codes(p, tr.num_classes) for p in (pred_q, pred_db))
+    class_q, class_db = predicted_class_codes(real)
     class_name = f"predicted class ({class_q.shape[1]} bits)"
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     class_same_name = f"{class_name}, equal budget"
     if equal_budget:  # the same baseline from the real model trained as many epochs as LLC's instance codes
-        same_real = ws.fit(plan.equal_budget(prof, real_s))
-        same_q, same_db = (
-            retrieval.class_index_codes(outputs(same_real, d, dev)["logits"].argmax(1)[order], tr.num_classes)
-            for d, order in ((te, slice(None)), (tr, perm))
-        )
+        same_q, same_db = predicted_class_codes(ws.fit(plan.equal_budget(prof, real_s)))
         class_same = retrieval.evaluate_hamming(same_q, same_db, yq, ydb, R, pr=False)
     res = {
         "R": R,

@@ -59,8 +59,10 @@ class _OODNeeds(TypedDict):
 class OODResults(_OODNeeds, Judged, total=False):
     profile: str
     seed: int
-    checkpoints: dict[str, str]  # {'real', 'llc_phase1', 'llc_phase2': checkpoint name}
+    checkpoints: dict[str, str]  # {'real', 'llc_phase1', 'llc_phase2', 'real_equal_budget': checkpoint name}
     epochs: Epochs
+    baselines: dict[str, str]  # {tuned baseline: the model it scores, 'real_equal_budget' or 'real'}
+    id_accuracy: dict[str, float]  # 'real_top1' (the baselines' model), 'real_top1_phase1_budget', 'llc_mhd_<k>'
 
 
 def ood_zero_sample_matches(samples_needed: list[int | None]) -> bool:

@@ -52,7 +52,7 @@ class RetrievalResults(_RetrievalNeeds, total=False):
     predicted_class_method: str  # the real model's predicted class used as a code, by its method's name
     predicted_class_equal_budget_method: str | None  # the same from the real model of the instance codes' epochs
     llc_predicted_class_method: str  # LLC's predicted class code, by its method's name
-    epochs: dict[str, int]  # LLC, 'real k-dim', REAL_EQUAL_BUDGET: epochs of training in all
+    epochs: dict[str, int]  # LLC, 'real k-dim', REAL_EQUAL_BUDGET and both predicted-class methods: epochs in all
 
 
 def beats(a: float, b: float) -> bool:
@@ -144,18 +144,18 @@ def rows(ret: RetrievalResults | None, seeds: SeedStudy | None = None, profile=N
     if llc16 is not None and pc16 is not None:
         # judged against the real model of the instance codes' budget where the results hold it
         vs, name = (pc_same16, pc_same) if pc_same16 is not None else (pc16, pc)
+        n_ep = ep.get(name, "?")
         budget = (
-            f"the real model of {ep.get(name, '?')} epochs, the instance codes' {llc_ep}"
-            if pc_same16 is not None
-            else f"the real model of {ep.get(name, '?')} epochs against the instance codes' {llc_ep}: the results "
-            "hold no equal-budget one"
+            f"the real model of {n_ep} epochs, "
+            + ("the instance codes' budget" if n_ep == llc_ep else f"the instance codes of {llc_ep}")
+            + ("" if pc_same16 is not None else ": the results hold no equal-budget one")
         )
         out.append(
             Row(
                 claim="16-bit LLC beats the real model's predicted class used as a code (Sablayrolles et al. "
                 "2017; a reviewer's check, not in the paper)",
                 paper="not reported",
-                ours=f"{llc16:.1f} vs {vs:.1f} ({pc}, {budget}"
+                ours=f"{llc16:.1f} vs {vs:.1f} ({name}, {budget}"
                 + (f"; of {ep.get(pc, '?')} epochs: {pc16:.1f})" if pc_same16 is not None else ")"),
                 holds=beats(llc16, vs),
             )
