@@ -222,6 +222,14 @@ def test_retrieval_and_ood(ctx, capsys):
         # the baselines' model has trained as many epochs as the instance codes
         "real_equal_budget": ctx.profile.llc.epochs + ctx.profile.instance.epochs,
     }  # the smoke profile's own: no ood_epochs
+    from llc_lib.results.report import ood_markdown
+
+    assert f"for {ctx.profile.real.epochs} (real-valued)" in ood_markdown(o)
+    assert f"MSP and energy score the real-valued model trained on to {o['epochs']['real_equal_budget']} epochs" in (
+        ood_markdown(o)
+    )
+    needed = [row["samples_to_match"]["MSP"][str(max(o["ood_bits"]))] for row in o["sets"].values()]
+    assert o["holds"] == claims.ood_zero_sample_matches(needed)
     assert o["baselines"] == {"MSP": "real_equal_budget", "energy": "real_equal_budget", MSP_PHASE1_BUDGET: "real"}
     assert all(MSP_PHASE1_BUDGET in row["tuned"] for row in o["sets"].values())
     # the shorter model's MSP is another score than the baselines' (the same model would give the same numbers)
