@@ -108,19 +108,21 @@ def retrieval_study(
             }
     ctx.step("retrieval: the real-valued model's features and predicted classes")
     ftr = ws.features(real_s)[perm]
-    fte = outputs(real, te, dev)["features"]
+    out_te = outputs(real, te, dev)
+    fte = out_te["features"]
 
-    def predicted_class_codes(model):  # (query, database) ceil(log2 C)-bit codes of the predicted classes
-        q, d = (outputs(model, data, dev)["logits"].argmax(1) for data in (te, tr))
-        return retrieval.class_index_codes(q, tr.num_classes), retrieval.class_index_codes(d[perm], tr.num_classes)
+    def predicted_class_codes(q_logits, db_logits):  # (query, database) ceil(log2 C)-bit predicted-class codes
+        return tuple(retrieval.class_index_codes(z.argmax(1), tr.num_classes) for z in (q_logits, db_logits[perm]))
 
     # the predicted-class baseline: the real model's predicted class as a ceil(log2 C)-bit code
-    class_q, class_db = predicted_class_codes(real)
+    class_q, class_db = predicted_class_codes(out_te["logits"], outputs(real, tr, dev)["logits"])
     class_name = f"predicted class ({class_q.shape[1]} bits)"
     class_res = {pr: retrieval.evaluate_hamming(class_q, class_db, yq, ydb, R, pr=pr) for pr in (False, True)}
     class_same_name = f"{class_name}, equal budget"
+    same_s = plan.equal_budget(prof, real_s)
     if equal_budget:  # the same baseline from the real model trained as many epochs as LLC's instance codes
-        same_q, same_db = predicted_class_codes(ws.fit(plan.equal_budget(prof, real_s)))
+        same_real = ws.fit(same_s)
+        same_q, same_db = predicted_class_codes(*(outputs(same_real, d, dev)["logits"] for d in (te, tr)))
         class_same = retrieval.evaluate_hamming(same_q, same_db, yq, ydb, R, pr=False)
     res = {
         "R": R,
@@ -147,7 +149,7 @@ def retrieval_study(
     if equal_budget:
         bottleneck = plan.real_bottleneck(prof, seed)
         res["epochs"][REAL_EQUAL_BUDGET] = bottleneck.cfg.epochs + plan.equal_budget(prof, bottleneck).cfg.epochs
-        res["epochs"][class_same_name] = real_s.cfg.epochs + plan.equal_budget(prof, real_s).cfg.epochs
+        res["epochs"][class_same_name] = real_s.cfg.epochs + same_s.cfg.epochs
     examples = {"perm": perm, "queries": yq}
     for k in bits:
         ctx.step(f"retrieval at {k} bits: MAP@{R} of every method")
