@@ -484,8 +484,10 @@ def cold_estimate_added(argv):
     at a time are counted as if two were always ready to run: an optimistic bound. Last, every model as now on
     the slower days of that host (``SLOWER_DAYS``). Args: LOG BENCH [--later: also the models of
     ``ADDED_LATER``]"""
-    later = "--later" in argv
-    path, bench = [a for a in argv if a != "--later"]
+    later, files = "--later" in argv, [a for a in argv if a != "--later"]
+    if len(files) != 2:
+        raise SystemExit(f"cold_estimate_added takes LOG BENCH [--later], got {argv}")
+    path, bench = files
     added_models = {**ADDED, **(ADDED_LATER if later else {})}
     text = read_text(path)
     models = timed_models(text)
